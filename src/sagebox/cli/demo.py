@@ -1,0 +1,128 @@
+"""`sagebox demo`: the whole training flow with plain boto3 against a real, temporary server.
+
+It starts `sagebox serve` on a free port with a temporary home, points boto3 at it
+through AWS_ENDPOINT_URL only, trains the built-in XGBoost on scikit-learn's breast
+cancer data, and loads the trained model from model.tar.gz.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from sagebox.cli.server_process import ServerProcess
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+BUCKET = "sagebox-demo"
+
+
+def _csv(features, labels) -> bytes:  # noqa: ANN001 - numpy arrays
+    import numpy as np
+
+    table = np.column_stack([labels, features])
+    buffer = io.StringIO()
+    np.savetxt(buffer, table, delimiter=",", fmt="%.10g")
+    return buffer.getvalue().encode()
+
+
+def run_demo(keep: bool = False) -> int:
+    import boto3
+    import numpy as np
+    import xgboost
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    home = Path(tempfile.mkdtemp(prefix="sagebox-demo-"))
+    server = ServerProcess(home).start()
+    endpoint = server.endpoint_url
+    try:
+        print(f"1. sagebox serve is running at {endpoint} (home {home})")
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="test",
+            AWS_SECRET_ACCESS_KEY="test",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        s3, sagemaker, sts = boto3.client("s3"), boto3.client("sagemaker"), boto3.client("sts")
+        print(f"   caller identity: account {sts.get_caller_identity()['Account']}")
+
+        data = load_breast_cancer()
+        x_train, x_test, y_train, y_test = train_test_split(
+            data.data, data.target, test_size=0.2, random_state=0, stratify=data.target
+        )
+        x_fit, x_valid, y_fit, y_valid = train_test_split(
+            x_train, y_train, test_size=0.2, random_state=0, stratify=y_train
+        )
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_object(Bucket=BUCKET, Key="breast-cancer/train/train.csv", Body=_csv(x_fit, y_fit))
+        s3.put_object(Bucket=BUCKET, Key="breast-cancer/validation/validation.csv", Body=_csv(x_valid, y_valid))
+        print(f"2. uploaded {len(y_fit)} training and {len(y_valid)} validation rows to s3://{BUCKET}/breast-cancer/")
+
+        job = f"demo-xgboost-{int(time.time())}"
+        channel = lambda name: {  # noqa: E731
+            "ChannelName": name,
+            "ContentType": "text/csv",
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/breast-cancer/{name}/"}},
+        }
+        sagemaker.create_training_job(
+            TrainingJobName=job,
+            AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+            RoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+            HyperParameters={
+                "objective": "binary:logistic",
+                "num_round": "200",
+                "max_depth": "4",
+                "eta": "0.1",
+                "eval_metric": "auc,logloss",
+                "early_stopping_rounds": "20",
+            },
+            InputDataConfig=[channel("train"), channel("validation")],
+            OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/output"},
+            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 5},
+            StoppingCondition={"MaxRuntimeInSeconds": 600},
+        )
+        print(f"3. created training job {job}")
+        seen = 0
+        started = time.time()
+        while True:
+            described = sagemaker.describe_training_job(TrainingJobName=job)
+            for transition in described["SecondaryStatusTransitions"][seen:]:
+                print(f"   {time.time() - started:5.1f}s  {transition['Status']:<12} {transition['StatusMessage']}")
+            seen = len(described["SecondaryStatusTransitions"])
+            if described["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
+                break
+            time.sleep(0.2)
+        sagemaker.get_waiter("training_job_completed_or_stopped").wait(
+            TrainingJobName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        if described["TrainingJobStatus"] != "Completed":
+            print(f"   the job ended {described['TrainingJobStatus']}: {described.get('FailureReason')}")
+            return 1
+        print(f"4. {described['TrainingJobStatus']} in {described['TrainingTimeInSeconds']} s; final metrics:")
+        for metric in described["FinalMetricDataList"]:
+            print(f"   {metric['MetricName']:<22} {metric['Value']:.6f}")
+
+        artifact = described["ModelArtifacts"]["S3ModelArtifacts"]
+        bucket, key = artifact[5:].split("/", 1)
+        archive = home / "model.tar.gz"
+        s3.download_file(bucket, key, str(archive))
+        with tarfile.open(archive) as tar:
+            tar.extract("xgboost-model", path=home, filter="data")
+        booster = xgboost.Booster(model_file=str(home / "xgboost-model"))
+        probabilities = booster.predict(xgboost.DMatrix(x_test))
+        accuracy = float(np.mean((probabilities > 0.5) == y_test))
+        print(f"5. downloaded {artifact} and loaded xgboost-model with xgboost.Booster")
+        print(f"   test accuracy on {len(y_test)} held-out rows: {accuracy:.4f}")
+        for probability, label in list(zip(probabilities, y_test, strict=True))[:5]:
+            print(f"   P(benign) = {probability:.4f}   true label = {int(label)}")
+        return 0
+    finally:
+        server.stop()
+        print("6. sagebox serve stopped")
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)

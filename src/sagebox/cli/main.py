@@ -1,0 +1,46 @@
+"""The `sagebox` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sagebox.config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sagebox", description="The SageMaker platform on your own machine.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the SageMaker, S3 and STS APIs on one local port")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port; 0 picks a free one and prints it (default 8080)")
+    serve.add_argument("--home", type=Path, default=None, help="folder for the database, objects and jobs (default ./.sagebox)")
+    serve.add_argument("--max-concurrent-jobs", type=int, default=None, help="jobs run at once; the rest queue")
+    serve.add_argument("--log-level", default="warning", help="uvicorn access log level")
+
+    demo = commands.add_parser("demo", help="train XGBoost end to end against a temporary server")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary home folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from sagebox.cli.serve import serve
+
+        settings = Settings.from_env(
+            host=args.host, port=args.port, home=args.home, max_concurrent_jobs=args.max_concurrent_jobs
+        )
+        serve(settings, log_level=args.log_level)
+        return 0
+    if args.command == "demo":
+        from sagebox.cli.demo import run_demo
+
+        return run_demo(keep=args.keep)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Every sagebox setting in one typed object, from flags and SAGEBOX_* variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where sagebox keeps its state and how it runs jobs.
+
+    home: the folder holding the SQLite database, the object store and job folders.
+    database_url: SQLAlchemy URL of the metadata store; SQLite under home by default.
+    objects_url: "file://<folder>" (default: <home>/objects) or "s3://" for an
+        S3-compatible service (endpoint from SAGEBOX_S3_ENDPOINT_URL).
+    """
+
+    home: Path = field(default_factory=lambda: Path(".sagebox").resolve())
+    host: str = "127.0.0.1"
+    port: int = 8080
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    database_url: str | None = None
+    objects_url: str | None = None
+    s3_endpoint_url: str | None = None
+    max_concurrent_jobs: int = 2
+    stop_grace_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from SAGEBOX_* variables; keyword overrides (flags) win."""
+        env = os.environ
+        settings = cls(
+            home=Path(env.get("SAGEBOX_HOME", ".sagebox")).expanduser().resolve(),
+            host=env.get("SAGEBOX_HOST", "127.0.0.1"),
+            port=_env_int("SAGEBOX_PORT", 8080),
+            region=env.get("SAGEBOX_REGION", DEFAULT_REGION),
+            account_id=env.get("SAGEBOX_ACCOUNT_ID", DEFAULT_ACCOUNT_ID),
+            database_url=env.get("SAGEBOX_DATABASE_URL") or None,
+            objects_url=env.get("SAGEBOX_OBJECTS_URL") or None,
+            s3_endpoint_url=env.get("SAGEBOX_S3_ENDPOINT_URL") or None,
+            max_concurrent_jobs=_env_int("SAGEBOX_MAX_CONCURRENT_JOBS", 2),
+            stop_grace_seconds=float(env.get("SAGEBOX_STOP_GRACE_SECONDS", "10")),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "home" in given:
+            given["home"] = Path(str(given["home"])).expanduser().resolve()
+        return replace(settings, **given)
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'sagebox.db'}"
+
+    @property
+    def resolved_objects_url(self) -> str:
+        return self.objects_url or f"file://{self.home / 'objects'}"
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.home / "jobs"
+
+    def arn(self, resource: str) -> str:
+        """ARN of a SageMaker resource, e.g. arn('training-job/name')."""
+        return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}"

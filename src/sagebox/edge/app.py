@@ -1,0 +1,95 @@
+"""The edge: one ASGI app on one port that routes every AWS request by service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from sagebox.edge import routing, s3, sagemaker, sts
+from sagebox.edge.errors import AWSError, json_error, query_error, request_id
+from sagebox.services.errors import ServiceError
+from sagebox.services.platform import Platform
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class EdgeApp:
+    """ASGI application; `platform` is started on lifespan startup and closed on shutdown."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        response = await self._dispatch(request)
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.platform.start()
+                except Exception as exc:
+                    log.exception("sagebox could not start")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.platform.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _dispatch(self, request: Request) -> Response:
+        rid = request_id()
+        needs_body = request.headers.get("x-amz-target") or (
+            request.method == "POST"
+            and "x-www-form-urlencoded" in request.headers.get("content-type", "")
+        )
+        body = await request.body() if needs_body else b""
+        service = routing.service_of(request, body)
+        try:
+            if service == "sagemaker":
+                return await sagemaker.handle(request, body, self.platform, rid)
+            if service == "s3":
+                return await s3.handle(request, self.platform.objects, rid)
+            if service == "sts":
+                return sts.handle(body, self.platform.settings.account_id, rid)
+            if service == "health":
+                return JSONResponse({"status": "ok", "service": "sagebox"})
+            if service == "sagemaker-runtime":
+                raise AWSError(
+                    "UnknownOperationException",
+                    "sagemaker-runtime InvokeEndpoint is not implemented by sagebox yet.",
+                )
+            raise AWSError(
+                "UnknownService",
+                f"sagebox does not serve the AWS service '{service.split(':', 1)[1]}'.",
+            )
+        except ServiceError as exc:
+            return self._error(service, AWSError(exc.code, exc.message), rid)
+        except AWSError as exc:
+            return self._error(service, exc, rid)
+        except Exception as exc:
+            log.exception("unexpected error serving %s %s", request.method, request.url.path)
+            error = AWSError("InternalFailure", f"sagebox failed to serve the request: {exc!r}", 500)
+            return self._error(service, error, rid)
+
+    @staticmethod
+    def _error(service: str, error: AWSError, rid: str) -> Response:
+        if service == "sts":
+            return query_error(error, rid)
+        return json_error(error, rid)

@@ -1,0 +1,44 @@
+"""AWS error shapes: JSON 1.1 (`__type` + X-Amzn-ErrorType) and the query protocol's XML."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from xml.sax.saxutils import escape
+
+from starlette.responses import Response
+
+
+class AWSError(Exception):
+    """An error answered to the client in its protocol's shape."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def json_error(error: AWSError, rid: str) -> Response:
+    body = json.dumps({"__type": error.code, "message": error.message})
+    return Response(
+        body,
+        status_code=error.status,
+        media_type="application/x-amz-json-1.1",
+        headers={"X-Amzn-ErrorType": error.code, "x-amzn-RequestId": rid},
+    )
+
+
+def query_error(error: AWSError, rid: str) -> Response:
+    kind = "Receiver" if error.status >= 500 else "Sender"
+    body = (
+        "<ErrorResponse><Error>"
+        f"<Type>{kind}</Type><Code>{escape(error.code)}</Code>"
+        f"<Message>{escape(error.message)}</Message>"
+        f"</Error><RequestId>{rid}</RequestId></ErrorResponse>"
+    )
+    return Response(body, status_code=error.status, media_type="text/xml")

@@ -1,0 +1,51 @@
+"""Which AWS service a request is for: X-Amz-Target, the SigV4 credential scope, the path."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+
+
+def credential_scope(request: Request) -> tuple[str, str] | None:
+    """(region, service) named by the request's SigV4 signature, header or presigned query."""
+    match = _SCOPE.search(request.headers.get("authorization", ""))
+    if match:
+        return match.group(1), match.group(2)
+    credential = request.query_params.get("X-Amz-Credential")
+    if credential:
+        parts = credential.split("/")
+        if len(parts) >= 5:
+            return parts[2], parts[3]
+    return None
+
+
+def service_of(request: Request, body: bytes) -> str:
+    """The service to route to: sagemaker, sagemaker-runtime, sts, s3, health, or unknown:<name>."""
+    target = request.headers.get("x-amz-target", "")
+    if target.startswith("SageMaker."):
+        return "sagemaker"
+    path = request.url.path
+    if path.startswith("/_sagebox/"):
+        return "health"
+    scope = credential_scope(request)
+    service = scope[1] if scope else None
+    if service == "sagemaker" and path.startswith("/endpoints/"):
+        return "sagemaker-runtime"
+    if service == "sts" or (service is None and _is_sts_form(request, body)):
+        return "sts"
+    if service in (None, "s3"):
+        return "s3"
+    return f"unknown:{service}"
+
+
+def _is_sts_form(request: Request, body: bytes) -> bool:
+    if request.method != "POST" or request.url.path != "/":
+        return False
+    if "x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        return False
+    action = parse_qs(body.decode("utf-8", "replace")).get("Action", [""])[0]
+    return action in {"GetCallerIdentity", "AssumeRole", "GetSessionToken"}

@@ -1,0 +1,49 @@
+"""Job log capture: each line escaped as SageMaker's CloudWatch logs show it, kept as JSON lines.
+
+SageMaker's log pipeline writes control characters in octal, rsyslog style: a tab
+becomes "#011". Built-in algorithms' published metric regexes are written against
+that text, so metrics are extracted from the escaped line, exactly as there.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+_ESCAPES = {code: f"#{code:03o}" for code in range(32) if code not in (10,)}
+
+
+def escape_line(text: str) -> str:
+    """Control characters as #ooo (tab -> #011), as SageMaker's logs show them."""
+    return text.translate(_ESCAPES)
+
+
+class LogWriter:
+    """Appends log events ({"timestamp": ms, "message": str}) to a JSON Lines file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file: IO[str] = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, message: str, timestamp: float | None = None) -> None:
+        event = {"timestamp": int((timestamp or time.time()) * 1000), "message": message}
+        with self._lock:
+            self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def read_events(path: Path) -> list[dict[str, object]]:
+    """Every event of a log file, oldest first; an absent file has none."""
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]

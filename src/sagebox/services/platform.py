@@ -1,0 +1,42 @@
+"""The composition root: settings, stores, runtime and the services built on them."""
+
+from __future__ import annotations
+
+import logging
+
+from sagebox.config import Settings
+from sagebox.objects import ObjectStore, open_object_store
+from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.tags import TagService
+from sagebox.services.training import TrainingJobService
+from sagebox.store import MetadataStore
+
+log = logging.getLogger(__name__)
+
+
+class Platform:
+    """Everything one sagebox server runs; services are callable without HTTP."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.store = MetadataStore(settings.resolved_database_url)
+        self.objects: ObjectStore = open_object_store(
+            settings.resolved_objects_url, s3_endpoint_url=settings.s3_endpoint_url
+        )
+        self.scheduler = JobScheduler(settings.max_concurrent_jobs)
+        self.training = TrainingJobService(settings, self.store, self.objects, self.scheduler)
+        self.tags = TagService(self.store)
+        self._started = False
+
+    def start(self) -> None:
+        """Picks up where a previous server left off; idempotent."""
+        if self._started:
+            return
+        self._started = True
+        self.training.recover()
+
+    def close(self) -> None:
+        self.training.shutdown()
+        self.scheduler.shutdown(wait=True)
+        self.store.close()

@@ -1,0 +1,201 @@
+"""CreateTrainingJob beyond the model's constraints: what sagebox can run, and the record it keeps."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sagebox.algorithms.hyperparameters import HyperparameterError
+from sagebox.algorithms.registry import AlgorithmSpec, resolve
+from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
+from sagebox.runtime.metrics import MetricDefinitionError, compile_definitions
+from sagebox.runtime.workspace import ChannelSpec
+from sagebox.services.errors import ValidationError
+
+DEFAULT_MAX_RUNTIME_SECONDS = 86400
+SUPPORTED_INPUT_MODES = ("File", "FastFile")
+SUPPORTED_DATA_TYPES = ("S3Prefix", "ManifestFile")
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What the runner needs to execute a validated job."""
+
+    algorithm: AlgorithmSpec
+    channels: list[ChannelSpec]
+
+
+def resolve_algorithm(spec: dict[str, Any]) -> AlgorithmSpec:
+    image, name = spec.get("TrainingImage"), spec.get("AlgorithmName")
+    if not image and not name:
+        raise ValidationError(
+            "AlgorithmSpecification must specify either TrainingImage or AlgorithmName."
+        )
+    algorithm = resolve(training_image=image, algorithm_name=name)
+    if algorithm is None:
+        given = f"TrainingImage '{image}'" if image else f"AlgorithmName '{name}'"
+        raise ValidationError(
+            f"AlgorithmSpecification {given} is not an algorithm sagebox can run. "
+            "Supported: the built-in XGBoost (image repository 'sagemaker-xgboost', "
+            "e.g. 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1)."
+        )
+    return algorithm
+
+
+def _media_type(content_type: str | None) -> str | None:
+    return content_type.split(";", 1)[0].strip().lower() if content_type else None
+
+
+def check_channels(algorithm: AlgorithmSpec, channels: list[dict[str, Any]], input_mode: str) -> list[ChannelSpec]:
+    names = [c["ChannelName"] for c in channels]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValidationError(f"InputDataConfig: channel name '{duplicates[0]}' is used more than once.")
+    for required in algorithm.required_channels:
+        if required not in names:
+            raise ValidationError(
+                f"InputDataConfig: the {algorithm.name} algorithm requires a '{required}' channel; "
+                f"channels given: {names or 'none'}."
+            )
+    specs = []
+    for channel in channels:
+        name = channel["ChannelName"]
+        if name not in algorithm.channels:
+            raise ValidationError(
+                f"InputDataConfig: channel '{name}' is not supported by the {algorithm.name} algorithm; "
+                f"supported channels: {', '.join(algorithm.channels)}."
+            )
+        source = channel["DataSource"].get("S3DataSource")
+        if source is None:
+            raise ValidationError(
+                f"InputDataConfig channel '{name}': sagebox reads channels from S3DataSource only."
+            )
+        if source["S3DataType"] not in SUPPORTED_DATA_TYPES:
+            raise ValidationError(
+                f"InputDataConfig channel '{name}': S3DataType '{source['S3DataType']}' is not supported "
+                f"yet; supported: {', '.join(SUPPORTED_DATA_TYPES)}."
+            )
+        try:
+            parse_s3_uri(source["S3Uri"])
+        except ValueError as exc:
+            raise ValidationError(f"InputDataConfig channel '{name}': {exc}") from exc
+        mode = channel.get("InputMode") or input_mode
+        if mode not in SUPPORTED_INPUT_MODES:
+            raise ValidationError(
+                f"InputDataConfig channel '{name}': input mode '{mode}' is not supported by sagebox yet; "
+                f"supported: {', '.join(SUPPORTED_INPUT_MODES)}."
+            )
+        content_type = channel.get("ContentType")
+        media = _media_type(content_type) or algorithm.default_content_type
+        if media not in algorithm.content_types:
+            raise ValidationError(
+                f"InputDataConfig channel '{name}': ContentType '{content_type}' is not supported by the "
+                f"{algorithm.name} algorithm; supported: {', '.join(algorithm.content_types)}."
+            )
+        specs.append(
+            ChannelSpec(
+                name=name,
+                content_type=content_type,
+                input_mode=mode,
+                distribution=source.get("S3DataDistributionType", "FullyReplicated"),
+                record_wrapper=channel.get("RecordWrapperType"),
+                compression=channel.get("CompressionType"),
+            )
+        )
+    return specs
+
+
+def check_output(objects: ObjectStore, output: dict[str, Any]) -> None:
+    path = output["S3OutputPath"]
+    try:
+        bucket, _ = parse_s3_uri(path)
+    except ValueError as exc:
+        raise ValidationError(f"OutputDataConfig.S3OutputPath: {exc}") from exc
+    try:
+        objects.head_bucket(bucket)
+    except ObjectStoreError as exc:
+        raise ValidationError(
+            f"OutputDataConfig.S3OutputPath '{path}': bucket '{bucket}' does not exist ({exc.code})."
+        ) from exc
+
+
+def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
+    """Checks everything the model cannot express; raises ValidationError naming the member."""
+    spec = request["AlgorithmSpecification"]
+    algorithm = resolve_algorithm(spec)
+    hyperparameters = request.get("HyperParameters") or {}
+    if "sagemaker_program" in hyperparameters:
+        raise ValidationError(
+            "HyperParameters 'sagemaker_program': script mode (a user entry point in a framework image) "
+            "is not supported by sagebox yet."
+        )
+    try:
+        algorithm.validate_hyperparameters(hyperparameters)
+    except HyperparameterError as exc:
+        raise ValidationError(f"HyperParameters: {exc}") from exc
+    try:
+        compile_definitions(spec.get("MetricDefinitions") or [])
+    except MetricDefinitionError as exc:
+        raise ValidationError(f"AlgorithmSpecification.{exc}") from exc
+    count = request["ResourceConfig"].get("InstanceCount", 1)
+    if count != 1:
+        raise ValidationError(
+            f"ResourceConfig.InstanceCount {count}: sagebox runs built-in algorithms on one instance; "
+            "use InstanceCount 1."
+        )
+    channels = check_channels(algorithm, request.get("InputDataConfig") or [], spec["TrainingInputMode"])
+    check_output(objects, request["OutputDataConfig"])
+    return TrainingPlan(algorithm=algorithm, channels=channels)
+
+
+def plan_from_document(document: dict[str, Any]) -> TrainingPlan:
+    """The plan of a job already accepted (its record holds the validated request)."""
+    spec = document["AlgorithmSpecification"]
+    algorithm = resolve_algorithm(spec)
+    channels = check_channels(algorithm, document.get("InputDataConfig", []), spec["TrainingInputMode"])
+    return TrainingPlan(algorithm=algorithm, channels=channels)
+
+
+# Members of CreateTrainingJob that DescribeTrainingJob echoes back.
+_ECHOED = (
+    "TrainingJobName", "HyperParameters", "AlgorithmSpecification", "RoleArn", "InputDataConfig",
+    "OutputDataConfig", "ResourceConfig", "VpcConfig", "StoppingCondition",
+    "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining",
+    "CheckpointConfig", "DebugHookConfig", "DebugRuleConfigurations", "TensorBoardOutputConfig",
+    "ExperimentConfig", "ProfilerConfig", "ProfilerRuleConfigurations", "Environment",
+    "RetryStrategy", "RemoteDebugConfig", "InfraCheckConfig",
+)
+
+
+def initial_document(request: dict[str, Any], arn: str, algorithm: AlgorithmSpec, now: float) -> dict[str, Any]:
+    """The Describe payload of a job just created: the request with SageMaker's defaults filled."""
+    document: dict[str, Any] = {key: copy.deepcopy(request[key]) for key in _ECHOED if key in request}
+    spec = document["AlgorithmSpecification"]
+    if not spec.get("MetricDefinitions"):
+        spec["MetricDefinitions"] = [dict(d) for d in algorithm.metric_definitions]
+    spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
+    document["HyperParameters"] = dict(request.get("HyperParameters") or {})
+    document.setdefault("StoppingCondition", {})
+    document["StoppingCondition"].setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS)
+    document["OutputDataConfig"].setdefault("CompressionType", "GZIP")
+    for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
+        document.setdefault(flag, False)
+    for channel in document.get("InputDataConfig", []):
+        channel.setdefault("CompressionType", "None")
+        channel.setdefault("RecordWrapperType", "None")
+        channel["DataSource"]["S3DataSource"].setdefault("S3DataDistributionType", "FullyReplicated")
+    document.update(
+        {
+            "TrainingJobArn": arn,
+            "TrainingJobStatus": "InProgress",
+            "SecondaryStatus": "Starting",
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "SecondaryStatusTransitions": [
+                {"Status": "Starting", "StartTime": now, "StatusMessage": "Preparing the instances for training"}
+            ],
+            "ProfilingStatus": "Disabled",
+        }
+    )
+    return document

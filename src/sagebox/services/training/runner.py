@@ -1,0 +1,243 @@
+"""Runs one training job end to end: stage data, run the algorithm process, upload, record."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sagebox.config import Settings
+from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.runtime.logs import LogWriter, read_events
+from sagebox.runtime.metrics import MetricExtractor, MetricObservation
+from sagebox.runtime.process import ExitCause, JobProcess
+from sagebox.runtime.workspace import TrainingWorkspace
+from sagebox.services.training import lifecycle
+from sagebox.services.training.requests import TrainingPlan
+from sagebox.services.training.staging import (
+    ChannelDataError,
+    stage_channel,
+    upload_tree,
+    upload_tree_as_tarball,
+)
+from sagebox.store import ResourceRepository
+
+log = logging.getLogger(__name__)
+
+METRIC_FLUSH_SECONDS = 1.0
+SERVER_STOPPED_REASON = (
+    "InternalServerError: the sagebox server stopped while this training job was running; "
+    "the job was interrupted. Create a new job to run it again."
+)
+MetricListener = Callable[[str, MetricObservation], None]
+
+
+class TrainingRun:
+    """One execution of a training job; stop() may be called from any thread."""
+
+    def __init__(
+        self,
+        name: str,
+        plan: TrainingPlan,
+        *,
+        settings: Settings,
+        repository: ResourceRepository,
+        objects: ObjectStore,
+        metric_listener: MetricListener | None = None,
+    ) -> None:
+        self.name = name
+        self._plan = plan
+        self._settings = settings
+        self._repo = repository
+        self._objects = objects
+        self._metric_listener = metric_listener
+        self._stop = threading.Event()
+        self._interrupted = False
+        self._process: JobProcess | None = None
+        self._lock = threading.Lock()
+        self._metrics: dict[str, MetricObservation] = {}
+        self._metrics_flushed_at = 0.0
+        self.workspace = TrainingWorkspace(settings.jobs_dir / "training" / name)
+
+    def interrupt(self) -> None:
+        """Stops the job because the server is shutting down; it ends Failed, saying so."""
+        self._interrupted = True
+        self.stop()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            if self._process is not None:
+                self._process.stop()
+
+    # -- the whole run -------------------------------------------------------------
+
+    def execute(self) -> None:
+        record = self._repo.get(self.name)
+        if record is None or record.status != "InProgress":
+            return
+        document = record.document
+        try:
+            self._prepare(document)
+            if self._stopped_before_training():
+                return
+            outcome = self._train(document)
+        except ChannelDataError as exc:
+            self._finish_failed(str(exc))
+            return
+        except Exception as exc:
+            log.exception("training job %s failed inside sagebox", self.name)
+            self._finish_failed(f"InternalServerError: sagebox could not run the job: {exc!r}")
+            return
+        finally:
+            self.workspace.clear_input_data()
+        self._conclude(outcome)
+
+    def _prepare(self, document: dict[str, Any]) -> None:
+        hyperparameters = document.get("HyperParameters", {})
+        self.workspace.create(hyperparameters, self._plan.channels)
+
+        def downloading(record: Any) -> None:
+            now = time.time()
+            lifecycle.internal(record)["launched"] = True
+            record.document["TrainingStartTime"] = now
+            lifecycle.advance(record, "Downloading", now)
+
+        self._repo.modify(self.name, downloading)
+        for channel in document.get("InputDataConfig", []):
+            if self._stop.is_set():
+                return
+            stage_channel(self._objects, channel, self.workspace.channel_dir(channel["ChannelName"]))
+
+    def _stopped_before_training(self) -> bool:
+        if not self._stop.is_set():
+            return False
+        self._finish_stopped("Stopped")
+        return True
+
+    def _train(self, document: dict[str, Any]) -> tuple[int, ExitCause]:
+        spec = document["AlgorithmSpecification"]
+        extractor = MetricExtractor(spec.get("MetricDefinitions") or [], self._observe)
+        env = self.workspace.environment(
+            job_name=self.name,
+            job_arn=document["TrainingJobArn"],
+            hyperparameters=document.get("HyperParameters", {}),
+            channels=self._plan.channels,
+            user_environment=document.get("Environment"),
+        )
+        logs = LogWriter(self.workspace.log_file)
+        process = JobProcess(
+            [sys.executable, "-m", self._plan.algorithm.entry_module],
+            cwd=self.workspace.root,
+            env=env,
+            log=logs,
+            on_line=extractor.feed,
+            grace_seconds=self._settings.stop_grace_seconds,
+        )
+        with self._lock:
+            if self._stop.is_set():
+                logs.close()
+                return (0, ExitCause.STOPPED)
+            started = process.start()
+            self._process = process
+        self._repo.modify(self.name, lambda r: lifecycle.advance(r, "Training", started))
+        max_runtime = document["StoppingCondition"]["MaxRuntimeInSeconds"]
+        begun = document.get("TrainingStartTime") or started
+        outcome = process.wait(deadline=begun + max_runtime, started_at=started)
+        logs.close()
+        self._flush_metrics(force=True)
+        return outcome.exit_code, outcome.cause
+
+    # -- metrics -------------------------------------------------------------------
+
+    def _observe(self, observation: MetricObservation) -> None:
+        self._metrics[observation.name] = observation
+        if self._metric_listener is not None:
+            self._metric_listener(self.name, observation)
+        self._flush_metrics(force=False)
+
+    def _flush_metrics(self, force: bool) -> None:
+        now = time.time()
+        if not self._metrics or (not force and now - self._metrics_flushed_at < METRIC_FLUSH_SECONDS):
+            return
+        self._metrics_flushed_at = now
+        final = [
+            {"MetricName": m.name, "Value": m.value, "Timestamp": m.timestamp}
+            for m in sorted(self._metrics.values(), key=lambda m: m.name)
+        ]
+
+        def record_metrics(record: Any) -> None:
+            record.document["FinalMetricDataList"] = final
+
+        self._repo.modify(self.name, record_metrics)
+
+    # -- endings -------------------------------------------------------------------
+
+    def _conclude(self, outcome: tuple[int, ExitCause]) -> None:
+        exit_code, cause = outcome
+        if cause is ExitCause.STOPPED:
+            self._finish_stopped("Stopped")
+        elif cause is ExitCause.TIMED_OUT:
+            self._finish_stopped("MaxRuntimeExceeded")
+        elif exit_code == 0:
+            self._repo.modify(self.name, lambda r: lifecycle.advance(r, "Uploading", time.time()))
+            try:
+                artifacts = self._upload_artifacts()
+            except ObjectStoreError as exc:
+                self._finish_failed(f"ClientError: uploading the model artifacts failed: {exc.code}: {exc.message}")
+                return
+
+            def completed(record: Any) -> None:
+                record.document["ModelArtifacts"] = {"S3ModelArtifacts": artifacts}
+                lifecycle.advance(record, "Completed", time.time())
+
+            self._repo.modify(self.name, completed)
+        else:
+            self._finish_failed(self._failure_reason(exit_code))
+
+    def _finish_failed(self, reason: str) -> None:
+        self._repo.modify(self.name, lambda r: lifecycle.fail(r, reason, time.time()))
+
+    def _finish_stopped(self, secondary: str) -> None:
+        """A stopped job keeps what the algorithm saved, as SageMaker does."""
+        if self._interrupted:
+            self._finish_failed(SERVER_STOPPED_REASON)
+            return
+        artifacts = None
+        if any(self.workspace.model_dir.iterdir()) if self.workspace.model_dir.exists() else False:
+            try:
+                artifacts = self._upload_artifacts()
+            except ObjectStoreError:
+                log.warning("could not upload the artifacts of stopped job %s", self.name)
+
+        def stopped(record: Any) -> None:
+            if artifacts:
+                record.document["ModelArtifacts"] = {"S3ModelArtifacts": artifacts}
+            lifecycle.advance(record, secondary, time.time())
+
+        self._repo.modify(self.name, stopped)
+
+    def _upload_artifacts(self) -> str:
+        record = self._repo.get(self.name)
+        output = record.document["OutputDataConfig"] if record else {}
+        base = f"{output['S3OutputPath'].rstrip('/')}/{self.name}/output"
+        if output.get("CompressionType") == "NONE":
+            upload_tree(self._objects, self.workspace.model_dir, f"{base}/model")
+            upload_tree(self._objects, self.workspace.output_data_dir, f"{base}/data")
+            return f"{base}/model/"
+        upload_tree_as_tarball(self._objects, self.workspace.model_dir, f"{base}/model.tar.gz")
+        upload_tree_as_tarball(self._objects, self.workspace.output_data_dir, f"{base}/output.tar.gz")
+        return f"{base}/model.tar.gz"
+
+    def _failure_reason(self, exit_code: int) -> str:
+        failure = self.workspace.failure_file
+        if failure.exists():
+            text = failure.read_text(encoding="utf-8", errors="replace").strip()
+            if text:
+                return text[:1024]
+        tail = [str(e["message"]) for e in read_events(self.workspace.log_file)[-5:]]
+        detail = " | ".join(tail)
+        return f"AlgorithmError: the training process exited with code {exit_code}. Last log lines: {detail}"[:1024]
