@@ -130,3 +130,21 @@ class JobProcess:
     def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(popen.pid, sig)
+
+
+def end_orphan(pid: int, marker: str) -> bool:
+    """Kills the process group a previous server left running, if `pid` is still that job.
+
+    The command line must contain `marker` (the job's entry module), so a recycled pid
+    belonging to something else is never touched.
+    """
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    if marker not in cmdline:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+        return True
+    return False

@@ -143,7 +143,11 @@ class TrainingRun:
                 return (0, ExitCause.STOPPED)
             started = process.start()
             self._process = process
-        self._repo.modify(self.name, lambda r: lifecycle.advance(r, "Training", started))
+        def training(record: Any) -> None:
+            lifecycle.internal(record)["pid"] = process.pid
+            lifecycle.advance(record, "Training", started)
+
+        self._repo.modify(self.name, training)
         max_runtime = document["StoppingCondition"]["MaxRuntimeInSeconds"]
         begun = document.get("TrainingStartTime") or started
         outcome = process.wait(deadline=begun + max_runtime, started_at=started)

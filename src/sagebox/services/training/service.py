@@ -9,6 +9,7 @@ from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore
+from sagebox.runtime.process import end_orphan
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ValidationError
 from sagebox.services.training import lifecycle
@@ -155,6 +156,10 @@ class TrainingJobService:
                 self._launch(record.name)
                 continue
 
+            orphan = lifecycle.internal(record).get("pid")
+            if orphan:
+                end_orphan(orphan, self._plan_module(record))
+
             def interrupted(r: ResourceRecord) -> None:
                 now = time.time()
                 if r.status == "Stopping":
@@ -163,6 +168,13 @@ class TrainingJobService:
                     lifecycle.fail(r, SERVER_STOPPED_REASON, now)
 
             self._repo.modify(record.name, interrupted)
+
+    @staticmethod
+    def _plan_module(record: ResourceRecord) -> str:
+        try:
+            return plan_from_document(record.document).algorithm.entry_module
+        except ValidationError:
+            return "sagebox.algorithms"
 
     def shutdown(self) -> None:
         """Ends every running job as Failed: the server going away is not a user's stop."""

@@ -1,0 +1,26 @@
+"""Runs every benchmark and writes bench/results/*.json and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import harness, ingest, training_overhead
+
+BENCHMARKS = {"training_job_overhead": training_overhead.run, "csv_ingest": ingest.run}
+
+
+def main(names: list[str]) -> None:
+    chosen = names or list(BENCHMARKS)
+    unknown = [n for n in chosen if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    results = []
+    for name in chosen:
+        print(f"running {name} ...", flush=True)
+        results.append(BENCHMARKS[name]())
+    harness.save(results)
+    print(harness.TABLE.read_text())
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
