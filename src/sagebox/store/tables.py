@@ -1,0 +1,84 @@
+"""Table definitions of the metadata store (SQLAlchemy Core).
+
+The schema itself is created by the Alembic migrations; these definitions must
+stay in step with the newest migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+def sortable_text() -> sa.types.TypeEngine[str]:
+    """Text compared byte by byte on every backend, so sorting and paging agree.
+
+    PostgreSQL would otherwise compare with the database locale (which, for
+    example, ignores hyphens), while SQLite compares bytes.
+    """
+    return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+
+
+def to_utc(value: datetime) -> datetime:
+    """The same instant in UTC; naive datetimes are refused rather than guessed."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"datetime {value.isoformat()} has no time zone; give an aware UTC time")
+    return value.astimezone(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back as an aware UTC datetime.
+
+    SQLite keeps no offset, so values are converted to UTC before they are
+    written, and UTC is attached again when they are read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = to_utc(value)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sortable_text(), nullable=False),
+    sa.Column("name", sortable_text(), nullable=False),
+    sa.Column("arn", sa.Text, nullable=False),
+    sa.Column("status", sortable_text(), nullable=False),
+    sa.Column("creation_time", UTCDateTime, nullable=False),
+    sa.Column("last_modified_time", UTCDateTime, nullable=False),
+    sa.Column("parent_arn", sa.Text, nullable=True),
+    sa.Column("document", sa.JSON, nullable=False),
+    sa.UniqueConstraint("kind", "name", name="uq_resources_kind_name"),
+    sa.UniqueConstraint("arn", name="uq_resources_arn"),
+    sa.Index("ix_resources_kind_status", "kind", "status"),
+    sa.Index("ix_resources_kind_creation_time", "kind", "creation_time"),
+    sa.Index("ix_resources_parent_arn", "parent_arn"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("arn", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+)
