@@ -43,12 +43,12 @@ def test_missing_required_member_names_it(unchecked: Any, diabetes_bucket: str) 
 def test_pattern_enum_and_range_violations_are_all_reported(unchecked: Any, diabetes_bucket: str) -> None:
     request = _request(diabetes_bucket, TrainingJobName="bad_name")
     request["AlgorithmSpecification"]["TrainingInputMode"] = "Sometimes"
-    request["ResourceConfig"]["InstanceCount"] = 0
+    request["StoppingCondition"]["MaxRuntimeInSeconds"] = 0
     message = _error(unchecked.create_training_job, **request)["Error"]["Message"]
     assert message.startswith("3 validation errors detected: ")
     assert "Value 'bad_name' at 'trainingJobName' failed to satisfy constraint: Member must satisfy regular expression pattern" in message
     assert "at 'algorithmSpecification.trainingInputMode' failed to satisfy constraint: Member must satisfy enum value set: [Pipe, File, FastFile]" in message
-    assert "Value '0' at 'resourceConfig.instanceCount' failed to satisfy constraint: Member must have value greater than or equal to 1" in message
+    assert "Value '0' at 'stoppingCondition.maxRuntimeInSeconds' failed to satisfy constraint: Member must have value greater than or equal to 1" in message
 
 
 def test_wrong_type_is_reported(unchecked: Any, diabetes_bucket: str) -> None:

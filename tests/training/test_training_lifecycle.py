@@ -31,6 +31,10 @@ def test_stop_a_running_job(sagemaker: Any, diabetes_bucket: str) -> None:
     name = request["TrainingJobName"]
     sagemaker.create_training_job(**request)
     wait_for(sagemaker, name, ("Training",))
+    deadline = time.time() + 30
+    while not sagemaker.describe_training_job(TrainingJobName=name).get("FinalMetricDataList"):
+        assert time.time() < deadline, "no metric was reported while training"
+        time.sleep(0.2)
     sagemaker.stop_training_job(TrainingJobName=name)
     assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] in ("Stopping", "Stopped")
     sagemaker.get_waiter("training_job_completed_or_stopped").wait(

@@ -172,8 +172,11 @@ def initial_document(request: dict[str, Any], arn: str, algorithm: AlgorithmSpec
     """The Describe payload of a job just created: the request with SageMaker's defaults filled."""
     document: dict[str, Any] = {key: copy.deepcopy(request[key]) for key in _ECHOED if key in request}
     spec = document["AlgorithmSpecification"]
-    if not spec.get("MetricDefinitions"):
-        spec["MetricDefinitions"] = [dict(d) for d in algorithm.metric_definitions]
+    # A built-in algorithm's own metrics are always extracted; the user's definitions
+    # come on top and win on a name clash.
+    given = spec.get("MetricDefinitions") or []
+    names = {d["Name"] for d in given}
+    spec["MetricDefinitions"] = [dict(d) for d in algorithm.metric_definitions if d["Name"] not in names] + given
     spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
     document["HyperParameters"] = dict(request.get("HyperParameters") or {})
     document.setdefault("StoppingCondition", {})
