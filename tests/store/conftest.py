@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.postgres_server import PostgresServer, PostgresUnavailable, start_server
 
 from sagebox.store import MetadataStore
+from tests.postgres_server import PostgresServer, PostgresUnavailable, start_server
 
 
 @pytest.fixture(scope="session")
