@@ -39,7 +39,7 @@ def main() -> None:
         "",
     ]
     lines += section("SageMaker (`sagemaker`)", "sagemaker", set(sagemaker.OPERATIONS))
-    lines += section("S3 (`s3`)", "s3", set(s3.IMPLEMENTED_OPERATIONS))
+    lines += section("S3 (`s3`)", "s3", set(s3.OPERATIONS))
     lines += section("STS (`sts`)", "sts", STS_IMPLEMENTED)
     lines += section("SageMaker Runtime (`sagemaker-runtime`)", "sagemaker-runtime", RUNTIME_IMPLEMENTED)
     sys.stdout.write("\n".join(lines))

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
+from sagebox.objects.archives import pack_folder
 
 
 class ChannelDataError(Exception):
@@ -74,12 +74,9 @@ def _manifest_entries(objects: ObjectStore, uri: str, name: str) -> list[tuple[s
 
 
 def upload_tree_as_tarball(objects: ObjectStore, folder: Path, uri: str) -> None:
-    """Tars and gzips `folder`'s contents (paths relative to it) and uploads to `uri`."""
+    """Packs `folder`'s contents as a gzip tar (paths relative to it) and uploads it to `uri`."""
     with tempfile.TemporaryDirectory(prefix="sagebox-artifact-") as scratch:
-        archive = Path(scratch) / "artifact.tar.gz"
-        with tarfile.open(archive, "w:gz") as tar:
-            for path in sorted(folder.rglob("*")):
-                tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
+        archive = pack_folder(folder, Path(scratch) / "artifact.tar.gz")
         objects.upload_file(archive, uri, content_type="application/x-tar")
 
 

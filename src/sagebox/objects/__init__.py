@@ -1,0 +1,113 @@
+"""The object store: S3's buckets and objects over a local folder or any S3 endpoint.
+
+store = open_object_store("file:///var/sagebox/objects")
+store = open_object_store("s3://", s3_endpoint_url="http://minio:9000")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from sagebox.objects.archives import UnsafeArchiveError, pack_folder, unpack_archive
+from sagebox.objects.base import (
+    DEFAULT_CONTENT_TYPE,
+    MIN_PART_SIZE,
+    BucketInfo,
+    ListPage,
+    ObjectInfo,
+    ObjectStore,
+    resolve_range,
+)
+from sagebox.objects.errors import (
+    AccessDenied,
+    BadDigest,
+    BucketAlreadyExists,
+    BucketAlreadyOwnedByYou,
+    BucketNotEmpty,
+    EntityTooSmall,
+    InvalidArgument,
+    InvalidBucketName,
+    InvalidDigest,
+    InvalidPart,
+    InvalidPartOrder,
+    InvalidRange,
+    InvalidRequest,
+    KeyTooLongError,
+    MalformedXML,
+    NoSuchBucket,
+    NoSuchKey,
+    NoSuchUpload,
+    NotImplementedByStore,
+    ObjectStoreError,
+    PreconditionFailed,
+    UnknownObjectStoreError,
+    error_for_code,
+)
+from sagebox.objects.local import LocalObjectStore
+from sagebox.objects.s3 import S3ObjectStore, create_s3_client
+from sagebox.objects.uris import parse_s3_uri, s3_uri, validate_bucket_name
+
+
+def open_object_store(url: str, *, s3_endpoint_url: str | None = None) -> ObjectStore:
+    """The store a URL names: "file:///abs/folder", or "s3://" / "s3://<bucket-prefix>"."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise ValueError(f"file URLs must name a local absolute folder, got {url!r}")
+        folder = Path(unquote(parsed.path))
+        if not folder.is_absolute():
+            raise ValueError(f"file URLs must name an absolute folder, got {url!r}")
+        return LocalObjectStore(folder)
+    if parsed.scheme == "s3":
+        prefix = url[len("s3://") :]
+        if "/" in prefix:
+            raise ValueError(
+                f"an S3 object store URL is s3:// or s3://<bucket-prefix>, got {url!r}"
+            )
+        return S3ObjectStore(create_s3_client(s3_endpoint_url), bucket_prefix=prefix)
+    raise ValueError(f"unsupported object store URL {url!r}: use file:///folder or s3://")
+
+
+__all__ = [
+    "DEFAULT_CONTENT_TYPE",
+    "MIN_PART_SIZE",
+    "AccessDenied",
+    "BadDigest",
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketInfo",
+    "BucketNotEmpty",
+    "EntityTooSmall",
+    "InvalidArgument",
+    "InvalidBucketName",
+    "InvalidDigest",
+    "InvalidPart",
+    "InvalidPartOrder",
+    "InvalidRange",
+    "InvalidRequest",
+    "KeyTooLongError",
+    "ListPage",
+    "LocalObjectStore",
+    "MalformedXML",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NotImplementedByStore",
+    "ObjectInfo",
+    "ObjectStore",
+    "ObjectStoreError",
+    "PreconditionFailed",
+    "S3ObjectStore",
+    "UnknownObjectStoreError",
+    "UnsafeArchiveError",
+    "create_s3_client",
+    "error_for_code",
+    "open_object_store",
+    "pack_folder",
+    "parse_s3_uri",
+    "resolve_range",
+    "s3_uri",
+    "unpack_archive",
+    "validate_bucket_name",
+]
