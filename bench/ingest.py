@@ -70,15 +70,21 @@ def run(rows: int = ROWS, features: int = FEATURES) -> dict[str, Any]:
         reference, sagebox = best_seconds([reference_read, sagebox_read], path)
     reference_mb_s = megabytes / reference
     sagebox_mb_s = megabytes / sagebox
+    ratio = sagebox_mb_s / reference_mb_s
     result = {
         "name": "csv_ingest",
-        "file_mb": round(megabytes, 1),
-        "rows": rows,
-        "columns": features + 1,
-        "reference_mb_s": round(reference_mb_s, 1),
-        "sagebox_mb_s": round(sagebox_mb_s, 1),
-        "ratio": round(sagebox_mb_s / reference_mb_s, 3),
-        "target": ">= 0.5",
+        "rows": [
+            {
+                "measure": "CSV to xgboost.DMatrix throughput (MB/s, best of 3)",
+                "sagebox": f"{sagebox_mb_s:.1f}",
+                "reference": f"{reference_mb_s:.1f} (pyarrow.csv.read_csv to numpy)",
+                "ratio": f"{ratio:.2f}x",
+                "target": ">= 0.5x",
+                "met": "yes" if ratio >= 0.5 else "no",
+            }
+        ],
+        "notes": f"{megabytes:.0f} MB file, {rows} rows x {features + 1} columns (label first), "
+        "the two readers interleaved on the same file.",
     }
     print(json.dumps(result))
     return result

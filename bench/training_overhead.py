@@ -1,7 +1,7 @@
 """Overhead of a training job: CreateTrainingJob-to-Completed against xgboost.train in-process.
 
-Same data, same parameters: the reference is `xgboost.train` on a DMatrix already in
-memory (the strictest floor); sagebox reads the CSV from its object store, starts the
+Same data, same parameters: the reference is the same `xgboost.train` call (the
+train set evaluated every round) on a DMatrix already in memory; sagebox reads the CSV from its object store, starts the
 algorithm process, trains, packs and uploads model.tar.gz. Start latency is the time
 from the CreateTrainingJob call to the training process running (the Training
 transition's StartTime, stamped when the process is spawned).
@@ -21,7 +21,8 @@ import numpy as np
 
 ROWS, COLUMNS = 200_000, 20
 PARAMS = {"objective": "reg:squarederror", "max_depth": 8, "eta": 0.1, "seed": 0}
-ROUNDS = 60
+ROUNDS = 170
+POLL_SECONDS = 0.25
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
@@ -38,7 +39,10 @@ def _reference(x: np.ndarray, y: np.ndarray) -> float:
     import xgboost
 
     started = time.perf_counter()
-    xgboost.train(PARAMS, xgboost.DMatrix(x, label=y), num_boost_round=ROUNDS)
+    train = xgboost.DMatrix(x, label=y)
+    # The same call the job makes: the train set evaluated every round, as SageMaker's
+    # XGBoost does; only the printing of each round is left out.
+    xgboost.train(PARAMS, train, num_boost_round=ROUNDS, evals=[(train, "train")], verbose_eval=False)
     return time.perf_counter() - started
 
 
@@ -60,7 +64,7 @@ def _job(sagemaker: Any, name: str) -> tuple[float, float]:
         job = sagemaker.describe_training_job(TrainingJobName=name)
         if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):
             break
-        time.sleep(0.05)
+        time.sleep(POLL_SECONDS)
     ended = time.time()
     if job["TrainingJobStatus"] != "Completed":
         raise RuntimeError(f"benchmark job {name} ended {job['TrainingJobStatus']}: {job.get('FailureReason')}")
@@ -101,7 +105,7 @@ def run(repeats: int = 3) -> dict[str, Any]:
         ],
         "notes": f"{ROWS} rows x {COLUMNS} features ({len(csv) / 1e6:.0f} MB CSV), {ROUNDS} rounds of depth {PARAMS['max_depth']}, "
                  f"{repeats} runs each; the job includes staging the CSV, parsing it, starting the process, "
-                 "packing and uploading model.tar.gz and 50 ms status polling.",
+                 "packing and uploading model.tar.gz, and the client polling DescribeTrainingJob every 250 ms.",
     }
 
 
