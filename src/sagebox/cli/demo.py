@@ -112,8 +112,9 @@ def run_demo(keep: bool = False) -> int:
         archive = home / "model.tar.gz"
         s3.download_file(bucket, key, str(archive))
         with tarfile.open(archive) as tar:
-            tar.extract("xgboost-model", path=home, filter="data")
-        booster = xgboost.Booster(model_file=str(home / "xgboost-model"))
+            member = tar.extractfile("xgboost-model")
+            model_bytes = member.read() if member else b""
+        booster = xgboost.Booster(model_file=bytearray(model_bytes))
         probabilities = booster.predict(xgboost.DMatrix(x_test))
         accuracy = float(np.mean((probabilities > 0.5) == y_test))
         print(f"5. downloaded {artifact} and loaded xgboost-model with xgboost.Booster")
