@@ -116,6 +116,21 @@ class JobProcess:
             self._reader.join(timeout=5)
         return ProcessOutcome(popen.returncode, cause, started, time.time())
 
+    def poll(self) -> int | None:
+        """The exit code once the process has ended, else None."""
+        return self._popen.poll() if self._popen else None
+
+    def terminate(self) -> int | None:
+        """SIGTERM to the group, SIGKILL after the grace period; the exit code."""
+        popen = self._popen
+        if popen is None:
+            return None
+        if popen.poll() is None:
+            self._terminate(popen)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        return popen.returncode
+
     def _terminate(self, popen: subprocess.Popen[bytes]) -> None:
         self._signal_group(popen, signal.SIGTERM)
         try:

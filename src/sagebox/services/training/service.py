@@ -12,15 +12,15 @@ from sagebox.objects import ObjectStore
 from sagebox.runtime.process import end_orphan
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ValidationError
+from sagebox.services.listing import list_resources
 from sagebox.services.training import lifecycle
 from sagebox.services.training.requests import initial_document, plan, plan_from_document
 from sagebox.services.training.runner import SERVER_STOPPED_REASON, MetricListener, TrainingRun
-from sagebox.store import AlreadyExists, InvalidNextToken, MetadataStore, NotFound, ResourceRecord
+from sagebox.store import AlreadyExists, MetadataStore, NotFound, ResourceRecord
 
 log = logging.getLogger(__name__)
 
 KIND = "TrainingJob"
-DEFAULT_PAGE_SIZE = 10
 _SUMMARY_FIELDS = (
     "TrainingJobName", "TrainingJobArn", "CreationTime", "TrainingEndTime", "LastModifiedTime",
     "TrainingJobStatus", "SecondaryStatus", "WarmPoolStatus",
@@ -73,22 +73,7 @@ class TrainingJobService:
         return _public(record.document)
 
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        try:
-            records, token = self._repo.list(
-                name_contains=request.get("NameContains"),
-                status_equals=request.get("StatusEquals"),
-                creation_time_after=request.get("CreationTimeAfter"),
-                creation_time_before=request.get("CreationTimeBefore"),
-                last_modified_time_after=request.get("LastModifiedTimeAfter"),
-                last_modified_time_before=request.get("LastModifiedTimeBefore"),
-                sort_by=request.get("SortBy") or "CreationTime",
-                sort_order=request.get("SortOrder") or "Ascending",
-                max_results=request.get("MaxResults") or DEFAULT_PAGE_SIZE,
-                next_token=request.get("NextToken"),
-            )
-        except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
-        summaries = [{k: r.document[k] for k in _SUMMARY_FIELDS if k in r.document} for r in records]
+        summaries, token = list_resources(self._repo, request, summary_fields=_SUMMARY_FIELDS)
         return {"TrainingJobSummaries": summaries, "NextToken": token}
 
     def stop(self, name: str) -> dict[str, Any]:

@@ -1,0 +1,115 @@
+"""A model server as a local process: the inference container contract on a loopback port.
+
+The process sees what a SageMaker inference container sees, rooted in its own folder:
+the model unpacked in `<base>/model`, `SAGEMAKER_BIND_TO_PORT` naming its port, and
+`GET /ping`, `POST /invocations` and `GET /execution-parameters` served there.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from sagebox.runtime.logs import LogWriter, read_events
+from sagebox.runtime.process import JobProcess
+
+READY_TIMEOUT_SECONDS = 60.0
+
+
+class ModelServerStartError(Exception):
+    """The server exited or never answered /ping; the message says why."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class ModelServerProcess:
+    """One model server: `python -m sagebox.serving --handler <name>` in `base_dir`."""
+
+    def __init__(
+        self,
+        handler: str,
+        *,
+        base_dir: Path,
+        log_file: Path,
+        environment: Mapping[str, str] | None = None,
+        grace_seconds: float = 5.0,
+    ) -> None:
+        self.handler = handler
+        self.base_dir = base_dir
+        self.log_file = log_file
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        env.update(environment or {})
+        env.update(
+            {
+                "SAGEMAKER_BASE_DIR": str(base_dir),
+                "SAGEMAKER_BIND_TO_PORT": str(self.port),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self._log = LogWriter(log_file)
+        self._process = JobProcess(
+            [sys.executable, "-m", "sagebox.serving", "--handler", handler],
+            cwd=base_dir,
+            env=env,
+            log=self._log,
+            grace_seconds=grace_seconds,
+        )
+        self.started_at = 0.0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self) -> None:
+        self.started_at = self._process.start()
+
+    def alive(self) -> bool:
+        return self.started_at > 0 and self._process.poll() is None
+
+    def ping(self, timeout: float = 2.0) -> bool:
+        if not self.alive():
+            return False
+        try:
+            return httpx.get(f"{self.url}/ping", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Blocks until /ping answers 200; ModelServerStartError if it exits or times out."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.ping(timeout=1.0):
+                return
+            if self.started_at and self._process.poll() is not None:
+                raise ModelServerStartError(self.failure_reason())
+            time.sleep(0.02)
+        self.stop()
+        raise ModelServerStartError(
+            f"the model server did not answer /ping within {timeout:.0f} seconds"
+        )
+
+    def failure_reason(self) -> str:
+        """The server's own `ModelLoadError:` line, else its exit code and last lines."""
+        lines = [str(e["message"]) for e in read_events(self.log_file)]
+        for line in lines:
+            if line.startswith("ModelLoadError:"):
+                return line
+        code = self._process.poll()
+        tail = " | ".join(lines[-5:])
+        return f"the model server exited with code {code}. Last log lines: {tail}"
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._log.close()

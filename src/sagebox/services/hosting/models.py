@@ -1,0 +1,106 @@
+"""Models: CreateModel / DescribeModel / ListModels / DeleteModel."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from sagebox.algorithms.registry import resolve
+from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
+from sagebox.services.errors import ValidationError
+from sagebox.services.resources import RecordService
+
+MAX_PIPELINE_CONTAINERS = 15
+
+
+def serving_handler(container: dict[str, Any]) -> str:
+    """The model server handler for a container's image (a built-in algorithm's name)."""
+    image = container.get("Image", "")
+    algorithm = resolve(training_image=image) if image else None
+    if algorithm is None:
+        raise ValidationError(
+            f"Image '{image}' is not an inference image sagebox can serve. Supported: the built-in "
+            "XGBoost (image repository 'sagemaker-xgboost', e.g. "
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1)."
+        )
+    return algorithm.name
+
+
+def containers_of(model: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model's containers in invocation order (one for a single-container model)."""
+    if model.get("PrimaryContainer"):
+        return [model["PrimaryContainer"]]
+    return list(model.get("Containers") or [])
+
+
+class ModelService(RecordService):
+    kind = "Model"
+    noun = "model"
+    arn_type = "model"
+    name_member = "ModelName"
+    arn_member = "ModelArn"
+    summary_fields = ("ModelName", "ModelArn", "CreationTime")
+
+    def __init__(self, settings: Any, store: Any, objects: ObjectStore) -> None:
+        super().__init__(settings, store)
+        self._objects = objects
+
+    def create(self, request: dict[str, Any]) -> dict[str, Any]:
+        primary, containers = request.get("PrimaryContainer"), request.get("Containers")
+        if bool(primary) == bool(containers):
+            raise ValidationError("Exactly one of PrimaryContainer or Containers must be specified.")
+        if containers and len(containers) > MAX_PIPELINE_CONTAINERS:
+            raise ValidationError(
+                f"Containers: an inference pipeline has at most {MAX_PIPELINE_CONTAINERS} containers; "
+                f"{len(containers)} were given."
+            )
+        mode = (request.get("InferenceExecutionConfig") or {}).get("Mode", "Serial")
+        if containers and len(containers) > 1 and mode != "Serial":
+            raise ValidationError(
+                f"InferenceExecutionConfig.Mode '{mode}' is not supported by sagebox yet; use Serial."
+            )
+        document = {
+            k: copy.deepcopy(v)
+            for k, v in request.items()
+            if k not in ("Tags", "ModelName") and v is not None
+        }
+        for index, container in enumerate(containers_of(document)):
+            where = "PrimaryContainer" if primary else f"Containers[{index}]"
+            self._check_container(container, where)
+            container.setdefault("Mode", "SingleModel")
+            container.setdefault("Environment", {})
+        if containers:
+            document.setdefault("InferenceExecutionConfig", {"Mode": "Serial"})
+        document.setdefault("EnableNetworkIsolation", False)
+        record = self._insert(request["ModelName"], document, tags=request.get("Tags"))
+        return {"ModelArn": record.arn}
+
+    def _check_container(self, container: dict[str, Any], where: str) -> None:
+        try:
+            serving_handler(container)
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc.message}") from exc
+        url = container.get("ModelDataUrl")
+        if not url:
+            raise ValidationError(f"{where}.ModelDataUrl is required for a built-in algorithm's model.")
+        try:
+            bucket, key = parse_s3_uri(url)
+        except ValueError as exc:
+            raise ValidationError(f"{where}.ModelDataUrl: {exc}") from exc
+        problem = "no object there"
+        try:
+            if key.endswith("/") or not key:
+                if next(iter(self._objects.iter_objects(url)), None) is not None:
+                    return
+            else:
+                self._objects.head_object(bucket, key)
+                return
+        except ObjectStoreError as exc:
+            problem = exc.code
+        raise ValidationError(
+            f"Could not access model data at {url}. Please ensure that the model data exists ({problem})."
+        )
+
+    def list(self, request: dict[str, Any]) -> dict[str, Any]:
+        summaries, token = self.list_page(request)
+        return {"Models": summaries, "NextToken": token}
