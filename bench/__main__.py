@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import harness, ingest, training_overhead
+from bench import harness, hosting, ingest, training_overhead
 
-BENCHMARKS = {"training_job_overhead": training_overhead.run, "csv_ingest": ingest.run}
+BENCHMARKS = {
+    "training_job_overhead": training_overhead.run,
+    "csv_ingest": ingest.run,
+    "endpoint_invocations": hosting.run,
+}
 
 
 def main(names: list[str]) -> None:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from sagebox.edge import s3, sagemaker
+from sagebox.edge import runtime, s3, sagemaker
 from sagebox.edge.service_models import service_model
 
 STS_IMPLEMENTED = {"GetCallerIdentity"}
-RUNTIME_IMPLEMENTED: set[str] = set()
+RUNTIME_IMPLEMENTED = runtime.IMPLEMENTED_OPERATIONS
 
 
 def section(title: str, service: str, implemented: set[str]) -> list[str]:

@@ -40,6 +40,9 @@ class Settings:
     s3_endpoint_url: str | None = None
     max_concurrent_jobs: int = 2
     stop_grace_seconds: float = 10.0
+    health_check_seconds: float = 1.0
+    serverless_idle_seconds: float = 60.0
+    capture_flush_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -56,6 +59,9 @@ class Settings:
             s3_endpoint_url=env.get("SAGEBOX_S3_ENDPOINT_URL") or None,
             max_concurrent_jobs=_env_int("SAGEBOX_MAX_CONCURRENT_JOBS", 2),
             stop_grace_seconds=float(env.get("SAGEBOX_STOP_GRACE_SECONDS", "10")),
+            health_check_seconds=float(env.get("SAGEBOX_HEALTH_CHECK_SECONDS", "1")),
+            serverless_idle_seconds=float(env.get("SAGEBOX_SERVERLESS_IDLE_SECONDS", "60")),
+            capture_flush_seconds=float(env.get("SAGEBOX_CAPTURE_FLUSH_SECONDS", "5")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge import routing, s3, sagemaker, sts
+from sagebox.edge import routing, runtime, s3, sagemaker, sts
 from sagebox.edge.errors import AWSError, json_error, query_error, request_id
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
@@ -71,16 +71,16 @@ class EdgeApp:
             if service == "health":
                 return JSONResponse({"status": "ok", "service": "sagebox"})
             if service == "sagemaker-runtime":
-                raise AWSError(
-                    "UnknownOperationException",
-                    "sagemaker-runtime InvokeEndpoint is not implemented by sagebox yet.",
-                )
+                return await runtime.handle(request, self.platform, rid)
             raise AWSError(
                 "UnknownService",
                 f"sagebox does not serve the AWS service '{service.split(':', 1)[1]}'.",
             )
         except ServiceError as exc:
-            return self._error(service, AWSError(exc.code, exc.message), rid)
+            fields = getattr(exc, "members", {})
+            if service == "sagemaker-runtime":
+                fields = {"Message": exc.message, **fields}
+            return self._error(service, AWSError(exc.code, exc.message, exc.status, fields), rid)
         except AWSError as exc:
             return self._error(service, exc, rid)
         except Exception as exc:

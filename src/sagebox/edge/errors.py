@@ -12,11 +12,14 @@ from starlette.responses import Response
 class AWSError(Exception):
     """An error answered to the client in its protocol's shape."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, fields: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.fields = fields or {}
 
 
 def request_id() -> str:
@@ -24,7 +27,7 @@ def request_id() -> str:
 
 
 def json_error(error: AWSError, rid: str) -> Response:
-    body = json.dumps({"__type": error.code, "message": error.message})
+    body = json.dumps({"__type": error.code, "message": error.message, **error.fields})
     return Response(
         body,
         status_code=error.status,

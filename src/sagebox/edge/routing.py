@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from starlette.requests import Request
 
+_INVOCATION = re.compile(r"^/endpoints/[^/]+/(invocations|async-invocations)$")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -34,6 +35,8 @@ def service_of(request: Request, body: bytes) -> str:
     scope = credential_scope(request)
     service = scope[1] if scope else None
     if service == "sagemaker" and path.startswith("/endpoints/"):
+        return "sagemaker-runtime"
+    if service is None and request.method == "POST" and _INVOCATION.match(path):
         return "sagemaker-runtime"
     if service == "sts" or (service is None and _is_sts_form(request, body)):
         return "sts"

@@ -10,6 +10,7 @@ class ServiceError(Exception):
     """
 
     code = "ValidationException"
+    status = 400
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -34,3 +35,34 @@ class ResourceLimitExceeded(ServiceError):
 
 class ConflictError(ServiceError):
     code = "ConflictException"
+
+
+class InvocationError(ServiceError):
+    """A sagemaker-runtime error: its own codes, HTTP statuses and extra members."""
+
+    code = "ValidationError"
+    status = 400
+
+    def __init__(self, message: str, **members: object) -> None:
+        super().__init__(message)
+        self.members = {k: v for k, v in members.items() if v is not None}
+
+
+class InvocationValidationError(InvocationError):
+    code = "ValidationError"
+    status = 400
+
+
+class ModelError(InvocationError):
+    code = "ModelError"
+    status = 424
+
+
+class ModelNotReady(InvocationError):
+    code = "ModelNotReadyException"
+    status = 429
+
+
+class ThrottlingError(InvocationError):
+    code = "ThrottlingException"
+    status = 429

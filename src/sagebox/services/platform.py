@@ -7,6 +7,11 @@ import logging
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore, open_object_store
 from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.hosting.endpoint_configs import EndpointConfigService
+from sagebox.services.hosting.endpoints import EndpointService
+from sagebox.services.hosting.invocations import InvocationService
+from sagebox.services.hosting.models import ModelService
+from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.store import MetadataStore
@@ -27,6 +32,17 @@ class Platform:
         self.scheduler = JobScheduler(settings.max_concurrent_jobs)
         self.training = TrainingJobService(settings, self.store, self.objects, self.scheduler)
         self.tags = TagService(self.store)
+        self.models = ModelService(settings, self.store, self.objects)
+        self.endpoint_configs = EndpointConfigService(settings, self.store, self.models)
+        self.endpoints = EndpointService(settings, self.store, self.objects, self.models, self.endpoint_configs)
+        self.invocations = InvocationService(self.endpoints, self.objects, settings.account_id, settings.region)
+        self.supervisor = EndpointSupervisor(
+            self.endpoints,
+            self.invocations,
+            interval_seconds=settings.health_check_seconds,
+            serverless_idle_seconds=settings.serverless_idle_seconds,
+            capture_flush_seconds=settings.capture_flush_seconds,
+        )
         self._started = False
 
     def start(self) -> None:
@@ -35,8 +51,13 @@ class Platform:
             return
         self._started = True
         self.training.recover()
+        self.endpoints.recover()
+        self.supervisor.start()
 
     def close(self) -> None:
+        self.supervisor.stop()
+        self.invocations.close()
+        self.endpoints.shutdown()
         self.training.shutdown()
         self.scheduler.shutdown(wait=True)
         self.store.close()

@@ -9,7 +9,12 @@ from sagebox.store import MetadataStore
 
 MAX_TAGS = 50
 # The ARN's resource type -> the store's kind for that aggregate.
-_KINDS = {"training-job": "TrainingJob"}
+_KINDS = {
+    "training-job": "TrainingJob",
+    "model": "Model",
+    "endpoint-config": "EndpointConfig",
+    "endpoint": "Endpoint",
+}
 
 
 class TagService:

@@ -13,6 +13,7 @@ import random
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,7 @@ class Instance:
     servers: list[ModelServerProcess]
     healthy: bool = False
     in_flight: int = 0
+    last_used: float = field(default_factory=time.time)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def alive(self) -> bool:
@@ -137,11 +139,17 @@ class VariantFleet:
                 for future in [pool.submit(self.launch_instance) for _ in range(missing)]:
                     future.result()
 
-    def replace(self, instance: Instance) -> None:
-        """Swaps a dead instance for a fresh one (the health checker calls this)."""
+    def remove(self, instance: Instance) -> bool:
+        """Takes `instance` out of the fleet (it keeps running); False if it was not in it."""
         with self._lock:
             if instance in self.instances:
                 self.instances.remove(instance)
+                return True
+            return False
+
+    def replace(self, instance: Instance) -> None:
+        """Swaps a dead instance for a fresh one (the health checker calls this)."""
+        self.remove(instance)
         instance.stop()
         self.launch_instance()
 

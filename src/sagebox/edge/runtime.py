@@ -1,0 +1,86 @@
+"""sagemaker-runtime over REST-JSON: InvokeEndpoint and InvokeEndpointAsync."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sagebox.edge.errors import AWSError
+from sagebox.services.hosting.invocations import MAX_PAYLOAD_BYTES, Invocation
+from sagebox.services.platform import Platform
+
+_PATH = re.compile(r"^/endpoints/(?P<name>[^/]+)/(?P<action>invocations|async-invocations)$")
+IMPLEMENTED_OPERATIONS = {"InvokeEndpoint", "InvokeEndpointAsync"}
+
+
+async def handle(request: Request, platform: Platform, rid: str) -> Response:
+    match = _PATH.match(request.url.path)
+    if match is None or request.method != "POST":
+        raise AWSError(
+            "UnknownOperationException",
+            f"sagemaker-runtime has no operation at {request.method} {request.url.path} that sagebox implements.",
+        )
+    name = unquote(match.group("name"))
+    headers = request.headers
+    if match.group("action") == "async-invocations":
+        invocation = Invocation(
+            body=b"",
+            content_type=headers.get("x-amzn-sagemaker-content-type", "application/octet-stream"),
+            accept=headers.get("x-amzn-sagemaker-accept"),
+            custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
+            inference_id=headers.get("x-amzn-sagemaker-inference-id"),
+        )
+        location = headers.get("x-amzn-sagemaker-inputlocation")
+        if not location:
+            raise AWSError("ValidationError", "InputLocation (X-Amzn-SageMaker-InputLocation) is required.")
+        placed = await run_in_threadpool(platform.invocations.invoke_async, name, location, invocation)
+        return Response(
+            json.dumps({"InferenceId": placed["InferenceId"]}),
+            status_code=202,
+            media_type="application/json",
+            headers={
+                "X-Amzn-SageMaker-OutputLocation": placed["OutputLocation"],
+                "X-Amzn-SageMaker-FailureLocation": placed["FailureLocation"],
+                "x-amzn-RequestId": rid,
+            },
+        )
+    body = await _read_limited(request)
+    invocation = Invocation(
+        body=body,
+        content_type=headers.get("content-type", "application/octet-stream"),
+        accept=headers.get("accept"),
+        custom_attributes=headers.get("x-amzn-sagemaker-custom-attributes"),
+        target_variant=headers.get("x-amzn-sagemaker-target-variant"),
+        inference_id=headers.get("x-amzn-sagemaker-inference-id"),
+    )
+    result = await run_in_threadpool(platform.invocations.invoke, name, invocation)
+    answer_headers = {"x-Amzn-Invoked-Production-Variant": result.variant, "x-amzn-RequestId": rid}
+    if result.custom_attributes:
+        answer_headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+    return Response(result.body, media_type=result.content_type, headers=answer_headers)
+
+
+async def _read_limited(request: Request) -> bytes:
+    """The body, refusing early once it passes the 6 MB limit."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_PAYLOAD_BYTES:
+        raise AWSError(
+            "ValidationError",
+            f"Request payload of {declared} bytes exceeds the {MAX_PAYLOAD_BYTES} byte (6 MB) limit of "
+            "InvokeEndpoint; use batch transform or InvokeEndpointAsync for larger inputs.",
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_PAYLOAD_BYTES:
+            raise AWSError(
+                "ValidationError",
+                f"Request payload exceeds the {MAX_PAYLOAD_BYTES} byte (6 MB) limit of InvokeEndpoint.",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)

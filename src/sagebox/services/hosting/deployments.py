@@ -1,0 +1,84 @@
+"""Turning an endpoint configuration into a running Deployment of model servers."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.services.hosting.fleet import (
+    ContainerPlan,
+    Deployment,
+    FleetStartError,
+    VariantFleet,
+    prepare_model,
+)
+from sagebox.services.hosting.models import containers_of, serving_handler
+
+
+def new_deployment(
+    objects: ObjectStore,
+    folder: Path,
+    config: dict[str, Any],
+    models: dict[str, dict[str, Any]],
+    capacities: dict[str, dict[str, Any]] | None = None,
+) -> Deployment:
+    """Prepares (but does not start) every variant of `config`.
+
+    `models` maps model names to their documents (a snapshot taken when the endpoint
+    was created or updated); `capacities` overrides weights and instance counts set
+    since by UpdateEndpointWeightsAndCapacities.
+    """
+    deployment = Deployment(config["EndpointConfigName"], folder / uuid.uuid4().hex[:8])
+    capacities = capacities or {}
+    for group, target in (("ProductionVariants", deployment.variants), ("ShadowProductionVariants", deployment.shadows)):
+        for variant in config.get(group) or []:
+            name = variant["VariantName"]
+            override = capacities.get(name, {})
+            plans = _container_plans(objects, deployment.folder / name, models[variant["ModelName"]], name)
+            target[name] = VariantFleet(
+                name,
+                plans,
+                weight=float(override.get("weight", variant.get("InitialVariantWeight", 1.0))),
+                desired_count=int(override.get("count", variant.get("InitialInstanceCount") or 0)),
+                serverless=variant.get("ServerlessConfig"),
+            )
+    return deployment
+
+
+def _container_plans(objects: ObjectStore, folder: Path, model: dict[str, Any], variant: str) -> list[ContainerPlan]:
+    plans = []
+    for index, container in enumerate(containers_of(model)):
+        base = folder / f"container-{index + 1}"
+        url = container["ModelDataUrl"]
+        try:
+            prepare_model(objects, url, base / "model")
+        except (ObjectStoreError, OSError, ValueError) as exc:
+            raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
+        environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        plans.append(ContainerPlan(serving_handler(container), container.get("Image", ""), base, environment))
+    return plans
+
+
+def variant_summaries(deployment: Deployment | None, config: dict[str, Any], group: str, now: float) -> list[dict[str, Any]]:
+    """ProductionVariants / ShadowProductionVariants as DescribeEndpoint shows them."""
+    fleets = {} if deployment is None else (deployment.variants if group == "ProductionVariants" else deployment.shadows)
+    summaries = []
+    for variant in config.get(group) or []:
+        name = variant["VariantName"]
+        fleet = fleets.get(name)
+        summary: dict[str, Any] = {"VariantName": name}
+        if fleet is not None:
+            images = {plan.image for plan in fleet.containers}
+            summary["DeployedImages"] = [
+                {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now} for image in sorted(images)
+            ]
+            summary["CurrentWeight"] = summary["DesiredWeight"] = fleet.weight
+            if fleet.serverless is not None:
+                summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = fleet.serverless
+            else:
+                summary["CurrentInstanceCount"] = len(fleet.healthy_instances())
+                summary["DesiredInstanceCount"] = fleet.desired_count
+        summaries.append(summary)
+    return summaries

@@ -1,0 +1,331 @@
+"""Endpoints: Create / Describe / List / Update (blue/green) / weights and capacities / Delete.
+
+EndpointStatus: Creating -> InService | Failed; InService -> Updating -> InService
+(a failed update keeps the old fleet serving and says why in FailureReason);
+Deleting. Every endpoint's processes live in a Deployment; a restarted server brings
+InService endpoints back from the configuration snapshot kept in their record.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from sagebox.config import Settings
+from sagebox.objects import ObjectStore
+from sagebox.services.errors import InvocationValidationError, ValidationError
+from sagebox.services.hosting.deployments import new_deployment, variant_summaries
+from sagebox.services.hosting.endpoint_configs import EndpointConfigService
+from sagebox.services.hosting.fleet import Deployment, FleetStartError
+from sagebox.services.hosting.models import ModelService
+from sagebox.services.resources import RecordService
+from sagebox.store import MetadataStore, NotFound, ResourceRecord
+
+log = logging.getLogger(__name__)
+
+_WORKER_THREADS = 8
+
+
+class EndpointService(RecordService):
+    kind = "Endpoint"
+    noun = "endpoint"
+    arn_type = "endpoint"
+    name_member = "EndpointName"
+    arn_member = "EndpointArn"
+    summary_fields = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: MetadataStore,
+        objects: ObjectStore,
+        models: ModelService,
+        configs: EndpointConfigService,
+    ) -> None:
+        super().__init__(settings, store)
+        self._objects = objects
+        self._models = models
+        self._configs = configs
+        self._deployments: dict[str, Deployment] = {}
+        self._lock = threading.Lock()
+        self._workers = ThreadPoolExecutor(max_workers=_WORKER_THREADS, thread_name_prefix="endpoint")
+
+    # -- API -----------------------------------------------------------------------
+
+    def create(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["EndpointName"]
+        config = self._configs.describe(request["EndpointConfigName"])
+        snapshot = self._snapshot(config)
+        document = {
+            "EndpointConfigName": config["EndpointConfigName"],
+            "EndpointStatus": "Creating",
+            "LastModifiedTime": time.time(),
+            "_sagebox": snapshot,
+        }
+        document.update(self._static_members(config))
+        record = self._insert(name, document, status="Creating", tags=request.get("Tags"))
+        self._workers.submit(self._deploy_new, name)
+        return {"EndpointArn": record.arn}
+
+    def describe(self, name: str) -> dict[str, Any]:
+        document = super().describe(name)
+        record = self.get(name)
+        config = record.document["_sagebox"]["config"]
+        with self._lock:
+            deployment = self._deployments.get(name)
+        now = time.time()
+        document["ProductionVariants"] = variant_summaries(deployment, config, "ProductionVariants", now)
+        if config.get("ShadowProductionVariants"):
+            document["ShadowProductionVariants"] = variant_summaries(deployment, config, "ShadowProductionVariants", now)
+        return document
+
+    def list(self, request: dict[str, Any]) -> dict[str, Any]:
+        summaries, token = self.list_page(request)
+        return {"Endpoints": summaries, "NextToken": token}
+
+    def update(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["EndpointName"]
+        config = self._configs.describe(request["EndpointConfigName"])
+        snapshot = self._snapshot(config)
+
+        def updating(record: ResourceRecord) -> None:
+            if record.status != "InService":
+                raise ValidationError(
+                    f'Cannot update in-progress endpoint "{record.arn}": it is {record.status}; '
+                    "only an InService endpoint can be updated."
+                )
+            self._set_status(record, "Updating")
+            record.document["_sagebox"]["pending"] = snapshot
+
+        record = self._modify(name, updating)
+        self._workers.submit(self._deploy_update, name)
+        return {"EndpointArn": record.arn}
+
+    def update_weights_and_capacities(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = request["EndpointName"]
+        desired = request["DesiredWeightsAndCapacities"]
+        with self._lock:
+            deployment = self._deployments.get(name)
+
+        def updating(record: ResourceRecord) -> None:
+            if record.status != "InService" or deployment is None:
+                raise ValidationError(
+                    f'Cannot update in-progress endpoint "{record.arn}": it is {record.status}.'
+                )
+            for entry in desired:
+                fleet = deployment.variants.get(entry["VariantName"])
+                if fleet is None:
+                    raise ValidationError(
+                        f"The variant(s) \"[{entry['VariantName']}]\" is/are not present on endpoint "
+                        f'"{record.arn}"; variants: {sorted(deployment.variants)}.'
+                    )
+                if "DesiredInstanceCount" in entry and fleet.serverless is not None:
+                    raise ValidationError(f"Variant {entry['VariantName']} is serverless and has no instance count.")
+            capacities = record.document["_sagebox"].setdefault("capacities", {})
+            for entry in desired:
+                current = capacities.setdefault(entry["VariantName"], {})
+                if "DesiredWeight" in entry:
+                    current["weight"] = entry["DesiredWeight"]
+                if "DesiredInstanceCount" in entry:
+                    current["count"] = entry["DesiredInstanceCount"]
+            self._set_status(record, "Updating")
+
+        record = self._modify(name, updating)
+        self._workers.submit(self._apply_capacities, name, desired)
+        return {"EndpointArn": record.arn}
+
+    def delete(self, name: str) -> dict[str, Any]:
+        record = self._modify(name, lambda r: self._set_status(r, "Deleting"))
+        with self._lock:
+            deployment = self._deployments.pop(name, None)
+        if deployment is not None:
+            deployment.stop()
+            deployment.remove_files()
+        super().delete(name)
+        log.info("endpoint %s deleted (%s)", name, record.arn)
+        return {}
+
+    # -- what the invocation path needs ---------------------------------------------
+
+    def live(self, name: str) -> tuple[ResourceRecord, Deployment]:
+        """The endpoint's record and running deployment, for an invocation."""
+        record = self._repo.get(name)
+        with self._lock:
+            deployment = self._deployments.get(name)
+        if record is None:
+            arn = self.arn_of(name)
+            raise InvocationValidationError(f"Endpoint {name} of account {self._settings.account_id} not found.", Arn=arn)
+        if record.status not in ("InService", "Updating") or deployment is None:
+            raise InvocationValidationError(
+                f"Endpoint {name} of account {self._settings.account_id} is not in service "
+                f"(status {record.status})."
+            )
+        return record, deployment
+
+    def deployments(self) -> list[tuple[str, Deployment]]:
+        with self._lock:
+            return list(self._deployments.items())
+
+    # -- background work -------------------------------------------------------------
+
+    def _deploy_new(self, name: str) -> None:
+        record = self._repo.get(name)
+        if record is None:
+            return
+        state = record.document["_sagebox"]
+        try:
+            deployment = self._start(name, state["config"], state["models"], state.get("capacities"))
+        except FleetStartError as exc:
+            reason = str(exc)
+            self._modify(name, lambda r: self._fail(r, reason))
+            return
+        with self._lock:
+            self._deployments[name] = deployment
+        self._modify(name, lambda r: self._set_status(r, "InService"))
+
+    def _deploy_update(self, name: str) -> None:
+        record = self._repo.get(name)
+        if record is None:
+            return
+        pending = record.document["_sagebox"]["pending"]
+        try:
+            deployment = self._start(name, pending["config"], pending["models"], None)
+        except FleetStartError as exc:
+            reason = str(exc)
+
+            def rolled_back(r: ResourceRecord) -> None:
+                r.document["_sagebox"].pop("pending", None)
+                r.document["FailureReason"] = (
+                    f"Updating the endpoint to configuration {pending['config']['EndpointConfigName']} "
+                    f"failed and it kept serving its previous configuration: {reason}"
+                )[:1024]
+                self._set_status(r, "InService")
+
+            self._modify(name, rolled_back)
+            return
+        with self._lock:
+            old = self._deployments.get(name)
+            self._deployments[name] = deployment  # new requests go to the new fleet from here on
+
+        def updated(r: ResourceRecord) -> None:
+            state = r.document["_sagebox"]
+            previous = state["config"]["EndpointConfigName"]
+            state.update(config=pending["config"], models=pending["models"], capacities={})
+            state.pop("pending", None)
+            r.document.pop("FailureReason", None)
+            r.document["EndpointConfigName"] = pending["config"]["EndpointConfigName"]
+            r.document.update(self._static_members(pending["config"]))
+            log.info("endpoint %s moved from %s to %s", name, previous, r.document["EndpointConfigName"])
+            self._set_status(r, "InService")
+
+        self._modify(name, updated)
+        if old is not None:
+            old.stop()  # drains in-flight requests first
+            old.remove_files()
+
+    def _apply_capacities(self, name: str, desired: list[dict[str, Any]]) -> None:
+        with self._lock:
+            deployment = self._deployments.get(name)
+        failure = None
+        if deployment is not None:
+            for entry in desired:
+                fleet = deployment.variants[entry["VariantName"]]
+                if "DesiredWeight" in entry:
+                    fleet.weight = float(entry["DesiredWeight"])
+                if "DesiredInstanceCount" in entry:
+                    fleet.desired_count = int(entry["DesiredInstanceCount"])
+                    try:
+                        fleet.scale_to(fleet.desired_count)
+                    except FleetStartError as exc:
+                        failure = str(exc)
+
+        def done(r: ResourceRecord) -> None:
+            if failure:
+                r.document["FailureReason"] = f"Scaling the endpoint failed: {failure}"[:1024]
+            self._set_status(r, "InService")
+
+        self._modify(name, done)
+
+    def _start(self, name: str, config: dict[str, Any], models: dict[str, Any], capacities: dict[str, Any] | None) -> Deployment:
+        folder = self._settings.home / "endpoints" / name
+        deployment = new_deployment(self._objects, folder, config, models, capacities)
+        try:
+            deployment.start()
+        except FleetStartError:
+            deployment.remove_files()
+            raise
+        return deployment
+
+    # -- restarts --------------------------------------------------------------------
+
+    def recover(self) -> None:
+        """Brings back every endpoint that was serving (or on its way) when the server stopped."""
+        records = self._repo.list_by_status(["InService", "Creating", "Updating", "Deleting"])
+        for record in records:
+            if record.status == "Deleting":
+                self.delete(record.name)
+                continue
+            if record.status == "Updating":
+                def settled(r: ResourceRecord) -> None:
+                    r.document["_sagebox"].pop("pending", None)
+                    self._set_status(r, "InService")
+
+                self._modify(record.name, settled)
+        futures = [
+            self._workers.submit(self._deploy_new, record.name)
+            for record in records
+            if record.status != "Deleting"
+        ]
+        for future in futures:
+            future.result()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            deployments, self._deployments = list(self._deployments.values()), {}
+        for deployment in deployments:
+            deployment.stop()
+        self._workers.shutdown(wait=False, cancel_futures=True)
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _snapshot(self, config: dict[str, Any]) -> dict[str, Any]:
+        names = {v["ModelName"] for v in [*config["ProductionVariants"], *(config.get("ShadowProductionVariants") or [])]}
+        return {"config": copy.deepcopy(config), "models": {n: self._models.describe(n) for n in sorted(names)}}
+
+    @staticmethod
+    def _static_members(config: dict[str, Any]) -> dict[str, Any]:
+        members: dict[str, Any] = {}
+        capture = config.get("DataCaptureConfig")
+        if capture:
+            members["DataCaptureConfig"] = {
+                "EnableCapture": capture.get("EnableCapture", True),
+                "CaptureStatus": "Started" if capture.get("EnableCapture", True) else "Stopped",
+                "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
+                "DestinationS3Uri": capture["DestinationS3Uri"],
+            }
+        if config.get("AsyncInferenceConfig"):
+            members["AsyncInferenceConfig"] = config["AsyncInferenceConfig"]
+        return members
+
+    def _modify(self, name: str, change: Any) -> ResourceRecord:
+        try:
+            return self._repo.modify(name, change)
+        except NotFound as exc:
+            raise ValidationError(f'Could not find endpoint "{self.arn_of(name)}".') from exc
+
+    @staticmethod
+    def _set_status(record: ResourceRecord, status: str) -> None:
+        now = time.time()
+        record.status = status
+        record.document["EndpointStatus"] = status
+        record.document["LastModifiedTime"] = now
+        record.last_modified_time = datetime.fromtimestamp(now, tz=UTC)
+
+    def _fail(self, record: ResourceRecord, reason: str) -> None:
+        record.document["FailureReason"] = reason[:1024]
+        self._set_status(record, "Failed")

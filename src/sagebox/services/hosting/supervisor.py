@@ -1,0 +1,84 @@
+"""Keeps endpoints healthy: pings every instance, replaces dead ones, idles serverless ones.
+
+An instance whose process died or whose /ping fails leaves the rotation at once and
+is replaced by a fresh one; serverless instances stop after sitting idle. Captured
+data is flushed on the same beat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sagebox.services.hosting.endpoints import EndpointService
+from sagebox.services.hosting.fleet import FleetStartError, Instance, VariantFleet, drain_and_stop
+from sagebox.services.hosting.invocations import InvocationService
+
+log = logging.getLogger(__name__)
+
+
+class EndpointSupervisor:
+    def __init__(
+        self,
+        endpoints: EndpointService,
+        invocations: InvocationService,
+        *,
+        interval_seconds: float = 1.0,
+        serverless_idle_seconds: float = 60.0,
+        capture_flush_seconds: float = 5.0,
+    ) -> None:
+        self._endpoints = endpoints
+        self._invocations = invocations
+        self._interval = interval_seconds
+        self._idle = serverless_idle_seconds
+        self._flush_every = capture_flush_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="endpoint-supervisor", daemon=True)
+        self._replacing: set[str] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        flushed = time.time()
+        while not self._stop.wait(self._interval):
+            for name, deployment in self._endpoints.deployments():
+                for fleet in deployment.all_fleets():
+                    self.check(name, fleet)
+            if time.time() - flushed >= self._flush_every:
+                self._invocations.capture.flush()
+                flushed = time.time()
+
+    def check(self, endpoint: str, fleet: VariantFleet) -> None:
+        for instance in list(fleet.instances):
+            if instance.id in self._replacing:
+                continue
+            if fleet.serverless is not None and instance.in_flight == 0 and time.time() - instance.last_used > self._idle:
+                log.info("serverless instance %s of %s/%s idle; stopping it", instance.id, endpoint, fleet.name)
+                if fleet.remove(instance):
+                    drain_and_stop(instance)
+                continue
+            if instance.alive() and instance.ping():
+                instance.healthy = True
+                continue
+            instance.healthy = False
+            log.warning("instance %s of %s/%s failed its health check; replacing it", instance.id, endpoint, fleet.name)
+            with self._lock:
+                self._replacing.add(instance.id)
+            threading.Thread(target=self._replace, args=(fleet, instance), daemon=True).start()
+
+    def _replace(self, fleet: VariantFleet, instance: Instance) -> None:
+        try:
+            fleet.replace(instance)
+        except FleetStartError as exc:
+            log.error("could not replace instance %s of variant %s: %s", instance.id, fleet.name, exc)
+        finally:
+            with self._lock:
+                self._replacing.discard(instance.id)
