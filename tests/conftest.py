@@ -20,7 +20,8 @@ CLIENT_ENV = {
 @pytest.fixture(scope="session")
 def sagebox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the session; AWS_ENDPOINT_URL and dummy credentials point clients at it."""
-    server = ServerProcess(tmp_path_factory.mktemp("sagebox-home")).start()
+    fast = {"SAGEBOX_CAPTURE_FLUSH_SECONDS": "0.5", "SAGEBOX_SERVERLESS_IDLE_SECONDS": "3"}
+    server = ServerProcess(tmp_path_factory.mktemp("sagebox-home"), fast).start()
     saved = {key: os.environ.get(key) for key in [*CLIENT_ENV, "AWS_ENDPOINT_URL"]}
     os.environ.update(CLIENT_ENV)
     os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
@@ -50,3 +51,10 @@ def sagemaker(sagebox_server: ServerProcess):  # noqa: ANN201
 @pytest.fixture(scope="session")
 def sts(sagebox_server: ServerProcess):  # noqa: ANN201
     return boto3.client("sts")
+
+
+@pytest.fixture(scope="session")
+def runtime(sagebox_server: ServerProcess):  # noqa: ANN201
+    from botocore.config import Config
+
+    return boto3.client("sagemaker-runtime", config=Config(max_pool_connections=64))

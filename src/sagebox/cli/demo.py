@@ -30,6 +30,45 @@ def _csv(features, labels) -> bytes:  # noqa: ANN001 - numpy arrays
     return buffer.getvalue().encode()
 
 
+def _deploy_and_invoke(sagemaker, job: str, artifact: str, rows, expected) -> None:  # noqa: ANN001
+    import boto3
+    import numpy as np
+
+    runtime = boto3.client("sagemaker-runtime")
+    sagemaker.create_model(
+        ModelName=job,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+        PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=job,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": job, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}
+        ],
+    )
+    started = time.time()
+    sagemaker.create_endpoint(EndpointName=job, EndpointConfigName=job)
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    print(f"6. endpoint {job} InService after {time.time() - started:.1f} s")
+    answer = runtime.invoke_endpoint(EndpointName=job, ContentType="text/csv", Body=_csv_rows(rows))
+    served = [float(v) for v in answer["Body"].read().decode().replace("\n", ",").split(",") if v.strip()]
+    print(f"   invoke_endpoint answered from variant {answer['InvokedProductionVariant']}: "
+          + ", ".join(f"{p:.4f}" for p in served))
+    print(f"   same as the downloaded model's predictions: {bool(np.allclose(served, expected, rtol=1e-5))}")
+    sagemaker.delete_endpoint(EndpointName=job)
+    sagemaker.delete_endpoint_config(EndpointConfigName=job)
+    sagemaker.delete_model(ModelName=job)
+    print("7. deleted the endpoint, its configuration and the model")
+
+
+def _csv_rows(rows) -> bytes:  # noqa: ANN001 - a numpy array
+    import numpy as np
+
+    buffer = io.StringIO()
+    np.savetxt(buffer, rows, delimiter=",", fmt="%.10g")
+    return buffer.getvalue().encode()
+
+
 def run_demo(keep: bool = False) -> int:
     import boto3
     import numpy as np
@@ -121,9 +160,10 @@ def run_demo(keep: bool = False) -> int:
         print(f"   test accuracy on {len(y_test)} held-out rows: {accuracy:.4f}")
         for probability, label in list(zip(probabilities, y_test, strict=True))[:5]:
             print(f"   P(benign) = {probability:.4f}   true label = {int(label)}")
+        _deploy_and_invoke(sagemaker, job, artifact, x_test[:5], probabilities[:5])
         return 0
     finally:
         server.stop()
-        print("6. sagebox serve stopped")
+        print("8. sagebox serve stopped")
         if not keep:
             shutil.rmtree(home, ignore_errors=True)

@@ -56,6 +56,8 @@ class ModelServerProcess:
                 "SAGEMAKER_BASE_DIR": str(base_dir),
                 "SAGEMAKER_BIND_TO_PORT": str(self.port),
                 "PYTHONUNBUFFERED": "1",
+                # The server ends itself if this process dies without stopping it.
+                "SAGEBOX_EXIT_WITH_PARENT": "1",
             }
         )
         self._log = LogWriter(log_file)

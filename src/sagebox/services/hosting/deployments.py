@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tarfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ def _container_plans(objects: ObjectStore, folder: Path, model: dict[str, Any], 
         url = container["ModelDataUrl"]
         try:
             prepare_model(objects, url, base / "model")
-        except (ObjectStoreError, OSError, ValueError) as exc:
+        except (ObjectStoreError, OSError, ValueError, tarfile.TarError) as exc:
             raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
         plans.append(ContainerPlan(serving_handler(container), container.get("Image", ""), base, environment))

@@ -180,8 +180,10 @@ class EndpointService(RecordService):
         state = record.document["_sagebox"]
         try:
             deployment = self._start(name, state["config"], state["models"], state.get("capacities"))
-        except FleetStartError as exc:
-            reason = str(exc)
+        except Exception as exc:  # any failure must end Creating, never leave it hanging
+            if not isinstance(exc, FleetStartError):
+                log.exception("endpoint %s could not be deployed", name)
+            reason = str(exc) if isinstance(exc, FleetStartError) else f"sagebox could not deploy the endpoint: {exc!r}"
             self._modify(name, lambda r: self._fail(r, reason))
             return
         with self._lock:
@@ -195,7 +197,9 @@ class EndpointService(RecordService):
         pending = record.document["_sagebox"]["pending"]
         try:
             deployment = self._start(name, pending["config"], pending["models"], None)
-        except FleetStartError as exc:
+        except Exception as exc:  # the old fleet keeps serving whatever went wrong
+            if not isinstance(exc, FleetStartError):
+                log.exception("endpoint %s could not be updated", name)
             reason = str(exc)
 
             def rolled_back(r: ResourceRecord) -> None:

@@ -1,0 +1,175 @@
+"""Serving SageMaker's built-in XGBoost algorithm, as its container does in inference.
+
+Model: ``xgboost-model`` in the model folder (what training saves: UBJSON, no
+extension), else a single ``*.json`` / ``*.ubj`` / ``*.bin`` file. Pickled boosters
+(what the SageMaker container also accepts) are refused: unpickling runs arbitrary code.
+
+Requests: ``text/csv`` (the default when no Content-Type is given), ``text/libsvm``
+(``text/x-libsvm``), ``application/json``, ``application/jsonlines``,
+``application/x-recordio-protobuf`` and ``application/x-parquet``. Predictions equal
+``booster.predict(DMatrix(rows))`` bit for bit.
+
+Responses (``Accept``; none or ``*/*`` means ``$SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT``,
+else ``text/csv``), shaped like the container's answers (``serve.py``/``serve_utils.py``
+of sagemaker-xgboost-container):
+
+- ``text/csv``: ``",".join(map(str, predictions.tolist()))``: one output per row gives
+  ``0.1,0.2``; several (``multi:softprob``) give each row as a bracketed list,
+  ``[0.1, 0.9],[0.8, 0.2]``. With ``SAGEMAKER_BATCH`` set (batch transform) rows are
+  newline-separated and end with a newline instead.
+- ``application/json``: ``{"predictions": [{"score": 0.1}, ...]}``, a list of scores per
+  row for multi-output models; ``application/jsonlines``: one ``{"score": ...}`` per
+  line; ``application/x-recordio-protobuf``: one record per row, ``label["score"]``.
+
+Floats are written with Python's shortest round-tripping repr of the float32 value
+widened to float64 (``0.43861907720565796``), as the container does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+import xgboost as xgb
+
+from sagebox.serving import codecs, media
+from sagebox.serving.errors import BadRequest, ModelLoadError, NoContent
+
+MODEL_FILE = "xgboost-model"
+MODEL_SUFFIXES = (".json", ".ubj", ".bin")
+CONTENT_TYPES = (
+    media.CSV,
+    media.LIBSVM,
+    media.X_LIBSVM,
+    media.JSON,
+    media.JSONLINES,
+    media.RECORDIO,
+    codecs.PARQUET,
+)
+ACCEPTS = (media.CSV, media.JSON, media.JSONLINES, media.RECORDIO)
+CSV_RESPONSE_TYPE = "text/csv; charset=utf-8"
+_PICKLE_PROTOCOL_MARK = 0x80
+_XGBOOST_LOG_PREFIX = re.compile(r"^\[[0-9:]+\] \S+:[0-9]+: ")
+_INPLACE_BOOSTERS = ("gbtree",)
+"""Boosters whose ``inplace_predict`` equals ``predict`` (dart weighs trees differently)."""
+
+
+def xgboost_message(error: Exception) -> str:
+    """The first line of an xgboost error, without its timestamp and source location."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return _XGBOOST_LOG_PREFIX.sub("", first)
+
+
+def find_model_file(model_dir: Path) -> Path:
+    """``xgboost-model``, else the only ``*.json``/``*.ubj``/``*.bin`` file; else ModelLoadError."""
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"the model folder {model_dir} does not exist")
+    preferred = model_dir / MODEL_FILE
+    if preferred.is_file():
+        return preferred
+    candidates = sorted(
+        path
+        for path in model_dir.iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix in MODEL_SUFFIXES
+    )
+    if len(candidates) == 1:
+        return candidates[0]
+    if candidates:
+        names = ", ".join(path.name for path in candidates)
+        raise ModelLoadError(
+            f"the model folder holds several model files ({names}); expected one, or '{MODEL_FILE}'"
+        )
+    present = sorted(path.name for path in model_dir.iterdir() if not path.name.startswith("."))
+    listing = ", ".join(present) if present else "nothing"
+    raise ModelLoadError(
+        f"no XGBoost model in the model folder: expected '{MODEL_FILE}' or one "
+        f"{'/'.join('*' + suffix for suffix in MODEL_SUFFIXES)} file, found {listing}"
+    )
+
+
+def load_booster(path: Path) -> xgb.Booster:
+    """Load a saved booster (UBJSON or JSON) from its bytes; refuses pickles."""
+    data = path.read_bytes()
+    if len(data) > 1 and data[0] == _PICKLE_PROTOCOL_MARK and data[1] <= 5:
+        raise ModelLoadError(
+            f"{path.name} is a pickled Python object; pickles are not loaded because "
+            "unpickling runs arbitrary code. Save the model with booster.save_model() instead"
+        )
+    booster = xgb.Booster()
+    try:
+        booster.load_model(bytearray(data))
+    except xgb.core.XGBoostError as exc:
+        raise ModelLoadError(
+            f"{path.name} is not a model xgboost {xgb.__version__} can load: {xgboost_message(exc)}"
+        ) from None
+    return booster
+
+
+def load(model_dir: Path) -> XGBoostHandler:
+    """The handler for the model in ``model_dir``; raises ``ModelLoadError``."""
+    return XGBoostHandler(
+        load_booster(find_model_file(model_dir)),
+        batch=(os.environ.get("SAGEMAKER_BATCH") or "").lower() not in ("", "0", "false"),
+        default_accept=os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or media.CSV,
+    )
+
+
+class XGBoostHandler:
+    """Answers invocations with ``booster`` predictions."""
+
+    def __init__(
+        self, booster: xgb.Booster, *, batch: bool = False, default_accept: str = media.CSV
+    ) -> None:
+        default = media.parse_media_type(default_accept).name
+        if default not in ACCEPTS:
+            raise ModelLoadError(
+                f"SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT '{default_accept}' is not supported; "
+                f"supported accept types: {', '.join(ACCEPTS)}"
+            )
+        self.booster = booster
+        self.num_features = booster.num_features()
+        self.batch = batch
+        self.default_accept = default
+        config = json.loads(booster.save_config())
+        self._inplace = config["learner"]["gradient_booster"]["name"] in _INPLACE_BOOSTERS
+        self._lock = threading.Lock()  # for boosters whose predict is not thread-safe
+
+    def predict(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
+        request = media.content_type(content_type, CONTENT_TYPES, media.CSV)
+        response = media.negotiate(accept, ACCEPTS, self.default_accept)
+        if not body:
+            raise NoContent()
+        features = codecs.decode(body, request, self.num_features)
+        return self.encode(self.scores(features), response)
+
+    def scores(self, features: codecs.Features) -> np.ndarray:
+        """``booster.predict`` of the rows: shape (n,), or (n, outputs) for multi-output."""
+        try:
+            if self._inplace:  # thread-safe for tree models
+                return self.booster.inplace_predict(features)
+            matrix = xgb.DMatrix(features, missing=np.nan)
+            with self._lock:
+                return self.booster.predict(matrix)
+        except (xgb.core.XGBoostError, ValueError) as exc:
+            raise BadRequest(f"XGBoost cannot predict these rows: {xgboost_message(exc)}") from None
+
+    def encode(self, scores: np.ndarray, accept: str) -> tuple[bytes, str]:
+        if accept == media.CSV:
+            return self.encode_csv(scores), CSV_RESPONSE_TYPE
+        columns = {"score": scores}
+        if accept == media.JSON:
+            return codecs.encode_json(columns), media.JSON
+        if accept == media.JSONLINES:
+            return codecs.encode_jsonlines(columns), media.JSONLINES
+        return codecs.encode_recordio(columns), media.RECORDIO
+
+    def encode_csv(self, scores: np.ndarray) -> bytes:
+        rows = scores.tolist()
+        cells = map(repr, rows) if scores.ndim == 1 else map(str, rows)
+        if self.batch:
+            return ("\n".join(cells) + "\n").encode()
+        return ",".join(cells).encode()
