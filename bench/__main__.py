@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import harness, hosting, ingest, training_overhead
+from bench import harness, hosting, ingest, training_overhead, transform
 
 BENCHMARKS = {
     "training_job_overhead": training_overhead.run,
     "csv_ingest": ingest.run,
     "endpoint_invocations": hosting.run,
+    "batch_transform": transform.run,
 }
 
 

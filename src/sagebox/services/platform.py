@@ -14,6 +14,7 @@ from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
+from sagebox.services.transform import TransformJobService
 from sagebox.store import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Platform:
             serverless_idle_seconds=settings.serverless_idle_seconds,
             capture_flush_seconds=settings.capture_flush_seconds,
         )
+        self.transform = TransformJobService(settings, self.store, self.objects, self.scheduler, self.models)
         self._started = False
 
     def start(self) -> None:
@@ -51,6 +53,7 @@ class Platform:
             return
         self._started = True
         self.training.recover()
+        self.transform.recover()
         self.endpoints.recover()
         self.supervisor.start()
 
@@ -59,5 +62,6 @@ class Platform:
         self.invocations.close()
         self.endpoints.shutdown()
         self.training.shutdown()
+        self.transform.shutdown()
         self.scheduler.shutdown(wait=True)
         self.store.close()

@@ -14,6 +14,7 @@ _KINDS = {
     "model": "Model",
     "endpoint-config": "EndpointConfig",
     "endpoint": "Endpoint",
+    "transform-job": "TransformJob",
 }
 
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from sagebox.algorithms.xgboost.imports import import_xgboost_without_sklearn
 from sagebox.serving.errors import ModelLoadError
 from sagebox.serving.handlers import HANDLERS, load_handler
 from sagebox.serving.server import InferenceApp, run
@@ -84,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = Path(os.environ.get(BASE_DIR_VARIABLE) or DEFAULT_BASE_DIR)
     model_dir = args.model_dir or base / "model"
     port = _port(args.port)
+    if args.handler == "xgboost":
+        import_xgboost_without_sklearn()
     try:
         handler = load_handler(args.handler, model_dir)
     except ModelLoadError as exc:

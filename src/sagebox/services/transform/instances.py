@@ -1,0 +1,153 @@
+"""A transform job's instances: model server chains, their defaults, and invocations.
+
+An instance runs one model server per container of the model. A request goes to the
+first container with the input's ContentType; each container's answer goes on to the
+next with the Content-Type it answered with; the last container receives the job's
+Accept. Connection failures and answers that say "busy" (429, 502, 503, 504) are
+retried up to InvocationsMaxRetries times; any other error status is the model's
+answer and is not retried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sagebox.runtime.model_server import ModelServerProcess, ModelServerStartError
+
+RETRIED_STATUSES = (429, 502, 503, 504)
+RETRY_PAUSE_SECONDS = 0.2
+_DETAIL_CHARS = 400
+
+
+class InvocationFailed(Exception):
+    """An invocation failed; `model_error` when the model answered with an error status."""
+
+    def __init__(self, message: str, *, model_error: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.model_error = model_error
+
+
+@dataclass(frozen=True)
+class ContainerSetup:
+    handler: str
+    base_dir: Path
+    environment: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: bytes
+    content_type: str | None
+
+
+class TransformInstance:
+    """One instance: a chain of model server processes, started together."""
+
+    def __init__(self, index: int, containers: list[ContainerSetup], log_dir: Path) -> None:
+        self.index = index
+        self.servers = [
+            ModelServerProcess(
+                setup.handler,
+                base_dir=setup.base_dir,
+                log_file=log_dir / f"instance-{index}-container-{position + 1}.jsonl",
+                environment=setup.environment,
+            )
+            for position, setup in enumerate(containers)
+        ]
+
+    def start(self) -> None:
+        """Starts every server and waits for /ping; ModelServerStartError on failure."""
+        try:
+            for server in self.servers:
+                server.start()
+            for position, server in enumerate(self.servers):
+                try:
+                    server.wait_ready()
+                except ModelServerStartError as exc:
+                    where = f"instance {self.index}, container {position + 1}"
+                    raise ModelServerStartError(f"{where}: {exc}") from exc
+        except BaseException:
+            self.stop()
+            raise
+
+    def pids(self) -> list[int]:
+        return [s.pid for s in self.servers if s.pid is not None]
+
+    def alive(self) -> bool:
+        return all(s.alive() for s in self.servers)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def execution_parameters(self, client: httpx.Client) -> dict[str, Any]:
+        """The first container's GET /execution-parameters, or {} when it has none."""
+        try:
+            answer = client.get(f"{self.servers[0].url}/execution-parameters", timeout=5.0)
+            if answer.status_code != 200:
+                return {}
+            parameters = answer.json()
+        except (httpx.HTTPError, ValueError):
+            return {}
+        return parameters if isinstance(parameters, dict) else {}
+
+    def invoke(
+        self,
+        client: httpx.Client,
+        body: bytes,
+        *,
+        content_type: str | None,
+        accept: str | None,
+        timeout: float,
+        retries: int,
+    ) -> Answer:
+        current = Answer(body, content_type)
+        last = len(self.servers) - 1
+        for position, server in enumerate(self.servers):
+            headers = {}
+            if current.content_type:
+                headers["Content-Type"] = current.content_type
+            if position == last and accept:
+                headers["Accept"] = accept
+            where = f"container {position + 1}" if last else "the model"
+            current = _post(client, f"{server.url}/invocations", current.body, headers, timeout, retries, where)
+        return current
+
+
+def _post(
+    client: httpx.Client,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    timeout: float,
+    retries: int,
+    where: str,
+) -> Answer:
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            response = client.post(url, content=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException as exc:
+            problem = f"{where} did not answer within InvocationsTimeoutInSeconds ({timeout:.0f} s)"
+            if attempt > retries:
+                raise InvocationFailed(problem, model_error=False) from exc
+        except httpx.HTTPError as exc:
+            problem = f"{where} could not be reached: {exc!r}"
+            if attempt > retries:
+                raise InvocationFailed(problem, model_error=False) from exc
+        else:
+            if response.status_code < 400:
+                return Answer(response.content, response.headers.get("content-type"))
+            detail = response.text.strip().replace("\n", " ")[:_DETAIL_CHARS]
+            problem = f"{where} answered {response.status_code}: {detail}"
+            if response.status_code not in RETRIED_STATUSES or attempt > retries:
+                raise InvocationFailed(problem, model_error=response.status_code not in RETRIED_STATUSES)
+        time.sleep(RETRY_PAUSE_SECONDS * attempt)

@@ -1,0 +1,214 @@
+"""Runs one transform job end to end: model, instances, data through them, outputs, record."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from sagebox.config import Settings
+from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.objects.archives import UnsafeArchiveError
+from sagebox.runtime.model_server import ModelServerStartError
+from sagebox.services.hosting.fleet import prepare_model
+from sagebox.services.hosting.models import containers_of, serving_handler
+from sagebox.services.transform import states
+from sagebox.services.transform.data_processing import DataProcessing
+from sagebox.services.transform.dispatch import Dispatcher, JobFailure, TransformOptions
+from sagebox.services.transform.inputs import InputDataError, list_inputs
+from sagebox.services.transform.instances import ContainerSetup, TransformInstance
+from sagebox.store import ResourceRecord, ResourceRepository
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+DEFAULT_MAX_PAYLOAD_IN_MB = 6
+DEFAULT_TIMEOUT_SECONDS = 600
+DEFAULT_MAX_RETRIES = 3
+MAX_CONCURRENCY = 64
+SERVER_STOPPED_REASON = (
+    "InternalServerError: the sagebox server stopped while this transform job was running; "
+    "the job was interrupted. Outputs of input objects finished before then were kept. "
+    "Create a new job to run it again."
+)
+_STRATEGIES = {"MULTI_RECORD": "MultiRecord", "SINGLE_RECORD": "SingleRecord"}
+
+
+class TransformRun:
+    """One execution of a transform job; stop() may be called from any thread."""
+
+    def __init__(
+        self,
+        name: str,
+        model: dict[str, Any],
+        *,
+        settings: Settings,
+        repository: ResourceRepository,
+        objects: ObjectStore,
+    ) -> None:
+        self.name = name
+        self._model = model
+        self._settings = settings
+        self._repo = repository
+        self._objects = objects
+        self._stop = threading.Event()
+        self._interrupted = False
+        self.folder = settings.jobs_dir / "transform" / name
+
+    def interrupt(self) -> None:
+        """Stops the job because the server is shutting down; it ends Failed, saying so."""
+        self._interrupted = True
+        self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def execute(self) -> None:
+        record = self._repo.get(self.name)
+        if record is None or record.status != "InProgress":
+            return
+        self._repo.modify(self.name, _launched)
+        instances: list[TransformInstance] = []
+        failure: str | None = None
+        completed = False
+        try:
+            document = record.document
+            inputs = list_inputs(self._objects, document["TransformInput"]["DataSource"]["S3DataSource"])
+            containers = self._prepare_containers(document)
+            if not self._stop.is_set():
+                instances = self._start_instances(document, containers)
+            if not self._stop.is_set():
+                options = self._options(document, instances[0])
+                Dispatcher(options, self._objects, instances, self.folder / "scratch", self._stop).run(inputs)
+                completed = not self._stop.is_set()
+        except (InputDataError, JobFailure) as exc:
+            failure = exc.reason if isinstance(exc, JobFailure) else str(exc)
+        except Exception as exc:
+            log.exception("transform job %s failed inside sagebox", self.name)
+            failure = f"InternalServerError: sagebox could not run the job: {exc!r}"
+        finally:
+            for instance in instances:
+                instance.stop()
+            shutil.rmtree(self.folder / "containers", ignore_errors=True)
+            shutil.rmtree(self.folder / "scratch", ignore_errors=True)
+        self._conclude(failure, completed)
+
+    # -- preparing ----------------------------------------------------------------------
+
+    def _prepare_containers(self, document: dict[str, Any]) -> list[ContainerSetup]:
+        """Unpacks each container's model once; every instance reads it from there."""
+        setups = []
+        for index, container in enumerate(containers_of(self._model)):
+            base = self.folder / "containers" / str(index + 1)
+            url = container.get("ModelDataUrl")
+            if url:
+                try:
+                    prepare_model(self._objects, url, base / "model")
+                except ObjectStoreError as exc:
+                    raise JobFailure(
+                        f"ClientError: could not download the model data {url}: {exc.code}: {exc.message}"
+                    ) from exc
+                except UnsafeArchiveError as exc:
+                    raise JobFailure(f"ClientError: the model data {url} cannot be unpacked: {exc}") from exc
+            environment = {**(container.get("Environment") or {}), **(document.get("Environment") or {})}
+            environment["SAGEMAKER_BATCH"] = "true"
+            if document.get("MaxPayloadInMB"):  # the container's own request size limit
+                environment["MAX_CONTENT_LENGTH"] = str(document["MaxPayloadInMB"] * MB)
+            setups.append(ContainerSetup(serving_handler(container), base, environment))
+        return setups
+
+    def _start_instances(self, document: dict[str, Any], containers: list[ContainerSetup]) -> list[TransformInstance]:
+        count = document["TransformResources"]["InstanceCount"]
+        instances = [TransformInstance(n + 1, containers, self.folder / "logs") for n in range(count)]
+        with ThreadPoolExecutor(max_workers=min(count, 8)) as pool:
+            futures = [pool.submit(instance.start) for instance in instances]
+            problems = []
+            for future in futures:
+                try:
+                    future.result()
+                except ModelServerStartError as exc:
+                    problems.append(str(exc))
+        pids = [pid for instance in instances for pid in instance.pids()]
+
+        def remember(record: ResourceRecord) -> None:  # a restarted server ends them
+            states.internal(record)["pids"] = pids
+
+        self._repo.modify(self.name, remember)
+        if problems:
+            for instance in instances:
+                instance.stop()
+            raise JobFailure(f"ClientError: the model server could not start: {problems[0]}")
+        return instances
+
+    def _options(self, document: dict[str, Any], first: TransformInstance) -> TransformOptions:
+        """The job's settings, with the container's /execution-parameters filling the gaps."""
+        defaults: dict[str, Any] = {}
+        if not document.get("MaxConcurrentTransforms") or not document.get("BatchStrategy") or "MaxPayloadInMB" not in document:
+            with httpx.Client() as client:
+                defaults = first.execution_parameters(client)
+        concurrent = document.get("MaxConcurrentTransforms") or _positive(defaults.get("MaxConcurrentTransforms")) or 1
+        concurrent = min(concurrent, MAX_CONCURRENCY)
+        strategy = document.get("BatchStrategy") or _STRATEGIES.get(str(defaults.get("BatchStrategy", "")).upper(), "MultiRecord")
+        payload = document.get("MaxPayloadInMB")
+        if payload is None:
+            payload = _positive(defaults.get("MaxPayloadInMB")) or DEFAULT_MAX_PAYLOAD_IN_MB
+        payload = min(payload, 100)
+
+        def resolved(record: ResourceRecord) -> None:
+            record.document.setdefault("MaxConcurrentTransforms", concurrent)
+            record.document.setdefault("BatchStrategy", strategy)
+            record.document.setdefault("MaxPayloadInMB", payload)
+            states.touch(record, time.time())
+
+        self._repo.modify(self.name, resolved)
+        transform_input, output = document["TransformInput"], document["TransformOutput"]
+        client_config = document.get("ModelClientConfig") or {}
+        return TransformOptions(
+            split_type=transform_input.get("SplitType") or "None",
+            multi_record=strategy == "MultiRecord",
+            payload_limit=payload * MB,
+            content_type=transform_input.get("ContentType"),
+            accept=output.get("Accept"),
+            assemble_lines=output.get("AssembleWith") == "Line",
+            gzip=transform_input.get("CompressionType") == "Gzip",
+            timeout=float(client_config.get("InvocationsTimeoutInSeconds") or DEFAULT_TIMEOUT_SECONDS),
+            retries=int(client_config.get("InvocationsMaxRetries", DEFAULT_MAX_RETRIES)),
+            output_path=output["S3OutputPath"],
+            processing=DataProcessing.from_config(document.get("DataProcessing"), transform_input.get("ContentType")),
+            concurrency=concurrent,
+        )
+
+    # -- endings ------------------------------------------------------------------------
+
+    def _conclude(self, failure: str | None, completed: bool) -> None:
+        """A job whose every output is uploaded is Completed, whatever came after."""
+        now = time.time()
+        if completed:
+            self._repo.modify(self.name, lambda r: states.advance(r, "Completed", now))
+        elif self._interrupted:
+            self._repo.modify(self.name, lambda r: states.fail(r, SERVER_STOPPED_REASON, now))
+        elif self._stop.is_set():
+            self._repo.modify(self.name, lambda r: states.advance(r, "Stopped", now))
+        else:
+            reason = failure or "InternalServerError: the transform job ended without finishing its input."
+            self._repo.modify(self.name, lambda r: states.fail(r, reason, now))
+
+
+def _launched(record: ResourceRecord) -> None:
+    now = time.time()
+    states.internal(record)["launched"] = True
+    record.document["TransformStartTime"] = now
+    states.touch(record, now)
+
+
+def _positive(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
