@@ -49,6 +49,7 @@ class EdgeApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.platform.invocations.aclose()
                 self.platform.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -6,7 +6,6 @@ import json
 import re
 from urllib.parse import unquote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -38,7 +37,7 @@ async def handle(request: Request, platform: Platform, rid: str) -> Response:
         location = headers.get("x-amzn-sagemaker-inputlocation")
         if not location:
             raise AWSError("ValidationError", "InputLocation (X-Amzn-SageMaker-InputLocation) is required.")
-        placed = await run_in_threadpool(platform.invocations.invoke_async, name, location, invocation)
+        placed = await platform.invocations.invoke_later(name, location, invocation)
         return Response(
             json.dumps({"InferenceId": placed["InferenceId"]}),
             status_code=202,
@@ -58,7 +57,7 @@ async def handle(request: Request, platform: Platform, rid: str) -> Response:
         target_variant=headers.get("x-amzn-sagemaker-target-variant"),
         inference_id=headers.get("x-amzn-sagemaker-inference-id"),
     )
-    result = await run_in_threadpool(platform.invocations.invoke, name, invocation)
+    result = await platform.invocations.invoke(name, invocation)
     answer_headers = {"x-Amzn-Invoked-Production-Variant": result.variant, "x-amzn-RequestId": rid}
     if result.custom_attributes:
         answer_headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes

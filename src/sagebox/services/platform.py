@@ -59,7 +59,7 @@ class Platform:
 
     def close(self) -> None:
         self.supervisor.stop()
-        self.invocations.close()
+        self.invocations.capture.flush()
         self.endpoints.shutdown()
         self.training.shutdown()
         self.transform.shutdown()

@@ -31,7 +31,7 @@ def new_deployment(
     was created or updated); `capacities` overrides weights and instance counts set
     since by UpdateEndpointWeightsAndCapacities.
     """
-    deployment = Deployment(config["EndpointConfigName"], folder / uuid.uuid4().hex[:8])
+    deployment = Deployment(config["EndpointConfigName"], folder / uuid.uuid4().hex[:8], config)
     capacities = capacities or {}
     for group, target in (("ProductionVariants", deployment.variants), ("ShadowProductionVariants", deployment.shadows)):
         for variant in config.get(group) or []:

@@ -52,6 +52,9 @@ class EndpointService(RecordService):
         self._models = models
         self._configs = configs
         self._deployments: dict[str, Deployment] = {}
+        # Every endpoint's status as last committed, so the invocation path never
+        # waits on the metadata store.
+        self._statuses: dict[str, str] = {}
         self._lock = threading.Lock()
         self._workers = ThreadPoolExecutor(max_workers=_WORKER_THREADS, thread_name_prefix="endpoint")
 
@@ -69,6 +72,7 @@ class EndpointService(RecordService):
         }
         document.update(self._static_members(config))
         record = self._insert(name, document, status="Creating", tags=request.get("Tags"))
+        self._statuses[name] = record.status
         self._workers.submit(self._deploy_new, name)
         return {"EndpointArn": record.arn}
 
@@ -147,25 +151,27 @@ class EndpointService(RecordService):
             deployment.stop()
             deployment.remove_files()
         super().delete(name)
+        self._statuses.pop(name, None)
         log.info("endpoint %s deleted (%s)", name, record.arn)
         return {}
 
     # -- what the invocation path needs ---------------------------------------------
 
-    def live(self, name: str) -> tuple[ResourceRecord, Deployment]:
-        """The endpoint's record and running deployment, for an invocation."""
-        record = self._repo.get(name)
+    def live(self, name: str) -> Deployment:
+        """The endpoint's running deployment, for an invocation (memory only)."""
+        status = self._statuses.get(name)
         with self._lock:
             deployment = self._deployments.get(name)
-        if record is None:
-            arn = self.arn_of(name)
-            raise InvocationValidationError(f"Endpoint {name} of account {self._settings.account_id} not found.", Arn=arn)
-        if record.status not in ("InService", "Updating") or deployment is None:
+        if status is None:
+            raise InvocationValidationError(
+                f"Endpoint {name} of account {self._settings.account_id} not found."
+            )
+        if status not in ("InService", "Updating") or deployment is None:
             raise InvocationValidationError(
                 f"Endpoint {name} of account {self._settings.account_id} is not in service "
-                f"(status {record.status})."
+                f"(status {status})."
             )
-        return record, deployment
+        return deployment
 
     def deployments(self) -> list[tuple[str, Deployment]]:
         with self._lock:
@@ -269,6 +275,8 @@ class EndpointService(RecordService):
 
     def recover(self) -> None:
         """Brings back every endpoint that was serving (or on its way) when the server stopped."""
+        for record in self._repo.list_by_status(["Failed", "OutOfService"]):
+            self._statuses[record.name] = record.status
         records = self._repo.list_by_status(["InService", "Creating", "Updating", "Deleting"])
         for record in records:
             if record.status == "Deleting":
@@ -318,9 +326,11 @@ class EndpointService(RecordService):
 
     def _modify(self, name: str, change: Any) -> ResourceRecord:
         try:
-            return self._repo.modify(name, change)
+            record = self._repo.modify(name, change)
         except NotFound as exc:
             raise ValidationError(f'Could not find endpoint "{self.arn_of(name)}".') from exc
+        self._statuses[name] = record.status
+        return record
 
     @staticmethod
     def _set_status(record: ResourceRecord, status: str) -> None:

@@ -49,7 +49,6 @@ class Instance:
     healthy: bool = False
     in_flight: int = 0
     last_used: float = field(default_factory=time.time)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def alive(self) -> bool:
         return all(s.alive() for s in self.servers)
@@ -184,8 +183,9 @@ def drain_and_stop(instance: Instance, timeout: float = 60.0) -> None:
 class Deployment:
     """What an endpoint serves: its production and shadow variants, from one config."""
 
-    def __init__(self, config_name: str, folder: Path) -> None:
+    def __init__(self, config_name: str, folder: Path, config: dict[str, Any] | None = None) -> None:
         self.config_name = config_name
+        self.config = config or {}
         self.folder = folder
         self.variants: dict[str, VariantFleet] = {}
         self.shadows: dict[str, VariantFleet] = {}
