@@ -120,3 +120,50 @@ def test_inference_pipeline_chains_containers(sagemaker: Any, runtime: Any, s3: 
     expected = second.booster.predict(xgboost.DMatrix(stage_one.reshape(-1, 1)))
     np.testing.assert_allclose(predictions(answer["Body"].read()), expected, rtol=1e-5)
     sagemaker.delete_endpoint(EndpointName=endpoint)
+
+
+def test_serverless_max_concurrency_throttles(sagemaker: Any, model_a: TrainedModel, sagebox_server: Any) -> None:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    endpoint = deploy(sagemaker, [{"VariantName": "AllTraffic", "ModelName": model_a.model_name, "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1}}])
+    client = boto3.client("sagemaker-runtime", config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=16))
+    body = csv_rows(np.repeat(model_a.features, 50, axis=0))  # large enough to keep the instance busy
+    client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=csv_rows(model_a.features[:1]))
+    outcomes: list[str] = []
+
+    def call() -> None:
+        try:
+            client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)
+            outcomes.append("ok")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(16):
+            pool.submit(call)
+    assert "ok" in outcomes and "ThrottlingException" in outcomes
+    assert set(outcomes) <= {"ok", "ThrottlingException"}
+    sagemaker.delete_endpoint(EndpointName=endpoint)
+
+
+def test_list_endpoints_filters_sorts_and_pages(sagemaker: Any, model_a: TrainedModel) -> None:
+    marker = unique("listed")
+    config = unique("config")
+    sagemaker.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant("AllTraffic", model_a)])
+    names = [f"{marker}-{i}" for i in range(3)]
+    for name in names:
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    for name in names:
+        sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    pages = sagemaker.get_paginator("list_endpoints").paginate(NameContains=marker, SortBy="Name", SortOrder="Ascending", PaginationConfig={"PageSize": 2})
+    assert [e["EndpointName"] for p in pages for e in p["Endpoints"]] == names
+    newest_first = sagemaker.list_endpoints(NameContains=marker)["Endpoints"]
+    assert [e["EndpointName"] for e in newest_first] == names[::-1]
+    assert sagemaker.list_endpoints(NameContains=marker, StatusEquals="Failed")["Endpoints"] == []
+    assert {e["EndpointStatus"] for e in newest_first} == {"InService"}
+    for name in names:
+        sagemaker.delete_endpoint(EndpointName=name)
