@@ -100,7 +100,7 @@ def _server_start(folder: Path, booster: Any) -> float:
     return elapsed
 
 
-def run(repeats: int = 3) -> dict[str, Any]:
+def run(repeats: int = 5) -> dict[str, Any]:
     import boto3
 
     from sagebox.cli.server_process import ServerProcess
