@@ -69,7 +69,7 @@ def _csv_rows(rows) -> bytes:  # noqa: ANN001 - a numpy array
     return buffer.getvalue().encode()
 
 
-def run_demo(keep: bool = False) -> int:
+def run_demo(keep: bool = False, tuning: bool = False) -> int:
     import boto3
     import numpy as np
     import xgboost
@@ -161,9 +161,13 @@ def run_demo(keep: bool = False) -> int:
         for probability, label in list(zip(probabilities, y_test, strict=True))[:5]:
             print(f"   P(benign) = {probability:.4f}   true label = {int(label)}")
         _deploy_and_invoke(sagemaker, job, artifact, x_test[:5], probabilities[:5])
+        if tuning:
+            from sagebox.cli.tuning_demo import run_tuning_demo
+
+            run_tuning_demo(sagemaker, "breast-cancer")
         return 0
     finally:
         server.stop()
-        print("8. sagebox serve stopped")
+        print("sagebox serve stopped")
         if not keep:
             shutil.rmtree(home, ignore_errors=True)

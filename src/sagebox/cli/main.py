@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="train XGBoost end to end against a temporary server")
     demo.add_argument("--keep", action="store_true", help="keep the temporary home folder")
+    demo.add_argument("--tuning", action="store_true", help="also run a small hyperparameter tuning job")
     return parser
 
 
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from sagebox.cli.demo import run_demo
 
-        return run_demo(keep=args.keep)
+        return run_demo(keep=args.keep, tuning=args.tuning)
     return 2
 
 

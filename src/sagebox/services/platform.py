@@ -15,6 +15,7 @@ from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
+from sagebox.services.tuning import TuningJobService
 from sagebox.store import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Platform:
         )
         self.scheduler = JobScheduler(settings.max_concurrent_jobs)
         self.training = TrainingJobService(settings, self.store, self.objects, self.scheduler)
+        self.tuning = TuningJobService(settings, self.store, self.training)
         self.tags = TagService(self.store)
         self.models = ModelService(settings, self.store, self.objects)
         self.endpoint_configs = EndpointConfigService(settings, self.store, self.models)
@@ -53,11 +55,13 @@ class Platform:
             return
         self._started = True
         self.training.recover()
+        self.tuning.recover()
         self.transform.recover()
         self.endpoints.recover()
         self.supervisor.start()
 
     def close(self) -> None:
+        self.tuning.shutdown()
         self.supervisor.stop()
         self.invocations.capture.flush()
         self.endpoints.shutdown()

@@ -11,6 +11,7 @@ MAX_TAGS = 50
 # The ARN's resource type -> the store's kind for that aggregate.
 _KINDS = {
     "training-job": "TrainingJob",
+    "hyper-parameter-tuning-job": "HyperParameterTuningJob",
     "model": "Model",
     "endpoint-config": "EndpointConfig",
     "endpoint": "Endpoint",

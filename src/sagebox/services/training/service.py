@@ -43,7 +43,8 @@ class TrainingJobService:
 
     # -- API -----------------------------------------------------------------------
 
-    def create(self, request: dict[str, Any]) -> dict[str, Any]:
+    def create(self, request: dict[str, Any], *, tuning_job_arn: str | None = None) -> dict[str, Any]:
+        """CreateTrainingJob; a tuning job's trials carry the tuning job's ARN."""
         name = request["TrainingJobName"]
         job_plan = plan(request, self._objects)
         arn = self._settings.arn(f"training-job/{name.lower()}")
@@ -56,7 +57,10 @@ class TrainingJobService:
             creation_time=lifecycle.to_datetime(now),
             last_modified_time=lifecycle.to_datetime(now),
             document=initial_document(request, arn, job_plan.algorithm, now),
+            parent_arn=tuning_job_arn,
         )
+        if tuning_job_arn:
+            record.document["TuningJobArn"] = tuning_job_arn
         try:
             self._repo.create(record)
         except AlreadyExists as exc:
@@ -65,6 +69,22 @@ class TrainingJobService:
             self._store.tags.add(arn, request["Tags"])
         self._launch(name)
         return {"TrainingJobArn": arn}
+
+    def record(self, name: str) -> ResourceRecord | None:
+        return self._repo.get(name)
+
+    def trials_of(self, tuning_job_arn: str) -> list[ResourceRecord]:
+        """Every training job a tuning job started, oldest first."""
+        records: list[ResourceRecord] = []
+        token = None
+        while True:
+            page, token = self._repo.list(
+                parent_arn=tuning_job_arn, sort_by="CreationTime", sort_order="Ascending",
+                max_results=100, next_token=token,
+            )
+            records.extend(page)
+            if not token:
+                return records
 
     def describe(self, name: str) -> dict[str, Any]:
         record = self._repo.get(name)
