@@ -145,20 +145,6 @@ def test_unknown_tuning_job(sagemaker: Any) -> None:
     assert info.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_early_stopping_auto_stops_trials_worse_than_the_median(sagemaker: Any, tuning_bucket: str) -> None:
-    static = {"objective": "reg:squarederror", "num_round": "600", "max_depth": "6"}
-    tuning = config(
-        "Random", max_jobs=5, parallel=1, RandomSeed=11, TrainingJobEarlyStoppingType="Auto",
-        ranges={"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.0005", "MaxValue": "0.5", "ScalingType": "Logarithmic"}]},
-    )
-    name = _create(sagemaker, tuning, definition(tuning_bucket, "big", static))
-    described = wait_tuning(sagemaker, name, timeout=400)
-    assert described["HyperParameterTuningJobStatus"] == "Completed"
-    assert described["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] == "Auto"
-    assert described["TrainingJobStatusCounters"]["Stopped"] >= 1
-    assert described["BestTrainingJob"]["TrainingJobStatus"] == "Completed"
-
-
 def test_the_best_trial_deploys(sagemaker: Any, tuning_bucket: str) -> None:
     name = _create(sagemaker, config("Random", max_jobs=2, parallel=2), definition(tuning_bucket))
     best = wait_tuning(sagemaker, name)["BestTrainingJob"]["TrainingJobName"]

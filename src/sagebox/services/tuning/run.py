@@ -83,7 +83,10 @@ class TuningRun:
             decision = self._median.report(trial, observation.step, observation.value)
         if decision is Decision.STOP:
             with self._lock:
+                first = job_name not in self._condemned
                 self._condemned.add(job_name)
+            if first:  # at once, not at the loop's next beat: a trial may be seconds long
+                self._stop_trial(job_name)
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -95,7 +98,6 @@ class TuningRun:
             if self._stop.is_set():
                 self._stop_all()
                 break
-            self._stop_condemned()
             self._collect()
             reason = self._completion.reason()
             runtime_up = self.plan.max_runtime is not None and time.time() - started_at >= self.plan.max_runtime
@@ -152,13 +154,6 @@ class TuningRun:
                 self._running.pop(job, None)
                 self._condemned.discard(job)
             self._on_change()
-
-    def _stop_condemned(self) -> None:
-        with self._lock:
-            condemned = [j for j in self._condemned if j in self._running]
-            self._condemned.clear()
-        for job in condemned:
-            self._stop_trial(job)
 
     def _stop_all(self) -> None:
         with self._lock:
