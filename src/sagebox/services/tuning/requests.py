@@ -104,6 +104,16 @@ def plan_tuning(request: dict[str, Any], *, max_parallel_limit: int = DEFAULT_MA
             raise ValidationError("TrainingJobEarlyStoppingType must be Off with the Hyperband strategy, which stops trials itself.")
         if resource in space.names():
             raise ValidationError(f"With the Hyperband strategy '{resource}' is the resource Hyperband sets; do not tune it.")
+    if strategy == "Hyperband":
+        hyperband = dict(hyperband or {})
+        if "MaxResource" not in hyperband:
+            budget = (definition.get("StaticHyperParameters") or {}).get(resource)
+            if budget is None:
+                raise ValidationError(
+                    f"HyperbandStrategyConfig.MaxResource is required unless the static hyperparameter '{resource}' "
+                    "gives the most training rounds a trial may use."
+                )
+            hyperband["MaxResource"] = int(budget)
     return TuningPlan(
         definition=definition, algorithm=algorithm, space=space, strategy=strategy,
         objective_type=objective["Type"], metric_name=metric, max_jobs=max_jobs, max_parallel=max_parallel,

@@ -17,6 +17,7 @@ from sagebox.services.tuning import trials
 from sagebox.services.tuning.requests import plan_tuning
 from sagebox.services.tuning.run import TuningRun
 from sagebox.store import AlreadyExists, MetadataStore, NotFound, ResourceRecord
+from sagebox.tuning.errors import TuningConfigError
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,13 @@ class TuningJobService:
         for key in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig"):
             if request.get(key):
                 document[key] = copy.deepcopy(request[key])
+        try:
+            run = TuningRun(
+                name, arn, plan, self._training, warm_start=warm[0],
+                on_change=lambda: self._refresh(name), finish=lambda s, r, c: self._conclude(name, s, r, c),
+            )
+        except TuningConfigError as exc:
+            raise ValidationError(f"HyperParameterTuningJobConfig: {exc}") from exc
         moment = datetime.fromtimestamp(now, tz=UTC)
         record = ResourceRecord(KIND, name, arn, "InProgress", moment, moment, document)
         try:
@@ -71,10 +79,6 @@ class TuningJobService:
             raise ResourceInUse(f"Tuning job names must be unique within an AWS account and region, and a tuning job with this name already exists ({arn})") from exc
         if request.get("Tags"):
             self._store.tags.add(arn, request["Tags"])
-        run = TuningRun(
-            name, arn, plan, self._training, warm_start=warm[0],
-            on_change=lambda: self._refresh(name), finish=lambda s, r, c: self._conclude(name, s, r, c),
-        )
         with self._lock:
             self._runs[name] = run
         threading.Thread(target=self._execute, args=(run,), name=f"tuning-{name}", daemon=True).start()
