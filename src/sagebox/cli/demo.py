@@ -22,12 +22,10 @@ BUCKET = "sagebox-demo"
 
 
 def _csv(features, labels) -> bytes:  # noqa: ANN001 - numpy arrays
+    """SageMaker's training CSV: the label first, no header."""
     import numpy as np
 
-    table = np.column_stack([labels, features])
-    buffer = io.StringIO()
-    np.savetxt(buffer, table, delimiter=",", fmt="%.10g")
-    return buffer.getvalue().encode()
+    return _csv_rows(np.column_stack([labels, features]))
 
 
 def _deploy_and_invoke(sagemaker, job: str, artifact: str, rows, expected) -> None:  # noqa: ANN001
