@@ -7,7 +7,8 @@ A strategy is a pure object driven by the tuning service:
 - ``observe(trial_id, objective)`` feeds back a trial's final objective metric
   (None when the training job failed or emitted no objective).
 
-Trial ids are issued by the strategy: ``"001"``, ``"002"``, ... in suggestion order
+Strategies and rules keep plain in-memory state and are not thread-safe: call each
+from one thread (or under one lock). Trial ids are issued by the strategy: ``"001"``, ``"002"``, ... in suggestion order
 (three digits, more once past 999), the index SageMaker puts in the names of the
 training jobs a tuning job launches.
 """

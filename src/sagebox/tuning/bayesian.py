@@ -48,11 +48,16 @@ from sagebox.tuning.space import (
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+EI_CANDIDATES = 256
+"""Candidates TPE scores per suggestion (Optuna's default is 24); more candidates exploit
+the model harder, which measured better at tuning-job budgets of tens of trials."""
+
+
 def startup_trials(max_jobs: int | None) -> int:
-    """Random trials before TPE: a tenth of the budget, between 3 and 10."""
+    """Random trials before TPE: a tenth of the budget, between 5 and 10."""
     if max_jobs is None:
         return 10
-    return min(10, max(3, max_jobs // 10))
+    return min(10, max(5, max_jobs // 10))
 
 
 def _distribution(item: IntegerRange | ContinuousRange | CategoricalRange) -> BaseDistribution:
@@ -92,6 +97,7 @@ class BayesianStrategy:
                 seed=seed,
                 multivariate=True,
                 n_startup_trials=startup_trials(max_jobs),
+                n_ei_candidates=EI_CANDIDATES,
                 constant_liar=True,
             )
             self._study = optuna.create_study(
