@@ -49,7 +49,9 @@ XGBOOST = AlgorithmSpec(
     default_content_type="text/libsvm",
 )
 
-ALGORITHMS: tuple[AlgorithmSpec, ...] = (XGBOOST,)
+ALGORITHMS: tuple[AlgorithmSpec, ...] = (
+    XGBOOST,
+)
 
 
 def _split_image(training_image: str) -> tuple[str, str | None]:

@@ -45,7 +45,10 @@ class HandlerSpec:
 
 
 HANDLERS: dict[str, HandlerSpec] = {
-    spec.name: spec for spec in (HandlerSpec("xgboost", "sagebox.serving.handlers.xgboost"),)
+    spec.name: spec
+    for spec in (
+        HandlerSpec("xgboost", "sagebox.serving.handlers.xgboost"),
+    )
 }
 
 
