@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import harness, hosting, ingest, training_overhead, transform
+from bench import harness, hosting, ingest, training_overhead, transform, tuning
 
 BENCHMARKS = {
     "training_job_overhead": training_overhead.run,
     "csv_ingest": ingest.run,
     "endpoint_invocations": hosting.run,
     "batch_transform": transform.run,
+    "tuning_efficiency": tuning.run,
 }
 
 

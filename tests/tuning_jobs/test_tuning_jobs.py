@@ -160,3 +160,89 @@ def test_the_best_trial_deploys(sagemaker: Any, tuning_bucket: str) -> None:
     answer = boto3.client("sagemaker-runtime").invoke_endpoint(EndpointName=best, ContentType="text/csv", Body=b"0.03,0.05,0.06,0.02,-0.04,-0.03,-0.04,0.0,0.02,-0.01")
     assert float(answer["Body"].read()) > 0
     sagemaker.delete_endpoint(EndpointName=best)
+
+
+def test_early_stopping_auto_stops_trials_worse_than_the_median(sagemaker: Any, tuning_bucket: str) -> None:
+    # One trial at a time, so each decision compares with trials that have ended: a
+    # learning rate 500x too small falls behind the median at once and is stopped.
+    ranges = {"CategoricalParameterRanges": [{"Name": "eta", "Values": ["0.3", "0.0005"]}]}
+    tuning = config("Random", max_jobs=6, parallel=1, RandomSeed=4, TrainingJobEarlyStoppingType="Auto", ranges=ranges)
+    static = {"objective": "reg:squarederror", "num_round": "400", "max_depth": "6"}
+    name = _create(sagemaker, tuning, definition(tuning_bucket, "big", static))
+    described = wait_tuning(sagemaker, name, timeout=400)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert described["HyperParameterTuningJobConfig"]["TrainingJobEarlyStoppingType"] == "Auto"
+    listed = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, MaxResults=100
+    )["TrainingJobSummaries"]
+    stopped = [t for t in listed if t["TrainingJobStatus"] == "Stopped"]
+    assert stopped, [(t["TunedHyperParameters"], t["TrainingJobStatus"]) for t in listed]
+    assert {t["TunedHyperParameters"]["eta"] for t in stopped} == {"0.0005"}
+    assert described["TrainingJobStatusCounters"]["Stopped"] == len(stopped)
+    # A stopped trial keeps the metrics it reported and still counts as scored.
+    trial = sagemaker.describe_training_job(TrainingJobName=stopped[0]["TrainingJobName"])
+    assert trial["SecondaryStatus"] == "Stopped"
+    assert any(m["MetricName"] == "validation:rmse" for m in trial["FinalMetricDataList"])
+    assert described["ObjectiveStatusCounters"]["Succeeded"] == len(listed)
+    rounds_logged = [m for m in trial["FinalMetricDataList"] if m["MetricName"] == "validation:rmse"]
+    assert rounds_logged
+    best = described["BestTrainingJob"]
+    assert best["TunedHyperParameters"]["eta"] == "0.3"
+
+
+def _named_definition(bucket: str, name: str, ranges: dict[str, Any], objective_type: str = "Minimize") -> dict[str, Any]:
+    job = definition(bucket)
+    job.update(
+        DefinitionName=name,
+        HyperParameterRanges=ranges,
+        TuningObjective={"Type": objective_type, "MetricName": "validation:rmse"},
+    )
+    return job
+
+
+def test_several_training_job_definitions_share_one_tuning_job(sagemaker: Any, tuning_bucket: str) -> None:
+    depth = {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "6"}]}
+    rate = {"ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.05", "MaxValue": "0.5"}]}
+    tuning = config("Random", max_jobs=4, parallel=2, RandomSeed=5)
+    del tuning["HyperParameterTuningJobObjective"], tuning["ParameterRanges"]
+    name = unique("multi")[:32]
+    sagemaker.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig=tuning,
+        TrainingJobDefinitions=[
+            _named_definition(tuning_bucket, "by-depth", depth),
+            _named_definition(tuning_bucket, "by-rate", rate),
+        ],
+    )
+    described = wait_tuning(sagemaker, name)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    assert [d["DefinitionName"] for d in described["TrainingJobDefinitions"]] == ["by-depth", "by-rate"]
+    listed = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name, SortBy="FinalObjectiveMetricValue", SortOrder="Ascending"
+    )["TrainingJobSummaries"]
+    by_definition: dict[str, list[dict[str, Any]]] = {}
+    for trial in listed:
+        by_definition.setdefault(trial["TrainingJobDefinitionName"], []).append(trial)
+    assert {k: len(v) for k, v in by_definition.items()} == {"by-depth": 2, "by-rate": 2}
+    assert all(set(t["TunedHyperParameters"]) == {"max_depth"} for t in by_definition["by-depth"])
+    assert all(set(t["TunedHyperParameters"]) == {"eta"} for t in by_definition["by-rate"])
+    assert described["BestTrainingJob"]["TrainingJobName"] == listed[0]["TrainingJobName"]
+    assert described["BestTrainingJob"]["TrainingJobDefinitionName"] == listed[0]["TrainingJobDefinitionName"]
+
+
+@pytest.mark.parametrize(
+    ("names", "types", "expected"),
+    [(["a", "a"], ["Minimize", "Minimize"], "DefinitionName"), (["a", "b"], ["Minimize", "Maximize"], "same Type")],
+)
+def test_bad_training_job_definitions(sagemaker: Any, tuning_bucket: str, names: list[str], types: list[str], expected: str) -> None:
+    ranges = {"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "6"}]}
+    tuning = config("Random", max_jobs=4, parallel=2)
+    del tuning["HyperParameterTuningJobObjective"], tuning["ParameterRanges"]
+    with pytest.raises(ClientError) as info:
+        sagemaker.create_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=unique("multi")[:32],
+            HyperParameterTuningJobConfig=tuning,
+            TrainingJobDefinitions=[_named_definition(tuning_bucket, n, ranges, t) for n, t in zip(names, types, strict=True)],
+        )
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert expected in info.value.response["Error"]["Message"]

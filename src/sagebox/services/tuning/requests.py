@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sagebox.algorithms.registry import AlgorithmSpec, resolve
+from sagebox.algorithms.registry import ALGORITHMS, AlgorithmSpec, resolve
 from sagebox.services.errors import ValidationError
 from sagebox.tuning.errors import TuningConfigError
 from sagebox.tuning.space import SearchSpace
@@ -21,41 +21,105 @@ _COPIED = (
 
 
 @dataclass(frozen=True)
-class TuningPlan:
+class DefinitionPlan:
+    """One training job definition of a tuning job: what its trials run and what is tuned."""
+
+    name: str | None  # DefinitionName (TrainingJobDefinitions only)
     definition: dict[str, Any]
     algorithm: AlgorithmSpec
     space: SearchSpace
-    strategy: str
     objective_type: str
     metric_name: str
+    resource_name: str | None  # the hyperparameter Hyperband sets
+    hyperband: dict[str, Any] | None
+    max_jobs: int  # this definition's share of MaxNumberOfTrainingJobs
+
+
+@dataclass(frozen=True)
+class TuningPlan:
+    definitions: tuple[DefinitionPlan, ...]
+    strategy: str
+    objective_type: str
     max_jobs: int
     max_parallel: int
     max_runtime: int | None
     early_stopping: bool
-    hyperband: dict[str, Any] | None
-    resource_name: str | None
     seed: int | None
     completion: dict[str, Any] | None
+
+    def definition_named(self, name: str | None) -> DefinitionPlan:
+        for plan in self.definitions:
+            if plan.name == name:
+                return plan
+        return self.definitions[0]
 
 
 def plan_tuning(request: dict[str, Any], *, max_parallel_limit: int = DEFAULT_MAX_PARALLEL_LIMIT) -> TuningPlan:
     config = request["HyperParameterTuningJobConfig"]
-    definition = _definition(request)
+    strategy = config["Strategy"]
+    early = config.get("TrainingJobEarlyStoppingType", "Off") == "Auto"
+    if strategy == "Hyperband" and early:
+        raise ValidationError("TrainingJobEarlyStoppingType must be Off with the Hyperband strategy, which stops trials itself.")
+    several = _definitions(request)
+    drafts = [_plan_definition(config, definition, strategy, len(several) > 1) for definition in several]
+    types = {draft.objective_type for draft in drafts}
+    if len(types) > 1:
+        raise ValidationError(
+            "TrainingJobDefinitions: every TuningObjective must have the same Type so that trials can be "
+            f"compared; given {', '.join(sorted(types))}."
+        )
+    limits = config["ResourceLimits"]
+    max_jobs = limits.get("MaxNumberOfTrainingJobs")
+    max_parallel = limits["MaxParallelTrainingJobs"]
+    if max_jobs is None and strategy != "Grid":
+        raise ValidationError("ResourceLimits.MaxNumberOfTrainingJobs is required unless the strategy is Grid.")
+    if strategy == "Grid":
+        shares = [len(draft.space.grid()) for draft in drafts]
+        if max_jobs is None:
+            max_jobs = sum(shares)
+    else:
+        shares = [max_jobs // len(drafts) + (i < max_jobs % len(drafts)) for i in range(len(drafts))]
+        if min(shares) < 1:
+            raise ValidationError(
+                f"ResourceLimits.MaxNumberOfTrainingJobs ({max_jobs}) must allow at least one training job for "
+                f"each of the {len(drafts)} TrainingJobDefinitions."
+            )
+    if max_parallel > max_parallel_limit:
+        raise ValidationError(
+            f"ResourceLimits.MaxParallelTrainingJobs {max_parallel} exceeds the limit of {max_parallel_limit} "
+            "parallel training jobs per tuning job."
+        )
+    if max_parallel > max_jobs:
+        raise ValidationError(
+            f"ResourceLimits.MaxParallelTrainingJobs ({max_parallel}) cannot exceed MaxNumberOfTrainingJobs ({max_jobs})."
+        )
+    return TuningPlan(
+        definitions=tuple(replace(draft, max_jobs=share) for draft, share in zip(drafts, shares, strict=True)),
+        strategy=strategy, objective_type=drafts[0].objective_type, max_jobs=max_jobs, max_parallel=max_parallel,
+        max_runtime=limits.get("MaxRuntimeInSeconds"), early_stopping=early, seed=config.get("RandomSeed"),
+        completion=config.get("TuningJobCompletionCriteria"),
+    )
+
+
+def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strategy: str, several: bool) -> DefinitionPlan:
+    name = definition.get("DefinitionName")
+    where = f"TrainingJobDefinition '{name}'" if name else "TrainingJobDefinition"
     spec = definition["AlgorithmSpecification"]
     algorithm = resolve(training_image=spec.get("TrainingImage"), algorithm_name=spec.get("AlgorithmName"))
     if algorithm is None:
+        supported = ", ".join(f"'{a.image_repositories[0]}'" for a in ALGORITHMS)
         raise ValidationError(
-            "TrainingJobDefinition.AlgorithmSpecification names no algorithm sagebox can run; supported: the "
-            "built-in XGBoost (image repository 'sagemaker-xgboost')."
+            f"{where}.AlgorithmSpecification names no algorithm sagebox can run; supported: the built-in "
+            f"algorithms (image repositories {supported})."
         )
-    ranges = definition.get("HyperParameterRanges") or config.get("ParameterRanges")
+    ranges = definition.get("HyperParameterRanges") or (None if several else config.get("ParameterRanges"))
     if not ranges:
-        raise ValidationError("HyperParameterTuningJobConfig.ParameterRanges must name at least one range.")
+        member = f"{where}.HyperParameterRanges" if several else "HyperParameterTuningJobConfig.ParameterRanges"
+        raise ValidationError(f"{member} must name at least one range.")
     try:
         space = SearchSpace.from_api(ranges)
     except TuningConfigError as exc:
         raise ValidationError(f"ParameterRanges: {exc}") from exc
-    strategy = config["Strategy"]
     if strategy == "Grid":
         try:
             space.grid()
@@ -70,9 +134,10 @@ def plan_tuning(request: dict[str, Any], *, max_parallel_limit: int = DEFAULT_MA
     unknown = [n for n in space.names() if n not in algorithm.hyperparameters.names]
     if unknown:
         raise ValidationError(f"ParameterRanges: '{unknown[0]}' is not a hyperparameter of the {algorithm.name} algorithm.")
-    objective = definition.get("TuningObjective") or config.get("HyperParameterTuningJobObjective")
+    objective = definition.get("TuningObjective") or (None if several else config.get("HyperParameterTuningJobObjective"))
     if not objective:
-        raise ValidationError("HyperParameterTuningJobConfig.HyperParameterTuningJobObjective is required.")
+        member = f"{where}.TuningObjective" if several else "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective"
+        raise ValidationError(f"{member} is required.")
     metric = objective["MetricName"]
     emitted = {d["Name"] for d in algorithm.metric_definitions} | {d["Name"] for d in spec.get("MetricDefinitions") or []}
     if metric not in emitted:
@@ -80,63 +145,43 @@ def plan_tuning(request: dict[str, Any], *, max_parallel_limit: int = DEFAULT_MA
             f"The objective metric '{metric}' is not emitted by the {algorithm.name} algorithm or the "
             f"MetricDefinitions; it emits metrics such as {', '.join(sorted(emitted)[:8])}, ..."
         )
-    limits = config["ResourceLimits"]
-    max_jobs = limits.get("MaxNumberOfTrainingJobs")
-    max_parallel = limits["MaxParallelTrainingJobs"]
-    if max_jobs is None and strategy != "Grid":
-        raise ValidationError("ResourceLimits.MaxNumberOfTrainingJobs is required unless the strategy is Grid.")
-    if max_jobs is None:
-        max_jobs = len(space.grid())
-    if max_parallel > max_parallel_limit:
-        raise ValidationError(
-            f"ResourceLimits.MaxParallelTrainingJobs {max_parallel} exceeds the limit of {max_parallel_limit} "
-            "parallel training jobs per tuning job."
-        )
-    if max_parallel > max_jobs:
-        raise ValidationError(
-            f"ResourceLimits.MaxParallelTrainingJobs ({max_parallel}) cannot exceed MaxNumberOfTrainingJobs ({max_jobs})."
-        )
-    early = config.get("TrainingJobEarlyStoppingType", "Off") == "Auto"
-    hyperband = ((config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig")) if strategy == "Hyperband" else None
-    resource = RESOURCE_HYPERPARAMETERS.get(algorithm.name, "epochs") if strategy == "Hyperband" else None
+    resource = hyperband = None
     if strategy == "Hyperband":
-        if early:
-            raise ValidationError("TrainingJobEarlyStoppingType must be Off with the Hyperband strategy, which stops trials itself.")
+        resource = RESOURCE_HYPERPARAMETERS.get(algorithm.name, "epochs")
         if resource in space.names():
             raise ValidationError(f"With the Hyperband strategy '{resource}' is the resource Hyperband sets; do not tune it.")
-    if strategy == "Hyperband":
-        hyperband = dict(hyperband or {})
+        hyperband = dict((config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {})
         if "MaxResource" not in hyperband:
-            budget = (definition.get("StaticHyperParameters") or {}).get(resource)
+            budget = static.get(resource)
             if budget is None:
                 raise ValidationError(
                     f"HyperbandStrategyConfig.MaxResource is required unless the static hyperparameter '{resource}' "
                     "gives the most training rounds a trial may use."
                 )
             hyperband["MaxResource"] = int(budget)
-    return TuningPlan(
-        definition=definition, algorithm=algorithm, space=space, strategy=strategy,
-        objective_type=objective["Type"], metric_name=metric, max_jobs=max_jobs, max_parallel=max_parallel,
-        max_runtime=limits.get("MaxRuntimeInSeconds"), early_stopping=early, hyperband=hyperband or ({} if resource else None),
-        resource_name=resource, seed=config.get("RandomSeed"), completion=config.get("TuningJobCompletionCriteria"),
+    return DefinitionPlan(
+        name=name, definition=definition, algorithm=algorithm, space=space, objective_type=objective["Type"],
+        metric_name=metric, resource_name=resource, hyperband=hyperband, max_jobs=0,
     )
 
 
-def _definition(request: dict[str, Any]) -> dict[str, Any]:
+def _definitions(request: dict[str, Any]) -> list[dict[str, Any]]:
     single, several = request.get("TrainingJobDefinition"), request.get("TrainingJobDefinitions")
     if bool(single) == bool(several):
         raise ValidationError("Exactly one of TrainingJobDefinition or TrainingJobDefinitions must be given.")
-    if several:
-        if len(several) > 1:
+    if single:
+        return [single]
+    if len(several) > 1:
+        names = [d.get("DefinitionName") for d in several]
+        if any(not n for n in names) or len(set(names)) != len(names):
             raise ValidationError(
-                "TrainingJobDefinitions: tuning several algorithms in one tuning job is not supported by sagebox yet; "
-                "give one definition."
+                "TrainingJobDefinitions: each definition needs a DefinitionName, unique within the tuning job; "
+                f"given {names}."
             )
-        return several[0]
-    return single
+    return list(several)
 
 
-def trial_request(plan: TuningPlan, name: str, tuned: dict[str, str]) -> dict[str, Any]:
+def trial_request(plan: DefinitionPlan, name: str, tuned: dict[str, str]) -> dict[str, Any]:
     """The CreateTrainingJob request of one trial."""
     definition = plan.definition
     spec = definition["AlgorithmSpecification"]

@@ -20,16 +20,32 @@ from typing import Any
 from sagebox.runtime.metrics import MetricObservation
 from sagebox.services.errors import ServiceError
 from sagebox.services.training import TrainingJobService
-from sagebox.services.tuning.requests import TuningPlan, trial_request
+from sagebox.services.tuning.requests import DefinitionPlan, TuningPlan, trial_request
 from sagebox.services.tuning.trials import objective_of
 from sagebox.tuning.completion import CompletionTracker
 from sagebox.tuning.early_stopping import MedianStoppingRule
-from sagebox.tuning.strategies import Decision, make_strategy
+from sagebox.tuning.strategies import Decision, Strategy, make_strategy
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+class _Lane:
+    """One training job definition's strategy, median rule and trial count."""
+
+    def __init__(self, plan: TuningPlan, definition: DefinitionPlan, warm_start: list[tuple[dict[str, str], float]]) -> None:
+        self.definition = definition
+        names = set(definition.space.names())
+        self.strategy: Strategy = make_strategy(
+            plan.strategy, definition.space, objective_type=plan.objective_type, seed=plan.seed,
+            max_jobs=definition.max_jobs, hyperband=definition.hyperband, resource_name=definition.resource_name,
+            warm_start=[(hps, value) for hps, value in warm_start if set(hps) == names],
+        )
+        self.median = MedianStoppingRule(plan.objective_type) if plan.early_stopping else None
+        self.started = 0
+        self.exhausted = False
 
 
 class TuningRun:
@@ -42,6 +58,7 @@ class TuningRun:
         *,
         warm_start: list[tuple[dict[str, str], float]],
         on_change: Callable[[], None],
+        on_launch: Callable[[str, str | None], None] | None = None,
         finish: Callable[[str, str | None, dict[str, Any]], None],
     ) -> None:
         self.name = name
@@ -49,19 +66,20 @@ class TuningRun:
         self.plan = plan
         self._training = training
         self._on_change = on_change
+        self._on_launch = on_launch
         self._finish = finish
-        self._strategy = make_strategy(
-            plan.strategy, plan.space, objective_type=plan.objective_type, seed=plan.seed,
-            max_jobs=plan.max_jobs, hyperband=plan.hyperband, resource_name=plan.resource_name,
-            warm_start=warm_start,
+        self._lanes = [_Lane(plan, definition, warm_start) for definition in plan.definitions]
+        self._completion = CompletionTracker(
+            plan.completion, plan.objective_type, max_jobs=plan.max_jobs
         )
-        self._median = MedianStoppingRule(plan.objective_type) if plan.early_stopping else None
-        self._completion = CompletionTracker(plan.completion, plan.objective_type)
-        self._running: dict[str, str] = {}  # training job name -> strategy trial id
+        self._running: dict[str, tuple[_Lane, str]] = {}  # training job -> (lane, strategy trial id)
         self._condemned: set[str] = set()
         self._started = 0
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _running and _condemned
+        self._decide = threading.RLock()
+        # The strategy, the median rule and the completion tracker are not thread-safe;
+        # the loop and the training runtime's metric threads take turns through _decide.
 
     def stop(self) -> None:
         self._stop.set()
@@ -69,18 +87,21 @@ class TuningRun:
     # -- intermediate metrics (called from the training runtime's threads) ---------------
 
     def observe_metric(self, job_name: str, observation: MetricObservation) -> None:
-        if observation.name != self.plan.metric_name:
-            return
-        with self._lock:
-            trial = self._running.get(job_name)
-        if trial is None:
-            return
-        decision = Decision.CONTINUE
-        report = getattr(self._strategy, "report", None)
-        if report is not None:
-            decision = report(trial, observation.step + 1, observation.value)
-        if decision is Decision.CONTINUE and self._median is not None:
-            decision = self._median.report(trial, observation.step, observation.value)
+        step = observation.step + 1  # the 1-based epoch or round this value ends
+        with self._decide:
+            with self._lock:
+                running = self._running.get(job_name)
+            if running is None:
+                return  # ended and already scored: late values change nothing
+            lane, trial = running
+            if observation.name != lane.definition.metric_name:
+                return
+            decision = Decision.CONTINUE
+            report = getattr(lane.strategy, "report", None)
+            if report is not None:
+                decision = report(trial, step, observation.value)
+            if decision is Decision.CONTINUE and lane.median is not None:
+                decision = lane.median.report(trial, step, observation.value)
         if decision is Decision.STOP:
             with self._lock:
                 first = job_name not in self._condemned
@@ -99,7 +120,8 @@ class TuningRun:
                 self._stop_all()
                 break
             self._collect()
-            reason = self._completion.reason()
+            with self._decide:
+                reason = self._completion.reason()
             runtime_up = self.plan.max_runtime is not None and time.time() - started_at >= self.plan.max_runtime
             if reason or runtime_up:
                 reason = reason or "MaxRuntimeInSeconds"
@@ -113,46 +135,66 @@ class TuningRun:
         status = "Stopped" if self._stop.is_set() else "Completed"
         self._finish(status, reason, {"RuntimeInSeconds": int(time.time() - started_at)})
 
+    def _next_suggestion(self) -> tuple[_Lane, Any] | None:
+        """The next configuration, from the definition that has started the fewest trials."""
+        while True:
+            open_lanes = [lane for lane in self._lanes if not lane.exhausted and lane.started < lane.definition.max_jobs]
+            if not open_lanes:
+                return None
+            lane = min(open_lanes, key=lambda candidate: candidate.started)
+            with self._decide:
+                suggestion = lane.strategy.suggest()
+            if suggestion is not None:
+                return lane, suggestion
+            lane.exhausted = True
+
     def _launch(self) -> bool:
         """Fills free slots; False once no more trials will start."""
         while len(self._running) < self.plan.max_parallel:
             if self._started >= self.plan.max_jobs:
                 return False
-            suggestion = self._strategy.suggest()
-            if suggestion is None:
+            picked = self._next_suggestion()
+            if picked is None:
                 return False
+            lane, suggestion = picked
+            definition = lane.definition
             self._started += 1
+            lane.started += 1
             job = f"{self.name}-{self._started:03d}-{uuid.uuid4().hex[:8]}"
             tuned = dict(suggestion.hyperparameters)
-            if suggestion.resource is not None and self.plan.resource_name:
-                tuned[self.plan.resource_name] = str(suggestion.resource)
+            if suggestion.resource is not None and definition.resource_name:
+                tuned[definition.resource_name] = str(suggestion.resource)
+            if self._on_launch is not None:
+                self._on_launch(job, definition.name)
             try:
-                self._training.create(trial_request(self.plan, job, tuned), tuning_job_arn=self.arn)
+                self._training.create(trial_request(definition, job, tuned), tuning_job_arn=self.arn)
             except ServiceError as exc:
                 log.warning("tuning job %s could not start trial %s: %s", self.name, job, exc.message)
-                self._strategy.observe(suggestion.trial_id, None)
-                self._completion.observe(None)
+                with self._decide:
+                    lane.strategy.observe(suggestion.trial_id, None)
+                    self._completion.observe(None)
                 continue
             with self._lock:
-                self._running[job] = suggestion.trial_id
+                self._running[job] = (lane, suggestion.trial_id)
             self._on_change()
         return True
 
     def _collect(self) -> None:
         with self._lock:
             running = dict(self._running)
-        for job, trial in running.items():
+        for job, (lane, trial) in running.items():
             record = self._training.record(job)
             if record is None or record.status not in TERMINAL:
                 continue
-            value = objective_of(record, self.plan.metric_name)
-            self._strategy.observe(trial, value)
-            if self._median is not None:
-                self._median.complete(trial)
-            self._completion.observe(value)
-            with self._lock:
-                self._running.pop(job, None)
-                self._condemned.discard(job)
+            value = objective_of(record, lane.definition.metric_name)
+            with self._decide:
+                with self._lock:  # no longer running: metric threads leave it alone
+                    self._running.pop(job, None)
+                    self._condemned.discard(job)
+                lane.strategy.observe(trial, value)
+                if lane.median is not None:
+                    lane.median.complete(trial)
+                self._completion.observe(value)
             self._on_change()
 
     def _stop_all(self) -> None:

@@ -68,6 +68,8 @@ class TuningJobService:
             run = TuningRun(
                 name, arn, plan, self._training, warm_start=warm[0],
                 on_change=lambda: self._refresh(name), finish=lambda s, r, c: self._conclude(name, s, r, c),
+                on_launch=(lambda job, definition: self._note_definition(name, job, definition))
+                if request.get("TrainingJobDefinitions") else None,
             )
         except TuningConfigError as exc:
             raise ValidationError(f"HyperParameterTuningJobConfig: {exc}") from exc
@@ -83,7 +85,7 @@ class TuningJobService:
             self._runs[name] = run
         threading.Thread(target=self._execute, args=(run,), name=f"tuning-{name}", daemon=True).start()
         if warm[1] is not None:
-            self._repo.modify(name, lambda r: r.document.update({"_sagebox": {"parent_best": warm[1]}}))
+            self._repo.modify(name, lambda r: r.document.setdefault("_sagebox", {}).update(parent_best=warm[1]))
         return {"HyperParameterTuningJobArn": arn}
 
     def describe(self, name: str) -> dict[str, Any]:
@@ -167,6 +169,14 @@ class TuningJobService:
         for run in runs:
             if job_name.startswith(f"{run.name}-"):
                 run.observe_metric(job_name, observation)
+
+    def _note_definition(self, name: str, job: str, definition: str | None) -> None:
+        """Remember which of TrainingJobDefinitions a trial runs (its summary names it)."""
+
+        def note(record: ResourceRecord) -> None:
+            record.document.setdefault("_sagebox", {}).setdefault("definitions", {})[job] = definition
+
+        self._repo.modify(name, note)
 
     def _refresh(self, name: str) -> None:
         self._repo.modify(name, lambda r: self._touch(r))
@@ -261,15 +271,22 @@ class TuningJobService:
         return definition.get("TuningObjective") or document["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
 
     def _summaries(self, record: ResourceRecord) -> list[dict[str, Any]]:
-        objective = self._objective(record)
-        config = record.document["HyperParameterTuningJobConfig"]
-        definition = record.document.get("TrainingJobDefinition") or (record.document.get("TrainingJobDefinitions") or [{}])[0]
-        ranges = definition.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
-        tuned = [r["Name"] for group in ranges.values() if isinstance(group, list) for r in group]
-        return [
-            trials.summary(t, record.name, objective["MetricName"], objective["Type"], tuned)
-            for t in self._training.trials_of(record.arn)
-        ]
+        document = record.document
+        config = document["HyperParameterTuningJobConfig"]
+        definitions = document.get("TrainingJobDefinitions") or [document.get("TrainingJobDefinition") or {}]
+        by_name = {d.get("DefinitionName"): d for d in definitions}
+        trial_definitions = document.get("_sagebox", {}).get("definitions", {})
+        summaries = []
+        for trial in self._training.trials_of(record.arn):
+            definition_name = trial_definitions.get(trial.name, definitions[0].get("DefinitionName"))
+            definition = by_name.get(definition_name, definitions[0])
+            objective = definition.get("TuningObjective") or config["HyperParameterTuningJobObjective"]
+            ranges = definition.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
+            tuned = [r["Name"] for group in ranges.values() if isinstance(group, list) for r in group]
+            summaries.append(
+                trials.summary(trial, record.name, objective["MetricName"], objective["Type"], tuned, definition_name)
+            )
+        return summaries
 
     @staticmethod
     def _set_status(record: ResourceRecord, status: str) -> None:

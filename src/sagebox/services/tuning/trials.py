@@ -16,13 +16,17 @@ def objective_of(record: ResourceRecord, metric: str) -> float | None:
     return None
 
 
-def summary(record: ResourceRecord, tuning_name: str, metric: str, objective_type: str, tuned: list[str]) -> dict[str, Any]:
+def summary(
+    record: ResourceRecord, tuning_name: str, metric: str, objective_type: str, tuned: list[str],
+    definition_name: str | None = None,
+) -> dict[str, Any]:
     """A trial as a HyperParameterTrainingJobSummary."""
     document = record.document
     value = objective_of(record, metric)
     status = document["TrainingJobStatus"]
     hyperparameters = document.get("HyperParameters") or {}
     item: dict[str, Any] = {
+        "TrainingJobDefinitionName": definition_name,
         "TrainingJobName": record.name,
         "TrainingJobArn": record.arn,
         "TuningJobName": tuning_name,
