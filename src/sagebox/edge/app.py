@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge import routing, runtime, s3, sagemaker, sts
+from sagebox.edge import logs, routing, runtime, s3, sagemaker, sts
 from sagebox.edge.errors import AWSError, json_error, query_error, request_id
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
@@ -65,6 +65,8 @@ class EdgeApp:
         try:
             if service == "sagemaker":
                 return await sagemaker.handle(request, body, self.platform, rid)
+            if service == "logs":
+                return await logs.handle(request, body, self.platform, rid)
             if service == "s3":
                 return await s3.handle(request, self.platform.objects, rid)
             if service == "sts":

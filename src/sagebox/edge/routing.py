@@ -25,10 +25,12 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
 
 
 def service_of(request: Request, body: bytes) -> str:
-    """The service to route to: sagemaker, sagemaker-runtime, sts, s3, health, or unknown:<name>."""
+    """The service to route to: sagemaker, logs, sagemaker-runtime, sts, s3, health, or unknown:<name>."""
     target = request.headers.get("x-amz-target", "")
     if target.startswith("SageMaker."):
         return "sagemaker"
+    if target.startswith("Logs_20140328."):
+        return "logs"
     path = request.url.path
     if path.startswith("/_sagebox/"):
         return "health"

@@ -1,21 +1,13 @@
-"""The SageMaker control plane over JSON 1.1: parse, validate, dispatch, serialize."""
+"""The SageMaker control plane over JSON 1.1."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sagebox.edge import json_protocol
-from sagebox.edge.errors import AWSError
-from sagebox.edge.service_models import operation_model
+from sagebox.edge import json_service
+from sagebox.edge.json_service import Handler
 from sagebox.services.platform import Platform
-
-Handler = Callable[[Platform, dict[str, Any]], dict[str, Any] | None]
 
 # Operation name -> handler. Each handler is one line into the services layer; the
 # coverage script reads this table, so what is listed here is what sagebox implements.
@@ -54,31 +46,4 @@ OPERATIONS: dict[str, Handler] = {
 
 
 async def handle(request: Request, body: bytes, platform: Platform, rid: str) -> Response:
-    target = request.headers.get("x-amz-target", "")
-    operation = target.split(".", 1)[1] if "." in target else target
-    model = operation_model("sagemaker", operation)
-    if model is None:
-        raise AWSError("UnknownOperationException", f"SageMaker has no operation named '{operation}'.")
-    handler = OPERATIONS.get(operation)
-    if handler is None:
-        raise AWSError(
-            "UnknownOperationException",
-            f"The SageMaker operation {operation} is not implemented by sagebox yet.",
-        )
-    try:
-        params = json.loads(body) if body.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise AWSError("SerializationException", f"The request body is not valid JSON: {exc}") from exc
-    if not isinstance(params, dict):
-        raise AWSError("SerializationException", "The request body must be a JSON object.")
-    problem = json_protocol.validate(model.input_shape, params)
-    if problem:
-        raise AWSError("ValidationException", problem)
-    parsed = json_protocol.parse_input(model.input_shape, params)
-    result = await run_in_threadpool(handler, platform, parsed)
-    payload = json_protocol.serialize(model.output_shape, result)
-    return Response(
-        json.dumps(payload),
-        media_type="application/x-amz-json-1.1",
-        headers={"x-amzn-RequestId": rid},
-    )
+    return await json_service.handle("sagemaker", "SageMaker", OPERATIONS, request, body, platform, rid)

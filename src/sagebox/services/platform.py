@@ -12,6 +12,7 @@ from sagebox.services.hosting.endpoints import EndpointService
 from sagebox.services.hosting.invocations import InvocationService
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
+from sagebox.services.logs import LogService
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
@@ -47,6 +48,7 @@ class Platform:
             capture_flush_seconds=settings.capture_flush_seconds,
         )
         self.transform = TransformJobService(settings, self.store, self.objects, self.scheduler, self.models)
+        self.logs = LogService(settings)
         self._started = False
 
     def start(self) -> None:
