@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from sagebox.edge import logs, runtime, s3, sagemaker
+from sagebox.edge import iam, logs, runtime, s3, sagemaker
 from sagebox.edge.service_models import service_model
 
 STS_IMPLEMENTED = {"GetCallerIdentity"}
@@ -41,6 +41,7 @@ def main() -> None:
     lines += section("SageMaker (`sagemaker`)", "sagemaker", set(sagemaker.OPERATIONS))
     lines += section("S3 (`s3`)", "s3", set(s3.OPERATIONS))
     lines += section("STS (`sts`)", "sts", STS_IMPLEMENTED)
+    lines += section("IAM (`iam`)", "iam", iam.IMPLEMENTED_OPERATIONS)
     lines += section("CloudWatch Logs (`logs`)", "logs", set(logs.OPERATIONS))
     lines += section("SageMaker Runtime (`sagemaker-runtime`)", "sagemaker-runtime", RUNTIME_IMPLEMENTED)
     sys.stdout.write("\n".join(lines))

@@ -16,7 +16,19 @@ from tests.training.jobs import channel, job_request, unique, wait_for
 def test_caller_identity_is_the_local_account(sts: Any) -> None:
     identity = sts.get_caller_identity()
     assert identity["Account"] == "123456789012"
-    assert identity["Arn"] == "arn:aws:iam::123456789012:root"
+    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/SageMakerExecutionRole/sagebox"
+
+
+def test_the_execution_role_resolves_from_the_caller_identity(sts: Any) -> None:
+    import re
+
+    import boto3
+
+    caller = sts.get_caller_identity()["Arn"]
+    role_arn = re.sub(r"^(.+)sts::(\d+):assumed-role/(.+?)/.*$", r"\1iam::\2:role/\3", caller)
+    role = boto3.client("iam").get_role(RoleName=role_arn.rsplit("/", 1)[1])["Role"]
+    assert role["Arn"] == role_arn == "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
 
 
 def test_xgboost_job_trains_and_its_model_loads(sagemaker: Any, s3: Any, diabetes_bucket: str) -> None:

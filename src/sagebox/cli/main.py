@@ -20,6 +20,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-concurrent-jobs", type=int, default=None, help="jobs run at once; the rest queue")
     serve.add_argument("--log-level", default="warning", help="uvicorn access log level")
 
+    env = commands.add_parser(
+        "env", help='print the exports that point AWS clients and the SageMaker SDK at a server: eval "$(sagebox env)"'
+    )
+    env.add_argument("--host", default=None, help="the server's address (default 127.0.0.1)")
+    env.add_argument("--port", type=int, default=None, help="the server's port (default 8080)")
+    env.add_argument("--endpoint-url", default=None, help="the server's URL, instead of --host and --port")
+    env.add_argument("--home", type=Path, default=None, help="where to write the SDK config file (default ./.sagebox)")
+    env.add_argument("--bucket", default=None, help="the SDK's default bucket, created if missing (default sagebox-default)")
+
     demo = commands.add_parser("demo", help="train XGBoost end to end against a temporary server")
     demo.add_argument("--keep", action="store_true", help="keep the temporary home folder")
     demo.add_argument("--tuning", action="store_true", help="also run a small hyperparameter tuning job")
@@ -36,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         serve(settings, log_level=args.log_level)
         return 0
+    if args.command == "env":
+        from sagebox.cli.env import DEFAULT_BUCKET, run_env
+
+        settings = Settings.from_env(host=args.host, port=args.port, home=args.home)
+        return run_env(settings, args.endpoint_url, args.bucket or DEFAULT_BUCKET)
     if args.command == "demo":
         from sagebox.cli.demo import run_demo
 

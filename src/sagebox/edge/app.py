@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge import logs, routing, runtime, s3, sagemaker, sts
+from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
 from sagebox.edge.errors import AWSError, json_error, query_error, request_id
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
@@ -71,6 +71,8 @@ class EdgeApp:
                 return await s3.handle(request, self.platform.objects, rid)
             if service == "sts":
                 return sts.handle(body, self.platform.settings.account_id, rid)
+            if service == "iam":
+                return iam.handle(body, self.platform.settings.account_id, rid)
             if service == "health":
                 return JSONResponse({"status": "ok", "service": "sagebox"})
             if service == "sagemaker-runtime":
@@ -93,6 +95,6 @@ class EdgeApp:
 
     @staticmethod
     def _error(service: str, error: AWSError, rid: str) -> Response:
-        if service == "sts":
+        if service in ("sts", "iam"):
             return query_error(error, rid)
         return json_error(error, rid)

@@ -25,7 +25,7 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
 
 
 def service_of(request: Request, body: bytes) -> str:
-    """The service to route to: sagemaker, logs, sagemaker-runtime, sts, s3, health, or unknown:<name>."""
+    """The service to route to: sagemaker, logs, sagemaker-runtime, sts, iam, s3, health, or unknown:<name>."""
     target = request.headers.get("x-amz-target", "")
     if target.startswith("SageMaker."):
         return "sagemaker"
@@ -42,6 +42,8 @@ def service_of(request: Request, body: bytes) -> str:
         return "sagemaker-runtime"
     if service == "sts" or (service is None and _is_sts_form(request, body)):
         return "sts"
+    if service == "iam":
+        return "iam"
     if service in (None, "s3"):
         return "s3"
     return f"unknown:{service}"

@@ -1,4 +1,10 @@
-"""STS over the query protocol: GetCallerIdentity answers the local account."""
+"""STS over the query protocol: GetCallerIdentity answers as a SageMaker execution role.
+
+The identity has the assumed-role form a notebook or a job sees
+(``arn:aws:sts::<account>:assumed-role/<role>/sagebox``), so code that derives its
+execution role from the caller identity, as the SageMaker SDK's
+``get_execution_role()`` does, finds ``arn:aws:iam::<account>:role/<role>``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ from starlette.responses import Response
 from sagebox.edge.errors import AWSError
 
 _NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
+EXECUTION_ROLE = "SageMakerExecutionRole"
+SESSION_NAME = "sagebox"
+ROLE_ID = "AROASAGEBOXEXECUTION1"
 
 
 def handle(body: bytes, account_id: str, rid: str) -> Response:
@@ -21,8 +30,8 @@ def handle(body: bytes, account_id: str, rid: str) -> Response:
             "sagebox implements STS GetCallerIdentity.",
         )
     result = (
-        f"<Arn>arn:aws:iam::{account_id}:root</Arn>"
-        f"<UserId>{account_id}</UserId>"
+        f"<Arn>arn:aws:sts::{account_id}:assumed-role/{EXECUTION_ROLE}/{SESSION_NAME}</Arn>"
+        f"<UserId>{ROLE_ID}:{SESSION_NAME}</UserId>"
         f"<Account>{account_id}</Account>"
     )
     xml = (
