@@ -84,6 +84,30 @@ class TuningRun:
     def stop(self) -> None:
         self._stop.set()
 
+    def resume(self, trials: list[tuple[str, str | None, str, float | None]]) -> None:
+        """Pick up after a restart: ``(job, definition name, status, objective)`` of each
+        trial already started, oldest first.
+
+        Each is replayed through its definition's strategy (suggest, then observe what
+        the trial really scored), so Grid and Random go on exactly where they stopped
+        and the budget counts every trial; trials still in progress are watched again.
+        """
+        for job, definition_name, status, value in trials:
+            lane = next((x for x in self._lanes if x.definition.name == definition_name), self._lanes[0])
+            with self._decide:
+                suggestion = lane.strategy.suggest()
+                self._started += 1
+                lane.started += 1
+                if suggestion is None:
+                    lane.exhausted = True
+                    continue
+                if status in TERMINAL:
+                    lane.strategy.observe(suggestion.trial_id, value)
+                    self._completion.observe(value)
+                else:
+                    with self._lock:
+                        self._running[job] = (lane, suggestion.trial_id)
+
     # -- intermediate metrics (called from the training runtime's threads) ---------------
 
     def observe_metric(self, job_name: str, observation: MetricObservation) -> None:
@@ -111,8 +135,8 @@ class TuningRun:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def execute(self) -> None:
-        started_at = time.time()
+    def execute(self, started_at: float | None = None) -> None:
+        started_at = started_at or time.time()
         reason: str | None = None
         exhausted = False
         while True:

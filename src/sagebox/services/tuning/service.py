@@ -153,9 +153,9 @@ class TuningJobService:
 
     # -- background ------------------------------------------------------------------
 
-    def _execute(self, run: TuningRun) -> None:
+    def _execute(self, run: TuningRun, started_at: float | None = None) -> None:
         try:
-            run.execute()
+            run.execute(started_at)
         except Exception as exc:
             log.exception("tuning job %s failed inside sagebox", run.name)
             self._conclude(run.name, "Failed", f"InternalServerError: {exc!r}", {})
@@ -211,19 +211,41 @@ class TuningJobService:
         self._repo.modify(name, concluded)
 
     def recover(self) -> None:
-        """Tuning jobs the server was running when it stopped end Failed, saying so."""
+        """After a restart, tuning jobs go on: their trials so far are replayed and the
+        loop continues; one that was stopping ends Stopped."""
         for record in self._repo.list_by_status(["InProgress", "Stopping"]):
-            def interrupted(r: ResourceRecord) -> None:
-                if r.status == "Stopping":
-                    self._set_status(r, "Stopped")
-                    return
-                r.document["FailureReason"] = (
-                    "InternalServerError: the sagebox server stopped while this tuning job was running."
-                )
-                r.document["HyperParameterTuningEndTime"] = time.time()
-                self._set_status(r, "Failed")
+            if record.status == "Stopping":
+                self._repo.modify(record.name, lambda r: self._set_status(r, "Stopped"))
+                continue
+            try:
+                self._resume(record)
+            except Exception as exc:  # a document this version cannot plan any more
+                log.exception("tuning job %s could not resume", record.name)
+                reason = f"InternalServerError: the tuning job could not resume after a restart: {exc}"
+                self._conclude(record.name, "Failed", reason, {})
 
-            self._repo.modify(record.name, interrupted)
+    def _resume(self, record: ResourceRecord) -> None:
+        document = record.document
+        request = {k: copy.deepcopy(v) for k, v in document.items() if not k.startswith("_")}
+        plan = plan_tuning(request)
+        warm = self._warm_start(document.get("WarmStartConfig"))
+        name = record.name
+        run = TuningRun(
+            name, record.arn, plan, self._training, warm_start=warm[0],
+            on_change=lambda: self._refresh(name), finish=lambda s, r, c: self._conclude(name, s, r, c),
+            on_launch=(lambda job, definition: self._note_definition(name, job, definition))
+            if document.get("TrainingJobDefinitions") else None,
+        )
+        definitions = document.get("_sagebox", {}).get("definitions", {})
+        first = plan.definitions[0].name
+        run.resume([
+            (t.name, definitions.get(t.name, first), t.status, trials.objective_of(t, plan.definition_named(definitions.get(t.name, first)).metric_name))
+            for t in self._training.trials_of(record.arn)
+        ])
+        with self._lock:
+            self._runs[name] = run
+        started = float(document["CreationTime"])
+        threading.Thread(target=self._execute, args=(run, started), name=f"tuning-{name}", daemon=True).start()
 
     def shutdown(self) -> None:
         with self._lock:
