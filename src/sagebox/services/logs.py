@@ -8,6 +8,7 @@ log group                              stream
 =====================================  ==========================================
 ``/aws/sagemaker/TrainingJobs``        ``<job>/algo-1-<epoch seconds>``
 ``/aws/sagemaker/TransformJobs``       ``<job>/instance-1-container-1-<epoch seconds>``
+``/aws/sagemaker/ProcessingJobs``      ``<job>/algo-1-<epoch seconds>``
 ``/aws/sagemaker/Endpoints/<name>``    ``<variant>/<instance id>``
 =====================================  ==========================================
 
@@ -31,6 +32,7 @@ from sagebox.services.errors import ServiceError
 
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSFORM_GROUP = "/aws/sagemaker/TransformJobs"
+PROCESSING_GROUP = "/aws/sagemaker/ProcessingJobs"
 ENDPOINT_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
 DEFAULT_EVENT_LIMIT = 10_000
 DEFAULT_STREAM_LIMIT = 50
@@ -83,6 +85,9 @@ class LogService:
         elif group == TRANSFORM_GROUP:
             for path in sorted((self._settings.jobs_dir / "transform").glob("*/logs/*.jsonl")):
                 yield from self._job_stream(group, path.parent.parent.name, path)
+        elif group == PROCESSING_GROUP:
+            for path in sorted((self._settings.jobs_dir / "processing").glob("*/logs/*.jsonl")):
+                yield from self._job_stream(group, path.parent.parent.name, path)
         elif group.startswith(ENDPOINT_GROUP_PREFIX):
             endpoint = group.removeprefix(ENDPOINT_GROUP_PREFIX)
             folder = home / "endpoints" / endpoint
@@ -102,6 +107,8 @@ class LogService:
             groups.append(TRAINING_GROUP)
         if any((self._settings.jobs_dir / "transform").glob("*/logs/*.jsonl")):
             groups.append(TRANSFORM_GROUP)
+        if any((self._settings.jobs_dir / "processing").glob("*/logs/*.jsonl")):
+            groups.append(PROCESSING_GROUP)
         endpoints = self._settings.home / "endpoints"
         if endpoints.is_dir():
             groups += [
@@ -114,7 +121,7 @@ class LogService:
     def _streams(self, group: str) -> list[Stream]:
         """The group's streams; the job groups always exist, an endpoint's while it has logs."""
         streams = list(self._group_streams(group))
-        if not streams and group not in (TRAINING_GROUP, TRANSFORM_GROUP):
+        if not streams and group not in (TRAINING_GROUP, TRANSFORM_GROUP, PROCESSING_GROUP):
             raise LogsResourceNotFound("The specified log group does not exist.")
         return streams
 

@@ -13,6 +13,7 @@ from sagebox.services.hosting.invocations import InvocationService
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
+from sagebox.services.processing import ProcessingJobService
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
@@ -48,6 +49,7 @@ class Platform:
             capture_flush_seconds=settings.capture_flush_seconds,
         )
         self.transform = TransformJobService(settings, self.store, self.objects, self.scheduler, self.models)
+        self.processing = ProcessingJobService(settings, self.store, self.objects, self.scheduler)
         self.logs = LogService(settings)
         self._started = False
 
@@ -59,6 +61,7 @@ class Platform:
         self.training.recover()
         self.tuning.recover()
         self.transform.recover()
+        self.processing.recover()
         self.endpoints.recover()
         self.supervisor.start()
 
@@ -69,5 +72,6 @@ class Platform:
         self.endpoints.shutdown()
         self.training.shutdown()
         self.transform.shutdown()
+        self.processing.shutdown()
         self.scheduler.shutdown(wait=True)
         self.store.close()

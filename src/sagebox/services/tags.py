@@ -16,6 +16,7 @@ _KINDS = {
     "endpoint-config": "EndpointConfig",
     "endpoint": "Endpoint",
     "transform-job": "TransformJob",
+    "processing-job": "ProcessingJob",
 }
 
 

@@ -1,0 +1,148 @@
+"""The processing container contract: a job's folder laid out as /opt/ml, and its environment.
+
+A processing job's process sees what a SageMaker processing container sees, rooted in
+its own folder instead of /opt/ml:
+
+    <job folder>/processing/...            /opt/ml/processing/... (every input and output LocalPath)
+    <job folder>/config/processingjobconfig.json, resourceconfig.json    /opt/ml/config/...
+    <job folder>/output/message            /opt/ml/output/message (becomes ExitMessage)
+    <job folder>/logs/algo-1.jsonl         the process's log (CloudWatch /aws/sagemaker/ProcessingJobs)
+
+The process runs in the job folder. Paths a script receives as arguments are rewritten
+(see `command`); for paths hard-coded in Python code, the `bootstrap` folder is put on
+PYTHONPATH: its sitecustomize redirects file access below /opt/ml to the job folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sagebox.services.processing.requests import ProcessingPlan
+
+OPT_ML = "/opt/ml"
+BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
+# What processingjobconfig.json holds: the job's own description, as SageMaker writes it.
+_CONFIG_MEMBERS = (
+    "ProcessingJobArn", "ProcessingJobName", "AppSpecification", "Environment", "ProcessingInputs",
+    "ProcessingOutputConfig", "ProcessingResources", "NetworkConfig", "RoleArn", "StoppingCondition",
+)
+
+
+def job_root(jobs_dir: Path, name: str) -> Path:
+    """The folder of the processing job `name` under the server's jobs folder."""
+    return jobs_dir / "processing" / name
+
+
+def is_container_path(text: str) -> bool:
+    """True for /opt/ml itself and any path below it."""
+    return text == OPT_ML or text.startswith(OPT_ML + "/")
+
+
+class ProcessingWorkspace:
+    """One processing job's folder, standing for /opt/ml."""
+
+    def __init__(self, root: Path, host: str = "algo-1", hosts: tuple[str, ...] = ("algo-1",)) -> None:
+        self.root = root
+        self.host = host
+        self.hosts = hosts
+
+    @property
+    def processing_dir(self) -> Path:
+        return self.root / "processing"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def output_dir(self) -> Path:
+        return self.root / "output"
+
+    @property
+    def message_file(self) -> Path:
+        return self.output_dir / "message"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "logs" / f"{self.host}.jsonl"
+
+    def local(self, path: str) -> Path:
+        """The job folder's counterpart of a container path (/opt/ml or below)."""
+        if not is_container_path(path):
+            raise ValueError(f"{path!r} is not a path under {OPT_ML}")
+        relative = path[len(OPT_ML) :].strip("/")
+        return self.root / relative if relative else self.root
+
+    def create(self, document: Mapping[str, Any], plan: ProcessingPlan) -> None:
+        """Lays out the folders and writes the two config files; a rerun starts clean."""
+        for folder in (self.processing_dir, self.config_dir, self.output_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+        for folder in (self.processing_dir, self.config_dir, self.output_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        for spec in (*plan.inputs, *plan.outputs):
+            if spec.local_path is not None:
+                self.local(spec.local_path).mkdir(parents=True, exist_ok=True)
+        config = {key: document[key] for key in _CONFIG_MEMBERS if key in document}
+        self._write("processingjobconfig.json", config)
+        instance_type = document["ProcessingResources"]["ClusterConfig"].get("InstanceType")
+        self._write("resourceconfig.json", self.resource_config(instance_type))
+
+    def resource_config(self, instance_type: str | None = None) -> dict[str, Any]:
+        config: dict[str, Any] = {"current_host": self.host, "hosts": list(self.hosts)}
+        if instance_type:
+            config["current_instance_type"] = instance_type
+        return config
+
+    def _write(self, name: str, content: object) -> None:
+        target = self.config_dir / name
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps(content, indent=2), encoding="utf-8")
+        temporary.replace(target)
+
+    def environment(
+        self,
+        *,
+        job_name: str,
+        job_arn: str,
+        region: str,
+        user_environment: Mapping[str, str] | None = None,
+        base: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The process environment: the server's, the contract's variables, then the job's own."""
+        env = dict(os.environ if base is None else base)
+        interpreter_dir = str(Path(sys.executable).parent)
+        env.update(
+            {
+                # A script or shell wrapper that runs `python3` gets the server's interpreter.
+                "PATH": os.pathsep.join([interpreter_dir, env.get("PATH", os.defpath)]),
+                "PYTHONUNBUFFERED": "1",
+                "AWS_REGION": region,
+                "SAGEMAKER_BASE_DIR": str(self.root),
+                "SAGEBOX_OPT_ML": str(self.root),
+                "SAGEBOX_PROCESSING_JOB_NAME": job_name,
+            }
+        )
+        env.update(user_environment or {})
+        env["SAGEBOX_PROCESSING_JOB_ARN"] = job_arn  # how a restarted server recognises the process
+        # The /opt/ml redirect comes first on the path, whoever set PYTHONPATH
+        # (SAGEBOX_REDIRECT_OPT_ML=0 in the job's Environment turns it off).
+        python_path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(BOOTSTRAP_DIR)]
+        env["PYTHONPATH"] = os.pathsep.join([str(BOOTSTRAP_DIR), *python_path])
+        return env
+
+    def clear_inputs(self, plan: ProcessingPlan) -> None:
+        """Drops the downloaded inputs once a job has ended, keeping any folder an output uses."""
+        outputs = [self.local(o.local_path) for o in plan.outputs if o.local_path is not None]
+        for spec in plan.inputs:
+            if spec.local_path is None:
+                continue
+            folder = self.local(spec.local_path)
+            if any(out == folder or folder in out.parents or out in folder.parents for out in outputs):
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
