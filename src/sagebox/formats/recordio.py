@@ -248,12 +248,12 @@ def read_records(
 
 
 def _feature_rows(
-    records: Iterable[Record], feature: str, label: str, name: str
+    records: Iterable[Record], feature: str, label: str, name: str, start: int = 1
 ) -> tuple[list[Tensor], np.ndarray | None]:
     tensors: list[Tensor] = []
     labels: list[float] = []
     labelled: bool | None = None
-    for number, record in enumerate(records, start=1):
+    for number, record in enumerate(records, start=start):
         tensor = record.features.get(feature)
         if tensor is None:
             raise FormatError(name, f"record {number}: has no '{feature}' feature tensor")
@@ -275,7 +275,7 @@ def _declared_size(tensor: Tensor) -> int | None:
     return tensor.size if tensor.shape or not tensor.is_sparse else None
 
 
-def _width(tensors: list[Tensor], feature_dim: int | None, name: str) -> int:
+def _width(tensors: list[Tensor], feature_dim: int | None, name: str, start: int = 1) -> int:
     """The number of feature columns: given, else the first declared size, else max key + 1."""
     sizes = [size for size in map(_declared_size, tensors) if size is not None]
     if feature_dim is not None:
@@ -284,7 +284,7 @@ def _width(tensors: list[Tensor], feature_dim: int | None, name: str) -> int:
         width = sizes[0]
     else:
         width = max((int(t.keys.max()) + 1 for t in tensors if len(t.keys)), default=0)
-    for number, tensor in enumerate(tensors, start=1):
+    for number, tensor in enumerate(tensors, start=start):
         size = _declared_size(tensor)
         if size is not None and size != width:
             raise FormatError(name, f"record {number}: expected {width} features, found {size}")
@@ -309,10 +309,14 @@ def to_dense(
     label: str = "values",
     dtype: npt.DTypeLike = np.float32,
     name: str = DEFAULT_NAME,
+    first_record: int = 1,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Features as a dense matrix (absent sparse entries are 0) and the labels, if any."""
-    tensors, y = _feature_rows(records, feature, label, name)
-    width = _width(tensors, feature_dim, name)
+    """Features as a dense matrix (absent sparse entries are 0) and the labels, if any.
+
+    ``first_record``: the number of the first record in error messages (for batches).
+    """
+    tensors, y = _feature_rows(records, feature, label, name, first_record)
+    width = _width(tensors, feature_dim, name, first_record)
     out = np.zeros((len(tensors), width), dtype=dtype)
     for row, tensor in enumerate(tensors):
         if tensor.is_sparse:
@@ -330,10 +334,14 @@ def to_sparse(
     label: str = "values",
     dtype: npt.DTypeLike = np.float32,
     name: str = DEFAULT_NAME,
+    first_record: int = 1,
 ) -> tuple[sp.csr_matrix, np.ndarray | None]:
-    """Features as CSR (dense rows keep every value, zeros included) and the labels, if any."""
-    tensors, y = _feature_rows(records, feature, label, name)
-    width = _width(tensors, feature_dim, name)
+    """Features as CSR (dense rows keep every value, zeros included) and the labels, if any.
+
+    ``first_record``: the number of the first record in error messages (for batches).
+    """
+    tensors, y = _feature_rows(records, feature, label, name, first_record)
+    width = _width(tensors, feature_dim, name, first_record)
     counts = [len(t.values) for t in tensors]
     indptr = np.zeros(len(tensors) + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])

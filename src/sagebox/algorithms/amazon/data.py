@@ -128,12 +128,14 @@ def _relative(path: Path, env: TrainingEnvironment) -> str:
 
 
 def _records_to_data(
-    records: Iterable[recordio.Record], feature_dim: int | None, sparse: bool, name: str
+    records: Iterable[recordio.Record],
+    feature_dim: int | None,
+    sparse: bool,
+    name: str,
+    first_record: int = 1,
 ) -> ChannelData:
-    if sparse:
-        features, labels = recordio.to_sparse(records, feature_dim, name=name)
-    else:
-        features, labels = recordio.to_dense(records, feature_dim, name=name)
+    convert = recordio.to_sparse if sparse else recordio.to_dense
+    features, labels = convert(records, feature_dim, name=name, first_record=first_record)
     return ChannelData(features, labels)
 
 
@@ -194,11 +196,13 @@ def stream_channel(
                 yield _finish(part, require_labels, name)
             continue
         records = recordio.read_records(path, name=name)
+        first_record = 1
         while True:
             chunk = list(islice(records, batch_size))
             if not chunk:
                 break
-            part = _records_to_data(chunk, width, sparse, name)
+            part = _records_to_data(chunk, width, sparse, name, first_record)
+            first_record += len(chunk)
             width = part.num_features
             yield _finish(part, require_labels, name)
 
