@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import sys
 
-from bench import harness, hosting, ingest, training_overhead, transform, tuning
+from bench import (
+    factorization_machines,
+    harness,
+    hosting,
+    ingest,
+    kmeans,
+    knn,
+    linear_learner,
+    pca,
+    random_cut_forest,
+    training_overhead,
+    transform,
+    tuning,
+)
 
 BENCHMARKS = {
     "training_job_overhead": training_overhead.run,
@@ -12,6 +25,12 @@ BENCHMARKS = {
     "endpoint_invocations": hosting.run,
     "batch_transform": transform.run,
     "tuning_efficiency": tuning.run,
+    "linear_learner": linear_learner.run,
+    "kmeans": kmeans.run,
+    "pca": pca.run,
+    "knn": knn.run,
+    "factorization_machines": factorization_machines.run,
+    "random_cut_forest": random_cut_forest.run,
 }
 
 

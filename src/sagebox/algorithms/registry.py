@@ -8,49 +8,25 @@ the algorithm whatever the registry host; anything else is a custom image.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from sagebox.algorithms.algorithm import AlgorithmSpec
+from sagebox.algorithms.factorization_machines.spec import FACTORIZATION_MACHINES
+from sagebox.algorithms.kmeans.spec import KMEANS
+from sagebox.algorithms.knn.spec import KNN
+from sagebox.algorithms.linear_learner.spec import LINEAR_LEARNER
+from sagebox.algorithms.pca.spec import PCA
+from sagebox.algorithms.random_cut_forest.spec import RANDOM_CUT_FOREST
+from sagebox.algorithms.xgboost.spec import XGBOOST
 
-from sagebox.algorithms.hyperparameters import HyperparameterSpace
-from sagebox.algorithms.xgboost.hyperparameters import XGBOOST_HYPERPARAMETERS
-from sagebox.algorithms.xgboost.metrics import METRIC_DEFINITIONS as XGBOOST_METRICS
-
-
-@dataclass(frozen=True)
-class AlgorithmSpec:
-    """A built-in algorithm: how to recognise it, run it and validate a job for it."""
-
-    name: str
-    image_repositories: tuple[str, ...]
-    entry_module: str
-    """Run as ``python -m <entry_module>`` inside the job's folder."""
-    hyperparameters: HyperparameterSpace
-    metric_definitions: tuple[dict[str, str], ...]
-    channels: tuple[str, ...]
-    required_channels: tuple[str, ...]
-    content_types: tuple[str, ...]
-    default_content_type: str
-
-    def validate_hyperparameters(self, raw: Mapping[str, Any]) -> dict[str, object]:
-        """Typed hyperparameters with defaults filled; raises ``HyperparameterError``."""
-        return self.hyperparameters.validate(raw)
-
-
-XGBOOST = AlgorithmSpec(
-    name="xgboost",
-    image_repositories=("sagemaker-xgboost", "xgboost"),
-    entry_module="sagebox.algorithms.xgboost",
-    hyperparameters=XGBOOST_HYPERPARAMETERS,
-    metric_definitions=XGBOOST_METRICS,
-    channels=("train", "validation"),
-    required_channels=("train",),
-    content_types=("text/csv", "text/libsvm", "text/x-libsvm", "csv", "libsvm"),
-    default_content_type="text/libsvm",
-)
+__all__ = ["ALGORITHMS", "AlgorithmSpec", "image_version", "resolve", "supported_images"]
 
 ALGORITHMS: tuple[AlgorithmSpec, ...] = (
     XGBOOST,
+    LINEAR_LEARNER,
+    KMEANS,
+    PCA,
+    KNN,
+    RANDOM_CUT_FOREST,
+    FACTORIZATION_MACHINES,
 )
 
 
@@ -95,3 +71,11 @@ def resolve(
             if name == spec.name or name in spec.image_repositories:
                 return spec
     return None
+
+def supported_images() -> str:
+    """A phrase naming what sagebox runs, for error messages."""
+    repositories = ", ".join(f"'{spec.image_repositories[0]}'" for spec in ALGORITHMS)
+    return (
+        f"the built-in algorithms' images (repositories {repositories}, on any registry host, "
+        "e.g. 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1)"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sagebox.algorithms.registry import ALGORITHMS, resolve
+from sagebox.algorithms.registry import resolve, supported_images
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.services.errors import ValidationError
 from sagebox.services.resources import RecordService
@@ -18,11 +18,8 @@ def serving_handler(container: dict[str, Any]) -> str:
     image = container.get("Image", "")
     algorithm = resolve(training_image=image) if image else None
     if algorithm is None:
-        repositories = ", ".join(f"'{spec.image_repositories[0]}'" for spec in ALGORITHMS)
         raise ValidationError(
-            f"Image '{image}' is not an inference image sagebox can serve. Supported: the built-in "
-            f"algorithms' images (repositories {repositories} on any registry host, e.g. "
-            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1)."
+            f"Image '{image}' is not an inference image sagebox can serve. Supported: {supported_images()}."
         )
     return algorithm.name
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagebox.algorithms.hyperparameters import HyperparameterError
-from sagebox.algorithms.registry import AlgorithmSpec, resolve
+from sagebox.algorithms.registry import AlgorithmSpec, resolve, supported_images
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.runtime.metrics import MetricDefinitionError, compile_definitions
 from sagebox.runtime.workspace import ChannelSpec
@@ -37,8 +37,7 @@ def resolve_algorithm(spec: dict[str, Any]) -> AlgorithmSpec:
         given = f"TrainingImage '{image}'" if image else f"AlgorithmName '{name}'"
         raise ValidationError(
             f"AlgorithmSpecification {given} is not an algorithm sagebox can run. "
-            "Supported: the built-in XGBoost (image repository 'sagemaker-xgboost', "
-            "e.g. 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1)."
+            f"Supported: {supported_images()}."
         )
     return algorithm
 

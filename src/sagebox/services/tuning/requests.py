@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sagebox.algorithms.registry import ALGORITHMS, AlgorithmSpec, resolve
+from sagebox.algorithms.registry import AlgorithmSpec, resolve, supported_images
 from sagebox.services.errors import ValidationError
 from sagebox.tuning.errors import TuningConfigError
 from sagebox.tuning.space import SearchSpace
@@ -107,10 +107,8 @@ def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strateg
     spec = definition["AlgorithmSpecification"]
     algorithm = resolve(training_image=spec.get("TrainingImage"), algorithm_name=spec.get("AlgorithmName"))
     if algorithm is None:
-        supported = ", ".join(f"'{a.image_repositories[0]}'" for a in ALGORITHMS)
         raise ValidationError(
-            f"{where}.AlgorithmSpecification names no algorithm sagebox can run; supported: the built-in "
-            f"algorithms (image repositories {supported})."
+            f"{where}.AlgorithmSpecification names no algorithm sagebox can run; supported: {supported_images()}."
         )
     ranges = definition.get("HyperParameterRanges") or (None if several else config.get("ParameterRanges"))
     if not ranges:

@@ -48,6 +48,12 @@ HANDLERS: dict[str, HandlerSpec] = {
     spec.name: spec
     for spec in (
         HandlerSpec("xgboost", "sagebox.serving.handlers.xgboost"),
+        HandlerSpec("linear-learner", "sagebox.serving.handlers.linear_learner"),
+        HandlerSpec("kmeans", "sagebox.serving.handlers.kmeans"),
+        HandlerSpec("pca", "sagebox.serving.handlers.pca"),
+        HandlerSpec("knn", "sagebox.serving.handlers.knn"),
+        HandlerSpec("randomcutforest", "sagebox.serving.handlers.random_cut_forest"),
+        HandlerSpec("factorization-machines", "sagebox.serving.handlers.factorization_machines"),
     )
 }
 
