@@ -146,6 +146,11 @@ def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strateg
     resource = hyperband = None
     if strategy == "Hyperband":
         resource = RESOURCE_HYPERPARAMETERS.get(algorithm.name, "epochs")
+        if resource not in algorithm.hyperparameters.names:
+            raise ValidationError(
+                f"Strategy Hyperband spends training rounds or epochs, and the {algorithm.name} algorithm has no "
+                "such hyperparameter; use the Bayesian, Random or Grid strategy."
+            )
         if resource in space.names():
             raise ValidationError(f"With the Hyperband strategy '{resource}' is the resource Hyperband sets; do not tune it.")
         hyperband = dict((config.get("StrategyConfig") or {}).get("HyperbandStrategyConfig") or {})
