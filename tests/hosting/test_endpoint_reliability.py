@@ -104,3 +104,25 @@ def test_endpoints_come_back_after_a_restart(tmp_path: Path, diabetes: tuple[np.
         assert again == first
     finally:
         server.stop()
+
+
+def test_a_hung_instance_is_replaced_after_repeated_failed_health_checks(sagemaker: Any, sagebox_server: Any, model_a: TrainedModel) -> None:
+    endpoint = deploy(sagemaker, [variant("AllTraffic", model_a, count=1)])
+    before = _server_pids(sagebox_server.home, endpoint)
+    assert len(before) == 1
+    os.kill(before[0], signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            now = _server_pids(sagebox_server.home, endpoint)
+            if now and before[0] not in now:
+                break
+            time.sleep(0.3)
+        assert before[0] not in _server_pids(sagebox_server.home, endpoint)
+    finally:
+        try:
+            os.kill(before[0], signal.SIGCONT)
+            os.kill(before[0], signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    sagemaker.delete_endpoint(EndpointName=endpoint)

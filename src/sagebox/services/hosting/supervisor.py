@@ -1,8 +1,10 @@
 """Keeps endpoints healthy: pings every instance, replaces dead ones, idles serverless ones.
 
-An instance whose process died or whose /ping fails leaves the rotation at once and
-is replaced by a fresh one; serverless instances stop after sitting idle. Captured
-data is flushed on the same beat.
+An instance whose process died leaves the rotation at once and is replaced by a fresh
+one; one whose process lives but whose /ping fails is replaced after
+``FAILED_PINGS_TO_REPLACE`` failures in a row, so a server slowed down by a burst of
+traffic is not thrown away while it is answering. Serverless instances stop after
+sitting idle. Captured data is flushed on the same beat.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from sagebox.services.hosting.fleet import FleetStartError, Instance, VariantFle
 from sagebox.services.hosting.invocations import InvocationService
 
 log = logging.getLogger(__name__)
+
+FAILED_PINGS_TO_REPLACE = 3
 
 
 class EndpointSupervisor:
@@ -36,6 +40,7 @@ class EndpointSupervisor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="endpoint-supervisor", daemon=True)
         self._replacing: set[str] = set()
+        self._failed_pings: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -65,9 +70,18 @@ class EndpointSupervisor:
                 if fleet.remove(instance):
                     drain_and_stop(instance)
                 continue
-            if instance.alive() and instance.ping():
+            alive = instance.alive()
+            if alive and instance.ping():
                 instance.healthy = True
+                self._failed_pings.pop(instance.id, None)
                 continue
+            if alive:
+                failures = self._failed_pings.get(instance.id, 0) + 1
+                self._failed_pings[instance.id] = failures
+                if failures < FAILED_PINGS_TO_REPLACE:
+                    log.info("instance %s of %s/%s missed a health check (%d in a row)", instance.id, endpoint, fleet.name, failures)
+                    continue
+            self._failed_pings.pop(instance.id, None)
             instance.healthy = False
             log.warning("instance %s of %s/%s failed its health check; replacing it", instance.id, endpoint, fleet.name)
             with self._lock:
