@@ -10,8 +10,14 @@ from sagebox.algorithms.hyperparameters import HyperparameterError
 from sagebox.algorithms.registry import AlgorithmSpec, resolve, supported_images
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.runtime.metrics import MetricDefinitionError, compile_definitions
+from sagebox.runtime.script_mode import decode_value
 from sagebox.runtime.workspace import ChannelSpec
 from sagebox.services.errors import ValidationError
+from sagebox.services.training.frameworks import (
+    Framework,
+    framework_for_image,
+    framework_repositories,
+)
 
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
 SUPPORTED_INPUT_MODES = ("File", "FastFile")
@@ -20,10 +26,67 @@ SUPPORTED_DATA_TYPES = ("S3Prefix", "ManifestFile")
 
 @dataclass(frozen=True)
 class TrainingPlan:
-    """What the runner needs to execute a validated job."""
+    """What the runner needs to execute a validated job: a built-in algorithm or a user's script."""
 
-    algorithm: AlgorithmSpec
+    algorithm: AlgorithmSpec | None
     channels: list[ChannelSpec]
+    script: ScriptPlan | None = None
+
+
+@dataclass(frozen=True)
+class ScriptPlan:
+    """A framework image running the user's entry point (script mode)."""
+
+    framework: Framework
+    image: str
+    program: str
+    submit_directory: str | None
+
+
+def _hyperparameter_text(hyperparameters: dict[str, Any], name: str) -> str | None:
+    if name not in hyperparameters:
+        return None
+    value = decode_value(hyperparameters[name])
+    return value if isinstance(value, str) else str(hyperparameters[name])
+
+
+def resolve_script(spec: dict[str, Any], hyperparameters: dict[str, Any]) -> ScriptPlan | None:
+    """The script-mode plan of a framework image with `sagemaker_program`, else None.
+
+    sagemaker-xgboost without `sagemaker_program` is the built-in XGBoost algorithm; any
+    other framework image needs an entry point.
+    """
+    image = spec.get("TrainingImage")
+    framework = framework_for_image(image)
+    program = _hyperparameter_text(hyperparameters, "sagemaker_program")
+    if framework is None or image is None:
+        if program is not None:
+            raise ValidationError(
+                "HyperParameters 'sagemaker_program': script mode (a user entry point) runs only in "
+                f"framework images (repositories {framework_repositories()}); "
+                f"TrainingImage '{image or spec.get('AlgorithmName')}' is not one."
+            )
+        return None
+    if program is None:
+        if framework.repository == "sagemaker-xgboost":
+            return None
+        raise ValidationError(
+            f"TrainingImage '{image}' is a {framework.library} framework image, which runs a training "
+            "script: HyperParameters must name it in 'sagemaker_program' (and its source archive in "
+            "'sagemaker_submit_directory'), as the SageMaker SDK's estimators do."
+        )
+    if not program or program.startswith("/") or ".." in program.split("/"):
+        raise ValidationError(
+            f"HyperParameters 'sagemaker_program' '{program}': expected a file name relative to the "
+            "source directory, e.g. 'train.py'."
+        )
+    submit = _hyperparameter_text(hyperparameters, "sagemaker_submit_directory")
+    if submit is not None:
+        try:
+            parse_s3_uri(submit)
+        except ValueError as exc:
+            raise ValidationError(f"HyperParameters 'sagemaker_submit_directory': {exc}") from exc
+    return ScriptPlan(framework=framework, image=image, program=program, submit_directory=submit)
 
 
 def resolve_algorithm(spec: dict[str, Any]) -> AlgorithmSpec:
@@ -46,12 +109,12 @@ def _media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() if content_type else None
 
 
-def check_channels(algorithm: AlgorithmSpec, channels: list[dict[str, Any]], input_mode: str) -> list[ChannelSpec]:
+def check_channels(algorithm: AlgorithmSpec | None, channels: list[dict[str, Any]], input_mode: str) -> list[ChannelSpec]:
     names = [c["ChannelName"] for c in channels]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise ValidationError(f"InputDataConfig: channel name '{duplicates[0]}' is used more than once.")
-    for required in algorithm.required_channels:
+    for required in algorithm.required_channels if algorithm else ():
         if required not in names:
             raise ValidationError(
                 f"InputDataConfig: the {algorithm.name} algorithm requires a '{required}' channel; "
@@ -60,7 +123,7 @@ def check_channels(algorithm: AlgorithmSpec, channels: list[dict[str, Any]], inp
     specs = []
     for channel in channels:
         name = channel["ChannelName"]
-        if name not in algorithm.channels:
+        if algorithm is not None and name not in algorithm.channels:
             raise ValidationError(
                 f"InputDataConfig: channel '{name}' is not supported by the {algorithm.name} algorithm; "
                 f"supported channels: {', '.join(algorithm.channels)}."
@@ -86,8 +149,8 @@ def check_channels(algorithm: AlgorithmSpec, channels: list[dict[str, Any]], inp
                 f"supported: {', '.join(SUPPORTED_INPUT_MODES)}."
             )
         content_type = channel.get("ContentType")
-        media = _media_type(content_type) or algorithm.default_content_type
-        if media not in algorithm.content_types:
+        media = _media_type(content_type) or (algorithm.default_content_type if algorithm else None)
+        if algorithm is not None and media not in algorithm.content_types:
             raise ValidationError(
                 f"InputDataConfig channel '{name}': ContentType '{content_type}' is not supported by the "
                 f"{algorithm.name} algorithm; supported: {', '.join(algorithm.content_types)}."
@@ -122,17 +185,14 @@ def check_output(objects: ObjectStore, output: dict[str, Any]) -> None:
 def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
     """Checks everything the model cannot express; raises ValidationError naming the member."""
     spec = request["AlgorithmSpecification"]
-    algorithm = resolve_algorithm(spec)
     hyperparameters = request.get("HyperParameters") or {}
-    if "sagemaker_program" in hyperparameters:
-        raise ValidationError(
-            "HyperParameters 'sagemaker_program': script mode (a user entry point in a framework image) "
-            "is not supported by sagebox yet."
-        )
-    try:
-        algorithm.validate_hyperparameters(hyperparameters)
-    except HyperparameterError as exc:
-        raise ValidationError(f"HyperParameters: {exc}") from exc
+    script = resolve_script(spec, hyperparameters)
+    algorithm = None if script else resolve_algorithm(spec)
+    if algorithm is not None:
+        try:
+            algorithm.validate_hyperparameters(hyperparameters)
+        except HyperparameterError as exc:
+            raise ValidationError(f"HyperParameters: {exc}") from exc
     try:
         compile_definitions(spec.get("MetricDefinitions") or [])
     except MetricDefinitionError as exc:
@@ -140,20 +200,21 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
     count = request["ResourceConfig"].get("InstanceCount", 1)
     if count != 1:
         raise ValidationError(
-            f"ResourceConfig.InstanceCount {count}: sagebox runs built-in algorithms on one instance; "
+            f"ResourceConfig.InstanceCount {count}: sagebox runs a training job on one instance; "
             "use InstanceCount 1."
         )
     channels = check_channels(algorithm, request.get("InputDataConfig") or [], spec["TrainingInputMode"])
     check_output(objects, request["OutputDataConfig"])
-    return TrainingPlan(algorithm=algorithm, channels=channels)
+    return TrainingPlan(algorithm=algorithm, channels=channels, script=script)
 
 
 def plan_from_document(document: dict[str, Any]) -> TrainingPlan:
     """The plan of a job already accepted (its record holds the validated request)."""
     spec = document["AlgorithmSpecification"]
-    algorithm = resolve_algorithm(spec)
+    script = resolve_script(spec, document.get("HyperParameters") or {})
+    algorithm = None if script else resolve_algorithm(spec)
     channels = check_channels(algorithm, document.get("InputDataConfig", []), spec["TrainingInputMode"])
-    return TrainingPlan(algorithm=algorithm, channels=channels)
+    return TrainingPlan(algorithm=algorithm, channels=channels, script=script)
 
 
 # Members of CreateTrainingJob that DescribeTrainingJob echoes back.
@@ -167,7 +228,9 @@ _ECHOED = (
 )
 
 
-def initial_document(request: dict[str, Any], arn: str, algorithm: AlgorithmSpec, now: float) -> dict[str, Any]:
+def initial_document(
+    request: dict[str, Any], arn: str, algorithm: AlgorithmSpec | None, now: float
+) -> dict[str, Any]:
     """The Describe payload of a job just created: the request with SageMaker's defaults filled."""
     document: dict[str, Any] = {key: copy.deepcopy(request[key]) for key in _ECHOED if key in request}
     spec = document["AlgorithmSpecification"]
@@ -175,7 +238,8 @@ def initial_document(request: dict[str, Any], arn: str, algorithm: AlgorithmSpec
     # come on top and win on a name clash.
     given = spec.get("MetricDefinitions") or []
     names = {d["Name"] for d in given}
-    spec["MetricDefinitions"] = [dict(d) for d in algorithm.metric_definitions if d["Name"] not in names] + given
+    builtin = algorithm.metric_definitions if algorithm else ()
+    spec["MetricDefinitions"] = [dict(d) for d in builtin if d["Name"] not in names] + given
     spec.setdefault("EnableSageMakerMetricsTimeSeries", False)
     document["HyperParameters"] = dict(request.get("HyperParameters") or {})
     document.setdefault("StoppingCondition", {})

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sagebox.config import Settings
@@ -14,9 +16,18 @@ from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.runtime.logs import LogWriter, read_events
 from sagebox.runtime.metrics import MetricExtractor, MetricObservation
 from sagebox.runtime.process import ExitCause, JobProcess
+from sagebox.runtime.script_mode import ScriptInvocation
+from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.runtime.workspace import TrainingWorkspace
 from sagebox.services.training import lifecycle
 from sagebox.services.training.requests import TrainingPlan
+from sagebox.services.training.script_setup import (
+    ScriptSetupError,
+    code_dir,
+    prepare_python,
+    script_failure_reason,
+    stage_source,
+)
 from sagebox.services.training.staging import (
     ChannelDataError,
     stage_channel,
@@ -61,6 +72,7 @@ class TrainingRun:
         self._metrics: dict[str, MetricObservation] = {}
         self._metrics_flushed_at = 0.0
         self.workspace = TrainingWorkspace(settings.jobs_dir / "training" / name)
+        self._argv: list[str] = []
 
     def interrupt(self) -> None:
         """Stops the job because the server is shutting down; it ends Failed, saying so."""
@@ -85,7 +97,7 @@ class TrainingRun:
             if self._stopped_before_training():
                 return
             outcome = self._train(document)
-        except ChannelDataError as exc:
+        except (ChannelDataError, ScriptSetupError) as exc:
             self._finish_failed(str(exc))
             return
         except Exception as exc:
@@ -111,6 +123,8 @@ class TrainingRun:
             if self._stop.is_set():
                 return
             stage_channel(self._objects, channel, self.workspace.channel_dir(channel["ChannelName"]))
+        if self._plan.script is not None and not self._stop.is_set():
+            stage_source(self._objects, self._plan.script, code_dir(self.workspace))
 
     def _stopped_before_training(self) -> bool:
         if not self._stop.is_set():
@@ -121,17 +135,23 @@ class TrainingRun:
     def _train(self, document: dict[str, Any]) -> tuple[int, ExitCause]:
         spec = document["AlgorithmSpecification"]
         extractor = MetricExtractor(spec.get("MetricDefinitions") or [], self._observe)
-        env = self.workspace.environment(
-            job_name=self.name,
-            job_arn=document["TrainingJobArn"],
-            hyperparameters=document.get("HyperParameters", {}),
-            channels=self._plan.channels,
-            user_environment=document.get("Environment"),
-        )
         logs = LogWriter(self.workspace.log_file)
+        try:
+            if self._plan.script is None:
+                cwd, env = self._builtin_command(document)
+            else:
+                cwd, env = self._script_command(document, logs)
+        except ScriptSetupError:
+            logs.close()
+            if self._stop.is_set():
+                return (0, ExitCause.STOPPED)
+            raise
+        except BaseException:
+            logs.close()
+            raise
         process = JobProcess(
-            [sys.executable, "-m", self._plan.algorithm.entry_module],
-            cwd=self.workspace.root,
+            self._argv,
+            cwd=cwd,
             env=env,
             log=logs,
             on_line=extractor.feed,
@@ -154,6 +174,66 @@ class TrainingRun:
         logs.close()
         self._flush_metrics(force=True)
         return outcome.exit_code, outcome.cause
+
+    def _builtin_command(self, document: dict[str, Any]) -> tuple[Path, dict[str, str]]:
+        algorithm = self._plan.algorithm
+        if algorithm is None:
+            raise RuntimeError(f"training job {self.name} has neither an algorithm nor a script")
+        self._argv = [sys.executable, "-m", algorithm.entry_module]
+        env = self.workspace.environment(
+            job_name=self.name,
+            job_arn=document["TrainingJobArn"],
+            hyperparameters=document.get("HyperParameters", {}),
+            channels=self._plan.channels,
+            user_environment=document.get("Environment"),
+        )
+        return self.workspace.root, env
+
+    def _script_command(self, document: dict[str, Any], logs: LogWriter) -> tuple[Path, dict[str, str]]:
+        """Script mode: install requirements, check the framework, then the toolkit's command."""
+        script = self._plan.script
+        if script is None:
+            raise RuntimeError(f"training job {self.name} is not a script-mode job")
+        source = code_dir(self.workspace)
+        venvs = VirtualEnvCache(self._settings.home / "venvs")
+        python = prepare_python(script, source, venvs, lambda argv: self._run_setup(argv, source, logs))
+        invocation = ScriptInvocation(
+            program=script.program,
+            code_dir=source,
+            hyperparameters=document.get("HyperParameters", {}),
+            submit_directory=script.submit_directory,
+        )
+        self._argv = invocation.argv(python)
+        env = invocation.environment(
+            self.workspace,
+            job_name=self.name,
+            job_arn=document["TrainingJobArn"],
+            channels=self._plan.channels,
+            user_environment=document.get("Environment"),
+        )
+        return source, env
+
+    def _run_setup(self, argv: list[str], cwd: Path, logs: LogWriter) -> tuple[int, list[str]]:
+        """Runs a setup command (pip) as a stoppable process logging to the job's log."""
+        lines: list[str] = []
+        logs.write(f"sagebox: running {' '.join(argv)}")
+        process = JobProcess(
+            argv,
+            cwd=cwd,
+            env=dict(os.environ, PIP_NO_INPUT="1"),
+            log=logs,
+            on_line=lambda line, _at: lines.append(line),
+            grace_seconds=self._settings.stop_grace_seconds,
+        )
+        with self._lock:
+            if self._stop.is_set():
+                return (1, ["ERROR: the training job was stopped"])
+            process.start()
+            self._process = process
+        outcome = process.wait()
+        with self._lock:
+            self._process = None
+        return outcome.exit_code, lines
 
     # -- metrics -------------------------------------------------------------------
 
@@ -237,6 +317,8 @@ class TrainingRun:
         return f"{base}/model.tar.gz"
 
     def _failure_reason(self, exit_code: int) -> str:
+        if self._plan.script is not None:
+            return script_failure_reason(self.workspace, exit_code, self._argv)[:1024]
         failure = self.workspace.failure_file
         if failure.exists():
             text = failure.read_text(encoding="utf-8", errors="replace").strip()

@@ -163,7 +163,7 @@ class TrainingJobService:
 
             orphan = lifecycle.internal(record).get("pid")
             if orphan:
-                end_orphan(orphan, self._plan_module(record))
+                end_orphan(orphan, self._process_marker(record))
 
             def interrupted(r: ResourceRecord) -> None:
                 now = time.time()
@@ -174,12 +174,15 @@ class TrainingJobService:
 
             self._repo.modify(record.name, interrupted)
 
-    @staticmethod
-    def _plan_module(record: ResourceRecord) -> str:
+    def _process_marker(self, record: ResourceRecord) -> str:
+        """What the job's command line contains: the algorithm's module, or the script's path."""
         try:
-            return plan_from_document(record.document).algorithm.entry_module
+            job_plan = plan_from_document(record.document)
         except ValidationError:
             return "sagebox.algorithms"
+        if job_plan.script is not None:
+            return str(self._settings.jobs_dir / "training" / record.name / "code" / job_plan.script.program)
+        return job_plan.algorithm.entry_module if job_plan.algorithm else "sagebox.algorithms"
 
     def shutdown(self) -> None:
         """Ends every running job as Failed: the server going away is not a user's stop."""
