@@ -16,6 +16,7 @@ from sagebox.services.hosting.fleet import (
     prepare_model,
 )
 from sagebox.services.hosting.models import containers_of, serving_handler
+from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
 
 
 def new_deployment(
@@ -58,6 +59,10 @@ def _container_plans(objects: ObjectStore, folder: Path, model: dict[str, Any], 
         except (ObjectStoreError, OSError, ValueError, tarfile.TarError) as exc:
             raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
+        try:
+            environment.update(stage_script_code(objects, container, base))
+        except ScriptCodeError as exc:
+            raise FleetStartError(f"Variant {variant}: {exc}") from exc
         plans.append(ContainerPlan(serving_handler(container), container.get("Image", ""), base, environment))
     return plans
 

@@ -8,15 +8,33 @@ from typing import Any
 from sagebox.algorithms.registry import resolve, supported_images
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.services.errors import ValidationError
+from sagebox.services.hosting.script_models import (
+    PROGRAM_VARIABLE,
+    SCRIPT_HANDLER,
+    SUBMIT_DIRECTORY_VARIABLE,
+    program_of,
+    serving_framework,
+)
 from sagebox.services.resources import RecordService
 
 MAX_PIPELINE_CONTAINERS = 15
 
 
 def serving_handler(container: dict[str, Any]) -> str:
-    """The model server handler for a container's image (a built-in algorithm's name)."""
+    """The model server handler for a container: ``script`` for a framework image serving the
+    user's inference script (Environment ``SAGEMAKER_PROGRAM``), else a built-in algorithm's name."""
     image = container.get("Image", "")
+    framework = serving_framework(container)
+    if framework is not None and program_of(container):
+        return SCRIPT_HANDLER
     algorithm = resolve(training_image=image) if image else None
+    if algorithm is None and framework is not None:
+        raise ValidationError(
+            f"Image '{image}' is a framework image: it serves the model with your inference script, "
+            f"named by Environment {PROGRAM_VARIABLE} (e.g. inference.py), with the code in model.tar.gz "
+            f"under code/ or at the s3:// URI in Environment {SUBMIT_DIRECTORY_VARIABLE}; "
+            f"Environment has no {PROGRAM_VARIABLE}."
+        )
     if algorithm is None:
         raise ValidationError(
             f"Image '{image}' is not an inference image sagebox can serve. Supported: {supported_images()}."
@@ -80,7 +98,7 @@ class ModelService(RecordService):
             raise ValidationError(f"{where}: {exc.message}") from exc
         url = container.get("ModelDataUrl")
         if not url:
-            raise ValidationError(f"{where}.ModelDataUrl is required for a built-in algorithm's model.")
+            raise ValidationError(f"{where}.ModelDataUrl is required: sagebox serves models from their model data.")
         try:
             bucket, key = parse_s3_uri(url)
         except ValueError as exc:

@@ -17,6 +17,7 @@ from sagebox.objects.archives import UnsafeArchiveError
 from sagebox.runtime.model_server import ModelServerStartError
 from sagebox.services.hosting.fleet import prepare_model
 from sagebox.services.hosting.models import containers_of, serving_handler
+from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
 from sagebox.services.transform import states
 from sagebox.services.transform.data_processing import DataProcessing
 from sagebox.services.transform.dispatch import Dispatcher, JobFailure, TransformOptions
@@ -116,6 +117,10 @@ class TransformRun:
                 except UnsafeArchiveError as exc:
                     raise JobFailure(f"ClientError: the model data {url} cannot be unpacked: {exc}") from exc
             environment = {**(container.get("Environment") or {}), **(document.get("Environment") or {})}
+            try:
+                environment.update(stage_script_code(self._objects, container, base))
+            except ScriptCodeError as exc:
+                raise JobFailure(f"ClientError: {exc}") from exc
             environment["SAGEMAKER_BATCH"] = "true"
             if document.get("MaxPayloadInMB"):  # the container's own request size limit
                 environment["MAX_CONTENT_LENGTH"] = str(document["MaxPayloadInMB"] * MB)

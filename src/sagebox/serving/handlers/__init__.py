@@ -54,6 +54,7 @@ HANDLERS: dict[str, HandlerSpec] = {
         HandlerSpec("knn", "sagebox.serving.handlers.knn"),
         HandlerSpec("randomcutforest", "sagebox.serving.handlers.random_cut_forest"),
         HandlerSpec("factorization-machines", "sagebox.serving.handlers.factorization_machines"),
+        HandlerSpec("script", "sagebox.serving.handlers.script"),
     )
 }
 
