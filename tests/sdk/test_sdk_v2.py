@@ -1,0 +1,41 @@
+"""The SageMaker Python SDK v2, unmodified, after `eval "$(sagebox env)"`."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sagemaker", reason="the SageMaker Python SDK is a dev dependency")
+
+HERE = Path(__file__).parent
+
+
+def _run(script: str, server: Any, folder: Path) -> subprocess.CompletedProcess[str]:
+    sagebox = Path(sys.executable).with_name("sagebox")
+    command = (
+        f'eval "$({sagebox} env --endpoint-url {server.endpoint_url} --home {folder})" && '
+        f"{sys.executable} {HERE / script}"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
+    environment["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
+    return subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, cwd=folder, env=environment, timeout=300
+    )
+
+
+def test_estimator_fit_with_streamed_logs_deploy_and_predict(sagebox_server: Any, tmp_path: Path) -> None:
+    done = _run("xgboost_estimator.py", sagebox_server, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert "[19]#011train-rmse:" in output  # the job's log, streamed by fit(logs=True)
+    assert "Completed - Training job completed" in output
+    # deploy() prints its progress dots without a newline, so a line may start with them
+    predictions = [float(v) for v in re.findall(r"prediction (\S+)", done.stdout)]
+    assert len(predictions) == 3
+    assert all(25 < value < 350 for value in predictions)  # diabetes targets range from 25 to 346
