@@ -39,3 +39,12 @@ def test_estimator_fit_with_streamed_logs_deploy_and_predict(sagebox_server: Any
     predictions = [float(v) for v in re.findall(r"prediction (\S+)", done.stdout)]
     assert len(predictions) == 3
     assert all(25 < value < 350 for value in predictions)  # diabetes targets range from 25 to 346
+
+
+def test_amazon_estimators_fit_on_record_sets_and_kmeans_predicts(sagebox_server: Any, tmp_path: Path) -> None:
+    done = _run("amazon_estimators.py", sagebox_server, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    trained = re.findall(r"trained (\S+) s3://\S+/model.tar.gz", done.stdout)
+    assert trained == ["linear-learner", "kmeans", "pca", "knn", "factorization-machines", "randomcutforest"]
+    clusters = [float(v) for v in re.findall(r"closest_cluster (\S+)", done.stdout)]
+    assert len(clusters) == 4 and set(clusters) <= {0.0, 1.0}

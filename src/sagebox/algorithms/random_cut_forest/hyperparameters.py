@@ -2,7 +2,9 @@
 
 ``feature_dim`` is required (the SageMaker Python SDK fills it in from the data);
 ``eval_metrics`` lists what the labelled ``test`` channel reports: ``accuracy``
-and/or ``precision_recall_fscore`` (both by default).
+and/or ``precision_recall_fscore`` (both by default). ``mini_batch_size``, which the
+SageMaker Python SDK sends for every Amazon algorithm, is how many rows are read at a
+time; the trees' reservoir samples do not depend on it.
 """
 
 from __future__ import annotations
@@ -16,4 +18,5 @@ RCF_HYPERPARAMETERS = HyperparameterSpace(
     Integer("num_trees", default=100, min=50, max=1000),
     Integer("num_samples_per_tree", default=256, min=1, max=2048),
     CategoricalList("eval_metrics", values=EVAL_METRICS, default=EVAL_METRICS),
+    Integer("mini_batch_size", default=1000, min=1),
 )

@@ -42,7 +42,6 @@ from sagebox.algorithms.random_cut_forest.scoring import ForestScorer
 
 CHANNELS = ("train", "test")
 SEED = 0
-BATCH_ROWS = 4096
 REPORTED_METRICS = ("accuracy", "precision", "recall", "f1")
 
 
@@ -61,11 +60,13 @@ def dense_rows(features: np.ndarray | sp.spmatrix, where: str, first_row: int = 
     return rows
 
 
-def train_batches(env: TrainingEnvironment, feature_dim: int) -> Iterator[np.ndarray]:
+def train_batches(
+    env: TrainingEnvironment, feature_dim: int, batch_size: int
+) -> Iterator[np.ndarray]:
     """The train channel's rows as dense float32 batches, checked for non-finite values."""
     first = 1
     for batch in stream_channel(
-        env, "train", batch_size=BATCH_ROWS, default_label_size=0, feature_dim=feature_dim
+        env, "train", batch_size=batch_size, default_label_size=0, feature_dim=feature_dim
     ):
         yield dense_rows(batch.features, "channel 'train'", first)
         first += batch.num_rows
@@ -99,7 +100,7 @@ def train(env: TrainingEnvironment) -> RandomCutForest:
     test = read_test(env, feature_dim)
     rng = np.random.default_rng(SEED)
     sampler = ForestSampler(params["num_trees"], params["num_samples_per_tree"], feature_dim, rng)
-    for rows in train_batches(env, feature_dim):
+    for rows in train_batches(env, feature_dim, params["mini_batch_size"]):
         sampler.add(rows)
     if sampler.rows_seen == 0:
         raise TrainingError("channel 'train' has no rows")
@@ -110,7 +111,7 @@ def train(env: TrainingEnvironment) -> RandomCutForest:
     forest = grow_forest(sampler.samples(), rng)
     scorer = ForestScorer(forest)
     moments = RunningMoments()
-    for rows in train_batches(env, feature_dim):
+    for rows in train_batches(env, feature_dim, params["mini_batch_size"]):
         moments.add(scorer.score(rows))
     threshold = score_threshold(moments)
     log(
