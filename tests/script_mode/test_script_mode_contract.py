@@ -42,7 +42,7 @@ def test_a_shell_program_runs_with_bash_and_sagemaker_parameters_stay_out(tmp_pa
 
 def test_framework_images_are_recognised_on_any_registry_and_tag() -> None:
     assert framework_for_image("pytorch-training:2.1.0-cpu-py310").repository == "pytorch-training"
-    assert framework_for_image("my.registry/team/sagemaker-scikit-learn@sha256:00").library == "scikit-learn"
+    assert framework_for_image("my.registry/team/sagemaker-scikit-learn@sha256:00").name == "scikit-learn"
     assert framework_for_image("683313688378.dkr.ecr.us-east-1.amazonaws.com/kmeans:1") is None
     assert framework_for_image(None) is None
 

@@ -17,7 +17,7 @@ from sagebox.algorithms.pca.spec import PCA
 from sagebox.algorithms.random_cut_forest.spec import RANDOM_CUT_FOREST
 from sagebox.algorithms.xgboost.spec import XGBOOST
 
-__all__ = ["ALGORITHMS", "AlgorithmSpec", "image_version", "resolve", "supported_images"]
+__all__ = ["ALGORITHMS", "AlgorithmSpec", "image_version", "resolve", "split_image", "supported_images"]
 
 ALGORITHMS: tuple[AlgorithmSpec, ...] = (
     XGBOOST,
@@ -30,7 +30,7 @@ ALGORITHMS: tuple[AlgorithmSpec, ...] = (
 )
 
 
-def _split_image(training_image: str) -> tuple[str, str | None]:
+def split_image(training_image: str) -> tuple[str, str | None]:
     """(repository, tag) of an image URI; the tag is None for digests or no tag."""
     reference = training_image.strip().partition("@")[0]
     last_segment = reference.rpartition("/")[2]
@@ -47,7 +47,7 @@ def _by_repository(repository: str) -> AlgorithmSpec | None:
 
 def image_version(training_image: str) -> str | None:
     """The tag of an image URI (``1.7-1`` in ``.../sagemaker-xgboost:1.7-1``), if any."""
-    return _split_image(training_image)[1]
+    return split_image(training_image)[1]
 
 
 def resolve(
@@ -60,7 +60,7 @@ def resolve(
     Returns None for anything else (a custom image).
     """
     if training_image:
-        spec = _by_repository(_split_image(training_image)[0])
+        spec = _by_repository(split_image(training_image)[0])
         if spec is not None:
             return spec
     if algorithm_name:

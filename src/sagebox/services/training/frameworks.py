@@ -15,14 +15,16 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
+from sagebox.algorithms.registry import split_image
+
 
 @dataclass(frozen=True)
 class Framework:
     """One framework image family: what it runs scripts with, and how to install that."""
 
     repository: str
-    library: str
-    """The library's name as users know it, for messages (``PyTorch``)."""
+    name: str
+    """The framework's name as users know it, for messages (``PyTorch``)."""
     modules: tuple[str, ...]
     """Modules that must import for a script in this image to run."""
     packages: tuple[str, ...]
@@ -49,9 +51,7 @@ _VERSION = re.compile(r"\d+(?:\.\d+)*")
 
 def image_repository(training_image: str) -> tuple[str, str | None]:
     """(repository, tag) of an image URI, the repository lower-cased; tag None when absent."""
-    reference = training_image.strip().partition("@")[0]
-    repository, colon, tag = reference.rpartition("/")[2].partition(":")
-    return repository.lower(), (tag if colon and tag else None)
+    return split_image(training_image)
 
 
 def framework_for_image(training_image: str | None) -> Framework | None:
@@ -101,7 +101,7 @@ def missing_framework_reason(framework: Framework, training_image: str, python: 
     if not missing:
         return None
     return (
-        f"ClientError: the {framework.repository} image runs scripts with {framework.library}, which is "
+        f"ClientError: the {framework.repository} image runs scripts with {framework.name}, which is "
         "not installed in this sagebox environment; "
         f"install it with: {install_hint(framework, training_image)}"
     )

@@ -71,7 +71,7 @@ def resolve_script(spec: dict[str, Any], hyperparameters: dict[str, Any]) -> Scr
         if framework.repository == "sagemaker-xgboost":
             return None
         raise ValidationError(
-            f"TrainingImage '{image}' is a {framework.library} framework image, which runs a training "
+            f"TrainingImage '{image}' is a {framework.name} framework image, which runs a training "
             "script: HyperParameters must name it in 'sagemaker_program' (and its source archive in "
             "'sagemaker_submit_directory'), as the SageMaker SDK's estimators do."
         )
