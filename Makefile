@@ -3,21 +3,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make test EXTRAS=dev` leaves PyTorch out (its tests then say they were skipped).
+EXTRAS ?= dev,torch
+# Clients whose pins conflict with the server's get virtual environments of their own,
+# used by the compatibility suite (tests/compat/).
+SDK3 := .venv-sdk3
+AWSCLI := .venv-awscli
 
-.PHONY: install demo test lint bench api-coverage serve
+.PHONY: install install-clients demo test lint bench api-coverage serve
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $(STAMP)
+
+install-clients: $(SDK3)/.installed $(AWSCLI)/.installed
+
+$(SDK3)/.installed: Makefile
+	test -x $(SDK3)/bin/python || $(PYTHON) -m venv $(SDK3)
+	$(SDK3)/bin/python -m pip install --quiet 'sagemaker>=3,<4'
+	touch $@
+
+$(AWSCLI)/.installed: Makefile
+	test -x $(AWSCLI)/bin/python || $(PYTHON) -m venv $(AWSCLI)
+	$(AWSCLI)/bin/python -m pip install --quiet awscli
+	touch $@
 
 demo: install
 	$(BIN)/sagebox demo
 
-test: install
+test: install install-clients
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/python -m pytest
 
