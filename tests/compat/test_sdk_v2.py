@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.compat.sdk_run import run_script as _run
+
 pytest.importorskip("sagemaker", reason="the SageMaker Python SDK is a dev dependency")
-
-HERE = Path(__file__).parent
-
-
-def _run(script: str, server: Any, folder: Path) -> subprocess.CompletedProcess[str]:
-    sagebox = Path(sys.executable).with_name("sagebox")
-    command = (
-        f'eval "$({sagebox} env --endpoint-url {server.endpoint_url} --home {folder})" && '
-        f"{sys.executable} {HERE / script}"
-    )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
-    environment["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
-    return subprocess.run(
-        ["bash", "-c", command], capture_output=True, text=True, cwd=folder, env=environment, timeout=300
-    )
 
 
 def test_estimator_fit_with_streamed_logs_deploy_and_predict(sagebox_server: Any, tmp_path: Path) -> None:

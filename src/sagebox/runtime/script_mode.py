@@ -19,9 +19,11 @@ from typing import Any
 from sagebox.runtime.workspace import ChannelSpec, TrainingWorkspace
 
 SAGEMAKER_PREFIX = "sagemaker_"
-# The toolkit's own hyperparameters; other sagemaker_* ones are "additional framework parameters".
+# The toolkit's own hyperparameters (never passed to the script); other sagemaker_* ones are
+# "additional framework parameters". A tuning job adds _tuning_objective_metric to its trials.
 TOOLKIT_HYPERPARAMETERS = frozenset(
     {
+        "_tuning_objective_metric",
         "sagemaker_program",
         "sagemaker_submit_directory",
         "sagemaker_enable_cloudwatch_metrics",
@@ -80,7 +82,11 @@ class ScriptInvocation:
 
     @property
     def user_hyperparameters(self) -> dict[str, Any]:
-        return {k: v for k, v in self.decoded.items() if not k.startswith(SAGEMAKER_PREFIX)}
+        return {
+            k: v
+            for k, v in self.decoded.items()
+            if not k.startswith(SAGEMAKER_PREFIX) and k not in TOOLKIT_HYPERPARAMETERS
+        }
 
     @property
     def framework_parameters(self) -> dict[str, Any]:

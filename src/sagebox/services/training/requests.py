@@ -245,6 +245,7 @@ def initial_document(
     document.setdefault("StoppingCondition", {})
     document["StoppingCondition"].setdefault("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS)
     document["OutputDataConfig"].setdefault("CompressionType", "GZIP")
+    document["OutputDataConfig"].setdefault("KmsKeyId", "")  # SageMaker answers "" when none is set
     for flag in ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining"):
         document.setdefault(flag, False)
     for channel in document.get("InputDataConfig", []):

@@ -7,6 +7,7 @@ from typing import Any
 
 from sagebox.algorithms.registry import AlgorithmSpec, resolve, supported_images
 from sagebox.services.errors import ValidationError
+from sagebox.services.training.requests import resolve_script
 from sagebox.tuning.errors import TuningConfigError
 from sagebox.tuning.space import SearchSpace
 
@@ -26,7 +27,7 @@ class DefinitionPlan:
 
     name: str | None  # DefinitionName (TrainingJobDefinitions only)
     definition: dict[str, Any]
-    algorithm: AlgorithmSpec
+    algorithm: AlgorithmSpec | None  # None for a training script in a framework image
     space: SearchSpace
     objective_type: str
     metric_name: str
@@ -105,10 +106,16 @@ def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strateg
     name = definition.get("DefinitionName")
     where = f"TrainingJobDefinition '{name}'" if name else "TrainingJobDefinition"
     spec = definition["AlgorithmSpecification"]
-    algorithm = resolve(training_image=spec.get("TrainingImage"), algorithm_name=spec.get("AlgorithmName"))
-    if algorithm is None:
+    static = definition.get("StaticHyperParameters") or {}
+    try:
+        script = resolve_script(spec, static)
+    except ValidationError as exc:
+        raise ValidationError(f"{where}: {exc.message}") from exc
+    algorithm = None if script else resolve(training_image=spec.get("TrainingImage"), algorithm_name=spec.get("AlgorithmName"))
+    if algorithm is None and script is None:
         raise ValidationError(
-            f"{where}.AlgorithmSpecification names no algorithm sagebox can run; supported: {supported_images()}."
+            f"{where}.AlgorithmSpecification names no algorithm sagebox can run; supported: {supported_images()}, "
+            "or a framework image with a training script ('sagemaker_program' in StaticHyperParameters)."
         )
     ranges = definition.get("HyperParameterRanges") or (None if several else config.get("ParameterRanges"))
     if not ranges:
@@ -123,13 +130,13 @@ def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strateg
             space.grid()
         except TuningConfigError as exc:
             raise ValidationError(f"Strategy Grid: {exc}") from exc
-    static = definition.get("StaticHyperParameters") or {}
     both = sorted(set(static) & set(space.names()))
     if both:
         raise ValidationError(
             f"Hyperparameter '{both[0]}' is both a static hyperparameter and a tuned one; give it in one place only."
         )
-    unknown = [n for n in space.names() if n not in algorithm.hyperparameters.names]
+    # A script accepts whatever hyperparameters it parses; only a built-in's names are known.
+    unknown = [n for n in space.names() if algorithm is not None and n not in algorithm.hyperparameters.names]
     if unknown:
         raise ValidationError(f"ParameterRanges: '{unknown[0]}' is not a hyperparameter of the {algorithm.name} algorithm.")
     objective = definition.get("TuningObjective") or (None if several else config.get("HyperParameterTuningJobObjective"))
@@ -137,14 +144,19 @@ def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strateg
         member = f"{where}.TuningObjective" if several else "HyperParameterTuningJobConfig.HyperParameterTuningJobObjective"
         raise ValidationError(f"{member} is required.")
     metric = objective["MetricName"]
-    emitted = {d["Name"] for d in algorithm.metric_definitions} | {d["Name"] for d in spec.get("MetricDefinitions") or []}
+    builtin = algorithm.metric_definitions if algorithm is not None else []
+    emitted = {d["Name"] for d in builtin} | {d["Name"] for d in spec.get("MetricDefinitions") or []}
     if metric not in emitted:
-        raise ValidationError(
-            f"The objective metric '{metric}' is not emitted by the {algorithm.name} algorithm or the "
-            f"MetricDefinitions; it emits metrics such as {', '.join(sorted(emitted)[:8])}, ..."
-        )
+        source = f"the {algorithm.name} algorithm or the MetricDefinitions" if algorithm else "the training script's MetricDefinitions"
+        listed = f"it emits metrics such as {', '.join(sorted(emitted)[:8])}, ..." if emitted else "none are defined"
+        raise ValidationError(f"The objective metric '{metric}' is not emitted by {source}; {listed}")
     resource = hyperband = None
     if strategy == "Hyperband":
+        if algorithm is None:
+            raise ValidationError(
+                f"{where}: Strategy Hyperband sets a built-in algorithm's training rounds or epochs, which a "
+                "training script does not declare; use the Bayesian, Random or Grid strategy."
+            )
         resource = RESOURCE_HYPERPARAMETERS.get(algorithm.name, "epochs")
         if resource not in algorithm.hyperparameters.names:
             raise ValidationError(
