@@ -304,6 +304,76 @@ def test_copy_object(s3, bucket: str) -> None:  # noqa: ANN001
         s3.copy_object(Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "missing"})
 
 
+STANDARD = {
+    "CacheControl": "max-age=60",
+    "ContentDisposition": 'attachment; filename="report.csv"',
+    "ContentEncoding": "gzip",
+    "ContentLanguage": "de-DE",
+}
+EXPIRES = "Wed, 21 Oct 2037 07:28:00 GMT"
+
+
+def standard_headers(response: dict) -> dict:
+    found = {name: response.get(name) for name in STANDARD}
+    return {**found, "Expires": response.get("ExpiresString")}
+
+
+def test_standard_headers_are_stored_with_objects(s3, bucket: str) -> None:  # noqa: ANN001
+    expected = {**STANDARD, "Expires": EXPIRES}
+    s3.put_object(Bucket=bucket, Key="std", Body=b"x", Expires=EXPIRES, **STANDARD)
+    assert standard_headers(s3.head_object(Bucket=bucket, Key="std")) == expected
+    got = s3.get_object(Bucket=bucket, Key="std", ResponseCacheControl="no-cache")
+    assert standard_headers(got) == {**expected, "CacheControl": "no-cache"}
+    s3.copy_object(Bucket=bucket, Key="std-copy", CopySource=f"{bucket}/std")
+    assert standard_headers(s3.head_object(Bucket=bucket, Key="std-copy")) == expected
+    s3.copy_object(
+        Bucket=bucket,
+        Key="std-copy",
+        CopySource=f"{bucket}/std",
+        MetadataDirective="REPLACE",
+        CacheControl="no-store",
+    )
+    replaced = standard_headers(s3.head_object(Bucket=bucket, Key="std-copy"))
+    assert replaced == {**dict.fromkeys(expected), "CacheControl": "no-store"}
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="std-mp", **STANDARD)["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="std-mp", UploadId=upload, PartNumber=1, Body=b"y")
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="std-mp",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag["ETag"]}]},
+    )
+    assert standard_headers(s3.head_object(Bucket=bucket, Key="std-mp")) == {
+        **STANDARD,
+        "Expires": None,
+    }
+
+
+def test_aws_chunked_is_not_a_stored_content_encoding(sagebox_server, s3, bucket: str) -> None:  # noqa: ANN001
+    body = b"5\r\nhello\r\n0\r\n\r\n"
+    for encoding, stored in (("aws-chunked", None), ("gzip,aws-chunked", "gzip")):
+        response = httpx.put(
+            f"{sagebox_server.endpoint_url}/{bucket}/enc",
+            content=body,
+            headers={"Content-Encoding": encoding, "x-amz-decoded-content-length": "5"},
+        )
+        assert response.status_code == 200, response.text
+        got = s3.get_object(Bucket=bucket, Key="enc")
+        assert got["Body"].read() == b"hello" and got.get("ContentEncoding") == stored
+
+
+def test_s3_backend_keeps_standard_headers(sagebox_server, bucket: str) -> None:  # noqa: ANN001
+    from sagebox.objects import S3ObjectStore
+    from sagebox.objects.s3 import create_s3_client
+
+    store = S3ObjectStore(create_s3_client(sagebox_server.endpoint_url))
+    headers = {"Cache-Control": "max-age=5", "Content-Language": "en", "Expires": EXPIRES}
+    assert store.put_object(bucket, "backend", b"z", headers=headers).headers == headers
+    assert store.copy_object(bucket, "backend", bucket, "backend-copy").headers == headers
+    replaced = store.copy_object(bucket, "backend", bucket, "backend-copy", headers={})
+    assert replaced.headers == {}
+
+
 # listings
 
 

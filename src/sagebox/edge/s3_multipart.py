@@ -45,6 +45,7 @@ async def create_multipart_upload(call: S3Call) -> Response:
             metadata=call.user_metadata(),
             checksum_algorithm=algorithm,
             checksum_type=kind,
+            headers=call.stored_headers(),
         )
     )
     data = {"Bucket": call.bucket, "Key": call.key, "UploadId": upload_id}

@@ -202,6 +202,7 @@ async def put_object(call: S3Call) -> Response:
                 content_type=content_type,
                 metadata=metadata,
                 checksums=received.checksums,
+                headers=call.stored_headers(),
             )
         )
     finally:
@@ -273,13 +274,19 @@ async def copy_object(call: S3Call) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise InvalidArgument("Unknown metadata directive.", resource=directive)
     await check_copy_source(call, src_bucket, src_key)
-    metadata = call.user_metadata() if directive == "REPLACE" else None
-    content_type = None
-    if directive == "REPLACE":
-        content_type = call.header("content-type") or DEFAULT_CONTENT_TYPE
+    replace = directive == "REPLACE"
+    metadata = call.user_metadata() if replace else None
+    content_type = (call.header("content-type") or DEFAULT_CONTENT_TYPE) if replace else None
+    headers = call.stored_headers() if replace else None
     info = await run_in_threadpool(
         lambda: call.objects.copy_object(
-            src_bucket, src_key, call.bucket, call.key, metadata=metadata, content_type=content_type
+            src_bucket,
+            src_key,
+            call.bucket,
+            call.key,
+            metadata=metadata,
+            content_type=content_type,
+            headers=headers,
         )
     )
     data: dict[str, Any] = {"ETag": info.etag, "LastModified": info.last_modified}

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from sagebox.edge.rest_xml import XML_DECLARATION, http_date
 from sagebox.edge.routing import credential_scope
 from sagebox.edge.service_models import service_model
-from sagebox.objects.base import ObjectInfo, ObjectStore
+from sagebox.objects.base import ObjectInfo, ObjectStore, stored_headers
 from sagebox.objects.errors import ObjectStoreError
 
 DEFAULT_REGION = "us-east-1"
@@ -143,6 +143,18 @@ class S3Call:
             if name.lower().startswith(META_PREFIX)
         }
 
+    def stored_headers(self) -> dict[str, str]:
+        """The standard headers kept with the object; aws-chunked is transfer framing only."""
+        found = stored_headers(self.request.headers)
+        encodings = [
+            item.strip()
+            for item in found.pop("Content-Encoding", "").split(",")
+            if item.strip() and item.strip().lower() != "aws-chunked"
+        ]
+        if encodings:
+            found["Content-Encoding"] = ",".join(encodings)
+        return found
+
 
 def _utf8(value: str) -> str:
     """A metadata value as meant: RFC 2047 words decoded, raw bytes read as UTF-8."""
@@ -251,6 +263,7 @@ def object_headers(info: ObjectInfo, *, with_checksums: bool) -> dict[str, str]:
         "Last-Modified": http_date(info.last_modified),
         "Content-Type": info.content_type,
         "Accept-Ranges": "bytes",
+        **info.headers,
     }
     for name, value in info.metadata.items():
         found[f"{META_PREFIX}{name}"] = metadata_header_value(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +20,14 @@ DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_NUMBER = 10_000
 MAX_KEYS = 1000
+# The standard HTTP headers S3 stores with an object and returns on GetObject/HeadObject.
+STORED_HEADERS = (
+    "Cache-Control",
+    "Content-Disposition",
+    "Content-Encoding",
+    "Content-Language",
+    "Expires",
+)
 
 Body = bytes | BinaryIO
 ByteRange = tuple[int, int | None]
@@ -38,7 +46,7 @@ class ObjectInfo:
     etag is S3's quoted form (`"<md5 hex>"`, or `"<hex>-<parts>"` after a multipart
     upload); last_modified is timezone-aware UTC; checksums maps algorithm names
     ("CRC32", "SHA256", ...) to base64 values, which end in "-<parts>" for COMPOSITE
-    multipart checksums.
+    multipart checksums. headers holds the STORED_HEADERS the object was written with.
     """
 
     bucket: str
@@ -50,6 +58,7 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)
     checksums: dict[str, str] = field(default_factory=dict)
     parts_count: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def checksum_type(self) -> str | None:
@@ -88,6 +97,12 @@ def resolve_range(byte_range: ByteRange, size: int) -> tuple[int, int]:
         raise InvalidRange(resource=f"bytes={start}-{'' if end is None else end}")
     last = size - 1 if end is None else min(end, size - 1)
     return start, last
+
+
+def stored_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The STORED_HEADERS among `headers` (any case), in their canonical spelling."""
+    given = {name.lower(): value for name, value in (headers or {}).items()}
+    return {name: given[name.lower()] for name in STORED_HEADERS if name.lower() in given}
 
 
 def require_key(key: str) -> None:
@@ -130,9 +145,10 @@ class ObjectStore(abc.ABC):
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
         checksums: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ObjectInfo:
         """Stores `body` atomically; `checksums` ({"CRC32": base64}) are verified (BadDigest)
-        and kept with the object."""
+        and kept with the object, as are `headers` (STORED_HEADERS, e.g. Cache-Control)."""
 
     @abc.abstractmethod
     def get_object(
@@ -170,8 +186,10 @@ class ObjectStore(abc.ABC):
         *,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ObjectInfo:
-        """Copies keep the source's metadata unless `metadata` or `content_type` replace it."""
+        """Copies keep the source's metadata, content type and headers unless one of
+        `metadata`, `content_type` or `headers` is given: then all three are replaced."""
 
     # multipart uploads
 
@@ -185,6 +203,7 @@ class ObjectStore(abc.ABC):
         metadata: dict[str, str] | None = None,
         checksum_algorithm: str | None = None,
         checksum_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> str:
         """A new upload id; `checksum_algorithm` makes the object carry that checksum,
         COMPOSITE (default) or FULL_OBJECT (CRC algorithms) as `checksum_type` says."""

@@ -38,6 +38,7 @@ from sagebox.objects.base import (
     ObjectInfo,
     ObjectStore,
     resolve_range,
+    stored_headers,
 )
 from sagebox.objects.checksums import CHUNK_SIZE, FULL_OBJECT_CAPABLE, StreamDigest
 from sagebox.objects.checksums import normalize_algorithm as _algorithm
@@ -130,6 +131,7 @@ class LocalObjectStore(ObjectStore):
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
         checksums: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ObjectInfo:
         self._bucket_folder(bucket)
         path = key_path(key)
@@ -139,7 +141,7 @@ class LocalObjectStore(ObjectStore):
             stream_into(body, out, digest)
             out.close()
             digest.verify(expected)
-            record = _record(digest.etag, content_type, metadata, digest.checksums(), None)
+            record = _record(digest.etag, content_type, metadata, digest.checksums(), None, headers)
             return self._commit(bucket, key, path, temp, record)
 
     def get_object(
@@ -221,8 +223,9 @@ class LocalObjectStore(ObjectStore):
         *,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ObjectInfo:
-        replace = metadata is not None or content_type is not None
+        replace = metadata is not None or content_type is not None or headers is not None
         if (src_bucket, src_key) == (dst_bucket, dst_key) and not replace:
             raise InvalidRequest(
                 "This copy request is illegal because it is trying to copy an object to itself "
@@ -241,7 +244,9 @@ class LocalObjectStore(ObjectStore):
                 stream_into(source, out, digest)
                 out.close()
                 if replace:
-                    record = _record(digest.etag, content_type, metadata, digest.checksums(), None)
+                    record = _record(
+                        digest.etag, content_type, metadata, digest.checksums(), None, headers
+                    )
                 else:
                     record = _record(
                         digest.etag,
@@ -249,6 +254,7 @@ class LocalObjectStore(ObjectStore):
                         original.metadata,
                         digest.checksums(),
                         None,
+                        original.headers,
                     )
                 return self._commit(dst_bucket, dst_key, path, temp, record)
 
@@ -263,6 +269,7 @@ class LocalObjectStore(ObjectStore):
         metadata: dict[str, str] | None = None,
         checksum_algorithm: str | None = None,
         checksum_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> str:
         self._bucket_folder(bucket)
         key_path(key)
@@ -281,6 +288,7 @@ class LocalObjectStore(ObjectStore):
         settings = {
             "content_type": content_type or DEFAULT_CONTENT_TYPE,
             "metadata": dict(metadata or {}),
+            "headers": stored_headers(headers),
             "checksum_algorithm": algorithm,
             "checksum_type": kind if algorithm else None,
         }
@@ -319,6 +327,7 @@ class LocalObjectStore(ObjectStore):
                 record.get("metadata"),
                 result["checksums"],
                 result["parts_count"],
+                record.get("headers"),
             )
             info = self._commit(bucket, key, path, temp, document)
         self._uploads.discard(upload_id)
@@ -428,6 +437,7 @@ def _record(
     metadata: dict[str, str] | None,
     checksums: dict[str, str],
     parts_count: int | None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "etag": etag,
@@ -435,6 +445,7 @@ def _record(
         "metadata": dict(metadata or {}),
         "checksums": dict(checksums),
         "parts_count": parts_count,
+        "headers": stored_headers(headers),
     }
 
 
@@ -462,6 +473,7 @@ def _info(bucket: str, key: str, record: dict[str, Any]) -> ObjectInfo:
         metadata=dict(record.get("metadata") or {}),
         checksums=dict(record.get("checksums") or {}),
         parts_count=record.get("parts_count"),
+        headers=dict(record.get("headers") or {}),
     )
 
 

@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from sagebox.objects.base import (
     ObjectStore,
     atomic_file,
     require_key,
+    stored_headers,
 )
 from sagebox.objects.checksums import CHUNK_SIZE, DIGEST_SIZES, normalize_algorithm
 from sagebox.objects.errors import (
@@ -43,6 +45,13 @@ T = TypeVar("T")
 
 _LAST_CHARACTER = "\U0010ffff"
 _STATUS_CODES = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}
+_HEADER_PARAMS = {
+    "Cache-Control": "CacheControl",
+    "Content-Disposition": "ContentDisposition",
+    "Content-Encoding": "ContentEncoding",
+    "Content-Language": "ContentLanguage",
+    "Expires": "Expires",
+}
 
 
 def create_s3_client(endpoint_url: str | None = None) -> Any:
@@ -141,12 +150,14 @@ class S3ObjectStore(ObjectStore):
         content_type: str | None = None,
         metadata: dict[str, str] | None = None,
         checksums: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ObjectInfo:
         require_key(key)
         params: dict[str, Any] = {"Bucket": self._name(bucket), "Key": key, "Body": body}
         params["ContentType"] = content_type or DEFAULT_CONTENT_TYPE
         if metadata:
             params["Metadata"] = dict(metadata)
+        params.update(_header_params(headers))
         params.update(_checksum_params(checksums))
         self._call(lambda: self.client.put_object(**params), bucket=bucket, key=key)
         return self.head_object(bucket, key)
@@ -243,6 +254,7 @@ class S3ObjectStore(ObjectStore):
         *,
         metadata: dict[str, str] | None = None,
         content_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> ObjectInfo:
         require_key(src_key)
         require_key(dst_key)
@@ -251,10 +263,11 @@ class S3ObjectStore(ObjectStore):
             "Key": dst_key,
             "CopySource": {"Bucket": self._name(src_bucket), "Key": src_key},
         }
-        if metadata is not None or content_type is not None:
+        if metadata is not None or content_type is not None or headers is not None:
             params["MetadataDirective"] = "REPLACE"
             params["Metadata"] = dict(metadata or {})
             params["ContentType"] = content_type or DEFAULT_CONTENT_TYPE
+            params.update(_header_params(headers))
         self._call(lambda: self.client.copy_object(**params), bucket=src_bucket, key=src_key)
         return self.head_object(dst_bucket, dst_key)
 
@@ -269,12 +282,14 @@ class S3ObjectStore(ObjectStore):
         metadata: dict[str, str] | None = None,
         checksum_algorithm: str | None = None,
         checksum_type: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> str:
         require_key(key)
         params: dict[str, Any] = {"Bucket": self._name(bucket), "Key": key}
         params["ContentType"] = content_type or DEFAULT_CONTENT_TYPE
         if metadata:
             params["Metadata"] = dict(metadata)
+        params.update(_header_params(headers))
         if checksum_algorithm:
             params["ChecksumAlgorithm"] = normalize_algorithm(checksum_algorithm)
             if checksum_type:
@@ -416,7 +431,37 @@ def _object_info(bucket: str, key: str, response: dict[str, Any], size: int) -> 
         metadata=dict(response.get("Metadata") or {}),
         checksums=checksums,
         parts_count=response.get("PartsCount"),
+        headers=_stored_headers_of(response),
     )
+
+
+def _header_params(headers: dict[str, str] | None) -> dict[str, Any]:
+    """boto3 parameters for the STORED_HEADERS; an Expires that is no HTTP date is left out."""
+    params: dict[str, Any] = {}
+    for name, value in stored_headers(headers).items():
+        if name != "Expires":
+            params[_HEADER_PARAMS[name]] = value
+            continue
+        try:
+            params["Expires"] = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            continue
+    return params
+
+
+def _stored_headers_of(response: dict[str, Any]) -> dict[str, str]:
+    """The STORED_HEADERS a HeadObject or GetObject response carries."""
+    found = {
+        name: response[param]
+        for name, param in _HEADER_PARAMS.items()
+        if name != "Expires" and response.get(param)
+    }
+    expires = response.get("ExpiresString") or response.get("Expires")
+    if isinstance(expires, datetime):
+        expires = format_datetime(expires.astimezone(UTC), usegmt=True)
+    if expires:
+        found["Expires"] = expires
+    return found
 
 
 def _without_checksums(info: ObjectInfo) -> ObjectInfo:
@@ -429,4 +474,5 @@ def _without_checksums(info: ObjectInfo) -> ObjectInfo:
         content_type=info.content_type,
         metadata=info.metadata,
         parts_count=info.parts_count,
+        headers=info.headers,
     )
