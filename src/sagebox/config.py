@@ -80,6 +80,11 @@ class Settings:
     def jobs_dir(self) -> Path:
         return self.home / "jobs"
 
+    @property
+    def venvs_dir(self) -> Path:
+        """Virtual environments for requirements.txt files, cached by content."""
+        return self.home / "venvs"
+
     def arn(self, resource: str) -> str:
         """ARN of a SageMaker resource, e.g. arn('training-job/name')."""
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import io
 import json
@@ -255,4 +256,61 @@ def test_a_missing_framework_fails_the_endpoint_naming_the_package(sagemaker: An
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert described["EndpointStatus"] == "Failed"
     assert "pip install torch" in described["FailureReason"]
+    sagemaker.delete_endpoint(EndpointName=endpoint)
+
+
+PREFIX_SCRIPT = '''
+import json
+import os
+import sys
+
+import joblib
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "regressor.joblib"))
+
+
+def output_fn(prediction, accept):
+    return json.dumps({"predictions": prediction.tolist(), "prefix": sys.prefix}), "application/json"
+'''
+
+
+def _requirements_model(sagemaker: Any, s3: Any, bucket: str, regressor: Ridge, requirements: str) -> str:
+    key = f"{unique('requirements')}/model.tar.gz"
+    archive = _archive({
+        "regressor.joblib": _joblib_bytes(regressor),
+        "code/inference.py": PREFIX_SCRIPT.encode(),
+        "code/requirements.txt": requirements.encode(),
+    })
+    s3.put_object(Bucket=bucket, Key=key, Body=archive)
+    environment = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    return _create_model(sagemaker, f"s3://{bucket}/{key}", environment)
+
+
+def test_the_inference_codes_requirements_run_the_server_in_a_cached_environment(
+    sagemaker: Any, runtime: Any, s3: Any, bucket: str, regressor: Ridge, sagebox_server: Any
+) -> None:
+    requirements = "numpy\n"  # the same file as the training test's: one cached environment serves both
+    endpoint = _deploy(sagemaker, _requirements_model(sagemaker, s3, bucket, regressor, requirements))
+    rows = np.ones((2, 4))
+    answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=features_csv(rows))
+    body = json.loads(answer["Body"].read())
+    np.testing.assert_array_equal(body["predictions"], regressor.predict(rows))
+    digest = hashlib.sha256(requirements.encode()).hexdigest()
+    assert body["prefix"] == str(sagebox_server.home / "venvs" / digest)
+    sagemaker.delete_endpoint(EndpointName=endpoint)
+
+
+def test_requirements_that_do_not_install_fail_the_endpoint_with_pips_error(
+    sagemaker: Any, s3: Any, bucket: str, regressor: Ridge
+) -> None:
+    model = _requirements_model(sagemaker, s3, bucket, regressor, "--no-index\nsagebox-no-such-package==1.0\n")
+    endpoint = _start_endpoint(sagemaker, model)
+    with pytest.raises(WaiterError):
+        sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    described = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "Failed"
+    assert "pip could not install the inference code's requirements.txt" in described["FailureReason"]
+    assert "sagebox-no-such-package" in described["FailureReason"]
     sagemaker.delete_endpoint(EndpointName=endpoint)

@@ -20,6 +20,9 @@ from sagebox.runtime.logs import LogWriter, read_events
 from sagebox.runtime.process import JobProcess
 
 READY_TIMEOUT_SECONDS = 60.0
+# Names the interpreter to run the server with (a model's own virtual environment);
+# the server's own Python when absent.
+PYTHON_VARIABLE = "SAGEBOX_SERVING_PYTHON"
 
 
 class ModelServerStartError(Exception):
@@ -62,7 +65,7 @@ class ModelServerProcess:
         )
         self._log = LogWriter(log_file)
         self._process = JobProcess(
-            [sys.executable, "-m", "sagebox.serving", "--handler", handler],
+            [env.get(PYTHON_VARIABLE) or sys.executable, "-m", "sagebox.serving", "--handler", handler],
             cwd=base_dir,
             env=env,
             log=self._log,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.hosting.fleet import (
     ContainerPlan,
     Deployment,
@@ -25,6 +26,7 @@ def new_deployment(
     config: dict[str, Any],
     models: dict[str, dict[str, Any]],
     capacities: dict[str, dict[str, Any]] | None = None,
+    venvs: VirtualEnvCache | None = None,
 ) -> Deployment:
     """Prepares (but does not start) every variant of `config`.
 
@@ -38,7 +40,7 @@ def new_deployment(
         for variant in config.get(group) or []:
             name = variant["VariantName"]
             override = capacities.get(name, {})
-            plans = _container_plans(objects, deployment.folder / name, models[variant["ModelName"]], name)
+            plans = _container_plans(objects, deployment.folder / name, models[variant["ModelName"]], name, venvs)
             target[name] = VariantFleet(
                 name,
                 plans,
@@ -49,7 +51,9 @@ def new_deployment(
     return deployment
 
 
-def _container_plans(objects: ObjectStore, folder: Path, model: dict[str, Any], variant: str) -> list[ContainerPlan]:
+def _container_plans(
+    objects: ObjectStore, folder: Path, model: dict[str, Any], variant: str, venvs: VirtualEnvCache | None
+) -> list[ContainerPlan]:
     plans = []
     for index, container in enumerate(containers_of(model)):
         base = folder / f"container-{index + 1}"
@@ -60,7 +64,7 @@ def _container_plans(objects: ObjectStore, folder: Path, model: dict[str, Any], 
             raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
         try:
-            environment.update(stage_script_code(objects, container, base))
+            environment.update(stage_script_code(objects, container, base, venvs))
         except ScriptCodeError as exc:
             raise FleetStartError(f"Variant {variant}: {exc}") from exc
         plans.append(ContainerPlan(serving_handler(container), container.get("Image", ""), base, environment))

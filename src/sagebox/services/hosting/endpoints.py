@@ -18,6 +18,7 @@ from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore
+from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.errors import InvocationValidationError, ValidationError
 from sagebox.services.hosting.deployments import new_deployment, variant_summaries
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
@@ -263,7 +264,8 @@ class EndpointService(RecordService):
 
     def _start(self, name: str, config: dict[str, Any], models: dict[str, Any], capacities: dict[str, Any] | None) -> Deployment:
         folder = self._settings.home / "endpoints" / name
-        deployment = new_deployment(self._objects, folder, config, models, capacities)
+        venvs = VirtualEnvCache(self._settings.venvs_dir)
+        deployment = new_deployment(self._objects, folder, config, models, capacities, venvs)
         try:
             deployment.start()
         except FleetStartError:

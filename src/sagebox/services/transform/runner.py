@@ -15,6 +15,7 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.objects.archives import UnsafeArchiveError
 from sagebox.runtime.model_server import ModelServerStartError
+from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.hosting.fleet import prepare_model
 from sagebox.services.hosting.models import containers_of, serving_handler
 from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
@@ -118,7 +119,8 @@ class TransformRun:
                     raise JobFailure(f"ClientError: the model data {url} cannot be unpacked: {exc}") from exc
             environment = {**(container.get("Environment") or {}), **(document.get("Environment") or {})}
             try:
-                environment.update(stage_script_code(self._objects, container, base))
+                venvs = VirtualEnvCache(self._settings.venvs_dir)
+                environment.update(stage_script_code(self._objects, container, base, venvs))
             except ScriptCodeError as exc:
                 raise JobFailure(f"ClientError: {exc}") from exc
             environment["SAGEMAKER_BATCH"] = "true"
