@@ -43,6 +43,9 @@ class Settings:
     health_check_seconds: float = 1.0
     serverless_idle_seconds: float = 60.0
     capture_flush_seconds: float = 5.0
+    # CreateEndpoint answers once the endpoint is InService or after this long, whichever
+    # comes first, so that a client's first status check usually finds it serving.
+    endpoint_ready_wait_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -62,6 +65,7 @@ class Settings:
             health_check_seconds=float(env.get("SAGEBOX_HEALTH_CHECK_SECONDS", "1")),
             serverless_idle_seconds=float(env.get("SAGEBOX_SERVERLESS_IDLE_SECONDS", "60")),
             capture_flush_seconds=float(env.get("SAGEBOX_CAPTURE_FLUSH_SECONDS", "5")),
+            endpoint_ready_wait_seconds=float(env.get("SAGEBOX_ENDPOINT_READY_WAIT_SECONDS", "5")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -12,7 +12,7 @@ import copy
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,7 +74,10 @@ class EndpointService(RecordService):
         document.update(self._static_members(config))
         record = self._insert(name, document, status="Creating", tags=request.get("Tags"))
         self._statuses[name] = record.status
-        self._workers.submit(self._deploy_new, name)
+        deploying = self._workers.submit(self._deploy_new, name)
+        # The answer is the same either way; waiting a little lets boto3's endpoint_in_service
+        # waiter (which checks at once, then every 30 s) usually succeed at its first check.
+        wait([deploying], timeout=self._settings.endpoint_ready_wait_seconds)
         return {"EndpointArn": record.arn}
 
     def describe(self, name: str) -> dict[str, Any]:
