@@ -53,3 +53,4 @@ def test_hyperparameter_tuner_fits_reads_analytics_and_deploys(
     assert len(script_trials) == 3 and {status for status, _, _ in script_trials} == {"Completed"}
     assert all(40 < float(value) < 90 for _, value, _ in script_trials)
     assert re.search(r"^script best sagemaker-scikit-lea-\S+$", done.stdout, re.MULTILINE)
+    assert "script estimator SKLearn sklearn_train.py 1.2-1" in done.stdout

@@ -97,5 +97,7 @@ script_tuner = HyperparameterTuner(
 )
 script_tuner.fit(channels, wait=True)
 print("script best", script_tuner.best_training_job())
+attached = script_tuner.best_estimator()  # SKLearn.attach: the framework read back from the job
+print("script estimator", type(attached).__name__, attached.entry_point, attached.framework_version)
 for _, row in script_tuner.analytics().dataframe().iterrows():
     print("script trial", row["TrainingJobStatus"], row["FinalObjectiveValue"], row["alpha"])
