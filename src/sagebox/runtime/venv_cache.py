@@ -83,18 +83,7 @@ class VirtualEnvCache:
         return environment_python(target)
 
     def _build(self, folder: Path, requirements: Path, run: CommandRunner) -> None:
-        created = subprocess.run(
-            [self._base_python, "-m", "venv", "--system-site-packages", "--without-pip", str(folder)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if created.returncode != 0:
-            raise RequirementsInstallError(
-                "could not create a virtual environment: " + last_error_line(created.stderr.splitlines())
-            )
-        _inherit_server_packages(folder)
-        python = environment_python(folder)
+        python = create_overlay(folder, self._base_python)
         # pip itself comes from the server's site-packages (seen through the .pth file).
         code, lines = run(
             [
@@ -105,6 +94,56 @@ class VirtualEnvCache:
         if code != 0:
             raise RequirementsInstallError(last_error_line(lines))
         (folder / READY_MARKER).write_text(str(requirements_digest(requirements)), encoding="utf-8")
+
+
+def create_overlay(folder: Path, base_python: str = sys.executable) -> Path:
+    """An environment in `folder` seeing the server's packages, where pip installs go; its python."""
+    created = subprocess.run(
+        [base_python, "-m", "venv", "--system-site-packages", "--without-pip", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if created.returncode != 0:
+        raise RequirementsInstallError(
+            "could not create a virtual environment: " + last_error_line(created.stderr.splitlines())
+        )
+    _inherit_server_packages(folder)
+    _pip_launchers(folder)
+    return environment_python(folder)
+
+
+def _pip_launchers(environment: Path) -> None:
+    """`pip` and `pip3` in the environment's bin, so a bare `pip install` installs there.
+
+    The environment is made without pip (the server's pip is importable through its
+    packages); without these, `pip` on the PATH would be the server's own.
+    """
+    python = environment_python(environment)
+    for name in ("pip", "pip3"):
+        launcher = environment / "bin" / name
+        launcher.write_text(
+            f"#!{python}\nimport runpy\nrunpy.run_module('pip', run_name='__main__', alter_sys=True)\n",
+            encoding="utf-8",
+        )
+        launcher.chmod(0o755)
+
+
+JOB_PYTHON_DIR = ".sagebox-python"
+
+
+def job_python(job_root: Path) -> Path:
+    """The interpreter of a job's own overlay environment, in `job_root`, made once.
+
+    A job that installs packages itself (``pip install -r requirements.txt`` in a driver
+    script) installs them there, not into the server's environment.
+    """
+    folder = job_root / JOB_PYTHON_DIR
+    python = environment_python(folder)
+    if python.exists():
+        return python
+    shutil.rmtree(folder, ignore_errors=True)
+    return create_overlay(folder)
 
 
 def _site_packages(environment: Path) -> Path:

@@ -23,30 +23,13 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
+from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.objects.prefixes import prefix_entries
 from sagebox.services.processing.requests import InputSpec
 
 
 class InputDataError(Exception):
     """An input could not be downloaded; the message becomes the FailureReason."""
-
-
-def _prefix_entries(objects: ObjectStore, uri: str) -> list[tuple[str, str]]:
-    bucket, prefix = parse_s3_uri(uri)
-    folder = prefix[: prefix.rfind("/") + 1]
-    entries = []
-    for info in objects.iter_objects(uri):
-        key = info.key
-        if key.endswith("/"):
-            continue
-        if key == prefix:
-            relative = key.rsplit("/", 1)[-1]
-        elif prefix == "" or prefix.endswith("/") or key[len(prefix)] == "/":
-            relative = key[len(prefix) :].lstrip("/")
-        else:
-            relative = key[len(folder) :]
-        entries.append((f"s3://{bucket}/{key}", relative))
-    return entries
 
 
 def _manifest_entries(objects: ObjectStore, uri: str, name: str) -> list[tuple[str, str]]:
@@ -73,7 +56,7 @@ def stage_input(
         if spec.data_type == "ManifestFile":
             entries = _manifest_entries(objects, spec.s3_uri, spec.name)
         else:
-            entries = _prefix_entries(objects, spec.s3_uri)
+            entries = prefix_entries(objects, spec.s3_uri)
         if not entries:
             raise InputDataError(
                 f"ClientError: Failed to download data for input '{spec.name}': no S3 objects found "

@@ -11,8 +11,9 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore
 from sagebox.runtime.logs import LogWriter, read_events
 from sagebox.runtime.process import ExitCause, JobProcess
+from sagebox.runtime.venv_cache import RequirementsInstallError
 from sagebox.services.processing import states
-from sagebox.services.processing.command import build_argv
+from sagebox.services.processing.command import prepare_command
 from sagebox.services.processing.inputs import InputDataError, stage_input
 from sagebox.services.processing.outputs import OutputFolder, OutputUploader, OutputUploadError
 from sagebox.services.processing.requests import ProcessingPlan
@@ -122,9 +123,13 @@ class ProcessingRun:
             region=self._settings.region,
             user_environment=document.get("Environment"),
         )
+        try:
+            argv = prepare_command(self._plan.command, self.workspace, env)
+        except RequirementsInstallError as exc:
+            raise JobFailure(f"InternalServerError: sagebox could not prepare the job's Python: {exc}") from exc
         logs = LogWriter(self.workspace.log_file)
         process = JobProcess(
-            build_argv(self._plan.command, self.workspace),
+            argv,
             cwd=self.workspace.root,
             env=env,
             log=logs,

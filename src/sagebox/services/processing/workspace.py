@@ -9,8 +9,9 @@ its own folder instead of /opt/ml:
     <job folder>/logs/algo-1.jsonl         the process's log (CloudWatch /aws/sagemaker/ProcessingJobs)
 
 The process runs in the job folder. Paths a script receives as arguments are rewritten
-(see `command`); for paths hard-coded in Python code, the `bootstrap` folder is put on
-PYTHONPATH: its sitecustomize redirects file access below /opt/ml to the job folder.
+(see `command`); for paths hard-coded in Python code, `sagebox.runtime.opt_ml` puts its
+`bootstrap` folder on PYTHONPATH: its sitecustomize redirects file access below /opt/ml
+to the job folder.
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sagebox.runtime.opt_ml import (
+    OPT_ML,
+    REDIRECT_ROOT_VARIABLE,
+    interpreter_first,
+    is_container_path,
+    local_path,
+    redirect_first,
+)
 from sagebox.services.processing.requests import ProcessingPlan
 
-OPT_ML = "/opt/ml"
-BOOTSTRAP_DIR = Path(__file__).resolve().parent / "bootstrap"
+__all__ = ["OPT_ML", "ProcessingWorkspace", "is_container_path", "job_root"]
 # What processingjobconfig.json holds: the job's own description, as SageMaker writes it.
 _CONFIG_MEMBERS = (
     "ProcessingJobArn", "ProcessingJobName", "AppSpecification", "Environment", "ProcessingInputs",
@@ -37,11 +44,6 @@ _CONFIG_MEMBERS = (
 def job_root(jobs_dir: Path, name: str) -> Path:
     """The folder of the processing job `name` under the server's jobs folder."""
     return jobs_dir / "processing" / name
-
-
-def is_container_path(text: str) -> bool:
-    """True for /opt/ml itself and any path below it."""
-    return text == OPT_ML or text.startswith(OPT_ML + "/")
 
 
 class ProcessingWorkspace:
@@ -74,10 +76,7 @@ class ProcessingWorkspace:
 
     def local(self, path: str) -> Path:
         """The job folder's counterpart of a container path (/opt/ml or below)."""
-        if not is_container_path(path):
-            raise ValueError(f"{path!r} is not a path under {OPT_ML}")
-        relative = path[len(OPT_ML) :].strip("/")
-        return self.root / relative if relative else self.root
+        return local_path(self.root, path)
 
     def create(self, document: Mapping[str, Any], plan: ProcessingPlan) -> None:
         """Lays out the folders and writes the two config files; a rerun starts clean."""
@@ -116,15 +115,14 @@ class ProcessingWorkspace:
     ) -> dict[str, str]:
         """The process environment: the server's, the contract's variables, then the job's own."""
         env = dict(os.environ if base is None else base)
-        interpreter_dir = str(Path(sys.executable).parent)
         env.update(
             {
                 # A script or shell wrapper that runs `python3` gets the server's interpreter.
-                "PATH": os.pathsep.join([interpreter_dir, env.get("PATH", os.defpath)]),
+                "PATH": interpreter_first(env.get("PATH", os.defpath)),
                 "PYTHONUNBUFFERED": "1",
                 "AWS_REGION": region,
                 "SAGEMAKER_BASE_DIR": str(self.root),
-                "SAGEBOX_OPT_ML": str(self.root),
+                REDIRECT_ROOT_VARIABLE: str(self.root),
                 "SAGEBOX_PROCESSING_JOB_NAME": job_name,
             }
         )
@@ -132,8 +130,7 @@ class ProcessingWorkspace:
         env["SAGEBOX_PROCESSING_JOB_ARN"] = job_arn  # how a restarted server recognises the process
         # The /opt/ml redirect comes first on the path, whoever set PYTHONPATH
         # (SAGEBOX_REDIRECT_OPT_ML=0 in the job's Environment turns it off).
-        python_path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(BOOTSTRAP_DIR)]
-        env["PYTHONPATH"] = os.pathsep.join([str(BOOTSTRAP_DIR), *python_path])
+        env["PYTHONPATH"] = redirect_first(env.get("PYTHONPATH"))
         return env
 
     def clear_inputs(self, plan: ProcessingPlan) -> None:

@@ -1,4 +1,4 @@
-"""Put on a processing job's PYTHONPATH: its sitecustomize maps /opt/ml to the job folder.
+"""Put on a job's PYTHONPATH: its sitecustomize maps /opt/ml to the job folder.
 
 Nothing here is imported by sagebox itself; the job's Python interpreter imports
 `sitecustomize` at start-up.

@@ -1,14 +1,16 @@
-"""Redirects file access below /opt/ml to a processing job's folder (a best effort).
+"""Redirects file access below /opt/ml to a job's folder (a best effort).
 
-sagebox runs a processing job as a local process whose folder stands for /opt/ml. A
-script that hard-codes "/opt/ml/processing/input/data.csv" would not find it, so, in
-every Python process of the job (this folder is on its PYTHONPATH), the functions that
-take a file path are wrapped: a path equal to /opt/ml or below it is replaced by the
-same path below $SAGEBOX_OPT_ML. That covers open(), pathlib, os.stat / listdir /
-scandir / mkdir / makedirs / remove / rename ..., glob, shutil and the libraries built
-on them (pandas, numpy, csv). Code that opens files from C without going through Python
-(some native readers) and other programs (`cp /opt/ml/...` in a subprocess) are not
-covered: pass such paths as arguments, which sagebox rewrites.
+sagebox runs a processing or training job as a local process whose folder stands for
+/opt/ml. A script that hard-codes "/opt/ml/processing/input/data.csv" or
+"/opt/ml/model" would not find it, so, in every Python process of the job (this
+folder is on its PYTHONPATH), the functions that take a file path are wrapped: a path
+equal to /opt/ml or below it is replaced by the same path below $SAGEBOX_OPT_ML. That
+covers open(), pathlib, os.stat / listdir / scandir / mkdir / makedirs / remove /
+rename ..., glob, shutil and the libraries built on them (pandas, numpy, csv). Code
+that opens files from C without going through Python (some native readers) and other
+programs (`cp /opt/ml/...` in a subprocess) are not covered: pass such paths as
+arguments, which sagebox rewrites (training jobs also get them rewritten in the shell
+scripts of their input channels).
 
 SAGEBOX_REDIRECT_OPT_ML=0 in the job's Environment turns this off. Any other
 sitecustomize module on the path still runs after this one.
