@@ -36,6 +36,9 @@ TOOLKIT_HYPERPARAMETERS = frozenset(
     }
 )
 DEFAULT_LOG_LEVEL = 20
+# Host names (algo-1 ..) do not resolve outside SageMaker's container network; every host
+# here is a process on this machine, so the leader listens on the loopback address.
+MASTER_ADDR = "127.0.0.1"
 
 
 def decode_value(raw: str) -> Any:
@@ -123,6 +126,7 @@ class ScriptInvocation:
         channels: list[ChannelSpec],
         user_environment: Mapping[str, str] | None = None,
         base: Mapping[str, str] | None = None,
+        master_port: int | None = None,
     ) -> dict[str, str]:
         """The workspace's SM_* variables with the toolkit's script-mode ones; the job's own last."""
         env = workspace.environment(
@@ -138,6 +142,8 @@ class ScriptInvocation:
             "additional_framework_parameters": self.framework_parameters,
             "channel_input_dirs": channel_dirs,
             "current_host": workspace.host,
+            "current_instance_group": "homogeneousCluster",
+            "current_instance_group_hosts": list(workspace.hosts),
             "current_instance_type": "local",
             "framework_module": None,
             "hosts": list(workspace.hosts),
@@ -173,14 +179,36 @@ class ScriptInvocation:
                 "SM_USER_ENTRY_POINT": self.program,
                 "SM_LOG_LEVEL": str(self.log_level),
                 "SM_IS_MASTER": "true" if training_env["is_master"] else "false",
-                "SM_MASTER_ADDR": workspace.hosts[0],
+                "SM_MASTER_ADDR": MASTER_ADDR if master_port is not None else workspace.hosts[0],
                 "SM_CURRENT_INSTANCE_TYPE": "local",
+                "SM_CURRENT_INSTANCE_GROUP": "homogeneousCluster",
+                "SM_CURRENT_INSTANCE_GROUP_HOSTS": json.dumps(list(workspace.hosts)),
                 "SM_TRAINING_ENV": json.dumps(training_env),
             }
         )
+        if master_port is not None:
+            env.update(rendezvous_environment(workspace, master_port))
         for name, value in user.items():
             env[f"SM_HP_{name.upper()}"] = as_text(value)
         existing = env.get("PYTHONPATH")
         env["PYTHONPATH"] = os.pathsep.join([str(self.code_dir), *([existing] if existing else [])])
         env.update(user_environment or {})
         return env
+
+
+def rendezvous_environment(workspace: TrainingWorkspace, master_port: int) -> dict[str, str]:
+    """What ``torch.distributed``'s env:// rendezvous reads: one process per host, the leader as master.
+
+    The PyTorch container's toolkit exports MASTER_ADDR (the first host) and MASTER_PORT;
+    WORLD_SIZE and RANK follow from `hosts`, as its examples derive them.
+    """
+    return {
+        "MASTER_ADDR": MASTER_ADDR,
+        "MASTER_PORT": str(master_port),
+        "SM_MASTER_PORT": str(master_port),
+        "WORLD_SIZE": str(len(workspace.hosts)),
+        "RANK": str(workspace.rank),
+        "NODE_RANK": str(workspace.rank),
+        "LOCAL_RANK": "0",
+        "LOCAL_WORLD_SIZE": "1",
+    }

@@ -37,10 +37,26 @@ class ChannelSpec:
 class TrainingWorkspace:
     """One training job's folder: input/config, input/data/<channel>, model, output, ..."""
 
-    def __init__(self, root: Path, host: str = "algo-1", hosts: tuple[str, ...] = ("algo-1",)) -> None:
+    def __init__(
+        self,
+        root: Path,
+        host: str = "algo-1",
+        hosts: tuple[str, ...] = ("algo-1",),
+        logs_dir: Path | None = None,
+    ) -> None:
         self.root = root
         self.host = host
         self.hosts = hosts
+        self.logs_dir = logs_dir or root / "logs"
+
+    @property
+    def rank(self) -> int:
+        """The host's position in `hosts` (algo-1 is 0)."""
+        return self.hosts.index(self.host)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.rank == 0
 
     @property
     def config_dir(self) -> Path:
@@ -72,7 +88,7 @@ class TrainingWorkspace:
 
     @property
     def log_file(self) -> Path:
-        return self.root / "logs" / f"{self.host}.jsonl"
+        return self.logs_dir / f"{self.host}.jsonl"
 
     def channel_dir(self, channel: str) -> Path:
         return self.data_dir / channel
@@ -165,3 +181,19 @@ class TrainingWorkspace:
     def clear_input_data(self) -> None:
         """Drops the staged copy of the input data once a job has ended."""
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def host_names(count: int) -> tuple[str, ...]:
+    """SageMaker's host names for `count` instances: algo-1 .. algo-N."""
+    return tuple(f"algo-{i}" for i in range(1, count + 1))
+
+
+def host_workspaces(job_root: Path, count: int) -> list[TrainingWorkspace]:
+    """One workspace per host; a single host is the job folder itself, several live in hosts/<host>.
+
+    Every host logs into the job folder's logs/ as <host>.jsonl, so each is its own log stream.
+    """
+    if count == 1:
+        return [TrainingWorkspace(job_root)]
+    hosts = host_names(count)
+    return [TrainingWorkspace(job_root / "hosts" / host, host, hosts, job_root / "logs") for host in hosts]

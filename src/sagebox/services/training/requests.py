@@ -13,6 +13,7 @@ from sagebox.runtime.metrics import MetricDefinitionError, compile_definitions
 from sagebox.runtime.script_mode import decode_value
 from sagebox.runtime.workspace import ChannelSpec
 from sagebox.services.errors import ValidationError
+from sagebox.services.training.entrypoint import EntrypointPlan, resolve_entrypoint
 from sagebox.services.training.frameworks import (
     Framework,
     framework_for_image,
@@ -20,6 +21,7 @@ from sagebox.services.training.frameworks import (
 )
 
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
+MAX_SCRIPT_INSTANCES = 8
 SUPPORTED_INPUT_MODES = ("File", "FastFile")
 SUPPORTED_DATA_TYPES = ("S3Prefix", "ManifestFile")
 
@@ -31,6 +33,8 @@ class TrainingPlan:
     algorithm: AlgorithmSpec | None
     channels: list[ChannelSpec]
     script: ScriptPlan | None = None
+    instance_count: int = 1
+    entrypoint: EntrypointPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -182,12 +186,30 @@ def check_output(objects: ObjectStore, output: dict[str, Any]) -> None:
         ) from exc
 
 
+def check_instance_count(resources: dict[str, Any], script: ScriptPlan | None) -> int:
+    """ResourceConfig.InstanceCount: 1 for built-in algorithms, 1..MAX_SCRIPT_INSTANCES for scripts."""
+    count = resources.get("InstanceCount", 1)
+    if script is None and count != 1:
+        raise ValidationError(
+            f"ResourceConfig.InstanceCount {count}: built-in algorithms run on one instance in sagebox; "
+            "use InstanceCount 1, or a framework image with a training script (script mode) for "
+            "distributed training."
+        )
+    if not 1 <= count <= MAX_SCRIPT_INSTANCES:
+        raise ValidationError(
+            f"ResourceConfig.InstanceCount {count}: sagebox runs a script-mode training job on 1 to "
+            f"{MAX_SCRIPT_INSTANCES} instances, each a process on this machine."
+        )
+    return int(count)
+
+
 def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
     """Checks everything the model cannot express; raises ValidationError naming the member."""
     spec = request["AlgorithmSpecification"]
     hyperparameters = request.get("HyperParameters") or {}
-    script = resolve_script(spec, hyperparameters)
-    algorithm = None if script else resolve_algorithm(spec)
+    entrypoint = resolve_entrypoint(spec, request["ResourceConfig"])
+    script = None if entrypoint else resolve_script(spec, hyperparameters)
+    algorithm = None if script or entrypoint else resolve_algorithm(spec)
     if algorithm is not None:
         try:
             algorithm.validate_hyperparameters(hyperparameters)
@@ -197,24 +219,25 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
         compile_definitions(spec.get("MetricDefinitions") or [])
     except MetricDefinitionError as exc:
         raise ValidationError(f"AlgorithmSpecification.{exc}") from exc
-    count = request["ResourceConfig"].get("InstanceCount", 1)
-    if count != 1:
-        raise ValidationError(
-            f"ResourceConfig.InstanceCount {count}: sagebox runs a training job on one instance; "
-            "use InstanceCount 1."
-        )
+    count = check_instance_count(request["ResourceConfig"], script)
     channels = check_channels(algorithm, request.get("InputDataConfig") or [], spec["TrainingInputMode"])
     check_output(objects, request["OutputDataConfig"])
-    return TrainingPlan(algorithm=algorithm, channels=channels, script=script)
+    return TrainingPlan(
+        algorithm=algorithm, channels=channels, script=script, instance_count=count, entrypoint=entrypoint
+    )
 
 
 def plan_from_document(document: dict[str, Any]) -> TrainingPlan:
     """The plan of a job already accepted (its record holds the validated request)."""
     spec = document["AlgorithmSpecification"]
-    script = resolve_script(spec, document.get("HyperParameters") or {})
-    algorithm = None if script else resolve_algorithm(spec)
+    entrypoint = resolve_entrypoint(spec, document.get("ResourceConfig") or {})
+    script = None if entrypoint else resolve_script(spec, document.get("HyperParameters") or {})
+    algorithm = None if script or entrypoint else resolve_algorithm(spec)
     channels = check_channels(algorithm, document.get("InputDataConfig", []), spec["TrainingInputMode"])
-    return TrainingPlan(algorithm=algorithm, channels=channels, script=script)
+    count = int(document.get("ResourceConfig", {}).get("InstanceCount") or 1)
+    return TrainingPlan(
+        algorithm=algorithm, channels=channels, script=script, instance_count=count, entrypoint=entrypoint
+    )
 
 
 # Members of CreateTrainingJob that DescribeTrainingJob echoes back.

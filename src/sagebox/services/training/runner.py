@@ -13,13 +13,16 @@ from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.runtime.host_group import HostGroup
 from sagebox.runtime.logs import LogWriter, read_events
 from sagebox.runtime.metrics import MetricExtractor, MetricObservation
+from sagebox.runtime.ports import rendezvous_port
 from sagebox.runtime.process import ExitCause, JobProcess
 from sagebox.runtime.script_mode import ScriptInvocation
 from sagebox.runtime.venv_cache import VirtualEnvCache
-from sagebox.runtime.workspace import TrainingWorkspace
+from sagebox.runtime.workspace import host_workspaces
 from sagebox.services.training import lifecycle
+from sagebox.services.training.entrypoint_setup import entrypoint_command
 from sagebox.services.training.requests import TrainingPlan
 from sagebox.services.training.script_setup import (
     ScriptSetupError,
@@ -30,9 +33,8 @@ from sagebox.services.training.script_setup import (
 )
 from sagebox.services.training.staging import (
     ChannelDataError,
-    stage_channel,
-    upload_tree,
-    upload_tree_as_tarball,
+    stage_channel_on_hosts,
+    upload_merged_trees,
 )
 from sagebox.store import ResourceRepository
 
@@ -44,10 +46,24 @@ SERVER_STOPPED_REASON = (
     "the job was interrupted. Create a new job to run it again."
 )
 MetricListener = Callable[[str, MetricObservation], None]
+HostCommand = tuple[list[str], Path, dict[str, str]]
 
 
 class TrainingRun:
-    """One execution of a training job; stop() may be called from any thread."""
+    """One execution of a training job; stop() may be called from any thread.
+
+    A script-mode job with ResourceConfig.InstanceCount N > 1 runs as SageMaker runs it on
+    N instances: one process per host algo-1..algo-N, each with its own /opt/ml tree
+    (hosts/<host>/ in the job folder), its own log stream and its own share of
+    ShardedByS3Key channels, meeting through torch.distributed's env:// variables. It
+    completes when every host exits 0; the first host to fail stops the others and its
+    error, naming the host, is the FailureReason. The model and output data are what
+    SageMaker documents for several containers: every host's model/ (and output/data/)
+    aggregated into one model.tar.gz (output.tar.gz); hosts should avoid clashing names,
+    and on a clash the lower host's file (algo-1 first) is kept. MetricDefinitions are
+    matched against every host's log lines; each metric's final value is the last one
+    logged by any host.
+    """
 
     def __init__(
         self,
@@ -68,11 +84,16 @@ class TrainingRun:
         self._stop = threading.Event()
         self._interrupted = False
         self._process: JobProcess | None = None
+        self._group: HostGroup | None = None
+        self._failed_host: str | None = None
         self._lock = threading.Lock()
         self._metrics: dict[str, MetricObservation] = {}
+        self._metrics_lock = threading.Lock()
         self._metrics_flushed_at = 0.0
-        self.workspace = TrainingWorkspace(settings.jobs_dir / "training" / name)
+        self.workspaces = host_workspaces(settings.jobs_dir / "training" / name, plan.instance_count)
+        self.workspace = self.workspaces[0]
         self._argv: list[str] = []
+        self._host_argv: dict[str, list[str]] = {}
 
     def interrupt(self) -> None:
         """Stops the job because the server is shutting down; it ends Failed, saying so."""
@@ -84,6 +105,8 @@ class TrainingRun:
             self._stop.set()
             if self._process is not None:
                 self._process.stop()
+            if self._group is not None:
+                self._group.stop()
 
     # -- the whole run -------------------------------------------------------------
 
@@ -105,12 +128,14 @@ class TrainingRun:
             self._finish_failed(f"InternalServerError: sagebox could not run the job: {exc!r}")
             return
         finally:
-            self.workspace.clear_input_data()
+            for workspace in self.workspaces:
+                workspace.clear_input_data()
         self._conclude(outcome)
 
     def _prepare(self, document: dict[str, Any]) -> None:
         hyperparameters = document.get("HyperParameters", {})
-        self.workspace.create(hyperparameters, self._plan.channels)
+        for workspace in self.workspaces:
+            workspace.create(hyperparameters, self._plan.channels)
 
         def downloading(record: Any) -> None:
             now = time.time()
@@ -122,9 +147,13 @@ class TrainingRun:
         for channel in document.get("InputDataConfig", []):
             if self._stop.is_set():
                 return
-            stage_channel(self._objects, channel, self.workspace.channel_dir(channel["ChannelName"]))
-        if self._plan.script is not None and not self._stop.is_set():
-            stage_source(self._objects, self._plan.script, code_dir(self.workspace))
+            folders = [workspace.channel_dir(channel["ChannelName"]) for workspace in self.workspaces]
+            stage_channel_on_hosts(self._objects, channel, folders)
+        script = self._plan.script
+        for workspace in self.workspaces:
+            if script is None or self._stop.is_set():
+                return
+            stage_source(self._objects, script, code_dir(workspace))
 
     def _stopped_before_training(self) -> bool:
         if not self._stop.is_set():
@@ -133,11 +162,17 @@ class TrainingRun:
         return True
 
     def _train(self, document: dict[str, Any]) -> tuple[int, ExitCause]:
+        if len(self.workspaces) > 1:
+            return self._train_on_hosts(document)
         spec = document["AlgorithmSpecification"]
         extractor = MetricExtractor(spec.get("MetricDefinitions") or [], self._observe)
         logs = LogWriter(self.workspace.log_file)
         try:
-            if self._plan.script is None:
+            if self._plan.entrypoint is not None:
+                self._argv, cwd, env = entrypoint_command(
+                    self._plan.entrypoint, self.workspace, document, self._plan.channels
+                )
+            elif self._plan.script is None:
                 cwd, env = self._builtin_command(document)
             else:
                 cwd, env = self._script_command(document, logs)
@@ -195,7 +230,7 @@ class TrainingRun:
         if script is None:
             raise RuntimeError(f"training job {self.name} is not a script-mode job")
         source = code_dir(self.workspace)
-        venvs = VirtualEnvCache(self._settings.home / "venvs")
+        venvs = VirtualEnvCache(self._settings.venvs_dir)
         python = prepare_python(script, source, venvs, lambda argv: self._run_setup(argv, source, logs))
         invocation = ScriptInvocation(
             program=script.program,
@@ -210,8 +245,86 @@ class TrainingRun:
             job_arn=document["TrainingJobArn"],
             channels=self._plan.channels,
             user_environment=document.get("Environment"),
+            master_port=rendezvous_port(),
         )
         return source, env
+
+    # -- several hosts -------------------------------------------------------------
+
+    def _train_on_hosts(self, document: dict[str, Any]) -> tuple[int, ExitCause]:
+        """Script mode on several hosts: one process per host, started together, ended together."""
+        spec = document["AlgorithmSpecification"]
+        extractor = MetricExtractor(spec.get("MetricDefinitions") or [], self._observe)
+        logs = {workspace.host: LogWriter(workspace.log_file) for workspace in self.workspaces}
+        try:
+            try:
+                commands = self._host_commands(document, logs[self.workspace.host])
+            except ScriptSetupError:
+                if self._stop.is_set():
+                    return (0, ExitCause.STOPPED)
+                raise
+            group = HostGroup(
+                {
+                    host: JobProcess(
+                        argv, cwd=cwd, env=env, log=logs[host], on_line=extractor.feed,
+                        grace_seconds=self._settings.stop_grace_seconds,
+                    )
+                    for host, (argv, cwd, env) in commands.items()
+                }
+            )
+            with self._lock:
+                if self._stop.is_set():
+                    return (0, ExitCause.STOPPED)
+                started = group.start()
+                self._group = group
+
+            def training(record: Any) -> None:
+                lifecycle.internal(record)["pid"] = group.pids[0]
+                lifecycle.internal(record)["pids"] = group.pids
+                lifecycle.advance(record, "Training", started)
+
+            self._repo.modify(self.name, training)
+            begun = document.get("TrainingStartTime") or started
+            outcome = group.wait(deadline=begun + document["StoppingCondition"]["MaxRuntimeInSeconds"])
+        finally:
+            for log_writer in logs.values():
+                log_writer.close()
+        self._failed_host = outcome.failed_host
+        self._flush_metrics(force=True)
+        return outcome.exit_code, outcome.cause
+
+    def _host_commands(self, document: dict[str, Any], logs: LogWriter) -> dict[str, HostCommand]:
+        """Each host's argv, folder and environment; requirements install once, logged by algo-1."""
+        script = self._plan.script
+        if script is None:
+            raise RuntimeError(f"training job {self.name} runs on several hosts but is not a script-mode job")
+        leader_source = code_dir(self.workspace)
+        venvs = VirtualEnvCache(self._settings.venvs_dir)
+        python = prepare_python(
+            script, leader_source, venvs, lambda argv: self._run_setup(argv, leader_source, logs)
+        )
+        port = rendezvous_port()
+        commands: dict[str, HostCommand] = {}
+        for workspace in self.workspaces:
+            source = code_dir(workspace)
+            invocation = ScriptInvocation(
+                program=script.program,
+                code_dir=source,
+                hyperparameters=document.get("HyperParameters", {}),
+                submit_directory=script.submit_directory,
+            )
+            env = invocation.environment(
+                workspace,
+                job_name=self.name,
+                job_arn=document["TrainingJobArn"],
+                channels=self._plan.channels,
+                user_environment=document.get("Environment"),
+                master_port=port,
+            )
+            commands[workspace.host] = (invocation.argv(python), source, env)
+            self._host_argv[workspace.host] = commands[workspace.host][0]
+        self._argv = self._host_argv[self.workspace.host]
+        return commands
 
     def _run_setup(self, argv: list[str], cwd: Path, logs: LogWriter) -> tuple[int, list[str]]:
         """Runs a setup command (pip) as a stoppable process logging to the job's log."""
@@ -238,10 +351,12 @@ class TrainingRun:
     # -- metrics -------------------------------------------------------------------
 
     def _observe(self, observation: MetricObservation) -> None:
-        self._metrics[observation.name] = observation
-        if self._metric_listener is not None:
-            self._metric_listener(self.name, observation)
-        self._flush_metrics(force=False)
+        """Called from each host's log reader; one observation at a time."""
+        with self._metrics_lock:
+            self._metrics[observation.name] = observation
+            if self._metric_listener is not None:
+                self._metric_listener(self.name, observation)
+            self._flush_metrics(force=False)
 
     def _flush_metrics(self, force: bool) -> None:
         now = time.time()
@@ -291,7 +406,7 @@ class TrainingRun:
             self._finish_failed(SERVER_STOPPED_REASON)
             return
         artifacts = None
-        if any(self.workspace.model_dir.iterdir()) if self.workspace.model_dir.exists() else False:
+        if any(any(w.model_dir.iterdir()) for w in self.workspaces if w.model_dir.exists()):
             try:
                 artifacts = self._upload_artifacts()
             except ObjectStoreError:
@@ -308,15 +423,19 @@ class TrainingRun:
         record = self._repo.get(self.name)
         output = record.document["OutputDataConfig"] if record else {}
         base = f"{output['S3OutputPath'].rstrip('/')}/{self.name}/output"
+        models = [w.model_dir for w in self.workspaces]
+        data = [w.output_data_dir for w in self.workspaces]
         if output.get("CompressionType") == "NONE":
-            upload_tree(self._objects, self.workspace.model_dir, f"{base}/model")
-            upload_tree(self._objects, self.workspace.output_data_dir, f"{base}/data")
+            upload_merged_trees(self._objects, models, f"{base}/model", compress=False)
+            upload_merged_trees(self._objects, data, f"{base}/data", compress=False)
             return f"{base}/model/"
-        upload_tree_as_tarball(self._objects, self.workspace.model_dir, f"{base}/model.tar.gz")
-        upload_tree_as_tarball(self._objects, self.workspace.output_data_dir, f"{base}/output.tar.gz")
+        upload_merged_trees(self._objects, models, f"{base}/model.tar.gz", compress=True)
+        upload_merged_trees(self._objects, data, f"{base}/output.tar.gz", compress=True)
         return f"{base}/model.tar.gz"
 
     def _failure_reason(self, exit_code: int) -> str:
+        if self._plan.script is not None and len(self.workspaces) > 1:
+            return self._host_failure_reason(exit_code)[:1024]
         if self._plan.script is not None:
             return script_failure_reason(self.workspace, exit_code, self._argv)[:1024]
         failure = self.workspace.failure_file
@@ -327,3 +446,9 @@ class TrainingRun:
         tail = [str(e["message"]) for e in read_events(self.workspace.log_file)[-5:]]
         detail = " | ".join(tail)
         return f"AlgorithmError: the training process exited with code {exit_code}. Last log lines: {detail}"[:1024]
+
+    def _host_failure_reason(self, exit_code: int) -> str:
+        """The failed host's script error, naming the host: ``AlgorithmError: Host algo-2: ...``."""
+        workspace = next((w for w in self.workspaces if w.host == self._failed_host), self.workspace)
+        reason = script_failure_reason(workspace, exit_code, self._host_argv.get(workspace.host, self._argv))
+        return reason.replace("AlgorithmError: ", f"AlgorithmError: Host {workspace.host}: ", 1)

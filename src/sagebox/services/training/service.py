@@ -161,8 +161,9 @@ class TrainingJobService:
                 self._launch(record.name)
                 continue
 
-            orphan = lifecycle.internal(record).get("pid")
-            if orphan:
+            bookkeeping = lifecycle.internal(record)
+            orphans = bookkeeping.get("pids") or ([bookkeeping["pid"]] if bookkeeping.get("pid") else [])
+            for orphan in orphans:
                 end_orphan(orphan, self._process_marker(record))
 
             def interrupted(r: ResourceRecord) -> None:
@@ -175,13 +176,16 @@ class TrainingJobService:
             self._repo.modify(record.name, interrupted)
 
     def _process_marker(self, record: ResourceRecord) -> str:
-        """What the job's command line contains: the algorithm's module, or the script's path."""
+        """What the job's command line contains: the algorithm's module, or a script in the job's folder."""
         try:
             job_plan = plan_from_document(record.document)
         except ValidationError:
             return "sagebox.algorithms"
         if job_plan.script is not None:
-            return str(self._settings.jobs_dir / "training" / record.name / "code" / job_plan.script.program)
+            job_root = self._settings.jobs_dir / "training" / record.name
+            if job_plan.instance_count > 1:
+                return f"{job_root}/hosts/"
+            return str(job_root / "code" / job_plan.script.program)
         return job_plan.algorithm.entry_module if job_plan.algorithm else "sagebox.algorithms"
 
     def shutdown(self) -> None:
