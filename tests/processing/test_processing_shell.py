@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ import pytest
 
 from sagebox.services.processing.command import build_argv, shell_command_index
 from sagebox.services.processing.workspace import ProcessingWorkspace
+from tests.archives import tar_gz
 from tests.processing.jobs import job_request, s3_input, s3_output, unique, wait_for
 
 DATA = "/opt/ml/processing/input/data"
@@ -32,16 +31,6 @@ open(f"{args.output}/count.txt", "w").write(str(len(rows)))
 """
 
 
-def _source_archive() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        script = COUNT.encode()
-        info = tarfile.TarInfo("count.py")
-        info.size = len(script)
-        archive.addfile(info, io.BytesIO(script))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def shell_bucket(s3: Any, processing_bucket: str) -> str:
     """The processing bucket with a runproc.sh and a sourcedir.tar.gz, as FrameworkProcessor uploads them."""
@@ -49,7 +38,7 @@ def shell_bucket(s3: Any, processing_bucket: str) -> str:
         Bucket=processing_bucket, Key="shell/entrypoint/runproc.sh", Body=RUNPROC.encode()
     )
     s3.put_object(
-        Bucket=processing_bucket, Key="shell/code/sourcedir.tar.gz", Body=_source_archive()
+        Bucket=processing_bucket, Key="shell/code/sourcedir.tar.gz", Body=tar_gz({"count.py": COUNT})
     )
     return processing_bucket
 

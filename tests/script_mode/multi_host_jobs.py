@@ -7,19 +7,10 @@ import json
 import tarfile
 from typing import Any
 
+from tests.archives import tar_gz
 from tests.training.jobs import ROLE, unique
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-
-
-def _source_archive(script: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        data = script.encode()
-        info = tarfile.TarInfo("train.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _channel(name: str, uri: str, distribution: str) -> dict[str, Any]:
@@ -39,7 +30,7 @@ def multi_host_job(
     """A CreateTrainingJob request for a script-mode job on `count` instances."""
     name = unique("multi")
     key = f"{name}/source/sourcedir.tar.gz"
-    s3.put_object(Bucket=bucket, Key=key, Body=_source_archive(script))
+    s3.put_object(Bucket=bucket, Key=key, Body=tar_gz({"train.py": script}))
     request: dict[str, Any] = {
         "TrainingJobName": name,
         "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.archives import tar_gz
 from tests.training.jobs import ROLE, csv_bytes, unique, wait_for
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-PYTORCH_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.13.0-cpu-py311"
+TENSORFLOW_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.16.1-cpu-py310"
 
 TRAIN_SCRIPT = '''
 import argparse
@@ -74,17 +75,6 @@ raise ValueError("the training data has no rows")
 '''
 
 
-def _source_archive(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def bucket(s3: Any) -> str:
     name = unique("script-mode")
@@ -98,7 +88,7 @@ def bucket(s3: Any) -> str:
 
 def _upload_source(s3: Any, bucket: str, job: str, files: dict[str, str]) -> str:
     key = f"{job}/source/sourcedir.tar.gz"
-    s3.put_object(Bucket=bucket, Key=key, Body=_source_archive(files))
+    s3.put_object(Bucket=bucket, Key=key, Body=tar_gz(files))
     return f"s3://{bucket}/{key}"
 
 
@@ -266,13 +256,13 @@ def test_a_failed_requirements_install_fails_the_job_with_pips_error(sagemaker: 
 def test_a_framework_that_is_not_installed_fails_with_the_install_command(
     sagemaker: Any, s3: Any, bucket: str
 ) -> None:
-    if importlib.util.find_spec("torch") is not None:
-        pytest.skip("torch is installed in this environment, so a pytorch-training job would run")
-    job = _run(sagemaker, _script_job(s3, bucket, {"train.py": "print('never runs')"}, image=PYTORCH_IMAGE))
+    if importlib.util.find_spec("tensorflow") is not None:
+        pytest.skip("TensorFlow is installed in this environment, so a tensorflow-training job would run")
+    job = _run(sagemaker, _script_job(s3, bucket, {"train.py": "print('never runs')"}, image=TENSORFLOW_IMAGE))
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"] == (
-        "ClientError: the pytorch-training image runs scripts with PyTorch, which is not installed in this "
-        "sagebox environment; install it with: pip install torch==2.13.0"
+        "ClientError: the tensorflow-training image runs scripts with TensorFlow, which is not installed in this "
+        "sagebox environment; install it with: pip install tensorflow"
     )
 
 

@@ -6,7 +6,6 @@ import hashlib
 import importlib.util
 import io
 import json
-import tarfile
 from typing import Any
 
 import joblib
@@ -15,11 +14,12 @@ import pytest
 from botocore.exceptions import ClientError, WaiterError
 from sklearn.linear_model import Ridge
 
+from tests.archives import tar_gz
 from tests.training.jobs import ROLE, unique
 from tests.transform.jobs import features_csv, read, wait_for_transform
 
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-PYTORCH_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1.0-cpu-py310"
+TENSORFLOW_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.16.1-cpu"
 
 FULL_SCRIPT = '''
 import json
@@ -58,16 +58,6 @@ import joblib
 def model_fn(model_dir):
     return joblib.load(os.path.join(model_dir, "regressor.joblib"))
 '''
-
-
-def _archive(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
 
 
 def _joblib_bytes(model: Any) -> bytes:
@@ -133,8 +123,8 @@ def _deploy(sagemaker: Any, model: str) -> str:
 @pytest.fixture(scope="module")
 def full_script_model(sagemaker: Any, s3: Any, bucket: str, regressor: Ridge) -> str:
     """Code in an s3 sourcedir.tar.gz defining all four functions; the model alone in model.tar.gz."""
-    s3.put_object(Bucket=bucket, Key="full/model.tar.gz", Body=_archive({"model.joblib": _joblib_bytes(regressor)}))
-    source = _archive({
+    s3.put_object(Bucket=bucket, Key="full/model.tar.gz", Body=tar_gz({"model.joblib": _joblib_bytes(regressor)}))
+    source = tar_gz({
         "inference.py": FULL_SCRIPT.encode(),
         "helpers/__init__.py": b"",
         "helpers/scaling.py": b"SCALE = 2.0\n",
@@ -150,7 +140,7 @@ def full_script_model(sagemaker: Any, s3: Any, bucket: str, regressor: Ridge) ->
 @pytest.fixture(scope="module")
 def defaults_model(sagemaker: Any, s3: Any, bucket: str, regressor: Ridge) -> str:
     """Only model_fn, repacked into model.tar.gz under code/ as the SDK does."""
-    archive = _archive({"regressor.joblib": _joblib_bytes(regressor), "code/inference.py": MODEL_FN_ONLY_SCRIPT.encode()})
+    archive = tar_gz({"regressor.joblib": _joblib_bytes(regressor), "code/inference.py": MODEL_FN_ONLY_SCRIPT.encode()})
     s3.put_object(Bucket=bucket, Key="defaults/model.tar.gz", Body=archive)
     return _create_model(
         sagemaker,
@@ -243,19 +233,19 @@ def test_a_framework_image_needs_an_inference_script(sagemaker: Any, s3: Any, bu
     assert "SAGEMAKER_PROGRAM" in info.value.response["Error"]["Message"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("torch") is not None, reason="PyTorch is installed here")
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is not None, reason="TensorFlow is installed here")
 def test_a_missing_framework_fails_the_endpoint_naming_the_package(sagemaker: Any, defaults_model: str) -> None:
     model_data = sagemaker.describe_model(ModelName=defaults_model)["PrimaryContainer"]["ModelDataUrl"]
     model = _create_model(
         sagemaker, model_data, {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
-        image=PYTORCH_IMAGE,
+        image=TENSORFLOW_IMAGE,
     )
     endpoint = _start_endpoint(sagemaker, model)
     with pytest.raises(WaiterError):
         sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     assert described["EndpointStatus"] == "Failed"
-    assert "pip install torch" in described["FailureReason"]
+    assert "pip install tensorflow" in described["FailureReason"]
     sagemaker.delete_endpoint(EndpointName=endpoint)
 
 
@@ -278,7 +268,7 @@ def output_fn(prediction, accept):
 
 def _requirements_model(sagemaker: Any, s3: Any, bucket: str, regressor: Ridge, requirements: str) -> str:
     key = f"{unique('requirements')}/model.tar.gz"
-    archive = _archive({
+    archive = tar_gz({
         "regressor.joblib": _joblib_bytes(regressor),
         "code/inference.py": PREFIX_SCRIPT.encode(),
         "code/requirements.txt": requirements.encode(),

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from typing import Any
 
 import botocore.exceptions
 import pytest
 
+from tests.archives import tar_gz
 from tests.training.jobs import unique
 from tests.tuning_jobs.conftest import definition, wait_tuning
 
@@ -39,13 +38,8 @@ print(f"validation-rmse={np.sqrt(np.mean((model.predict(x) - y) ** 2)):.6f}")
 
 
 def _script_definition(s3: Any, bucket: str) -> dict[str, Any]:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("train.py")
-        info.size = len(SCRIPT.encode())
-        tar.addfile(info, io.BytesIO(SCRIPT.encode()))
     key = f"{unique('source')}/sourcedir.tar.gz"
-    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    s3.put_object(Bucket=bucket, Key=key, Body=tar_gz({"train.py": SCRIPT}))
     plan = definition(bucket, static={
         "sagemaker_program": json.dumps("train.py"),
         "sagemaker_submit_directory": json.dumps(f"s3://{bucket}/{key}"),
