@@ -170,3 +170,52 @@ def test_a_restart_fails_running_jobs_and_keeps_everything_else(private_server: 
     sagemaker.stop_training_job(TrainingJobName=queued["TrainingJobName"])
     assert s3.get_object(Bucket=bucket, Key="diabetes/train/a.csv")["Body"].read().startswith(b"1,2,3")
     assert wait_for(sagemaker, queued["TrainingJobName"])["TrainingJobStatus"] == "Stopped"
+
+
+def _job_processes(arn: str) -> list[int]:
+    """Live processes started for the job (recognised by TRAINING_JOB_ARN in their environment)."""
+    found = []
+    for folder in Path("/proc").iterdir():
+        if not folder.name.isdigit():
+            continue
+        try:
+            environ = (folder / "environ").read_bytes().split(b"\0")
+            state = (folder / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if f"TRAINING_JOB_ARN={arn}".encode() in environ and state != "Z":
+            found.append(int(folder.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    "specification",
+    [
+        {"ContainerEntrypoint": ["bash", "-c", "sleep 600"]},  # any command: known by its environment
+        {},  # the built-in algorithm
+    ],
+)
+def test_a_restart_kills_the_processes_an_interrupted_job_left(private_server: Any, specification: dict[str, Any]) -> None:
+    server, sagemaker, s3 = private_server()
+    bucket = _seed(s3)
+    request = _long_job(bucket)
+    if specification:
+        request["AlgorithmSpecification"] = {
+            "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "TrainingInputMode": "File",
+            **specification,
+        }
+        request.pop("HyperParameters")
+    sagemaker.create_training_job(**request)
+    arn = wait_for(sagemaker, request["TrainingJobName"], ("Training",))["TrainingJobArn"]
+    assert _job_processes(arn)
+
+    server.kill()  # the job's process group outlives the server
+    assert _job_processes(arn)
+    _, sagemaker, _ = private_server()
+
+    deadline = time.time() + 10
+    while _job_processes(arn) and time.time() < deadline:
+        time.sleep(0.1)
+    assert _job_processes(arn) == []
+    assert sagemaker.describe_training_job(TrainingJobName=request["TrainingJobName"])["TrainingJobStatus"] == "Failed"

@@ -163,3 +163,22 @@ def end_orphan(pid: int, marker: str) -> bool:
         os.killpg(pid, signal.SIGKILL)
         return True
     return False
+
+
+def end_orphan_of_job(pid: int, variable: str, value: str) -> bool:
+    """Kills the process group a previous server left running, if `pid` is still that job.
+
+    A job that runs any command (a ContainerEntrypoint, a processing job) cannot be told
+    by its command line, so the process is recognised by ``variable=value`` in the
+    environment it started with (the job's ARN); a recycled pid is never touched.
+    """
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    if f"{variable}={value}".encode() not in environ:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+        return True
+    return False

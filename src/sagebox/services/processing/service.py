@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore
+from sagebox.runtime.process import end_orphan_of_job
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ResourceNotFound, ValidationError
 from sagebox.services.listing import list_resources
 from sagebox.services.processing import states
 from sagebox.services.processing.requests import initial_document, plan
 from sagebox.services.processing.runner import SERVER_STOPPED_REASON, ProcessingRun
-from sagebox.services.processing.workspace import job_root
+from sagebox.services.processing.workspace import JOB_ARN_VARIABLE, job_root
 from sagebox.store import AlreadyExists, MetadataStore, NotFound, ResourceRecord
 
 KIND = "ProcessingJob"
@@ -168,7 +165,7 @@ class ProcessingJobService:
                 continue
             pid = states.internal(record).get("pid")
             if pid:
-                _end_orphan(int(pid), record.arn)
+                end_orphan_of_job(int(pid), JOB_ARN_VARIABLE, record.arn)
 
             def interrupted(r: ResourceRecord) -> None:
                 now = time.time()
@@ -185,21 +182,3 @@ class ProcessingJobService:
             runs = list(self._runs.values())
         for run in runs:
             run.interrupt()
-
-
-def _end_orphan(pid: int, arn: str) -> bool:
-    """Kills the process group a previous server left running, if `pid` is still that job.
-
-    A processing job runs any command, so the process is recognised by the job ARN in
-    its environment rather than by its command line; a recycled pid is never touched.
-    """
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    if f"SAGEBOX_PROCESSING_JOB_ARN={arn}".encode() not in environ:
-        return False
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-        return True
-    return False

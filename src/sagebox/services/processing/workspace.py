@@ -33,6 +33,8 @@ from sagebox.runtime.opt_ml import (
 )
 from sagebox.services.processing.requests import ProcessingPlan
 
+JOB_ARN_VARIABLE = "SAGEBOX_PROCESSING_JOB_ARN"
+
 __all__ = ["OPT_ML", "ProcessingWorkspace", "is_container_path", "job_root"]
 # What processingjobconfig.json holds: the job's own description, as SageMaker writes it.
 _CONFIG_MEMBERS = (
@@ -127,7 +129,7 @@ class ProcessingWorkspace:
             }
         )
         env.update(user_environment or {})
-        env["SAGEBOX_PROCESSING_JOB_ARN"] = job_arn  # how a restarted server recognises the process
+        env[JOB_ARN_VARIABLE] = job_arn  # how a restarted server recognises the process
         # The /opt/ml redirect comes first on the path, whoever set PYTHONPATH
         # (SAGEBOX_REDIRECT_OPT_ML=0 in the job's Environment turns it off).
         env["PYTHONPATH"] = redirect_first(env.get("PYTHONPATH"))

@@ -9,7 +9,7 @@ from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore
-from sagebox.runtime.process import end_orphan
+from sagebox.runtime.process import end_orphan_of_job
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ValidationError
 from sagebox.services.listing import list_resources
@@ -164,7 +164,7 @@ class TrainingJobService:
             bookkeeping = lifecycle.internal(record)
             orphans = bookkeeping.get("pids") or ([bookkeeping["pid"]] if bookkeeping.get("pid") else [])
             for orphan in orphans:
-                end_orphan(orphan, self._process_marker(record))
+                end_orphan_of_job(orphan, "TRAINING_JOB_ARN", record.arn)
 
             def interrupted(r: ResourceRecord) -> None:
                 now = time.time()
@@ -174,19 +174,6 @@ class TrainingJobService:
                     lifecycle.fail(r, SERVER_STOPPED_REASON, now)
 
             self._repo.modify(record.name, interrupted)
-
-    def _process_marker(self, record: ResourceRecord) -> str:
-        """What the job's command line contains: the algorithm's module, or a script in the job's folder."""
-        try:
-            job_plan = plan_from_document(record.document)
-        except ValidationError:
-            return "sagebox.algorithms"
-        if job_plan.script is not None:
-            job_root = self._settings.jobs_dir / "training" / record.name
-            if job_plan.instance_count > 1:
-                return f"{job_root}/hosts/"
-            return str(job_root / "code" / job_plan.script.program)
-        return job_plan.algorithm.entry_module if job_plan.algorithm else "sagebox.algorithms"
 
     def shutdown(self) -> None:
         """Ends every running job as Failed: the server going away is not a user's stop."""
