@@ -54,3 +54,12 @@ def test_hyperparameter_tuner_fits_reads_analytics_and_deploys(
     assert all(40 < float(value) < 90 for _, value, _ in script_trials)
     assert re.search(r"^script best sagemaker-scikit-lea-\S+$", done.stdout, re.MULTILINE)
     assert "script estimator SKLearn sklearn_train.py 1.2-1" in done.stdout
+
+
+def test_pytorch_estimator_fits_and_deploys_a_repacked_model(sagebox_server: Any, tmp_path: Path) -> None:
+    pytest.importorskip("torch", reason="PyTorch is the torch extra (make test installs it)")
+    done = run_script("pytorch_estimator.py", sagebox_server, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Repacking model artifact" in done.stderr  # the SDK put the inference code under code/
+    predictions = _values(r"pytorch prediction (\S+)", done.stdout)
+    assert len(predictions) == 3 and all(25 < v < 350 for v in predictions)
