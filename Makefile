@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 # `make test EXTRAS=dev` leaves PyTorch out (its tests then say they were skipped).
 EXTRAS ?= dev,torch
 # Clients whose pins conflict with the server's get virtual environments of their own,
-# used by the compatibility suite (tests/compat/).
+# used by the compatibility suite (tests/compat/). Their versions are pinned so the
+# suite tests the same clients everywhere; s3fs is pinned because resolving it against
+# SDK v3's botocore otherwise backtracks through every release (minutes).
 SDK3 := .venv-sdk3
 AWSCLI := .venv-awscli
 
@@ -24,12 +26,12 @@ install-clients: $(SDK3)/.installed $(AWSCLI)/.installed
 
 $(SDK3)/.installed: Makefile
 	test -x $(SDK3)/bin/python || $(PYTHON) -m venv $(SDK3)
-	$(SDK3)/bin/python -m pip install --quiet 'sagemaker>=3,<4'
+	$(SDK3)/bin/python -m pip install --quiet 'sagemaker==3.27.0' 's3fs==0.4.2'
 	touch $@
 
 $(AWSCLI)/.installed: Makefile
 	test -x $(AWSCLI)/bin/python || $(PYTHON) -m venv $(AWSCLI)
-	$(AWSCLI)/bin/python -m pip install --quiet awscli
+	$(AWSCLI)/bin/python -m pip install --quiet 'awscli==1.46.3'
 	touch $@
 
 demo: install
