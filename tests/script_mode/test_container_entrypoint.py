@@ -224,11 +224,6 @@ def test_a_missing_program_fails_the_job_naming_it(s3: Any, sagemaker: Any, buck
             {},
             "AlgorithmSpecification.ContainerEntrypoint: the first element (the program) is empty.",
         ),
-        (
-            {"ContainerEntrypoint": ["python3", "/opt/ml/input/data/code/train.py"]},
-            {"InstanceCount": 2},
-            "ResourceConfig.InstanceCount 2: sagebox runs a training job with a ContainerEntrypoint on one instance",
-        ),
     ],
 )
 def test_entrypoint_validation(
@@ -247,3 +242,32 @@ def test_entrypoint_validation(
     assert error["Code"] == "ValidationException"
     assert error["Message"].startswith(message), error["Message"]
     assert "framework images" in error["Message"] or "ContainerEntrypoint" in error["Message"]
+
+
+HOST_REPORT = (
+    'echo "$SM_CURRENT_HOST $RANK $WORLD_SIZE $MASTER_ADDR $(ls /opt/ml/input/data/train)" '
+    '> "/opt/ml/model/$SM_CURRENT_HOST.txt"'
+)
+
+
+def test_an_entrypoint_runs_once_per_host(s3: Any, sagemaker: Any, bucket: str) -> None:
+    request = _request(s3, bucket, {"README": "no code needed"}, {"ContainerEntrypoint": ["bash", "-c", HOST_REPORT]})
+    request["ResourceConfig"]["InstanceCount"] = 2
+    job = _run(sagemaker, request)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    members = _members(s3, job["ModelArtifacts"]["S3ModelArtifacts"])
+    reports = {name: members[name].decode().split() for name in ("algo-1.txt", "algo-2.txt")}
+    assert reports["algo-1.txt"][:4] == ["algo-1", "0", "2", "127.0.0.1"]
+    assert reports["algo-2.txt"][:4] == ["algo-2", "1", "2", "127.0.0.1"]
+    assert reports["algo-1.txt"][4:] == reports["algo-2.txt"][4:] != []  # FullyReplicated: the same files
+
+
+def test_a_failing_host_of_an_entrypoint_job_is_named(s3: Any, sagemaker: Any, bucket: str) -> None:
+    command = 'if [ "$RANK" = 1 ]; then echo "no data for me" >&2; exit 3; fi; sleep 120'
+    request = _request(s3, bucket, {"README": "no code needed"}, {"ContainerEntrypoint": ["bash", "-c", command]})
+    request["ResourceConfig"]["InstanceCount"] = 2
+    job = _run(sagemaker, request)
+    assert job["TrainingJobStatus"] == "Failed"
+    reason = job["FailureReason"]
+    assert reason.startswith("AlgorithmError: Host algo-2: the training process exited with code 3.")
+    assert "no data for me" in reason

@@ -47,9 +47,7 @@ def _image_kind(spec: Mapping[str, Any]) -> str:
     return f"TrainingImage '{image or ''}' is not a framework image"
 
 
-def resolve_entrypoint(
-    spec: Mapping[str, Any], resources: Mapping[str, Any]
-) -> EntrypointPlan | None:
+def resolve_entrypoint(spec: Mapping[str, Any]) -> EntrypointPlan | None:
     """The plan of a job giving a ContainerEntrypoint, else None; raises ValidationError."""
     entrypoint = list(spec.get("ContainerEntrypoint") or [])
     arguments = list(spec.get("ContainerArguments") or [])
@@ -71,11 +69,5 @@ def resolve_entrypoint(
     if not entrypoint[0]:
         raise ValidationError(
             "AlgorithmSpecification.ContainerEntrypoint: the first element (the program) is empty."
-        )
-    count = resources.get("InstanceCount", 1)
-    if count != 1:
-        raise ValidationError(
-            f"ResourceConfig.InstanceCount {count}: sagebox runs a training job with a "
-            "ContainerEntrypoint on one instance; use InstanceCount 1."
         )
     return EntrypointPlan(framework=framework, image=image, command=(*entrypoint, *arguments))

@@ -186,10 +186,11 @@ def check_output(objects: ObjectStore, output: dict[str, Any]) -> None:
         ) from exc
 
 
-def check_instance_count(resources: dict[str, Any], script: ScriptPlan | None) -> int:
-    """ResourceConfig.InstanceCount: 1 for built-in algorithms, 1..MAX_SCRIPT_INSTANCES for scripts."""
+def check_instance_count(resources: dict[str, Any], user_code: bool) -> int:
+    """ResourceConfig.InstanceCount: 1 for built-in algorithms, 1..MAX_SCRIPT_INSTANCES for user code
+    (a script-mode entry point or a ContainerEntrypoint)."""
     count = resources.get("InstanceCount", 1)
-    if script is None and count != 1:
+    if not user_code and count != 1:
         raise ValidationError(
             f"ResourceConfig.InstanceCount {count}: built-in algorithms run on one instance in sagebox; "
             "use InstanceCount 1, or a framework image with a training script (script mode) for "
@@ -197,7 +198,7 @@ def check_instance_count(resources: dict[str, Any], script: ScriptPlan | None) -
         )
     if not 1 <= count <= MAX_SCRIPT_INSTANCES:
         raise ValidationError(
-            f"ResourceConfig.InstanceCount {count}: sagebox runs a script-mode training job on 1 to "
+            f"ResourceConfig.InstanceCount {count}: sagebox runs a training script on 1 to "
             f"{MAX_SCRIPT_INSTANCES} instances, each a process on this machine."
         )
     return int(count)
@@ -207,7 +208,7 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
     """Checks everything the model cannot express; raises ValidationError naming the member."""
     spec = request["AlgorithmSpecification"]
     hyperparameters = request.get("HyperParameters") or {}
-    entrypoint = resolve_entrypoint(spec, request["ResourceConfig"])
+    entrypoint = resolve_entrypoint(spec)
     script = None if entrypoint else resolve_script(spec, hyperparameters)
     algorithm = None if script or entrypoint else resolve_algorithm(spec)
     if algorithm is not None:
@@ -219,7 +220,7 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
         compile_definitions(spec.get("MetricDefinitions") or [])
     except MetricDefinitionError as exc:
         raise ValidationError(f"AlgorithmSpecification.{exc}") from exc
-    count = check_instance_count(request["ResourceConfig"], script)
+    count = check_instance_count(request["ResourceConfig"], script is not None or entrypoint is not None)
     channels = check_channels(algorithm, request.get("InputDataConfig") or [], spec["TrainingInputMode"])
     check_output(objects, request["OutputDataConfig"])
     return TrainingPlan(
@@ -230,7 +231,7 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
 def plan_from_document(document: dict[str, Any]) -> TrainingPlan:
     """The plan of a job already accepted (its record holds the validated request)."""
     spec = document["AlgorithmSpecification"]
-    entrypoint = resolve_entrypoint(spec, document.get("ResourceConfig") or {})
+    entrypoint = resolve_entrypoint(spec)
     script = None if entrypoint else resolve_script(spec, document.get("HyperParameters") or {})
     algorithm = None if script or entrypoint else resolve_algorithm(spec)
     channels = check_channels(algorithm, document.get("InputDataConfig", []), spec["TrainingInputMode"])

@@ -18,9 +18,9 @@ from sagebox.runtime.logs import LogWriter, read_events
 from sagebox.runtime.metrics import MetricExtractor, MetricObservation
 from sagebox.runtime.ports import rendezvous_port
 from sagebox.runtime.process import ExitCause, JobProcess
-from sagebox.runtime.script_mode import ScriptInvocation
+from sagebox.runtime.script_mode import ScriptInvocation, rendezvous_environment
 from sagebox.runtime.venv_cache import VirtualEnvCache
-from sagebox.runtime.workspace import host_workspaces
+from sagebox.runtime.workspace import TrainingWorkspace, host_workspaces
 from sagebox.services.training import lifecycle
 from sagebox.services.training.entrypoint_setup import entrypoint_command
 from sagebox.services.training.requests import TrainingPlan
@@ -252,7 +252,7 @@ class TrainingRun:
     # -- several hosts -------------------------------------------------------------
 
     def _train_on_hosts(self, document: dict[str, Any]) -> tuple[int, ExitCause]:
-        """Script mode on several hosts: one process per host, started together, ended together."""
+        """User code on several hosts: one process per host, started together, ended together."""
         spec = document["AlgorithmSpecification"]
         extractor = MetricExtractor(spec.get("MetricDefinitions") or [], self._observe)
         logs = {workspace.host: LogWriter(workspace.log_file) for workspace in self.workspaces}
@@ -295,9 +295,11 @@ class TrainingRun:
 
     def _host_commands(self, document: dict[str, Any], logs: LogWriter) -> dict[str, HostCommand]:
         """Each host's argv, folder and environment; requirements install once, logged by algo-1."""
+        if self._plan.entrypoint is not None:
+            return self._entrypoint_host_commands(document)
         script = self._plan.script
         if script is None:
-            raise RuntimeError(f"training job {self.name} runs on several hosts but is not a script-mode job")
+            raise RuntimeError(f"training job {self.name} runs on several hosts but runs no user code")
         leader_source = code_dir(self.workspace)
         venvs = VirtualEnvCache(self._settings.venvs_dir)
         python = prepare_python(
@@ -323,6 +325,22 @@ class TrainingRun:
             )
             commands[workspace.host] = (invocation.argv(python), source, env)
             self._host_argv[workspace.host] = commands[workspace.host][0]
+        self._argv = self._host_argv[self.workspace.host]
+        return commands
+
+    def _entrypoint_host_commands(self, document: dict[str, Any]) -> dict[str, HostCommand]:
+        """Every host runs the ContainerEntrypoint in its own /opt/ml tree, with the rendezvous variables."""
+        entrypoint = self._plan.entrypoint
+        if entrypoint is None:
+            raise RuntimeError(f"training job {self.name} has no ContainerEntrypoint")
+        port = rendezvous_port()
+        commands: dict[str, HostCommand] = {}
+        for workspace in self.workspaces:
+            argv, cwd, env = entrypoint_command(entrypoint, workspace, document, self._plan.channels)
+            env.update(rendezvous_environment(workspace, port))
+            env.update(document.get("Environment") or {})  # the job's own variables win
+            commands[workspace.host] = (argv, cwd, env)
+            self._host_argv[workspace.host] = argv
         self._argv = self._host_argv[self.workspace.host]
         return commands
 
@@ -434,21 +452,24 @@ class TrainingRun:
         return f"{base}/model.tar.gz"
 
     def _failure_reason(self, exit_code: int) -> str:
-        if self._plan.script is not None and len(self.workspaces) > 1:
-            return self._host_failure_reason(exit_code)[:1024]
+        """The FailureReason of a process that exited non-zero; on several hosts, the failed one's, named."""
+        if len(self.workspaces) == 1:
+            return self._host_failure_reason(self.workspace, exit_code, self._argv)[:1024]
+        workspace = next((w for w in self.workspaces if w.host == self._failed_host), self.workspace)
+        reason = self._host_failure_reason(workspace, exit_code, self._host_argv.get(workspace.host, self._argv))
+        if reason.startswith("AlgorithmError: "):
+            return reason.replace("AlgorithmError: ", f"AlgorithmError: Host {workspace.host}: ", 1)[:1024]
+        return f"Host {workspace.host}: {reason}"[:1024]
+
+    def _host_failure_reason(self, workspace: TrainingWorkspace, exit_code: int, argv: list[str]) -> str:
+        """What one host's process left: the script's error, its failure file, or its last log lines."""
         if self._plan.script is not None:
-            return script_failure_reason(self.workspace, exit_code, self._argv)[:1024]
-        failure = self.workspace.failure_file
+            return script_failure_reason(workspace, exit_code, argv)
+        failure = workspace.failure_file
         if failure.exists():
             text = failure.read_text(encoding="utf-8", errors="replace").strip()
             if text:
-                return text[:1024]
-        tail = [str(e["message"]) for e in read_events(self.workspace.log_file)[-5:]]
+                return text
+        tail = [str(e["message"]) for e in read_events(workspace.log_file)[-5:]]
         detail = " | ".join(tail)
-        return f"AlgorithmError: the training process exited with code {exit_code}. Last log lines: {detail}"[:1024]
-
-    def _host_failure_reason(self, exit_code: int) -> str:
-        """The failed host's script error, naming the host: ``AlgorithmError: Host algo-2: ...``."""
-        workspace = next((w for w in self.workspaces if w.host == self._failed_host), self.workspace)
-        reason = script_failure_reason(workspace, exit_code, self._host_argv.get(workspace.host, self._argv))
-        return reason.replace("AlgorithmError: ", f"AlgorithmError: Host {workspace.host}: ", 1)
+        return f"AlgorithmError: the training process exited with code {exit_code}. Last log lines: {detail}"
