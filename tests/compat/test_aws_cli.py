@@ -122,14 +122,21 @@ def test_s3_cp_multipart_round_trip(cli: Cli, cli_bucket: str, s3: Any) -> None:
     assert sha256(copied["Body"].read()) == sha256(data)
 
 
+def _written_earlier(path: Path) -> None:
+    """Dates a local file 10 s back: S3's LastModified has whole seconds, and sync uploads a file
+    whose local time is later than the object's, as one written in the upload's second is."""
+    earlier = path.stat().st_mtime - 10
+    os.utime(path, (earlier, earlier))
+
+
 def test_s3_sync_uploads_only_what_changed(cli: Cli, cli_bucket: str) -> None:
     folder = cli.home / "site"
-    write(folder / "index.html", b"<h1>one</h1>")
-    write(folder / "css" / "site.css", b"body {}")
+    _written_earlier(write(folder / "index.html", b"<h1>one</h1>"))
+    _written_earlier(write(folder / "css" / "site.css", b"body {}"))
     target = f"s3://{cli_bucket}/site"
     assert cli("s3", "sync", str(folder), target).count("upload:") == 2
     assert "upload:" not in cli("s3", "sync", str(folder), target)
-    write(folder / "index.html", b"<h1>two, longer</h1>")
+    _written_earlier(write(folder / "index.html", b"<h1>two, longer</h1>"))  # a new size: uploaded
     again = cli("s3", "sync", str(folder), target).splitlines()
     assert [line.split()[-1] for line in again if "upload:" in line] == [f"{target}/index.html"]
 
