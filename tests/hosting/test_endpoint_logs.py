@@ -25,3 +25,14 @@ def test_each_instance_logs_to_its_own_stream(sagemaker: Any, model_a: TrainedMo
         assert events, "the model server logged nothing"
     finally:
         sagemaker.delete_endpoint(EndpointName=endpoint)
+
+
+def test_logs_outlive_the_endpoint_as_in_cloudwatch(sagemaker: Any, model_a: TrainedModel) -> None:
+    endpoint = deploy(sagemaker, [variant("AllTraffic", model_a)])
+    sagemaker.delete_endpoint(EndpointName=endpoint)
+    logs = boto3.client("logs")
+    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    assert [s["logStreamName"].split("/")[0] for s in streams] == ["AllTraffic"]
+    events = logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"], startFromHead=True)
+    assert any("ready" in e["message"] for e in events["events"]), events["events"][:5]

@@ -90,8 +90,8 @@ class LogService:
                 yield from self._job_stream(group, path.parent.parent.name, path)
         elif group.startswith(ENDPOINT_GROUP_PREFIX):
             endpoint = group.removeprefix(ENDPOINT_GROUP_PREFIX)
-            folder = home / "endpoints" / endpoint
-            for path in sorted(folder.glob("**/logs/*.jsonl")) if endpoint else []:
+            folder = home / "endpoints" / endpoint / "logs"
+            for path in sorted(folder.glob("**/*.jsonl")) if endpoint else []:
                 variant, _, instance = path.stem.rpartition("-")
                 yield Stream(group, f"{variant}/{instance}", path, _first_timestamp(path))
 
@@ -114,7 +114,7 @@ class LogService:
             groups += [
                 ENDPOINT_GROUP_PREFIX + folder.name
                 for folder in sorted(endpoints.iterdir())
-                if folder.is_dir() and any(folder.glob("**/logs/*.jsonl"))
+                if folder.is_dir() and any((folder / "logs").glob("**/*.jsonl"))
             ]
         return sorted(groups)
 

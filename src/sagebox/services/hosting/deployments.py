@@ -19,6 +19,10 @@ from sagebox.services.hosting.fleet import (
 from sagebox.services.hosting.models import containers_of, serving_handler
 from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
 
+# An endpoint's logs live in its folder beside its deployments, which updates and
+# deletes remove; CloudWatch keeps a deleted endpoint's log group too.
+LOGS_FOLDER = "logs"
+
 
 def new_deployment(
     objects: ObjectStore,
@@ -40,7 +44,9 @@ def new_deployment(
         for variant in config.get(group) or []:
             name = variant["VariantName"]
             override = capacities.get(name, {})
-            plans = _container_plans(objects, deployment.folder / name, models[variant["ModelName"]], name, venvs)
+            plans = _container_plans(
+                objects, deployment.folder / name, folder / LOGS_FOLDER, models[variant["ModelName"]], name, venvs
+            )
             target[name] = VariantFleet(
                 name,
                 plans,
@@ -52,7 +58,12 @@ def new_deployment(
 
 
 def _container_plans(
-    objects: ObjectStore, folder: Path, model: dict[str, Any], variant: str, venvs: VirtualEnvCache | None
+    objects: ObjectStore,
+    folder: Path,
+    logs: Path,
+    model: dict[str, Any],
+    variant: str,
+    venvs: VirtualEnvCache | None,
 ) -> list[ContainerPlan]:
     plans = []
     for index, container in enumerate(containers_of(model)):
@@ -67,7 +78,11 @@ def _container_plans(
             environment.update(stage_script_code(objects, container, base, venvs))
         except ScriptCodeError as exc:
             raise FleetStartError(f"Variant {variant}: {exc}") from exc
-        plans.append(ContainerPlan(serving_handler(container), container.get("Image", ""), base, environment))
+        plans.append(
+            ContainerPlan(
+                serving_handler(container), container.get("Image", ""), base, environment, logs / f"container-{index + 1}"
+            )
+        )
     return plans
 
 

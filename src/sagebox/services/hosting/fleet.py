@@ -34,12 +34,14 @@ class FleetStartError(Exception):
 
 @dataclass(frozen=True)
 class ContainerPlan:
-    """One container of a model as it will run: handler, unpacked model folder, environment."""
+    """One container of a model as it will run: handler, unpacked model folder, environment,
+    and the folder its instances log to (outside the deployment's, so logs outlive it)."""
 
     handler: str
     image: str
     base_dir: Path
     environment: dict[str, str]
+    log_dir: Path
 
 
 @dataclass
@@ -106,7 +108,7 @@ class VariantFleet:
             ModelServerProcess(
                 plan.handler,
                 base_dir=plan.base_dir,
-                log_file=plan.base_dir / "logs" / f"{self.name}-{instance_id}.jsonl",
+                log_file=plan.log_dir / f"{self.name}-{instance_id}.jsonl",
                 environment=plan.environment,
             )
             for plan in self.containers
