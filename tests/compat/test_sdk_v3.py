@@ -30,10 +30,6 @@ def sdk3_python() -> Path:
     return SDK3_PYTHON
 
 
-def _run(script: str, server: Any, folder: Path, python: Path) -> subprocess.CompletedProcess[str]:
-    return run_script(script, server, folder, python=python)
-
-
 def _artifact(done: subprocess.CompletedProcess[str]) -> str:
     assert "status Completed" in done.stdout, done.stdout + done.stderr[-3000:]
     found = re.search(r"^artifact (s3://\S+/model\.tar\.gz)$", done.stdout, re.MULTILINE)
@@ -51,7 +47,7 @@ def _model_members(s3: Any, uri: str) -> list[str]:
 def test_model_trainer_trains_the_builtin_xgboost(
     sagebox_server: Any, s3: Any, tmp_path: Path, sdk3_python: Path
 ) -> None:
-    done = _run("sdk_v3_builtin.py", sagebox_server, tmp_path, sdk3_python)
+    done = run_script("sdk_v3_builtin.py", sagebox_server, tmp_path, python=sdk3_python)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "[19]#011train-rmse:" in done.stderr  # the job's log, streamed by train(logs=True)
     assert _model_members(s3, _artifact(done))
@@ -60,7 +56,7 @@ def test_model_trainer_trains_the_builtin_xgboost(
 def test_model_trainer_runs_a_scikit_learn_script_through_its_driver(
     sagebox_server: Any, s3: Any, tmp_path: Path, sdk3_python: Path
 ) -> None:
-    done = _run("sdk_v3_script.py", sagebox_server, tmp_path, sdk3_python)
+    done = run_script("sdk_v3_script.py", sagebox_server, tmp_path, python=sdk3_python)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Running Basic Script driver" in done.stderr  # sm_train.sh ran the v3 driver
     assert re.search(

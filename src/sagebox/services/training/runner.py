@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import threading
 import time
@@ -150,10 +151,12 @@ class TrainingRun:
             folders = [workspace.channel_dir(channel["ChannelName"]) for workspace in self.workspaces]
             stage_channel_on_hosts(self._objects, channel, folders)
         script = self._plan.script
-        for workspace in self.workspaces:
-            if script is None or self._stop.is_set():
-                return
-            stage_source(self._objects, script, code_dir(workspace))
+        if script is None or self._stop.is_set():
+            return
+        leader = code_dir(self.workspace)
+        stage_source(self._objects, script, leader)
+        for workspace in self.workspaces[1:]:  # every host gets its own copy, downloaded once
+            shutil.copytree(leader, code_dir(workspace), dirs_exist_ok=True)
 
     def _stopped_before_training(self) -> bool:
         if not self._stop.is_set():

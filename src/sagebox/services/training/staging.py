@@ -40,7 +40,10 @@ def stage_channel_on_hosts(objects: ObjectStore, channel: dict[str, Any], destin
         for index, destination in enumerate(destinations):
             share = shard(pairs, index, len(destinations)) if sharded else pairs
             destination.mkdir(parents=True, exist_ok=True)
-            _download(objects, name, share, destination)
+            if sharded or index == 0:
+                _download(objects, name, share, destination)
+            else:  # every host gets its own copy, downloaded once
+                shutil.copytree(destinations[0], destination, dirs_exist_ok=True)
             counts.append(len(share))
     except ObjectStoreError as exc:
         raise ChannelDataError(
