@@ -87,11 +87,12 @@ def _job(sagemaker: Any, name: str) -> float:
 
 def _server_start(folder: Path, booster: Any) -> float:
     """How long one model server takes from spawn to answering /ping (part of every job)."""
+    from sagebox.runtime import open_executor
     from sagebox.runtime.model_server import ModelServerProcess
 
     (folder / "model").mkdir(parents=True, exist_ok=True)
     booster.save_model(str(folder / "model" / "xgboost-model.ubj"))
-    server = ModelServerProcess("xgboost", base_dir=folder, log_file=folder / "server.jsonl")
+    server = ModelServerProcess("xgboost", executor=open_executor(), base_dir=folder, log_file=folder / "server.jsonl")
     started = time.perf_counter()
     server.start()
     server.wait_ready()

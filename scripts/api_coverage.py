@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from sagebox.edge import iam, logs, runtime, s3, sagemaker
-from sagebox.edge.service_models import service_model
+from sagebox.service_models import service_model
 
 STS_IMPLEMENTED = {"GetCallerIdentity"}
 RUNTIME_IMPLEMENTED = runtime.IMPLEMENTED_OPERATIONS

@@ -28,6 +28,7 @@ class Settings:
     database_url: SQLAlchemy URL of the metadata store; SQLite under home by default.
     objects_url: "file://<folder>" (default: <home>/objects) or "s3://" for an
         S3-compatible service (endpoint from SAGEBOX_S3_ENDPOINT_URL).
+    executor: where jobs and model servers run: "local" processes (the default).
     """
 
     home: Path = field(default_factory=lambda: Path(".sagebox").resolve())
@@ -38,6 +39,7 @@ class Settings:
     database_url: str | None = None
     objects_url: str | None = None
     s3_endpoint_url: str | None = None
+    executor: str | None = None
     max_concurrent_jobs: int = 2
     stop_grace_seconds: float = 10.0
     health_check_seconds: float = 1.0
@@ -60,6 +62,7 @@ class Settings:
             database_url=env.get("SAGEBOX_DATABASE_URL") or None,
             objects_url=env.get("SAGEBOX_OBJECTS_URL") or None,
             s3_endpoint_url=env.get("SAGEBOX_S3_ENDPOINT_URL") or None,
+            executor=env.get("SAGEBOX_EXECUTOR") or None,
             max_concurrent_jobs=_env_int("SAGEBOX_MAX_CONCURRENT_JOBS", 2),
             stop_grace_seconds=float(env.get("SAGEBOX_STOP_GRACE_SECONDS", "10")),
             health_check_seconds=float(env.get("SAGEBOX_HEALTH_CHECK_SECONDS", "1")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sagebox.edge import json_protocol
-from sagebox.edge.service_models import operation_model
+from sagebox.service_models import operation_model
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:training-job/x"
 

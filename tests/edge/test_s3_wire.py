@@ -12,8 +12,8 @@ from sagebox.edge import rest_xml
 from sagebox.edge.s3_body import AwsChunkedDecoder, checksum_headers
 from sagebox.edge.s3_objects import parse_copy_source, parse_range, precondition_status
 from sagebox.edge.s3_wire import bucket_from_host, match_operation
-from sagebox.edge.service_models import service_model
 from sagebox.objects import InvalidArgument, InvalidRange, ObjectInfo, ObjectStoreError
+from sagebox.service_models import service_model
 
 IMPLEMENTED = {"GetObject", "PutObject", "ListBuckets", "ListObjects", "CopyObject", "UploadPart"}
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from sagebox.objects import LocalObjectStore
+from sagebox.runtime.processing_workspace import ProcessingWorkspace
 from sagebox.services.errors import ValidationError
 from sagebox.services.processing.command import build_argv, is_python
 from sagebox.services.processing.inputs import InputDataError, stage_input
 from sagebox.services.processing.outputs import OutputFolder, OutputUploader
 from sagebox.services.processing.requests import InputSpec, OutputSpec, container_path
-from sagebox.services.processing.workspace import ProcessingWorkspace
 
 
 @pytest.fixture()
@@ -72,7 +72,7 @@ def _run_python(code: str, env: dict[str, str], cwd: Path) -> subprocess.Complet
 def test_hard_coded_opt_ml_paths_reach_the_job_folder(workspace: ProcessingWorkspace) -> None:
     (workspace.root / "processing" / "input").mkdir(parents=True)
     (workspace.root / "processing" / "input" / "a.csv").write_text("1,2\n")
-    env = workspace.environment(job_name="j", job_arn="arn:j", region="us-east-1")
+    env = workspace.environment(job_name="j", region="us-east-1")
     code = (
         "import csv, glob, os, shutil\n"
         "from pathlib import Path\n"
@@ -101,10 +101,10 @@ def test_the_redirect_can_be_turned_off_and_chains_another_sitecustomize(
     (other / "sitecustomize.py").write_text("import os\nos.environ['OTHER_SITECUSTOMIZE'] = 'ran'\n")
     workspace.root.mkdir(parents=True)
     code = "import os; print(os.environ.get('OTHER_SITECUSTOMIZE'), os.path.exists('/opt/ml'))"
-    env = workspace.environment(job_name="j", job_arn="arn:j", region="us-east-1", base={"PYTHONPATH": str(other), "PATH": "/usr/bin"})
+    env = workspace.environment(job_name="j", region="us-east-1", base={"PYTHONPATH": str(other), "PATH": "/usr/bin"})
     assert _run_python(code, env, workspace.root).stdout.split() == ["ran", "True"]
     env = workspace.environment(
-        job_name="j", job_arn="arn:j", region="us-east-1", base={"PATH": "/usr/bin"},
+        job_name="j", region="us-east-1", base={"PATH": "/usr/bin"},
         user_environment={"SAGEBOX_REDIRECT_OPT_ML": "0"},
     )
     assert _run_python(code, env, workspace.root).stdout.split() == ["None", str(Path("/opt/ml").exists())]

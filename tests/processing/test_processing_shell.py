@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from sagebox.runtime.processing_workspace import ProcessingWorkspace
 from sagebox.services.processing.command import build_argv, shell_command_index
-from sagebox.services.processing.workspace import ProcessingWorkspace
 from tests.archives import tar_gz
 from tests.processing.jobs import job_request, s3_input, s3_output, unique, wait_for
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from sagebox.runtime.script_mode import ScriptInvocation
-from sagebox.runtime.workspace import ChannelSpec, host_workspaces
+from sagebox.runtime.training_workspace import ChannelSpec, host_workspaces
 
 
 def test_one_host_is_the_job_folder_itself(tmp_path: Path) -> None:

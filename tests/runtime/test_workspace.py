@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sagebox.runtime.workspace import ChannelSpec, TrainingWorkspace
+from sagebox.runtime.training_workspace import ChannelSpec, TrainingWorkspace
 
 
 def test_layout_and_environment(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from sagebox.runtime.script_mode import (
     command_line_arguments,
     decode_hyperparameters,
 )
-from sagebox.runtime.workspace import ChannelSpec, TrainingWorkspace
+from sagebox.runtime.training_workspace import ChannelSpec, TrainingWorkspace
 from sagebox.services.training.frameworks import framework_for_image, install_hint
 
 

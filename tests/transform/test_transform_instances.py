@@ -7,13 +7,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sagebox.runtime import open_executor
 from sagebox.services.transform import instances as instances_module
 from sagebox.services.transform.instances import ContainerSetup, InvocationFailed, TransformInstance
 
 
 def chain(tmp_path: Path, containers: int) -> TransformInstance:
     setups = [ContainerSetup("xgboost", tmp_path / str(n), {}) for n in range(containers)]
-    return TransformInstance(1, setups, tmp_path / "logs")
+    return TransformInstance(1, setups, tmp_path / "logs", open_executor())
 
 
 def test_a_pipeline_passes_each_answer_on_with_its_content_type(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ behind are written directly, then recover() is called as Platform.start() does.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -17,11 +18,13 @@ import pytest
 
 from sagebox.config import Settings
 from sagebox.objects import LocalObjectStore
+from sagebox.runtime import open_executor
+from sagebox.runtime.local_executor import MARKER_VARIABLE
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.hosting.models import ModelService
+from sagebox.services.job_states import to_datetime
 from sagebox.services.transform import TransformJobService
 from sagebox.services.transform.requests import initial_document
-from sagebox.services.transform.states import to_datetime
 from sagebox.store import MetadataStore, ResourceRecord
 
 REQUEST: dict[str, Any] = {
@@ -40,7 +43,7 @@ def service(tmp_path: Path) -> Iterator[tuple[TransformJobService, MetadataStore
     scheduler = JobScheduler(1)
     models = ModelService(settings, store, objects)
     try:
-        yield TransformJobService(settings, store, objects, scheduler, models), store
+        yield TransformJobService(settings, store, objects, scheduler, open_executor(), models), store
     finally:
         scheduler.shutdown(wait=True)
         store.close()
@@ -60,10 +63,13 @@ def test_recover_fails_running_jobs_ends_their_servers_and_runs_queued_ones(
     service: tuple[TransformJobService, MetadataStore],
 ) -> None:
     transform, store = service
-    orphan = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(60)", "sagebox.serving"], start_new_session=True
+    orphan = subprocess.Popen(  # a model server the crashed server started through the executor
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        start_new_session=True,
+        env={**os.environ, MARKER_VARIABLE: "crashed-run"},
     )
-    leave_record(store, "running", "InProgress", {"launched": True, "pids": [orphan.pid]})
+    token = {"executor": "local", "marker": "crashed-run", "pids": [orphan.pid]}
+    leave_record(store, "running", "InProgress", {"launched": True, "executions": [token]})
     leave_record(store, "stopping", "Stopping", {"launched": True})
     leave_record(store, "queued", "InProgress", {})
 

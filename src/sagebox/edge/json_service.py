@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from sagebox.edge import json_protocol
 from sagebox.edge.errors import AWSError
-from sagebox.edge.service_models import operation_model
+from sagebox.service_models import operation_model
 from sagebox.services.platform import Platform
 
 Handler = Callable[[Platform, dict[str, Any]], dict[str, Any] | None]

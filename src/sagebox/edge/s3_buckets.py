@@ -14,9 +14,9 @@ from starlette.responses import Response
 from sagebox.edge import rest_xml
 from sagebox.edge.s3_body import receive_body
 from sagebox.edge.s3_wire import S3Call, empty_response, xml_response
-from sagebox.edge.service_models import service_model
 from sagebox.objects.base import MAX_KEYS, ListPage
 from sagebox.objects.errors import InvalidArgument, MalformedXML
+from sagebox.service_models import service_model
 
 OWNER = {
     "ID": "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a",

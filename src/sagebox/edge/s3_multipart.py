@@ -13,9 +13,9 @@ from sagebox.edge import rest_xml
 from sagebox.edge.s3_body import MEMORY_LIMIT, receive_body
 from sagebox.edge.s3_objects import check_copy_source, parse_copy_source, parse_range
 from sagebox.edge.s3_wire import S3Call, checksum_response_headers, empty_response, xml_response
-from sagebox.edge.service_models import service_model
 from sagebox.objects.base import DEFAULT_CONTENT_TYPE
 from sagebox.objects.errors import InvalidArgument, InvalidRequest, MalformedXML
+from sagebox.service_models import service_model
 
 
 def _output(operation: str) -> Any:

@@ -23,7 +23,6 @@ from sagebox.edge.s3_wire import (
     object_headers,
     xml_response,
 )
-from sagebox.edge.service_models import service_model
 from sagebox.objects.base import DEFAULT_CONTENT_TYPE, ByteRange, ObjectInfo, resolve_range
 from sagebox.objects.errors import (
     InvalidArgument,
@@ -34,6 +33,7 @@ from sagebox.objects.errors import (
     ObjectStoreError,
     PreconditionFailed,
 )
+from sagebox.service_models import service_model
 
 MAX_DELETE_KEYS = 1000
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

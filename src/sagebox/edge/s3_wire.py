@@ -22,9 +22,9 @@ from starlette.responses import Response
 
 from sagebox.edge.rest_xml import XML_DECLARATION, http_date
 from sagebox.edge.routing import credential_scope
-from sagebox.edge.service_models import service_model
 from sagebox.objects.base import ObjectInfo, ObjectStore, stored_headers
 from sagebox.objects.errors import ObjectStoreError
+from sagebox.service_models import service_model
 
 DEFAULT_REGION = "us-east-1"
 META_PREFIX = "x-amz-meta-"

@@ -1,4 +1,11 @@
-"""The SageMaker control plane over JSON 1.1."""
+"""The SageMaker control plane over JSON 1.1.
+
+The standard operations (Create/Describe/List/Update/Delete/Stop<Kind>) are generated
+from the family table: each is one call into the family's service, Describe/Delete/Stop
+with the resource's name (the member botocore's model says names it), the others with
+the whole request. Operations that are not standard verbs are explicit rows. The
+coverage script reads `OPERATIONS`, so what is listed here is what sagebox implements.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +14,35 @@ from starlette.responses import Response
 
 from sagebox.edge import json_service
 from sagebox.edge.json_service import Handler
+from sagebox.service_models import service_model
+from sagebox.services.families import FAMILIES, NAMED_VERBS, Family
 from sagebox.services.platform import Platform
 
-# Operation name -> handler. Each handler is one line into the services layer; the
-# coverage script reads this table, so what is listed here is what sagebox implements.
+
+def _standard(family: Family, verb: str) -> Handler:
+    method = verb.lower()
+    if verb in NAMED_VERBS:
+        member = family.name_member
+        return lambda p, r: getattr(p.service(family), method)(r[member])
+    return lambda p, r: getattr(p.service(family), method)(r)
+
+
+def standard_operations() -> dict[str, Handler]:
+    """Every family's standard operations; each must exist in botocore's SageMaker model."""
+    known = set(service_model("sagemaker").operation_names)
+    operations: dict[str, Handler] = {}
+    for family in FAMILIES:
+        for verb in family.verbs:
+            name = family.operation(verb)
+            if name not in known:
+                raise LookupError(f"{name} (family {family.kind}, verb {verb}) is not a SageMaker operation")
+            operations[name] = _standard(family, verb)
+    return operations
+
+
 OPERATIONS: dict[str, Handler] = {
-    "CreateTrainingJob": lambda p, r: p.training.create(r),
-    "DescribeTrainingJob": lambda p, r: p.training.describe(r["TrainingJobName"]),
-    "ListTrainingJobs": lambda p, r: p.training.list(r),
-    "StopTrainingJob": lambda p, r: p.training.stop(r["TrainingJobName"]),
-    "CreateModel": lambda p, r: p.models.create(r),
-    "DescribeModel": lambda p, r: p.models.describe(r["ModelName"]),
-    "ListModels": lambda p, r: p.models.list(r),
-    "DeleteModel": lambda p, r: p.models.delete(r["ModelName"]),
-    "CreateEndpointConfig": lambda p, r: p.endpoint_configs.create(r),
-    "DescribeEndpointConfig": lambda p, r: p.endpoint_configs.describe(r["EndpointConfigName"]),
-    "ListEndpointConfigs": lambda p, r: p.endpoint_configs.list(r),
-    "DeleteEndpointConfig": lambda p, r: p.endpoint_configs.delete(r["EndpointConfigName"]),
-    "CreateEndpoint": lambda p, r: p.endpoints.create(r),
-    "DescribeEndpoint": lambda p, r: p.endpoints.describe(r["EndpointName"]),
-    "ListEndpoints": lambda p, r: p.endpoints.list(r),
-    "UpdateEndpoint": lambda p, r: p.endpoints.update(r),
+    **standard_operations(),
     "UpdateEndpointWeightsAndCapacities": lambda p, r: p.endpoints.update_weights_and_capacities(r),
-    "DeleteEndpoint": lambda p, r: p.endpoints.delete(r["EndpointName"]),
-    "CreateTransformJob": lambda p, r: p.transform.create(r),
-    "DescribeTransformJob": lambda p, r: p.transform.describe(r["TransformJobName"]),
-    "ListTransformJobs": lambda p, r: p.transform.list(r),
-    "StopTransformJob": lambda p, r: p.transform.stop(r["TransformJobName"]),
-    "CreateProcessingJob": lambda p, r: p.processing.create(r),
-    "DescribeProcessingJob": lambda p, r: p.processing.describe(r["ProcessingJobName"]),
-    "ListProcessingJobs": lambda p, r: p.processing.list(r),
-    "StopProcessingJob": lambda p, r: p.processing.stop(r["ProcessingJobName"]),
-    "DeleteProcessingJob": lambda p, r: p.processing.delete(r["ProcessingJobName"]),
-    "CreateHyperParameterTuningJob": lambda p, r: p.tuning.create(r),
-    "DescribeHyperParameterTuningJob": lambda p, r: p.tuning.describe(r["HyperParameterTuningJobName"]),
-    "ListHyperParameterTuningJobs": lambda p, r: p.tuning.list(r),
-    "StopHyperParameterTuningJob": lambda p, r: p.tuning.stop(r["HyperParameterTuningJobName"]),
     "ListTrainingJobsForHyperParameterTuningJob": lambda p, r: p.tuning.list_trials(r),
     "AddTags": lambda p, r: p.tags.add(r["ResourceArn"], r["Tags"]),
     "ListTags": lambda p, r: p.tags.list(r["ResourceArn"], r.get("MaxResults"), r.get("NextToken")),

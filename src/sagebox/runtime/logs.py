@@ -41,6 +41,15 @@ class LogWriter:
             self._file.close()
 
 
+def append_event(path: Path, message: str, timestamp: float | None = None) -> None:
+    """Adds one event to a log file (a line sagebox itself logs for a job)."""
+    writer = LogWriter(path)
+    try:
+        writer.write(message, timestamp)
+    finally:
+        writer.close()
+
+
 def read_events(path: Path) -> list[dict[str, object]]:
     """Every event of a log file, oldest first; an absent file has none."""
     if not path.exists():

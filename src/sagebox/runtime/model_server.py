@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from sagebox.runtime.logs import LogWriter, read_events
-from sagebox.runtime.process import JobProcess
+from sagebox.runtime.executor import Execution, Executor, HostCommand
+from sagebox.runtime.logs import read_events
 
 READY_TIMEOUT_SECONDS = 60.0
 # Names the interpreter to run the server with (a model's own virtual environment);
@@ -36,18 +36,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ModelServerProcess:
-    """One model server: `python -m sagebox.serving --handler <name>` in `base_dir`."""
+    """One model server: `python -m sagebox.serving --handler <name>` in `base_dir`, run by
+    the executor as a one-host execution."""
+
+    HOST = "model-server"
 
     def __init__(
         self,
         handler: str,
         *,
+        executor: Executor,
         base_dir: Path,
         log_file: Path,
         environment: Mapping[str, str] | None = None,
         grace_seconds: float = 5.0,
     ) -> None:
         self.handler = handler
+        self._executor = executor
+        self._grace = grace_seconds
         self.base_dir = base_dir
         self.log_file = log_file
         self.port = free_port()
@@ -63,25 +69,28 @@ class ModelServerProcess:
                 "SAGEBOX_EXIT_WITH_PARENT": "1",
             }
         )
-        self._log = LogWriter(log_file)
-        self._process = JobProcess(
+        self._command = HostCommand(
+            self.HOST,
             [env.get(PYTHON_VARIABLE) or sys.executable, "-m", "sagebox.serving", "--handler", handler],
-            cwd=base_dir,
-            env=env,
-            log=self._log,
-            grace_seconds=grace_seconds,
+            base_dir,
+            env,
+            log_file,
         )
-        self.started_at = 0.0
+        self._execution: Execution | None = None
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
+    def token(self) -> dict[str, object] | None:
+        """What a restarted server needs to end this server's process, once started."""
+        return self._execution.token if self._execution is not None else None
 
     def start(self) -> None:
-        self.started_at = self._process.start()
+        self._execution = self._executor.start([self._command], grace_seconds=self._grace)
 
     def alive(self) -> bool:
-        return self.started_at > 0 and self._process.poll() is None
+        return self._execution is not None and self._execution.running()
+
+    def _exit_code(self) -> int | None:
+        return self._execution.exit_codes()[self.HOST] if self._execution is not None else None
 
     def ping(self, timeout: float = 2.0) -> bool:
         if not self.alive():
@@ -97,7 +106,8 @@ class ModelServerProcess:
         while time.time() < deadline:
             if self.ping(timeout=1.0):
                 return
-            if self.started_at and self._process.poll() is not None:
+            if self._execution is not None and self._exit_code() is not None:
+                self._execution.terminate()  # its last output is logged once it has ended
                 raise ModelServerStartError(self.failure_reason())
             time.sleep(0.02)
         self.stop()
@@ -111,10 +121,10 @@ class ModelServerProcess:
         for line in lines:
             if line.startswith("ModelLoadError:"):
                 return line
-        code = self._process.poll()
+        code = self._exit_code()
         tail = " | ".join(lines[-5:])
         return f"the model server exited with code {code}. Last log lines: {tail}"
 
     def stop(self) -> None:
-        self._process.terminate()
-        self._log.close()
+        if self._execution is not None:
+            self._execution.terminate()

@@ -1,4 +1,9 @@
-"""A job as a local process in its own process group: log capture, stop, timeout."""
+"""One host of a local execution: a process in its own process group, its output logged.
+
+Every output line is escaped as SageMaker's CloudWatch logs show it, written to the
+host's log and handed to the listener. `terminate` sends SIGTERM to the whole group,
+then SIGKILL after the grace period, as SageMaker does when it stops a job.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +13,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from enum import Enum
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from sagebox.runtime.executor import LineListener
 from sagebox.runtime.logs import LogWriter, escape_line
-
-LineListener = Callable[[str, float], None]
-
-
-class ExitCause(Enum):
-    EXITED = "exited"  # the process ended by itself
-    STOPPED = "stopped"  # stop() was asked for
-    TIMED_OUT = "timed_out"  # the run outlived its deadline
-
-
-@dataclass(frozen=True)
-class ProcessOutcome:
-    exit_code: int
-    cause: ExitCause
-    started_at: float
-    ended_at: float
 
 
 class JobProcess:
-    """Runs argv in cwd; every output line is escaped, logged and handed to listeners.
-
-    stop() and the deadline send SIGTERM to the whole process group, then SIGKILL
-    after `grace_seconds`, as SageMaker does when it stops a job.
-    """
+    """Runs argv in cwd with env; poll() and terminate() may be called from any thread."""
 
     def __init__(
         self,
@@ -55,7 +39,6 @@ class JobProcess:
         self._log = log
         self._on_line = on_line
         self._grace = grace_seconds
-        self._stop_requested = threading.Event()
         self._popen: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
 
@@ -64,6 +47,7 @@ class JobProcess:
         return self._popen.pid if self._popen else None
 
     def start(self) -> float:
+        """Starts the process (OSError when the program cannot be run); the start time."""
         self._popen = subprocess.Popen(
             self._argv,
             cwd=self._cwd,
@@ -89,89 +73,38 @@ class JobProcess:
                 self._on_line(line, now)
         stream.close()
 
-    def stop(self) -> None:
-        """Ask the process to stop; wait() then reports ExitCause.STOPPED."""
-        self._stop_requested.set()
-
-    def wait(self, deadline: float | None = None, started_at: float | None = None) -> ProcessOutcome:
-        """Block until the process ends, is stopped, or passes `deadline` (epoch seconds)."""
-        popen = self._popen
-        if popen is None:
-            raise RuntimeError("the job process was never started")
-        started = started_at or time.time()
-        cause = ExitCause.EXITED
-        while True:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                popen.wait(timeout=0.05)
-                break
-            if self._stop_requested.is_set():
-                cause = ExitCause.STOPPED
-                break
-            if deadline is not None and time.time() >= deadline:
-                cause = ExitCause.TIMED_OUT
-                break
-        if popen.returncode is None:
-            self._terminate(popen)
-        if self._reader is not None:
-            self._reader.join(timeout=5)
-        return ProcessOutcome(popen.returncode, cause, started, time.time())
-
     def poll(self) -> int | None:
         """The exit code once the process has ended, else None."""
         return self._popen.poll() if self._popen else None
 
     def terminate(self) -> int | None:
-        """SIGTERM to the group, SIGKILL after the grace period; the exit code."""
+        """SIGTERM to the group, SIGKILL after the grace period; the exit code once its
+        output is all logged (None if it never started)."""
         popen = self._popen
         if popen is None:
             return None
         if popen.poll() is None:
-            self._terminate(popen)
+            _signal_group(popen.pid, signal.SIGTERM)
+            try:
+                popen.wait(timeout=self._grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(popen.pid, signal.SIGKILL)
+                popen.wait()
+            # Children the process left behind go with it.
+            _signal_group(popen.pid, signal.SIGKILL)
         if self._reader is not None:
             self._reader.join(timeout=5)
         return popen.returncode
 
-    def _terminate(self, popen: subprocess.Popen[bytes]) -> None:
-        self._signal_group(popen, signal.SIGTERM)
-        try:
-            popen.wait(timeout=self._grace)
-        except subprocess.TimeoutExpired:
-            self._signal_group(popen, signal.SIGKILL)
-            popen.wait()
-        # Children the job left behind go with it.
-        self._signal_group(popen, signal.SIGKILL)
 
-    @staticmethod
-    def _signal_group(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(popen.pid, sig)
-
-
-def end_orphan(pid: int, marker: str) -> bool:
-    """Kills the process group a previous server left running, if `pid` is still that job.
-
-    The command line must contain `marker` (the job's entry module), so a recycled pid
-    belonging to something else is never touched.
-    """
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    if marker not in cmdline:
-        return False
+def _signal_group(pid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-        return True
-    return False
+        os.killpg(pid, sig)
 
 
-def end_orphan_of_job(pid: int, variable: str, value: str) -> bool:
-    """Kills the process group a previous server left running, if `pid` is still that job.
-
-    A job that runs any command (a ContainerEntrypoint, a processing job) cannot be told
-    by its command line, so the process is recognised by ``variable=value`` in the
-    environment it started with (the job's ARN); a recycled pid is never touched.
-    """
+def end_group_if_marked(pid: int, variable: str, value: str) -> bool:
+    """Kills the process group of `pid` if that process was started with ``variable=value``
+    in its environment; a recycled pid belonging to anything else is never touched."""
     try:
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
     except OSError:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sagebox.runtime.workspace import ChannelSpec, TrainingWorkspace
+from sagebox.runtime.training_workspace import ChannelSpec, TrainingWorkspace
 
 SAGEMAKER_PREFIX = "sagemaker_"
 # The toolkit's own hyperparameters (never passed to the script); other sagemaker_* ones are

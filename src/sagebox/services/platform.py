@@ -1,12 +1,24 @@
-"""The composition root: settings, stores, runtime and the services built on them."""
+"""The composition root: settings, stores, runtime and the services built on them.
+
+Every resource family's service is built from its row of the family table: its class
+is imported from the row's ``module:Class`` and each constructor parameter is given by
+name (settings, store, objects, scheduler, executor, or another family's service by its
+attribute name), in table order. Start-up recovery follows the table; shutdown goes in
+reverse, so a service is shut down before the services it was built with.
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import logging
+from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore, open_object_store
+from sagebox.runtime import open_executor
 from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.families import FAMILIES, Family
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
 from sagebox.services.hosting.invocations import InvocationService
@@ -26,6 +38,15 @@ log = logging.getLogger(__name__)
 class Platform:
     """Everything one sagebox server runs; services are callable without HTTP."""
 
+    # The family services, as the family table builds them (typed for readers and tools).
+    models: ModelService
+    endpoint_configs: EndpointConfigService
+    endpoints: EndpointService
+    training: TrainingJobService
+    tuning: TuningJobService
+    processing: ProcessingJobService
+    transform: TransformJobService
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -34,12 +55,13 @@ class Platform:
             settings.resolved_objects_url, s3_endpoint_url=settings.s3_endpoint_url
         )
         self.scheduler = JobScheduler(settings.max_concurrent_jobs)
-        self.training = TrainingJobService(settings, self.store, self.objects, self.scheduler)
-        self.tuning = TuningJobService(settings, self.store, self.training)
+        self.executor = open_executor(settings.executor)
+        self.services: dict[str, Any] = {}  # family kind -> its service
+        for family in FAMILIES:
+            service = self._build(family)
+            self.services[family.kind] = service
+            setattr(self, family.attribute, service)
         self.tags = TagService(self.store)
-        self.models = ModelService(settings, self.store, self.objects)
-        self.endpoint_configs = EndpointConfigService(settings, self.store, self.models)
-        self.endpoints = EndpointService(settings, self.store, self.objects, self.models, self.endpoint_configs)
         self.invocations = InvocationService(self.endpoints, self.objects, settings.account_id, settings.region)
         self.supervisor = EndpointSupervisor(
             self.endpoints,
@@ -48,30 +70,34 @@ class Platform:
             serverless_idle_seconds=settings.serverless_idle_seconds,
             capture_flush_seconds=settings.capture_flush_seconds,
         )
-        self.transform = TransformJobService(settings, self.store, self.objects, self.scheduler, self.models)
-        self.processing = ProcessingJobService(settings, self.store, self.objects, self.scheduler)
         self.logs = LogService(settings)
         self._started = False
+
+    def _build(self, family: Family) -> Any:
+        module, _, name = family.implementation.partition(":")
+        service_class = getattr(importlib.import_module(module), name)
+        parameters = list(inspect.signature(service_class).parameters)
+        missing = [p for p in parameters if not hasattr(self, p)]
+        if missing:
+            raise TypeError(f"{family.implementation} needs {missing}, which the platform has not built yet")
+        return service_class(**{parameter: getattr(self, parameter) for parameter in parameters})
+
+    def service(self, family: Family) -> Any:
+        return self.services[family.kind]
 
     def start(self) -> None:
         """Picks up where a previous server left off; idempotent."""
         if self._started:
             return
         self._started = True
-        self.training.recover()
-        self.tuning.recover()
-        self.transform.recover()
-        self.processing.recover()
-        self.endpoints.recover()
+        for family in FAMILIES:
+            self.service(family).recover()
         self.supervisor.start()
 
     def close(self) -> None:
-        self.tuning.shutdown()
         self.supervisor.stop()
         self.invocations.capture.flush()
-        self.endpoints.shutdown()
-        self.training.shutdown()
-        self.transform.shutdown()
-        self.processing.shutdown()
+        for family in reversed(FAMILIES):
+            self.service(family).shutdown()
         self.scheduler.shutdown(wait=True)
         self.store.close()

@@ -5,19 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sagebox.services.errors import ResourceLimitExceeded, ValidationError
+from sagebox.services.families import family_of_arn
 from sagebox.store import MetadataStore
 
 MAX_TAGS = 50
-# The ARN's resource type -> the store's kind for that aggregate.
-_KINDS = {
-    "training-job": "TrainingJob",
-    "hyper-parameter-tuning-job": "HyperParameterTuningJob",
-    "model": "Model",
-    "endpoint-config": "EndpointConfig",
-    "endpoint": "Endpoint",
-    "transform-job": "TransformJob",
-    "processing-job": "ProcessingJob",
-}
 
 
 class TagService:
@@ -25,9 +16,8 @@ class TagService:
         self._store = store
 
     def _require_resource(self, arn: str) -> None:
-        resource = arn.split(":", 5)[-1] if arn.count(":") >= 5 else ""
-        kind = _KINDS.get(resource.split("/", 1)[0])
-        if kind is None or self._store.resources(kind).get_by_arn(arn) is None:
+        family = family_of_arn(arn)
+        if family is None or self._store.resources(family.kind).get_by_arn(arn) is None:
             raise ValidationError(f"Resource {arn} does not exist.")
 
     def add(self, arn: str, tags: list[dict[str, str]]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.runtime.executor import Executor
 from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.hosting.fleet import (
     ContainerPlan,
@@ -25,6 +26,7 @@ LOGS_FOLDER = "logs"
 
 
 def new_deployment(
+    executor: Executor,
     objects: ObjectStore,
     folder: Path,
     config: dict[str, Any],
@@ -50,6 +52,7 @@ def new_deployment(
             target[name] = VariantFleet(
                 name,
                 plans,
+                executor=executor,
                 weight=float(override.get("weight", variant.get("InitialVariantWeight", 1.0))),
                 desired_count=int(override.get("count", variant.get("InitialInstanceCount") or 0)),
                 serverless=variant.get("ServerlessConfig"),

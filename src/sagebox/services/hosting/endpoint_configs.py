@@ -7,17 +7,13 @@ from typing import Any
 
 from sagebox.objects import parse_s3_uri
 from sagebox.services.errors import ValidationError
+from sagebox.services.families import ENDPOINT_CONFIG
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.resources import RecordService
 
 
 class EndpointConfigService(RecordService):
-    kind = "EndpointConfig"
-    noun = "endpoint configuration"
-    arn_type = "endpoint-config"
-    name_member = "EndpointConfigName"
-    arn_member = "EndpointConfigArn"
-    summary_fields = ("EndpointConfigName", "EndpointConfigArn", "CreationTime")
+    family = ENDPOINT_CONFIG
 
     def __init__(self, settings: Any, store: Any, models: ModelService) -> None:
         super().__init__(settings, store)
@@ -74,6 +70,3 @@ class EndpointConfigService(RecordService):
         except ValueError as exc:
             raise ValidationError(f"{member}: {exc}") from exc
 
-    def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        summaries, token = self.list_page(request)
-        return {"EndpointConfigs": summaries, "NextToken": token}

@@ -13,17 +13,19 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import UTC, datetime
 from typing import Any
 
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore
+from sagebox.runtime.executor import Executor
 from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.errors import InvocationValidationError, ValidationError
+from sagebox.services.families import ENDPOINT
 from sagebox.services.hosting.deployments import new_deployment, variant_summaries
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.fleet import Deployment, FleetStartError
 from sagebox.services.hosting.models import ModelService
+from sagebox.services.job_states import touch
 from sagebox.services.resources import RecordService
 from sagebox.store import MetadataStore, NotFound, ResourceRecord
 
@@ -33,12 +35,7 @@ _WORKER_THREADS = 8
 
 
 class EndpointService(RecordService):
-    kind = "Endpoint"
-    noun = "endpoint"
-    arn_type = "endpoint"
-    name_member = "EndpointName"
-    arn_member = "EndpointArn"
-    summary_fields = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
+    family = ENDPOINT
 
     def __init__(
         self,
@@ -46,12 +43,14 @@ class EndpointService(RecordService):
         store: MetadataStore,
         objects: ObjectStore,
         models: ModelService,
-        configs: EndpointConfigService,
+        endpoint_configs: EndpointConfigService,
+        executor: Executor,
     ) -> None:
         super().__init__(settings, store)
         self._objects = objects
         self._models = models
-        self._configs = configs
+        self._configs = endpoint_configs
+        self._executor = executor
         self._deployments: dict[str, Deployment] = {}
         # Every endpoint's status as last committed, so the invocation path never
         # waits on the metadata store.
@@ -92,9 +91,6 @@ class EndpointService(RecordService):
             document["ShadowProductionVariants"] = variant_summaries(deployment, config, "ShadowProductionVariants", now)
         return document
 
-    def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        summaries, token = self.list_page(request)
-        return {"Endpoints": summaries, "NextToken": token}
 
     def update(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointName"]
@@ -268,7 +264,7 @@ class EndpointService(RecordService):
     def _start(self, name: str, config: dict[str, Any], models: dict[str, Any], capacities: dict[str, Any] | None) -> Deployment:
         folder = self._settings.home / "endpoints" / name
         venvs = VirtualEnvCache(self._settings.venvs_dir)
-        deployment = new_deployment(self._objects, folder, config, models, capacities, venvs)
+        deployment = new_deployment(self._executor, self._objects, folder, config, models, capacities, venvs)
         try:
             deployment.start()
         except FleetStartError:
@@ -339,11 +335,9 @@ class EndpointService(RecordService):
 
     @staticmethod
     def _set_status(record: ResourceRecord, status: str) -> None:
-        now = time.time()
         record.status = status
         record.document["EndpointStatus"] = status
-        record.document["LastModifiedTime"] = now
-        record.last_modified_time = datetime.fromtimestamp(now, tz=UTC)
+        touch(record, time.time())
 
     def _fail(self, record: ResourceRecord, reason: str) -> None:
         record.document["FailureReason"] = reason[:1024]

@@ -23,6 +23,7 @@ from typing import Any
 
 from sagebox.objects import ObjectStore, parse_s3_uri
 from sagebox.objects.archives import unpack_archive
+from sagebox.runtime.executor import Executor
 from sagebox.runtime.model_server import ModelServerProcess, ModelServerStartError
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,14 @@ class VariantFleet:
         name: str,
         containers: list[ContainerPlan],
         *,
+        executor: Executor,
         weight: float,
         desired_count: int,
         serverless: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.containers = containers
+        self._executor = executor
         self.weight = weight
         self.desired_count = desired_count
         self.serverless = serverless
@@ -107,6 +110,7 @@ class VariantFleet:
         servers = [
             ModelServerProcess(
                 plan.handler,
+                executor=self._executor,
                 base_dir=plan.base_dir,
                 log_file=plan.log_dir / f"{self.name}-{instance_id}.jsonl",
                 environment=plan.environment,

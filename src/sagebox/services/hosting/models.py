@@ -8,6 +8,7 @@ from typing import Any
 from sagebox.algorithms.registry import resolve, supported_images
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.services.errors import ValidationError
+from sagebox.services.families import MODEL
 from sagebox.services.hosting.script_models import (
     PROGRAM_VARIABLE,
     SCRIPT_HANDLER,
@@ -50,12 +51,7 @@ def containers_of(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class ModelService(RecordService):
-    kind = "Model"
-    noun = "model"
-    arn_type = "model"
-    name_member = "ModelName"
-    arn_member = "ModelArn"
-    summary_fields = ("ModelName", "ModelArn", "CreationTime")
+    family = MODEL
 
     def __init__(self, settings: Any, store: Any, objects: ObjectStore) -> None:
         super().__init__(settings, store)
@@ -117,6 +113,3 @@ class ModelService(RecordService):
             f"Could not access model data at {url}. Please ensure that the model data exists ({problem})."
         )
 
-    def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        summaries, token = self.list_page(request)
-        return {"Models": summaries, "NextToken": token}

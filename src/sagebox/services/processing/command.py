@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from sagebox.runtime import opt_ml
 from sagebox.runtime.opt_ml import SHELLS, is_python, rewrite_shell_scripts, rewrite_text
+from sagebox.runtime.processing_workspace import ProcessingWorkspace
 from sagebox.runtime.venv_cache import job_python
-from sagebox.services.processing.workspace import ProcessingWorkspace
 
 __all__ = ["build_argv", "is_python", "prepare_command", "rewrite_argument"]
 

@@ -25,10 +25,11 @@ from pathlib import Path
 
 from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.objects.prefixes import prefix_entries
+from sagebox.services.jobs import JobFailure
 from sagebox.services.processing.requests import InputSpec
 
 
-class InputDataError(Exception):
+class InputDataError(JobFailure):
     """An input could not be downloaded; the message becomes the FailureReason."""
 
 

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.services.jobs import JobFailure
 from sagebox.services.processing.requests import OutputSpec
 
 log = logging.getLogger(__name__)
 
 
-class OutputUploadError(Exception):
+class OutputUploadError(JobFailure):
     """An output could not be uploaded; the message becomes the FailureReason."""
 
 

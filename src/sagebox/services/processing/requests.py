@@ -239,9 +239,15 @@ _ECHOED = (
 )
 
 
-def initial_document(
-    request: dict[str, Any], arn: str, now: float, links: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+def link_members(links: Mapping[str, str] | None) -> dict[str, str]:
+    """The members linking a job that another resource starts (MonitoringScheduleArn, ...)."""
+    for key in links or {}:
+        if key not in LINK_MEMBERS:
+            raise ValueError(f"{key} is not a member linking a processing job; expected one of {LINK_MEMBERS}")
+    return dict(links or {})
+
+
+def initial_document(request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
     """The Describe payload of a job just created: the request with SageMaker's defaults filled."""
     document: dict[str, Any] = {key: copy.deepcopy(request[key]) for key in _ECHOED if key in request}
     for item in document.get("ProcessingInputs", []):
@@ -255,10 +261,6 @@ def initial_document(
         item.setdefault("AppManaged", False)
     document["ProcessingResources"]["ClusterConfig"].setdefault("InstanceCount", 1)
     document.setdefault("StoppingCondition", {"MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME_SECONDS})
-    for key, value in (links or {}).items():
-        if key not in LINK_MEMBERS:
-            raise ValueError(f"{key} is not a member linking a processing job; expected one of {LINK_MEMBERS}")
-        document[key] = value
     document.update(
         {
             "ProcessingJobArn": arn,

@@ -29,8 +29,8 @@ from sagebox.runtime.opt_ml import (
     rewrite_shell_scripts,
     rewrite_text,
 )
+from sagebox.runtime.training_workspace import ChannelSpec, TrainingWorkspace
 from sagebox.runtime.venv_cache import RequirementsInstallError, job_python
-from sagebox.runtime.workspace import ChannelSpec, TrainingWorkspace
 from sagebox.services.training.entrypoint import EntrypointPlan
 from sagebox.services.training.frameworks import missing_framework_reason
 from sagebox.services.training.script_setup import ScriptSetupError

@@ -11,7 +11,7 @@ from sagebox.algorithms.registry import AlgorithmSpec, resolve, supported_images
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.runtime.metrics import MetricDefinitionError, compile_definitions
 from sagebox.runtime.script_mode import decode_value
-from sagebox.runtime.workspace import ChannelSpec
+from sagebox.runtime.training_workspace import ChannelSpec
 from sagebox.services.errors import ValidationError
 from sagebox.services.training.entrypoint import EntrypointPlan, resolve_entrypoint
 from sagebox.services.training.frameworks import (

@@ -19,8 +19,9 @@ from pathlib import Path
 from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.objects.archives import UnsafeArchiveError, unpack_archive
 from sagebox.runtime.logs import read_events
+from sagebox.runtime.training_workspace import TrainingWorkspace
 from sagebox.runtime.venv_cache import CommandRunner, RequirementsInstallError, VirtualEnvCache
-from sagebox.runtime.workspace import TrainingWorkspace
+from sagebox.services.jobs import JobFailure
 from sagebox.services.training.frameworks import missing_framework_reason
 from sagebox.services.training.requests import ScriptPlan
 
@@ -29,7 +30,7 @@ _TRACEBACK = "Traceback (most recent call last):"
 _FRAME = re.compile(r"^(\s|#011)")
 
 
-class ScriptSetupError(Exception):
+class ScriptSetupError(JobFailure):
     """The job cannot start its script; the message becomes the FailureReason."""
 
 

@@ -12,9 +12,10 @@ from typing import Any
 from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.objects.archives import pack_folder
 from sagebox.objects.prefixes import prefix_entries
+from sagebox.services.jobs import JobFailure
 
 
-class ChannelDataError(Exception):
+class ChannelDataError(JobFailure):
     """A channel's data could not be staged; the message becomes the FailureReason."""
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.services.jobs import JobFailure
 from sagebox.services.transform.data_processing import DataProcessing, RecordProcessingError
 from sagebox.services.transform.inputs import InputDataError, InputObject, read_chunks
 from sagebox.services.transform.instances import Answer, InvocationFailed, TransformInstance
@@ -42,14 +43,6 @@ from sagebox.services.transform.records import (
 log = logging.getLogger(__name__)
 
 NO_LIMIT = 1 << 62
-
-
-class JobFailure(Exception):
-    """The job cannot go on; the message is its FailureReason."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

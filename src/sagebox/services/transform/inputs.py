@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
+from sagebox.services.jobs import JobFailure
 
 READ_CHUNK = 1024 * 1024
 
 
-class InputDataError(Exception):
+class InputDataError(JobFailure):
     """The input cannot be listed or read; the message becomes the FailureReason."""
 
 

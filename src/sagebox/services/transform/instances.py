@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from sagebox.runtime.executor import ExecutionToken, Executor
 from sagebox.runtime.model_server import ModelServerProcess, ModelServerStartError
 
 RETRIED_STATUSES = (429, 502, 503, 504)
@@ -50,11 +51,12 @@ class Answer:
 class TransformInstance:
     """One instance: a chain of model server processes, started together."""
 
-    def __init__(self, index: int, containers: list[ContainerSetup], log_dir: Path) -> None:
+    def __init__(self, index: int, containers: list[ContainerSetup], log_dir: Path, executor: Executor) -> None:
         self.index = index
         self.servers = [
             ModelServerProcess(
                 setup.handler,
+                executor=executor,
                 base_dir=setup.base_dir,
                 log_file=log_dir / f"instance-{index}-container-{position + 1}.jsonl",
                 environment=setup.environment,
@@ -77,8 +79,9 @@ class TransformInstance:
             self.stop()
             raise
 
-    def pids(self) -> list[int]:
-        return [s.pid for s in self.servers if s.pid is not None]
+    def tokens(self) -> list[ExecutionToken]:
+        """What a restarted server needs to end this instance's model servers."""
+        return [token for token in (s.token for s in self.servers) if token is not None]
 
     def alive(self) -> bool:
         return all(s.alive() for s in self.servers)

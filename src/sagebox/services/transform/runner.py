@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,91 +12,71 @@ import httpx
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.objects.archives import UnsafeArchiveError
+from sagebox.runtime.executor import Executor
 from sagebox.runtime.model_server import ModelServerStartError
 from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.hosting.fleet import prepare_model
 from sagebox.services.hosting.models import containers_of, serving_handler
 from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
-from sagebox.services.transform import states
+from sagebox.services.job_states import JobStates, internal, touch
+from sagebox.services.jobs import Ending, JobFailure, JobRun
 from sagebox.services.transform.data_processing import DataProcessing
-from sagebox.services.transform.dispatch import Dispatcher, JobFailure, TransformOptions
-from sagebox.services.transform.inputs import InputDataError, list_inputs
+from sagebox.services.transform.dispatch import Dispatcher, TransformOptions
+from sagebox.services.transform.inputs import list_inputs
 from sagebox.services.transform.instances import ContainerSetup, TransformInstance
 from sagebox.store import ResourceRecord, ResourceRepository
-
-log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 DEFAULT_MAX_PAYLOAD_IN_MB = 6
 DEFAULT_TIMEOUT_SECONDS = 600
 DEFAULT_MAX_RETRIES = 3
 MAX_CONCURRENCY = 64
-SERVER_STOPPED_REASON = (
-    "InternalServerError: the sagebox server stopped while this transform job was running; "
-    "the job was interrupted. Outputs of input objects finished before then were kept. "
-    "Create a new job to run it again."
-)
 _STRATEGIES = {"MULTI_RECORD": "MultiRecord", "SINGLE_RECORD": "SingleRecord"}
 
 
-class TransformRun:
+class TransformRun(JobRun):
     """One execution of a transform job; stop() may be called from any thread."""
 
     def __init__(
         self,
         name: str,
         model: dict[str, Any],
+        document: dict[str, Any],
         *,
         settings: Settings,
         repository: ResourceRepository,
+        states: JobStates,
         objects: ObjectStore,
+        executor: Executor,
     ) -> None:
-        self.name = name
+        super().__init__(
+            name, repository=repository, states=states, executor=executor, grace_seconds=settings.stop_grace_seconds
+        )
         self._model = model
+        self._document = document
         self._settings = settings
-        self._repo = repository
         self._objects = objects
-        self._stop = threading.Event()
-        self._interrupted = False
         self.folder = settings.jobs_dir / "transform" / name
+        self._instances: list[TransformInstance] = []
 
-    def interrupt(self) -> None:
-        """Stops the job because the server is shutting down; it ends Failed, saying so."""
-        self._interrupted = True
-        self._stop.set()
+    def run(self) -> Ending:
+        self.record_change(_started)
+        document = self._document
+        inputs = list_inputs(self._objects, document["TransformInput"]["DataSource"]["S3DataSource"])
+        containers = self._prepare_containers(document)
+        if not self.stopping:
+            self._instances = self._start_instances(document, containers)
+        if not self.stopping:
+            options = self._options(document, self._instances[0])
+            Dispatcher(options, self._objects, self._instances, self.folder / "scratch", self._stop).run(inputs)
+        # A job whose every output is uploaded is Completed, whatever came after.
+        return self.stopped_ending() if self.stopping else Ending("Completed")
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def execute(self) -> None:
-        record = self._repo.get(self.name)
-        if record is None or record.status != "InProgress":
-            return
-        self._repo.modify(self.name, _launched)
-        instances: list[TransformInstance] = []
-        failure: str | None = None
-        completed = False
-        try:
-            document = record.document
-            inputs = list_inputs(self._objects, document["TransformInput"]["DataSource"]["S3DataSource"])
-            containers = self._prepare_containers(document)
-            if not self._stop.is_set():
-                instances = self._start_instances(document, containers)
-            if not self._stop.is_set():
-                options = self._options(document, instances[0])
-                Dispatcher(options, self._objects, instances, self.folder / "scratch", self._stop).run(inputs)
-                completed = not self._stop.is_set()
-        except (InputDataError, JobFailure) as exc:
-            failure = exc.reason if isinstance(exc, JobFailure) else str(exc)
-        except Exception as exc:
-            log.exception("transform job %s failed inside sagebox", self.name)
-            failure = f"InternalServerError: sagebox could not run the job: {exc!r}"
-        finally:
-            for instance in instances:
-                instance.stop()
-            shutil.rmtree(self.folder / "containers", ignore_errors=True)
-            shutil.rmtree(self.folder / "scratch", ignore_errors=True)
-        self._conclude(failure, completed)
+    def clean_up(self) -> None:
+        for instance in self._instances:
+            instance.stop()
+        shutil.rmtree(self.folder / "containers", ignore_errors=True)
+        shutil.rmtree(self.folder / "scratch", ignore_errors=True)
 
     # -- preparing ----------------------------------------------------------------------
 
@@ -131,7 +109,7 @@ class TransformRun:
 
     def _start_instances(self, document: dict[str, Any], containers: list[ContainerSetup]) -> list[TransformInstance]:
         count = document["TransformResources"]["InstanceCount"]
-        instances = [TransformInstance(n + 1, containers, self.folder / "logs") for n in range(count)]
+        instances = [TransformInstance(n + 1, containers, self.folder / "logs", self._executor) for n in range(count)]
         with ThreadPoolExecutor(max_workers=min(count, 8)) as pool:
             futures = [pool.submit(instance.start) for instance in instances]
             problems = []
@@ -140,12 +118,12 @@ class TransformRun:
                     future.result()
                 except ModelServerStartError as exc:
                     problems.append(str(exc))
-        pids = [pid for instance in instances for pid in instance.pids()]
+        tokens = [token for instance in instances for token in instance.tokens()]
 
         def remember(record: ResourceRecord) -> None:  # a restarted server ends them
-            states.internal(record)["pids"] = pids
+            internal(record).setdefault("executions", []).extend(tokens)
 
-        self._repo.modify(self.name, remember)
+        self.record_change(remember)
         if problems:
             for instance in instances:
                 instance.stop()
@@ -170,9 +148,9 @@ class TransformRun:
             record.document.setdefault("MaxConcurrentTransforms", concurrent)
             record.document.setdefault("BatchStrategy", strategy)
             record.document.setdefault("MaxPayloadInMB", payload)
-            states.touch(record, time.time())
+            touch(record, time.time())
 
-        self._repo.modify(self.name, resolved)
+        self.record_change(resolved)
         transform_input, output = document["TransformInput"], document["TransformOutput"]
         client_config = document.get("ModelClientConfig") or {}
         return TransformOptions(
@@ -190,27 +168,10 @@ class TransformRun:
             concurrency=concurrent,
         )
 
-    # -- endings ------------------------------------------------------------------------
-
-    def _conclude(self, failure: str | None, completed: bool) -> None:
-        """A job whose every output is uploaded is Completed, whatever came after."""
-        now = time.time()
-        if completed:
-            self._repo.modify(self.name, lambda r: states.advance(r, "Completed", now))
-        elif self._interrupted:
-            self._repo.modify(self.name, lambda r: states.fail(r, SERVER_STOPPED_REASON, now))
-        elif self._stop.is_set():
-            self._repo.modify(self.name, lambda r: states.advance(r, "Stopped", now))
-        else:
-            reason = failure or "InternalServerError: the transform job ended without finishing its input."
-            self._repo.modify(self.name, lambda r: states.fail(r, reason, now))
-
-
-def _launched(record: ResourceRecord) -> None:
+def _started(record: ResourceRecord) -> None:
     now = time.time()
-    states.internal(record)["launched"] = True
     record.document["TransformStartTime"] = now
-    states.touch(record, now)
+    touch(record, now)
 
 
 def _positive(value: Any) -> int | None:

@@ -17,8 +17,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sagebox.runtime.executor import Executor
 from sagebox.runtime.metrics import MetricObservation
 from sagebox.services.errors import ServiceError
+from sagebox.services.job_states import JobStates
+from sagebox.services.jobs import Ending, JobRun
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning.requests import DefinitionPlan, TuningPlan, trial_request
 from sagebox.services.tuning.trials import objective_of
@@ -48,7 +51,14 @@ class _Lane:
         self.exhausted = False
 
 
-class TuningRun:
+# Turns how the loop ended (status, completion reason, consumed resources) into the job's ending.
+EndingMaker = Callable[[str, str | None, dict[str, Any]], Ending]
+
+
+class TuningRun(JobRun):
+    """The loop of one tuning job. Interrupted by a server shutdown it leaves the job
+    InProgress, its trials as they are, for the next server to resume."""
+
     def __init__(
         self,
         name: str,
@@ -56,18 +66,23 @@ class TuningRun:
         plan: TuningPlan,
         training: TrainingJobService,
         *,
+        repository: Any,
+        states: JobStates,
+        executor: Executor,
+        started_at: float,
         warm_start: list[tuple[dict[str, str], float]],
         on_change: Callable[[], None],
         on_launch: Callable[[str, str | None], None] | None = None,
-        finish: Callable[[str, str | None, dict[str, Any]], None],
+        ending: EndingMaker,
     ) -> None:
-        self.name = name
+        super().__init__(name, repository=repository, states=states, executor=executor, grace_seconds=0)
         self.arn = arn
         self.plan = plan
         self._training = training
+        self._started_at = started_at
         self._on_change = on_change
         self._on_launch = on_launch
-        self._finish = finish
+        self._ending = ending
         self._lanes = [_Lane(plan, definition, warm_start) for definition in plan.definitions]
         self._completion = CompletionTracker(
             plan.completion, plan.objective_type, max_jobs=plan.max_jobs
@@ -75,14 +90,9 @@ class TuningRun:
         self._running: dict[str, tuple[_Lane, str]] = {}  # training job -> (lane, strategy trial id)
         self._condemned: set[str] = set()
         self._started = 0
-        self._stop = threading.Event()
-        self._lock = threading.Lock()  # guards _running and _condemned
         self._decide = threading.RLock()
         # The strategy, the median rule and the completion tracker are not thread-safe;
         # the loop and the training runtime's metric threads take turns through _decide.
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def resume(self, trials: list[tuple[str, str | None, str, float | None]]) -> None:
         """Pick up after a restart: ``(job, definition name, status, objective)`` of each
@@ -135,13 +145,14 @@ class TuningRun:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def execute(self, started_at: float | None = None) -> None:
-        started_at = started_at or time.time()
+    def run(self) -> Ending:
+        started_at = self._started_at
         reason: str | None = None
         exhausted = False
         while True:
             if self._stop.is_set():
-                self._stop_all()
+                if not self.interrupted:  # a shutdown leaves the trials to their own services
+                    self._stop_all()
                 break
             self._collect()
             with self._decide:
@@ -157,7 +168,11 @@ class TuningRun:
                 break
             time.sleep(POLL_SECONDS)
         status = "Stopped" if self._stop.is_set() else "Completed"
-        self._finish(status, reason, {"RuntimeInSeconds": int(time.time() - started_at)})
+        return self._ending(status, reason, {"RuntimeInSeconds": int(time.time() - started_at)})
+
+    def conclude(self, ending: Ending) -> None:
+        if not self.interrupted:
+            super().conclude(ending)
 
     def _next_suggestion(self) -> tuple[_Lane, Any] | None:
         """The next configuration, from the definition that has started the fewest trials."""

@@ -3,52 +3,64 @@
 from __future__ import annotations
 
 import copy
-import logging
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from sagebox.config import Settings
-from sagebox.services.errors import ResourceInUse, ValidationError
-from sagebox.services.listing import list_resources
+from sagebox.runtime.executor import Executor
+from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
+from sagebox.services.families import HYPER_PARAMETER_TUNING_JOB
+from sagebox.services.job_states import JobStates, internal, public, touch
+from sagebox.services.jobs import Ending, JobService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning import trials
 from sagebox.services.tuning.requests import plan_tuning
 from sagebox.services.tuning.run import TuningRun
-from sagebox.store import AlreadyExists, MetadataStore, NotFound, ResourceRecord
+from sagebox.store import MetadataStore, ResourceRecord
 from sagebox.tuning.errors import TuningConfigError
 
-log = logging.getLogger(__name__)
-
-KIND = "HyperParameterTuningJob"
 MAX_WARM_START_PARENTS = 5
-_SUMMARY_FIELDS = (
-    "HyperParameterTuningJobName", "HyperParameterTuningJobArn", "HyperParameterTuningJobStatus",
-    "CreationTime", "HyperParameterTuningEndTime", "LastModifiedTime", "TrainingJobStatusCounters",
-    "ObjectiveStatusCounters",
-)
 _NOT_FOUND = "Amazon SageMaker can't find a tuning job with name {name}"
 
 
-class TuningJobService:
-    def __init__(self, settings: Settings, store: MetadataStore, training: TrainingJobService) -> None:
-        self._settings = settings
-        self._store = store
-        self._repo = store.resources(KIND)
+class TuningJobService(JobService[TuningRun]):
+    family = HYPER_PARAMETER_TUNING_JOB
+    states = JobStates(HYPER_PARAMETER_TUNING_JOB)
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: MetadataStore,
+        scheduler: JobScheduler,
+        executor: Executor,
+        training: TrainingJobService,
+    ) -> None:
+        super().__init__(settings, store, scheduler, executor)
         self._training = training
-        self._runs: dict[str, TuningRun] = {}
-        self._lock = threading.Lock()
+        self._loops: list[threading.Thread] = []
         training.metric_listeners.append(self._route_metric)
+
+    def not_found(self, name: str) -> ServiceError:
+        return ValidationError(_NOT_FOUND.format(name=name))
+
+    def already_exists(self, arn: str) -> ServiceError:
+        return ResourceInUse(
+            "Tuning job names must be unique within an AWS account and region, and a tuning job with "
+            f"this name already exists ({arn})"
+        )
 
     # -- API -------------------------------------------------------------------------
 
-    def create(self, request: dict[str, Any]) -> dict[str, Any]:
+    def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
         name = request["HyperParameterTuningJobName"]
         plan = plan_tuning(request)
         warm = self._warm_start(request.get("WarmStartConfig"))
-        arn = self._settings.arn(f"hyper-parameter-tuning-job/{name.lower()}")
-        now = time.time()
+        try:  # the strategies check their configuration as they are built
+            self._run(name, arn, plan, request, warm[0], now)
+        except TuningConfigError as exc:
+            raise ValidationError(f"HyperParameterTuningJobConfig: {exc}") from exc
         config = copy.deepcopy(request["HyperParameterTuningJobConfig"])
         config.setdefault("TrainingJobEarlyStoppingType", "Off")
         document: dict[str, Any] = {
@@ -64,33 +76,42 @@ class TuningJobService:
         for key in ("TrainingJobDefinition", "TrainingJobDefinitions", "WarmStartConfig"):
             if request.get(key):
                 document[key] = copy.deepcopy(request[key])
-        try:
-            run = TuningRun(
-                name, arn, plan, self._training, warm_start=warm[0],
-                on_change=lambda: self._refresh(name), finish=lambda s, r, c: self._conclude(name, s, r, c),
-                on_launch=(lambda job, definition: self._note_definition(name, job, definition))
-                if request.get("TrainingJobDefinitions") else None,
-            )
-        except TuningConfigError as exc:
-            raise ValidationError(f"HyperParameterTuningJobConfig: {exc}") from exc
-        moment = datetime.fromtimestamp(now, tz=UTC)
-        record = ResourceRecord(KIND, name, arn, "InProgress", moment, moment, document)
-        try:
-            self._repo.create(record)
-        except AlreadyExists as exc:
-            raise ResourceInUse(f"Tuning job names must be unique within an AWS account and region, and a tuning job with this name already exists ({arn})") from exc
-        if request.get("Tags"):
-            self._store.tags.add(arn, request["Tags"])
-        with self._lock:
-            self._runs[name] = run
-        threading.Thread(target=self._execute, args=(run,), name=f"tuning-{name}", daemon=True).start()
         if warm[1] is not None:
-            self._repo.modify(name, lambda r: r.document.setdefault("_sagebox", {}).update(parent_best=warm[1]))
-        return {"HyperParameterTuningJobArn": arn}
+            document["_sagebox"] = {"parent_best": warm[1]}
+        return document
+
+    def build_run(self, record: ResourceRecord) -> TuningRun:
+        """The job's loop; trials it started before a restart are replayed into it."""
+        document = record.document
+        request = public(copy.deepcopy(document))
+        plan = plan_tuning(request)
+        warm = self._warm_start(document.get("WarmStartConfig"))
+        run = self._run(record.name, record.arn, plan, request, warm[0], float(document["CreationTime"]))
+        definitions = internal(record).get("definitions", {})
+        first = plan.definitions[0].name
+        run.resume([
+            (t.name, definitions.get(t.name, first), t.status,
+             trials.objective_of(t, plan.definition_named(definitions.get(t.name, first)).metric_name))
+            for t in self._training.trials_of(record.arn)
+        ])
+        return run
+
+    def _run(
+        self, name: str, arn: str, plan: Any, request: dict[str, Any], warm_start: Any, started_at: float
+    ) -> TuningRun:
+        return TuningRun(
+            name, arn, plan, self._training,
+            repository=self._repo, states=self.states, executor=self._executor, started_at=started_at,
+            warm_start=warm_start,
+            on_change=lambda: self._refresh(name),
+            ending=lambda status, reason, consumed: self._ending(name, status, reason, consumed),
+            on_launch=(lambda job, definition: self._note_definition(name, job, definition))
+            if request.get("TrainingJobDefinitions") else None,
+        )
 
     def describe(self, name: str) -> dict[str, Any]:
-        record = self._get(name)
-        document = {k: v for k, v in record.document.items() if not k.startswith("_")}
+        record = self.get(name)
+        document = public(record.document)
         summaries = self._summaries(record)
         document["TrainingJobStatusCounters"], document["ObjectiveStatusCounters"] = trials.counters(summaries)
         objective_type = self._objective(record)["Type"]
@@ -98,18 +119,18 @@ class TuningJobService:
         if best:
             document["BestTrainingJob"] = best
         if record.document.get("WarmStartConfig"):
-            parent_best = record.document.get("_sagebox", {}).get("parent_best")
+            parent_best = internal(record).get("parent_best")
             overall = trials.best([s for s in (best, parent_best) if s], objective_type)
             if overall:
                 document["OverallBestTrainingJob"] = overall
         return document
 
-    def list(self, request: dict[str, Any]) -> dict[str, Any]:
-        summaries, token = list_resources(self._repo, request, summary_fields=_SUMMARY_FIELDS)
-        return {"HyperParameterTuningJobSummaries": summaries, "NextToken": token}
+    def summary(self, record: ResourceRecord) -> dict[str, Any]:
+        config = record.document["HyperParameterTuningJobConfig"]
+        return {**super().summary(record), "Strategy": config["Strategy"], "ResourceLimits": config["ResourceLimits"]}
 
     def list_trials(self, request: dict[str, Any]) -> dict[str, Any]:
-        record = self._get(request["HyperParameterTuningJobName"])
+        record = self.get(request["HyperParameterTuningJobName"])
         summaries = self._summaries(record)
         if request.get("StatusEquals"):
             summaries = [s for s in summaries if s["TrainingJobStatus"] == request["StatusEquals"]]
@@ -133,35 +154,14 @@ class TuningJobService:
         token = str(start + size) if start + size < len(summaries) else None
         return {"TrainingJobSummaries": summaries[start : start + size], "NextToken": token}
 
-    def stop(self, name: str) -> dict[str, Any]:
-        def stopping(record: ResourceRecord) -> None:
-            if record.status != "InProgress":
-                raise ValidationError(
-                    f"The hyperparameter tuning job {name} is {record.status}; only an InProgress tuning job can be stopped."
-                )
-            self._set_status(record, "Stopping")
-
-        try:
-            self._repo.modify(name, stopping)
-        except NotFound as exc:
-            raise ValidationError(_NOT_FOUND.format(name=name)) from exc
-        with self._lock:
-            run = self._runs.get(name)
-        if run is not None:
-            run.stop()
-        return {}
-
     # -- background ------------------------------------------------------------------
 
-    def _execute(self, run: TuningRun, started_at: float | None = None) -> None:
-        try:
-            run.execute(started_at)
-        except Exception as exc:
-            log.exception("tuning job %s failed inside sagebox", run.name)
-            self._conclude(run.name, "Failed", f"InternalServerError: {exc!r}", {})
-        finally:
-            with self._lock:
-                self._runs.pop(run.name, None)
+    def launch(self, name: str) -> None:
+        """A tuning job's loop runs in its own thread; its trials take job slots."""
+        loop = threading.Thread(target=self.execute, args=(name,), name=f"tuning-{name}", daemon=True)
+        with self._lock:
+            self._loops = [t for t in self._loops if t.is_alive()] + [loop]
+        loop.start()
 
     def _route_metric(self, job_name: str, observation: Any) -> None:
         with self._lock:
@@ -172,86 +172,48 @@ class TuningJobService:
 
     def _note_definition(self, name: str, job: str, definition: str | None) -> None:
         """Remember which of TrainingJobDefinitions a trial runs (its summary names it)."""
-
-        def note(record: ResourceRecord) -> None:
-            record.document.setdefault("_sagebox", {}).setdefault("definitions", {})[job] = definition
-
-        self._repo.modify(name, note)
+        self._repo.modify(name, lambda r: internal(r).setdefault("definitions", {}).__setitem__(job, definition))
 
     def _refresh(self, name: str) -> None:
-        self._repo.modify(name, lambda r: self._touch(r))
+        self._repo.modify(name, lambda r: touch(r, time.time()))
 
-    def _conclude(self, name: str, status: str, reason: str | None, consumed: dict[str, Any]) -> None:
-        record = self._get(name)
+    def _ending(self, name: str, status: str, reason: str | None, consumed: dict[str, Any]) -> Ending:
+        """How the loop's end reads in the record: Failed when every trial failed, with the
+        completion details of a job that ended on a completion criterion."""
+        record = self.get(name)
         summaries = self._summaries(record)
-        objective_type = self._objective(record)["Type"]
-        failed = summaries and all(s["TrainingJobStatus"] == "Failed" for s in summaries)
-
-        def concluded(r: ResourceRecord) -> None:
-            now = time.time()
-            final = status
-            if failed and status == "Completed":
-                final = "Failed"
-                r.document["FailureReason"] = (
-                    f"All {len(summaries)} training jobs failed; the first failed with: "
-                    f"{summaries[0].get('FailureReason', 'no reason given')}"
-                )[:1024]
-            if status == "Failed" and reason:
-                r.document["FailureReason"] = reason[:1024]
-            r.document["HyperParameterTuningEndTime"] = now
-            r.document["ConsumedResources"] = consumed
-            if reason and status != "Failed":
-                details: dict[str, Any] = {}
-                if reason == "ConvergenceDetected":
-                    details["ConvergenceDetectedTime"] = now
-                details["NumberOfTrainingJobsObjectiveNotImproving"] = _not_improving(summaries, objective_type)
-                r.document["TuningJobCompletionDetails"] = details
-            self._set_status(r, final)
-
-        self._repo.modify(name, concluded)
+        members: dict[str, Any] = {"ConsumedResources": consumed}
+        if status == "Completed" and summaries and all(s["TrainingJobStatus"] == "Failed" for s in summaries):
+            failure = (
+                f"All {len(summaries)} training jobs failed; the first failed with: "
+                f"{summaries[0].get('FailureReason', 'no reason given')}"
+            )
+            return Ending("Failed", failure, members=members)
+        if reason:
+            details: dict[str, Any] = {}
+            if reason == "ConvergenceDetected":
+                details["ConvergenceDetectedTime"] = time.time()
+            details["NumberOfTrainingJobsObjectiveNotImproving"] = _not_improving(summaries, self._objective(record)["Type"])
+            members["TuningJobCompletionDetails"] = details
+        return Ending(status, members=members)
 
     def recover(self) -> None:
         """After a restart, tuning jobs go on: their trials so far are replayed and the
         loop continues; one that was stopping ends Stopped."""
         for record in self._repo.list_by_status(["InProgress", "Stopping"]):
             if record.status == "Stopping":
-                self._repo.modify(record.name, lambda r: self._set_status(r, "Stopped"))
-                continue
-            try:
-                self._resume(record)
-            except Exception as exc:  # a document this version cannot plan any more
-                log.exception("tuning job %s could not resume", record.name)
-                reason = f"InternalServerError: the tuning job could not resume after a restart: {exc}"
-                self._conclude(record.name, "Failed", reason, {})
-
-    def _resume(self, record: ResourceRecord) -> None:
-        document = record.document
-        request = {k: copy.deepcopy(v) for k, v in document.items() if not k.startswith("_")}
-        plan = plan_tuning(request)
-        warm = self._warm_start(document.get("WarmStartConfig"))
-        name = record.name
-        run = TuningRun(
-            name, record.arn, plan, self._training, warm_start=warm[0],
-            on_change=lambda: self._refresh(name), finish=lambda s, r, c: self._conclude(name, s, r, c),
-            on_launch=(lambda job, definition: self._note_definition(name, job, definition))
-            if document.get("TrainingJobDefinitions") else None,
-        )
-        definitions = document.get("_sagebox", {}).get("definitions", {})
-        first = plan.definitions[0].name
-        run.resume([
-            (t.name, definitions.get(t.name, first), t.status, trials.objective_of(t, plan.definition_named(definitions.get(t.name, first)).metric_name))
-            for t in self._training.trials_of(record.arn)
-        ])
-        with self._lock:
-            self._runs[name] = run
-        started = float(document["CreationTime"])
-        threading.Thread(target=self._execute, args=(run, started), name=f"tuning-{name}", daemon=True).start()
+                self._repo.modify(record.name, lambda r: self.states.advance(r, "Stopped", time.time()))
+            else:
+                self.launch(record.name)
 
     def shutdown(self) -> None:
+        """Interrupts every loop (trials keep their own fate) and waits for the loops to end,
+        so none starts a trial while the server goes away."""
+        super().shutdown()
         with self._lock:
-            runs = list(self._runs.values())
-        for run in runs:
-            run.stop()
+            loops = list(self._loops)
+        for loop in loops:
+            loop.join(timeout=10)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -280,12 +242,6 @@ class TuningJobService:
         objective_type = self._objective(self._repo.get(parents[0]["HyperParameterTuningJobName"]))["Type"]  # type: ignore[arg-type]
         return observations, trials.best(bests, objective_type)
 
-    def _get(self, name: str) -> ResourceRecord:
-        record = self._repo.get(name)
-        if record is None:
-            raise ValidationError(_NOT_FOUND.format(name=name))
-        return record
-
     @staticmethod
     def _objective(record: ResourceRecord) -> dict[str, Any]:
         document = record.document
@@ -297,7 +253,7 @@ class TuningJobService:
         config = document["HyperParameterTuningJobConfig"]
         definitions = document.get("TrainingJobDefinitions") or [document.get("TrainingJobDefinition") or {}]
         by_name = {d.get("DefinitionName"): d for d in definitions}
-        trial_definitions = document.get("_sagebox", {}).get("definitions", {})
+        trial_definitions = internal(record).get("definitions", {})
         summaries = []
         for trial in self._training.trials_of(record.arn):
             definition_name = trial_definitions.get(trial.name, definitions[0].get("DefinitionName"))
@@ -309,18 +265,6 @@ class TuningJobService:
                 trials.summary(trial, record.name, objective["MetricName"], objective["Type"], tuned, definition_name)
             )
         return summaries
-
-    @staticmethod
-    def _set_status(record: ResourceRecord, status: str) -> None:
-        record.status = status
-        record.document["HyperParameterTuningJobStatus"] = status
-        TuningJobService._touch(record)
-
-    @staticmethod
-    def _touch(record: ResourceRecord) -> None:
-        now = time.time()
-        record.document["LastModifiedTime"] = now
-        record.last_modified_time = datetime.fromtimestamp(now, tz=UTC)
 
 
 def _not_improving(summaries: list[dict[str, Any]], objective_type: str) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,6 @@ from sagebox.runtime.opt_ml import (
     local_path,
     redirect_first,
 )
-from sagebox.services.processing.requests import ProcessingPlan
-
-JOB_ARN_VARIABLE = "SAGEBOX_PROCESSING_JOB_ARN"
 
 __all__ = ["OPT_ML", "ProcessingWorkspace", "is_container_path", "job_root"]
 # What processingjobconfig.json holds: the job's own description, as SageMaker writes it.
@@ -80,15 +77,15 @@ class ProcessingWorkspace:
         """The job folder's counterpart of a container path (/opt/ml or below)."""
         return local_path(self.root, path)
 
-    def create(self, document: Mapping[str, Any], plan: ProcessingPlan) -> None:
-        """Lays out the folders and writes the two config files; a rerun starts clean."""
+    def create(self, document: Mapping[str, Any], local_paths: Iterable[str]) -> None:
+        """Lays out the folders (with every input's and output's LocalPath) and writes the
+        two config files; a rerun starts clean."""
         for folder in (self.processing_dir, self.config_dir, self.output_dir):
             shutil.rmtree(folder, ignore_errors=True)
         for folder in (self.processing_dir, self.config_dir, self.output_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        for spec in (*plan.inputs, *plan.outputs):
-            if spec.local_path is not None:
-                self.local(spec.local_path).mkdir(parents=True, exist_ok=True)
+        for path in local_paths:
+            self.local(path).mkdir(parents=True, exist_ok=True)
         config = {key: document[key] for key in _CONFIG_MEMBERS if key in document}
         self._write("processingjobconfig.json", config)
         instance_type = document["ProcessingResources"]["ClusterConfig"].get("InstanceType")
@@ -110,7 +107,6 @@ class ProcessingWorkspace:
         self,
         *,
         job_name: str,
-        job_arn: str,
         region: str,
         user_environment: Mapping[str, str] | None = None,
         base: Mapping[str, str] | None = None,
@@ -129,19 +125,16 @@ class ProcessingWorkspace:
             }
         )
         env.update(user_environment or {})
-        env[JOB_ARN_VARIABLE] = job_arn  # how a restarted server recognises the process
         # The /opt/ml redirect comes first on the path, whoever set PYTHONPATH
         # (SAGEBOX_REDIRECT_OPT_ML=0 in the job's Environment turns it off).
         env["PYTHONPATH"] = redirect_first(env.get("PYTHONPATH"))
         return env
 
-    def clear_inputs(self, plan: ProcessingPlan) -> None:
+    def clear_inputs(self, input_paths: Iterable[str], output_paths: Iterable[str]) -> None:
         """Drops the downloaded inputs once a job has ended, keeping any folder an output uses."""
-        outputs = [self.local(o.local_path) for o in plan.outputs if o.local_path is not None]
-        for spec in plan.inputs:
-            if spec.local_path is None:
-                continue
-            folder = self.local(spec.local_path)
+        outputs = [self.local(path) for path in output_paths]
+        for path in input_paths:
+            folder = self.local(path)
             if any(out == folder or folder in out.parents or out in folder.parents for out in outputs):
                 continue
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,127 @@
+"""The executor seam: start the commands of a job's hosts, wait for them, stop them.
+
+Everything sagebox runs is one or more host commands: a training job's algo-1..N, a
+processing job, a setup step such as pip, the model server of an endpoint or transform
+instance. A runner describes each host's command (argv, working folder, environment,
+log file) and hands them to an `Executor`; the `Execution` it gets back is all it ever
+touches: `wait` (with a deadline), `stop` (SIGTERM, then SIGKILL after the grace
+period), `terminate`, the hosts' exit codes, and a `token` a restarted server gives
+back to `Executor.end_leftovers` to end what the previous server left running.
+
+`LocalProcessExecutor` (runtime/local_executor.py) runs each host as a process group on
+this machine; a cluster executor implements the same interface and passes the same
+contract suite (tests/runtime/test_executor_contract.py).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+# Called with each line a host prints (escaped as CloudWatch shows it) and its time.
+LineListener = Callable[[str, float], None]
+# What a restarted server needs to find and end an execution's leftovers (JSON-serialisable).
+ExecutionToken = dict[str, Any]
+
+
+class ExitCause(Enum):
+    EXITED = "exited"  # every host ended by itself, or one failed
+    STOPPED = "stopped"  # stop() was asked for
+    TIMED_OUT = "timed_out"  # the execution outlived its deadline
+
+
+@dataclass(frozen=True)
+class HostCommand:
+    """One host's process: what to run, where, with which environment, logging where.
+
+    The log file receives one JSON line per output line (`runtime.logs` format).
+    """
+
+    host: str
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    log_file: Path
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    cause: ExitCause
+    exit_codes: dict[str, int | None]
+    """Each host's exit code once it ended (None: it never started)."""
+    failed_host: str | None
+    """The first host seen exiting non-zero, when the hosts ran to their end."""
+    started_at: float
+    ended_at: float = field(default=0.0)
+
+    @property
+    def exit_code(self) -> int:
+        """The failed host's exit code, else 0."""
+        if self.failed_host is None:
+            return 0
+        return self.exit_codes.get(self.failed_host) or 1
+
+
+class Execution(ABC):
+    """The running commands of one start(): all hosts succeed, or the execution fails.
+
+    When a host exits non-zero the others are ended and that host is the failed one;
+    stop() and the deadline end every host alike. Any thread may call stop().
+    """
+
+    @property
+    @abstractmethod
+    def started_at(self) -> float:
+        """When the first host started (epoch seconds)."""
+
+    @property
+    @abstractmethod
+    def token(self) -> ExecutionToken:
+        """What `Executor.end_leftovers` needs after a restart."""
+
+    @abstractmethod
+    def wait(self, deadline: float | None = None) -> ExecutionOutcome:
+        """Blocks until every host has exited, one has failed, stop() was called, or
+        `deadline` (epoch seconds) has passed; every host is ended before it returns."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Asks the execution to end; wait() then reports ExitCause.STOPPED."""
+
+    @abstractmethod
+    def exit_codes(self) -> dict[str, int | None]:
+        """Each host's exit code so far (None while it runs)."""
+
+    @abstractmethod
+    def terminate(self) -> ExecutionOutcome:
+        """Ends every host now (SIGTERM, SIGKILL after the grace period) and waits."""
+
+    def running(self) -> bool:
+        """True while every host is still running."""
+        return all(code is None for code in self.exit_codes().values())
+
+
+class Executor(ABC):
+    """Starts host commands; one implementation per compute backend."""
+
+    name = ""
+
+    @abstractmethod
+    def start(
+        self,
+        commands: Sequence[HostCommand],
+        *,
+        on_line: LineListener | None = None,
+        grace_seconds: float = 10.0,
+    ) -> Execution:
+        """Starts every host in order; raises OSError when a program cannot be started
+        (nothing is left running then)."""
+
+    @abstractmethod
+    def end_leftovers(self, token: Mapping[str, Any]) -> None:
+        """Ends whatever an execution started by an earlier server left running; never
+        touches a process that is not that execution's."""
