@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -36,6 +36,7 @@ from sagebox.runtime.executor import (
 )
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
+from sagebox.services.events import CREATED, ENDED, EventBus, ResourceEvent
 from sagebox.services.families import Family
 from sagebox.services.job_states import JobStates, internal, public, to_datetime
 from sagebox.services.listing import list_resources
@@ -140,7 +141,7 @@ class JobRun(ABC):
         """Keeps the executions' tokens in the record, so a restarted server ends them."""
         internal(record).setdefault("executions", []).extend(e.token for e in executions)
 
-    def record_change(self, change: Any) -> ResourceRecord:
+    def record_change(self, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
         return self._repo.modify(self.name, change)
 
     # -- the whole run ------------------------------------------------------------------------
@@ -209,6 +210,8 @@ class JobService(ABC, Generic[RunT]):
         self._executor = executor
         self._runs: dict[str, RunT] = {}
         self._lock = threading.Lock()
+        # Where changes are published; the platform gives every service the shared bus.
+        self.events = EventBus()
 
     # -- what a family says differently ----------------------------------------------------
 
@@ -253,6 +256,7 @@ class JobService(ABC, Generic[RunT]):
             raise self.already_exists(arn) from exc
         if request.get("Tags"):
             self._store.tags.add(arn, request["Tags"])
+        self._publish(CREATED, record)
         self.launch(name)
         return {self.family.arn_member: arn}
 
@@ -289,11 +293,13 @@ class JobService(ABC, Generic[RunT]):
                 self.states.advance(record, "Stopping" if launched else "Stopped", time.time())
 
             try:
-                self._repo.modify(name, stopping)
+                record = self._repo.modify(name, stopping)
             except NotFound as exc:
                 raise self.not_found(name) from exc
             if run is not None:
                 run.stop()
+        if record.status == "Stopped":  # it had not been launched: it ends here
+            self._publish(ENDED, record)
         return {}
 
     # -- execution ------------------------------------------------------------------------
@@ -317,52 +323,69 @@ class JobService(ABC, Generic[RunT]):
             return
         with self._lock:
             self._runs[name] = run
+        launched = False
         try:
-            if self._mark_launched(name):
+            launched = self._mark_launched(name)
+            if launched:
                 run.execute()
         finally:
             with self._lock:
                 self._runs.pop(name, None)
-            self._settle(name, run)
+            if launched and not self._settle(name, run):
+                record = self._repo.get(name)
+                if record is not None and self.states.is_terminal(record):
+                    self._publish(ENDED, record)  # the run ended it
 
-    def _settle(self, name: str, run: RunT) -> None:
-        """Ends a job its run left unfinished (a run must end its job; this is the net)."""
+    def _settle(self, name: str, run: RunT) -> bool:
+        """Ends a job its run left unfinished (a run must end its job; this is the net).
+        A run interrupted by a shutdown is left to the next server's recovery."""
         record = self._repo.get(name)
-        if record is None or self.states.is_terminal(record):
-            return
+        if record is None or self.states.is_terminal(record) or run.interrupted:
+            return False
         log.error("%s %s was left %s by its run", self.family.noun, name, record.status)
-        if run.interrupted:
-            self._end(name, "Failed", self.states.server_stopped_reason)
-        elif run.stopping:
-            self._end(name, "Stopped", None)
-        else:
-            self._end(name, "Failed", "InternalServerError: the job ended without a result.")
+        if run.stopping:
+            return self._end(name, "Stopped", None)
+        return self._end(name, "Failed", "InternalServerError: the job ended without a result.")
 
     def _mark_launched(self, name: str) -> bool:
         """Marks the job launched, in one transaction with the check that it may start."""
-        allowed = False
+        allowed = stopped = False
 
         def launching(record: ResourceRecord) -> None:
-            nonlocal allowed
+            nonlocal allowed, stopped
             if record.status == "Stopping":  # stopped between queueing and now
                 self.states.advance(record, "Stopped", time.time())
+                stopped = True
             elif record.status == "InProgress":
                 internal(record)["launched"] = True
                 allowed = True
 
-        self._repo.modify(name, launching)
+        record = self._repo.modify(name, launching)
+        if stopped:
+            self._publish(ENDED, record)
         return allowed
 
-    def _end(self, name: str, status: str, reason: str | None) -> None:
+    def _end(self, name: str, status: str, reason: str | None) -> bool:
+        """Ends a job that has not ended yet (False if it had); publishes its end."""
+        ended = False
+
         def ending(record: ResourceRecord) -> None:
+            nonlocal ended
             if self.states.is_terminal(record):
                 return
             if status == "Failed":
                 self.states.fail(record, reason or "InternalServerError", time.time())
             else:
                 self.states.advance(record, status, time.time())
+            ended = True
 
-        self._repo.modify(name, ending)
+        record = self._repo.modify(name, ending)
+        if ended:
+            self._publish(ENDED, record)
+        return ended
+
+    def _publish(self, change: str, record: ResourceRecord) -> None:
+        self.events.publish(ResourceEvent(self.family.kind, record.name, record.arn, change, public(record.document)))
 
     def recover(self) -> None:
         """After a restart: queued jobs run; jobs that were running end, with whatever they

@@ -3,8 +3,10 @@
 Every resource family's service is built from its row of the family table: its class
 is imported from the row's ``module:Class`` and each constructor parameter is given by
 name (settings, store, objects, scheduler, executor, or another family's service by its
-attribute name), in table order. Start-up recovery follows the table; shutdown goes in
-reverse, so a service is shut down before the services it was built with.
+attribute name), in table order, and publishes its changes on the shared event bus
+(`services/events.py`), where services that follow other families' resources subscribe.
+Start-up recovery follows the table; shutdown goes in reverse, so a service is shut down
+before the services it was built with.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore, open_object_store
 from sagebox.runtime import open_executor
 from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.events import EventBus
 from sagebox.services.families import FAMILIES, Family
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
@@ -56,9 +59,11 @@ class Platform:
         )
         self.scheduler = JobScheduler(settings.max_concurrent_jobs)
         self.executor = open_executor(settings.executor)
+        self.events = EventBus()  # every family service publishes its changes here
         self.services: dict[str, Any] = {}  # family kind -> its service
         for family in FAMILIES:
             service = self._build(family)
+            service.events = self.events
             self.services[family.kind] = service
             setattr(self, family.attribute, service)
         self.tags = TagService(self.store)

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sagebox.config import Settings
 from sagebox.services.errors import ValidationError
+from sagebox.services.events import CREATED, DELETED, EventBus, ResourceEvent
 from sagebox.services.families import Family
 from sagebox.services.job_states import public, to_datetime
 from sagebox.services.listing import list_resources
@@ -26,6 +27,11 @@ class RecordService:
         self._settings = settings
         self._store = store
         self._repo = store.resources(self.family.kind)
+        # Where changes are published; the platform gives every service the shared bus.
+        self.events = EventBus()
+
+    def publish(self, change: str, record: ResourceRecord) -> None:
+        self.events.publish(ResourceEvent(self.family.kind, record.name, record.arn, change, public(record.document)))
 
     def arn_of(self, name: str) -> str:
         return self.family.arn(self._settings, name)
@@ -42,6 +48,7 @@ class RecordService:
             raise ValidationError(f'Cannot create already existing {self.family.noun} "{arn}".') from exc
         if tags:
             self._store.tags.add(arn, tags)
+        self.publish(CREATED, record)
         return record
 
     def get(self, name: str) -> ResourceRecord:
@@ -63,6 +70,7 @@ class RecordService:
         except NotFound as exc:
             raise ValidationError(f'Could not find {self.family.noun} "{record.arn}".') from exc
         self._store.tags.delete_all(record.arn)
+        self.publish(DELETED, record)
         return {}
 
     def recover(self) -> None:

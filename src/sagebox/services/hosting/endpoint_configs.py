@@ -5,17 +5,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from sagebox.config import Settings
 from sagebox.objects import parse_s3_uri
 from sagebox.services.errors import ValidationError
 from sagebox.services.families import ENDPOINT_CONFIG
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.resources import RecordService
+from sagebox.store import MetadataStore
 
 
 class EndpointConfigService(RecordService):
     family = ENDPOINT_CONFIG
 
-    def __init__(self, settings: Any, store: Any, models: ModelService) -> None:
+    def __init__(self, settings: Settings, store: MetadataStore, models: ModelService) -> None:
         super().__init__(settings, store)
         self._models = models
 

@@ -12,6 +12,7 @@ import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
@@ -325,7 +326,7 @@ class EndpointService(RecordService):
             members["AsyncInferenceConfig"] = config["AsyncInferenceConfig"]
         return members
 
-    def _modify(self, name: str, change: Any) -> ResourceRecord:
+    def _modify(self, name: str, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
         try:
             record = self._repo.modify(name, change)
         except NotFound as exc:

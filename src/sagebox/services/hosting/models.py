@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from sagebox.algorithms.registry import resolve, supported_images
+from sagebox.config import Settings
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.services.errors import ValidationError
 from sagebox.services.families import MODEL
@@ -17,6 +18,7 @@ from sagebox.services.hosting.script_models import (
     serving_framework,
 )
 from sagebox.services.resources import RecordService
+from sagebox.store import MetadataStore
 
 MAX_PIPELINE_CONTAINERS = 15
 
@@ -53,7 +55,7 @@ def containers_of(model: dict[str, Any]) -> list[dict[str, Any]]:
 class ModelService(RecordService):
     family = MODEL
 
-    def __init__(self, settings: Any, store: Any, objects: ObjectStore) -> None:
+    def __init__(self, settings: Settings, store: MetadataStore, objects: ObjectStore) -> None:
         super().__init__(settings, store)
         self._objects = objects
 

@@ -8,6 +8,7 @@ from typing import Any
 from sagebox.config import Settings
 from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import Executor
+from sagebox.runtime.metrics import MetricObservation
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
 from sagebox.services.families import TRAINING_JOB
@@ -79,7 +80,7 @@ class TrainingJobService(JobService[TrainingRun]):
             if not token:
                 return records
 
-    def _notify_metric(self, job_name: str, observation: Any) -> None:
+    def _notify_metric(self, job_name: str, observation: MetricObservation) -> None:
         for listener in list(self.metric_listeners):
             try:
                 listener(job_name, observation)

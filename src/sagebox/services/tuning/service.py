@@ -9,6 +9,7 @@ from typing import Any
 
 from sagebox.config import Settings
 from sagebox.runtime.executor import Executor
+from sagebox.runtime.metrics import MetricObservation
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
 from sagebox.services.families import HYPER_PARAMETER_TUNING_JOB
@@ -163,7 +164,7 @@ class TuningJobService(JobService[TuningRun]):
             self._loops = [t for t in self._loops if t.is_alive()] + [loop]
         loop.start()
 
-    def _route_metric(self, job_name: str, observation: Any) -> None:
+    def _route_metric(self, job_name: str, observation: MetricObservation) -> None:
         with self._lock:
             runs = list(self._runs.values())
         for run in runs:
@@ -202,7 +203,7 @@ class TuningJobService(JobService[TuningRun]):
         loop continues; one that was stopping ends Stopped."""
         for record in self._repo.list_by_status(["InProgress", "Stopping"]):
             if record.status == "Stopping":
-                self._repo.modify(record.name, lambda r: self.states.advance(r, "Stopped", time.time()))
+                self._end(record.name, "Stopped", None)
             else:
                 self.launch(record.name)
 
