@@ -17,6 +17,7 @@ import pytest
 from sagebox.store import (
     EACH,
     AllOf,
+    AnyElement,
     AnyOf,
     ColumnSort,
     Condition,
@@ -141,6 +142,20 @@ def fill(store: MetadataStore) -> Catalog:
         catalog.nested.create(
             record(name, {"Groups": value, "A": {"B": {"C": len(name)}}}, "Nested")
         )
+    channels = {
+        "c-same": [
+            {"ChannelName": "train", "S3Uri": "s3://bucket/cat"},
+            {"ChannelName": "test", "S3Uri": "s3://other"},
+        ],
+        "c-split": [
+            {"ChannelName": "train", "S3Uri": "s3://other"},
+            {"ChannelName": "test", "S3Uri": "s3://bucket/cat"},
+        ],
+        "c-no-uri": [{"ChannelName": "train"}],
+        "c-object": {"ChannelName": "train", "S3Uri": "s3://bucket/cat"},
+    }
+    for name, value in channels.items():
+        catalog.nested.create(record(name, {"Channels": value}, "Nested"))
     return catalog
 
 
@@ -316,6 +331,48 @@ def test_each_and_match_over_arrays(catalog: Catalog, where: Condition, expected
     ],
 )
 def test_nested_paths(catalog: Catalog, where: Condition, expected: set[str]) -> None:
+    assert matching(catalog.nested, where) == expected
+
+
+TRAIN = Condition(("ChannelName",), "Equals", "train")
+IN_BUCKET = Condition(("S3Uri",), "Contains", "bucket")
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        (
+            AllOf(
+                [
+                    Condition(("Channels", EACH, "ChannelName"), "Equals", "train"),
+                    Condition(("Channels", EACH, "S3Uri"), "Contains", "bucket"),
+                ]
+            ),
+            {"c-same", "c-split"},
+        ),
+        (AnyElement(("Channels",), AllOf([TRAIN, IN_BUCKET])), {"c-same"}),
+        (AnyElement(("Channels",), AnyOf([TRAIN, IN_BUCKET])), {"c-same", "c-split", "c-no-uri"}),
+        (
+            AnyElement(("Channels",), AllOf([TRAIN, Condition(("S3Uri",), "NotExists")])),
+            {"c-no-uri"},
+        ),
+        (
+            AnyElement(("Channels",), Condition(("ChannelName",), "NotEquals", "train")),
+            {"c-same", "c-split"},
+        ),
+        (AnyElement(("Channels",), AllOf([])), {"c-same", "c-split", "c-no-uri"}),
+        (
+            AnyElement(("Groups",), AnyElement(("Items",), Condition(("Id",), "Equals", "x"))),
+            {"g-xy"},
+        ),
+        (AnyElement(("Groups", EACH, "Items"), Condition(("Id",), "Equals", "z")), {"g-z"}),
+        (AnyElement(("Groups",), Condition(("Items", EACH, EACH, "Id"), "Exists")), {"g-z"}),
+        (AnyElement(("A",), Condition(("B",), "Exists")), set()),
+    ],
+)
+def test_any_element_needs_one_element_to_satisfy_everything(
+    catalog: Catalog, where: Expression, expected: set[str]
+) -> None:
     assert matching(catalog.nested, where) == expected
 
 
@@ -683,6 +740,7 @@ def test_token_is_refused_for_another_query(store: MetadataStore) -> None:
         (Condition(("Score",), "GreaterThanOrEqualTo", 0), sort),
         (Condition(("Label",), "GreaterThan", 0), sort),
         (AllOf([where]), sort),
+        (AnyElement(("Scores",), where), sort),
         (where, DocumentSort(("Score",), "Ascending")),
         (where, DocumentSort(("Score",), "Descending", numeric=False)),
         (where, DocumentSort(("Label",), "Descending")),
@@ -824,6 +882,8 @@ def test_query_across_kinds(store: MetadataStore) -> None:
         (lambda: TagCondition(1, "Exists"), "tag key"),  # type: ignore[arg-type]
         (lambda: AllOf([VALUE]), "not a query expression"),  # type: ignore[list-item]
         (lambda: AnyOf(Condition(VALUE, "Exists")), "must be a list"),  # type: ignore[arg-type]
+        (lambda: AnyElement((), Condition(VALUE, "Exists")), "at least one segment"),
+        (lambda: AnyElement(VALUE, "Value"), "not a query expression"),  # type: ignore[arg-type]
     ],
 )
 def test_invalid_conditions_are_refused(build: Any, message: str) -> None:

@@ -5,6 +5,7 @@ from sagebox.store.metadata_store import MetadataStore
 from sagebox.store.query import (
     EACH,
     AllOf,
+    AnyElement,
     AnyOf,
     ColumnSort,
     Condition,
@@ -21,6 +22,7 @@ __all__ = [
     "EACH",
     "AllOf",
     "AlreadyExists",
+    "AnyElement",
     "AnyOf",
     "ColumnSort",
     "Condition",

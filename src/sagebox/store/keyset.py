@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,12 +37,17 @@ class Keyset:
     def length(self) -> int:
         return 3 if self.with_kind else 2
 
+    @cached_property
     def selected(self) -> sa.Label[Any]:
-        """The sort key as a result column, from which `position` reads it."""
+        """The sort key as a result column, from which `position` reads it.
+
+        ORDER BY names this column rather than repeating its expression, so a
+        document sort key is computed once per row, not once more for sorting.
+        """
         return self.key.expression.label(SORT_KEY_LABEL)
 
     def order_by(self) -> list[sa.ColumnElement[Any]]:
-        keys = [] if self.key.is_name else [self._ordered(self.key.expression, self.key.nullable)]
+        keys = [] if self.key.is_name else [self._ordered(self.selected, self.key.nullable)]
         keys.append(self._ordered(resources.c.name, nullable=False))
         if self.with_kind:
             keys.append(self._ordered(resources.c.kind, nullable=False))

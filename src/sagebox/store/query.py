@@ -44,10 +44,8 @@ Tags are not in the document: `TagCondition` tests the ``tags`` table rows of
 the record's ARN with the same operators (values are strings).
 
 `AllOf` and `AnyOf` combine conditions and nest, for SageMaker's
-SubExpressions (And/Or) and NestedFilters (`AllOf` under one `Match`/`EACH`
-path is not the same as NestedFilters: write the shared array segment into
-each condition's path and the element need not be the same one; a nested
-filter on the same element is one `Match`).
+SubExpressions (And/Or); `AnyElement` applies a condition to the elements of
+an array one at a time, for its NestedFilters.
 
 Sorting is `ColumnSort` (Name, CreationTime, LastModifiedTime, Status) or
 `DocumentSort` on a path, numeric or text; records without such a value at
@@ -183,7 +181,28 @@ class AnyOf:
         object.__setattr__(self, "conditions", _check_children(self.conditions))
 
 
-Expression = Condition | TagCondition | AllOf | AnyOf
+@dataclass(frozen=True)
+class AnyElement:
+    """Some single element of the array at ``path`` satisfies ``condition``.
+
+    Paths inside ``condition`` start at the element. This is SageMaker's
+    NestedFilters: ``AnyElement(("InputDataConfig",), AllOf([ChannelName
+    Equals "train", DataSource.S3DataSource.S3Uri Contains "bucket"]))`` needs
+    one channel to satisfy both, where the same two conditions with
+    ``("InputDataConfig", EACH, ...)`` paths under a plain `AllOf` may be met
+    by two different channels.
+    """
+
+    path: Sequence[Segment]
+    condition: Expression
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", _check_path(self.path))
+        _check_children([self.condition])
+
+
+Expression = Condition | TagCondition | AllOf | AnyOf | AnyElement
+EXPRESSION_TYPES = (Condition, TagCondition, AllOf, AnyOf, AnyElement)
 
 
 class SortOrder(StrEnum):
@@ -289,6 +308,8 @@ def canonical(item: Expression | Sort | None) -> Any:
             return {"all": [canonical(child) for child in children]}
         case AnyOf(conditions=children):
             return {"any": [canonical(child) for child in children]}
+        case AnyElement(path=path, condition=condition):
+            return {"element": _canonical_path(path), "where": canonical(condition)}
         case ColumnSort(column=column, order=order):
             return {"column": column, "order": str(order)}
         case DocumentSort(path=path, order=order, numeric=numeric):
@@ -310,6 +331,13 @@ def _compile(
     if isinstance(expression, AnyOf):
         children = [_compile(child, root, dialect, depth + 1) for child in expression.conditions]
         return sa.or_(*children) if children else sa.false()
+    if isinstance(expression, AnyElement):
+        inner = expression.condition
+
+        def element_satisfies(element: JsonValue) -> sa.ColumnElement[bool]:
+            return _compile(inner, element, dialect, depth + 1)
+
+        return _somewhere(root, (*expression.path, EACH), element_satisfies)
     if isinstance(expression, Condition):
         return _document_condition(expression, root, dialect)
     if isinstance(expression, TagCondition):
@@ -429,14 +457,14 @@ def _by_type(values: Sequence[Scalar]) -> list[list[Scalar]]:
 def _tag_condition(condition: TagCondition, dialect: str) -> sa.ColumnElement[bool]:
     operator = Operator(condition.operator)
     positive = _COMPLEMENTS.get(operator, operator)
-    value = condition.value
+    value: Any = condition.value
     test: list[sa.ColumnElement[bool]] = []
     if positive is Operator.EQUALS:
         test.append(tags.c.value == sa.literal(value, sa.Text()))
     elif positive is Operator.IN:
-        test.append(tags.c.value.in_(list(value)))  # type: ignore[arg-type]
+        test.append(tags.c.value.in_(list(value)))
     elif positive is Operator.CONTAINS:
-        test.append(contains_substring(dialect, tags.c.value, value))  # type: ignore[arg-type]
+        test.append(contains_substring(dialect, tags.c.value, value))
     elif positive in _ORDERINGS:
         ordered = byte_ordered(dialect, tags.c.value)
         test.append(_ORDERINGS[positive](ordered, sa.literal(value, sa.Text())))
@@ -526,7 +554,7 @@ def _check_children(children: Sequence[Expression]) -> tuple[Expression, ...]:
     if isinstance(children, str) or not isinstance(children, Sequence):
         raise QueryError(f"conditions must be a list, got {children!r}")
     for child in children:
-        if not isinstance(child, Condition | TagCondition | AllOf | AnyOf):
+        if not isinstance(child, EXPRESSION_TYPES):
             raise QueryError(f"not a query expression: {child!r}")
     return tuple(children)
 

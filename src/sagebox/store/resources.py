@@ -21,14 +21,11 @@ from sagebox.store.paging import (
     query_fingerprint,
 )
 from sagebox.store.query import (
-    AllOf,
-    AnyOf,
+    EXPRESSION_TYPES,
     ColumnSort,
-    Condition,
     DocumentSort,
     Expression,
     Sort,
-    TagCondition,
     canonical,
     sort_key,
     where_clause,
@@ -255,7 +252,7 @@ def query_resources(
         )
         conditions.append(keyset.after(keyset.decode(position, scope)))
     statement = (
-        sa.select(resources, keyset.selected())
+        sa.select(resources, keyset.selected)
         .where(*conditions)
         .order_by(*keyset.order_by())
         .limit(max_results + 1)
@@ -290,7 +287,7 @@ def _check_kinds(kinds: Sequence[str]) -> list[str]:
 
 
 def _check_query(where: object, sort: object) -> None:
-    if where is not None and not isinstance(where, Condition | TagCondition | AllOf | AnyOf):
+    if where is not None and not isinstance(where, EXPRESSION_TYPES):
         raise QueryError(f"not a query expression: {where!r}")
     if not isinstance(sort, ColumnSort | DocumentSort):
         raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {sort!r}")
