@@ -128,6 +128,8 @@ def fill(store: MetadataStore) -> Catalog:
     for key, label in SPECIAL_NAMES.items():
         catalog.names.create(record(f"n-{label}", {key: label}, "Names"))
     catalog.names.create(record("n-nested", {"a": {"b": "nested"}}, "Names"))
+    catalog.names.create(record("n-text-astral", {"Text": "a\U0001f600b"}, "Names"))
+    catalog.names.create(record("n-text-bmp", {"Text": "a\uffffb"}, "Names"))
     for name, document in SORTED.items():
         catalog.sorted.create(record(name, document, "Sorted"))
     for name, tags in TAGGED.items():
@@ -386,6 +388,21 @@ def test_a_dotted_name_is_one_member(catalog: Catalog) -> None:
     assert matching(catalog.names, Condition(("a", "b"), "Equals", "nested")) == {"n-nested"}
     assert matching(catalog.names, Condition(("a",), "Exists")) == {"n-nested"}
     assert matching(catalog.names, Condition(("a.b",), "Exists")) == {"n-dot"}
+
+
+def test_text_compares_by_code_point(catalog: Catalog) -> None:
+    # U+1F600 sorts after U+FFFF by code point (and UTF-8 bytes), before it in UTF-16.
+    text = ("Text",)
+    assert matching(catalog.names, Condition(text, "GreaterThan", "a\uffff")) == {
+        "n-text-astral",
+        "n-text-bmp",
+    }
+    assert matching(catalog.names, Condition(text, "LessThan", "a\U0001f600")) == {"n-text-bmp"}
+    assert matching(catalog.names, Condition(text, "Equals", "a\U0001f600b")) == {"n-text-astral"}
+    assert matching(catalog.names, Condition(text, "Contains", "\U0001f600")) == {"n-text-astral"}
+    where = Condition(text, "Exists")
+    ascending = everything(catalog.names, where, DocumentSort(text, "Ascending", numeric=False))
+    assert ascending == ["n-text-bmp", "n-text-astral"]
 
 
 # Injection attempts are inert -----------------------------------------------------

@@ -7,7 +7,7 @@ loaded into Python to be tested.
 
 Paths
     A path is a sequence of segments from the document root: a member name
-    (any string without a double quote, e.g. ``"validation:auc"``), `EACH`
+    (any string without a double quote or NUL, e.g. ``"validation:auc"``), `EACH`
     (every element of an array) or `Match` (every element of an array of
     objects whose ``field`` equals ``value``). ``("Metrics", Match("MetricName",
     "acc"), "Max")`` reaches the Max of the metric named acc. Array segments
@@ -18,7 +18,8 @@ Paths
 Values are typed
     A ``str`` value is compared with JSON strings only (by code point, i.e.
     byte order of UTF-8, on both backends), an ``int`` or ``float`` with JSON
-    numbers only (numerically, as IEEE doubles, so 3 equals 3.0), a ``bool``
+    numbers only (numerically, so 3 equals 3.0; PostgreSQL compares doubles,
+    so integers beyond 2**53 may tie there and not on SQLite), a ``bool``
     with JSON true/false only. A value of another JSON type at the path, JSON
     null or no value at all does not satisfy a comparison. A caller holding
     SageMaker's string ``Value`` decides its type first (``"0.9"`` becomes

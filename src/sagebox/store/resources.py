@@ -237,7 +237,9 @@ def query_resources(
     """
     wanted = _check_kinds(kinds)
     order = ColumnSort() if sort is None else sort
-    _check_query(where, order)
+    _check_where(where)
+    if not isinstance(order, ColumnSort | DocumentSort):
+        raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {order!r}")
     if max_results < 1:
         raise QueryError(f"max_results must be at least 1, got {max_results}")
     keyset = Keyset(sort_key(order, database.dialect), with_kind=len(wanted) > 1)
@@ -270,7 +272,7 @@ def count_resources(
 ) -> int:
     """How many records of any of ``kinds`` satisfy ``where``."""
     wanted = _check_kinds(kinds)
-    _check_query(where, ColumnSort())
+    _check_where(where)
     statement = (
         sa.select(sa.func.count())
         .select_from(resources)
@@ -286,11 +288,9 @@ def _check_kinds(kinds: Sequence[str]) -> list[str]:
     return sorted(set(kinds))
 
 
-def _check_query(where: object, sort: object) -> None:
+def _check_where(where: object) -> None:
     if where is not None and not isinstance(where, EXPRESSION_TYPES):
         raise QueryError(f"not a query expression: {where!r}")
-    if not isinstance(sort, ColumnSort | DocumentSort):
-        raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {sort!r}")
 
 
 def _filters(criteria: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
