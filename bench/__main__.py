@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    document_queries,
     factorization_machines,
     harness,
     hosting,
@@ -33,6 +34,7 @@ BENCHMARKS = {
     "knn": knn.run,
     "factorization_machines": factorization_machines.run,
     "random_cut_forest": random_cut_forest.run,
+    "document_queries": document_queries.run,
 }
 
 

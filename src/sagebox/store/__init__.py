@@ -1,17 +1,42 @@
 """Metadata persistence: SQLAlchemy over SQLite (default) or PostgreSQL."""
 
-from sagebox.store.errors import AlreadyExists, InvalidNextToken, NotFound, StoreError
+from sagebox.store.errors import AlreadyExists, InvalidNextToken, NotFound, QueryError, StoreError
 from sagebox.store.metadata_store import MetadataStore
+from sagebox.store.query import (
+    EACH,
+    AllOf,
+    AnyElement,
+    AnyOf,
+    ColumnSort,
+    Condition,
+    DocumentSort,
+    Match,
+    Operator,
+    SortOrder,
+    TagCondition,
+)
 from sagebox.store.resources import ResourceRecord, ResourceRepository
 from sagebox.store.tags import TagRepository
 
 __all__ = [
+    "EACH",
+    "AllOf",
     "AlreadyExists",
+    "AnyElement",
+    "AnyOf",
+    "ColumnSort",
+    "Condition",
+    "DocumentSort",
     "InvalidNextToken",
+    "Match",
     "MetadataStore",
     "NotFound",
+    "Operator",
+    "QueryError",
     "ResourceRecord",
     "ResourceRepository",
+    "SortOrder",
     "StoreError",
+    "TagCondition",
     "TagRepository",
 ]

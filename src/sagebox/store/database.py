@@ -54,8 +54,11 @@ class Database:
             with connection.begin():
                 yield connection
 
-    def upgrade(self) -> None:
-        """Bring the schema to the newest migration (``alembic upgrade head``)."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to a migration, the newest by default (``alembic upgrade head``).
+
+        An older ``revision`` lets tests build a database as an earlier release left it.
+        """
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
         with self.write() as connection:
@@ -64,7 +67,7 @@ class Database:
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
                 )
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     def close(self) -> None:
         self.engine.dispose()

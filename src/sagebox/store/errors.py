@@ -32,3 +32,10 @@ class InvalidNextToken(StoreError):
         super().__init__(f"invalid NextToken for listing {kind}: {reason}")
         self.kind = kind
         self.reason = reason
+
+
+class QueryError(StoreError, ValueError):
+    """A document query that cannot be run: a bad path, operator, value or sort.
+
+    It is also a ValueError, as the listing methods' other argument errors are.
+    """

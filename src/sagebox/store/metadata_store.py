@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sagebox.store.database import Database
-from sagebox.store.resources import ResourceRepository
+from sagebox.store.query import Expression, Sort
+from sagebox.store.resources import (
+    ResourceRecord,
+    ResourceRepository,
+    count_resources,
+    query_resources,
+)
 from sagebox.store.tags import TagRepository
 
 
@@ -29,6 +37,22 @@ class MetadataStore:
 
     def resources(self, kind: str) -> ResourceRepository:
         return ResourceRepository(self._db, kind)
+
+    def query(
+        self,
+        kinds: Sequence[str],
+        where: Expression | None = None,
+        sort: Sort | None = None,
+        max_results: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ResourceRecord], str | None]:
+        """`ResourceRepository.query` over several kinds at once (ties broken by name, kind)."""
+        return query_resources(
+            self._db, kinds, where, sort, max_results=max_results, next_token=next_token
+        )
+
+    def count(self, kinds: Sequence[str], where: Expression | None = None) -> int:
+        return count_resources(self._db, kinds, where)
 
     @property
     def tags(self) -> TagRepository:

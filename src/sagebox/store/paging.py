@@ -60,3 +60,38 @@ def decode_token(
 
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+# Tokens of document queries (`ResourceRepository.query`) hold a whole keyset
+# position: [sort value, name] or [sort value, name, kind], where the sort value
+# may be a number, text, an ISO time or None (no value at the sorted path).
+_POSITION_VERSION = 2
+PositionValue = str | int | float | None
+
+
+def encode_position(fingerprint: str, position: list[PositionValue]) -> str:
+    payload = {"v": _POSITION_VERSION, "q": fingerprint, "p": position}
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def decode_position(
+    token: str, *, scope: str, fingerprint: str, length: int
+) -> list[PositionValue]:
+    """The keyset position a token continues after; InvalidNextToken otherwise.
+
+    Only the shape is checked here; the caller checks each value's type.
+    """
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token.encode()).decode())
+        position = payload["p"]
+        made_for = payload["q"]
+        if payload["v"] != _POSITION_VERSION or not isinstance(position, list):
+            raise ValueError("unexpected token contents")
+    except (binascii.Error, UnicodeError, ValueError, KeyError, TypeError) as error:
+        raise InvalidNextToken(scope, "the token is malformed") from error
+    if made_for != fingerprint:
+        raise InvalidNextToken(scope, "the token was issued for a different filter or sort order")
+    if len(position) != length:
+        raise InvalidNextToken(scope, "the token is malformed")
+    return position

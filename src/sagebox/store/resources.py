@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,8 +11,25 @@ from typing import Any
 import sqlalchemy as sa
 
 from sagebox.store.database import Database
-from sagebox.store.errors import AlreadyExists, NotFound, StoreError
-from sagebox.store.paging import decode_token, encode_token, query_fingerprint
+from sagebox.store.errors import AlreadyExists, NotFound, QueryError, StoreError
+from sagebox.store.keyset import Keyset
+from sagebox.store.paging import (
+    decode_position,
+    decode_token,
+    encode_position,
+    encode_token,
+    query_fingerprint,
+)
+from sagebox.store.query import (
+    EXPRESSION_TYPES,
+    ColumnSort,
+    DocumentSort,
+    Expression,
+    Sort,
+    canonical,
+    sort_key,
+    where_clause,
+)
 from sagebox.store.tables import resources, to_utc
 
 SORT_COLUMNS: dict[str, sa.Column[Any]] = {
@@ -164,6 +181,26 @@ class ResourceRepository:
         last_value = getattr(last, column.name)
         return records, encode_token(fingerprint, last_value, last.name)
 
+    def query(
+        self,
+        where: Expression | None = None,
+        sort: Sort | None = None,
+        max_results: int = 100,
+        next_token: str | None = None,
+    ) -> tuple[list[ResourceRecord], str | None]:
+        """One page of the records of this kind that satisfy ``where``, in ``sort`` order.
+
+        See `sagebox.store.query` for conditions and sorts; the default order is
+        CreationTime descending, as `list`'s. The token is None after the last page.
+        """
+        return query_resources(
+            self._db, [self.kind], where, sort, max_results=max_results, next_token=next_token
+        )
+
+    def count(self, where: Expression | None = None) -> int:
+        """How many records of this kind satisfy ``where``."""
+        return count_resources(self._db, [self.kind], where)
+
     def list_by_status(self, statuses: Iterable[str]) -> list[ResourceRecord]:
         """Every record of this kind in one of ``statuses``, oldest first."""
         wanted = list(statuses)
@@ -182,6 +219,78 @@ class ResourceRepository:
         with self._db.read() as connection:
             row = connection.execute(statement).first()
         return None if row is None else _record(row)
+
+
+def query_resources(
+    database: Database,
+    kinds: Sequence[str],
+    where: Expression | None = None,
+    sort: Sort | None = None,
+    *,
+    max_results: int = 100,
+    next_token: str | None = None,
+) -> tuple[list[ResourceRecord], str | None]:
+    """One page of the records of any of ``kinds`` satisfying ``where``, in ``sort`` order.
+
+    Names tie-break equal sort values, then kinds (a name is unique within a
+    kind only); the token continues strictly after the page's last record.
+    """
+    wanted = _check_kinds(kinds)
+    order = ColumnSort() if sort is None else sort
+    _check_where(where)
+    if not isinstance(order, ColumnSort | DocumentSort):
+        raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {order!r}")
+    if max_results < 1:
+        raise QueryError(f"max_results must be at least 1, got {max_results}")
+    keyset = Keyset(sort_key(order, database.dialect), with_kind=len(wanted) > 1)
+    scope = ",".join(wanted)
+    fingerprint = query_fingerprint(
+        "query", {"kinds": wanted, "where": canonical(where), "sort": canonical(order)}
+    )
+    conditions = [resources.c.kind.in_(wanted), where_clause(where, database.dialect)]
+    if next_token is not None:
+        position = decode_position(
+            next_token, scope=scope, fingerprint=fingerprint, length=keyset.length
+        )
+        conditions.append(keyset.after(keyset.decode(position, scope)))
+    statement = (
+        sa.select(resources, keyset.selected)
+        .where(*conditions)
+        .order_by(*keyset.order_by())
+        .limit(max_results + 1)
+    )
+    with database.read() as connection:
+        rows = connection.execute(statement).all()
+    records = [_record(row) for row in rows[:max_results]]
+    if len(rows) <= max_results:
+        return records, None
+    return records, encode_position(fingerprint, keyset.position(rows[max_results - 1]))
+
+
+def count_resources(
+    database: Database, kinds: Sequence[str], where: Expression | None = None
+) -> int:
+    """How many records of any of ``kinds`` satisfy ``where``."""
+    wanted = _check_kinds(kinds)
+    _check_where(where)
+    statement = (
+        sa.select(sa.func.count())
+        .select_from(resources)
+        .where(resources.c.kind.in_(wanted), where_clause(where, database.dialect))
+    )
+    with database.read() as connection:
+        return int(connection.scalar(statement) or 0)
+
+
+def _check_kinds(kinds: Sequence[str]) -> list[str]:
+    if isinstance(kinds, str) or not kinds or not all(isinstance(k, str) and k for k in kinds):
+        raise QueryError(f"kinds must be a non-empty list of resource kinds, got {kinds!r}")
+    return sorted(set(kinds))
+
+
+def _check_where(where: object) -> None:
+    if where is not None and not isinstance(where, EXPRESSION_TYPES):
+        raise QueryError(f"not a query expression: {where!r}")
 
 
 def _filters(criteria: dict[str, Any]) -> list[sa.ColumnElement[bool]]:

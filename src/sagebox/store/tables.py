@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 
@@ -20,6 +21,17 @@ def sortable_text() -> sa.types.TypeEngine[str]:
     example, ignores hyphens), while SQLite compares bytes.
     """
     return sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+
+
+def document_json() -> sa.types.TypeEngine[Any]:
+    """JSON text on SQLite, ``jsonb`` on PostgreSQL.
+
+    ``jsonb`` is parsed once on write, so queries on members of the document
+    (`sagebox.store.query`) need not parse the text of every row again, and it
+    can be indexed. It keeps no key order and no duplicate keys, which the
+    Python dictionaries a document is read into do not rely on.
+    """
+    return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
 def to_utc(value: datetime) -> datetime:
@@ -66,7 +78,7 @@ resources = sa.Table(
     sa.Column("creation_time", UTCDateTime, nullable=False),
     sa.Column("last_modified_time", UTCDateTime, nullable=False),
     sa.Column("parent_arn", sa.Text, nullable=True),
-    sa.Column("document", sa.JSON, nullable=False),
+    sa.Column("document", document_json(), nullable=False),
     sa.UniqueConstraint("kind", "name", name="uq_resources_kind_name"),
     sa.UniqueConstraint("arn", name="uq_resources_arn"),
     sa.Index("ix_resources_kind_status", "kind", "status"),

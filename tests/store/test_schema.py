@@ -1,0 +1,101 @@
+"""The Alembic migrations and store/tables.py describe one schema, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+
+from sagebox.store import MetadataStore
+from sagebox.store.database import MIGRATIONS, Database
+from sagebox.store.tables import metadata
+
+DOCUMENT = {"TrainingJobName": "old", "Metrics": [{"MetricName": "acc", "Max": 0.5}], "x": None}
+
+
+@pytest.fixture
+def database(store_url: str) -> Iterator[Database]:
+    opened = Database(store_url)
+    yield opened
+    opened.close()
+
+
+def differences(database: Database) -> list[Any]:
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, metadata))
+
+
+def document_type(database: Database) -> str:
+    columns = sa.inspect(database.engine).get_columns("resources")
+    return next(str(column["type"]) for column in columns if column["name"] == "document")
+
+
+def test_migrated_schema_matches_table_definitions(database: Database) -> None:
+    database.upgrade()
+    assert differences(database) == []
+
+
+def test_comparison_notices_a_schema_that_differs(database: Database) -> None:
+    """The check above can fail: the first migration alone lacks jsonb on PostgreSQL."""
+    database.upgrade("0001")
+    found = differences(database)
+    if database.dialect == "postgresql":
+        # One column-level entry: [("modify_type", schema, "resources", "document", ...)].
+        assert [(change[0][0], change[0][2], change[0][3]) for change in found] == [
+            ("modify_type", "resources", "document")
+        ]
+    else:
+        assert found == []
+
+
+def test_document_is_jsonb_on_postgresql_only(database: Database) -> None:
+    database.upgrade()
+    expected = "JSONB" if database.dialect == "postgresql" else "JSON"
+    assert document_type(database) == expected
+
+
+def test_upgrade_keeps_documents_written_before_it(database: Database, store_url: str) -> None:
+    database.upgrade("0001")
+    cast = "CAST(:document AS json)" if database.dialect == "postgresql" else ":document"
+    moment = datetime(2024, 5, 1, tzinfo=UTC)
+    with database.write() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO resources (kind, name, arn, status, creation_time, "
+                "last_modified_time, parent_arn, document) VALUES "
+                f"('TrainingJob', 'old', 'arn:old', 'Completed', :moment, :moment, NULL, {cast})"
+            ),
+            {"moment": moment if database.dialect == "postgresql" else "2024-05-01 00:00:00.000000",
+             "document": json.dumps(DOCUMENT)},
+        )  # fmt: skip
+    store = MetadataStore(store_url)
+    try:
+        record = store.resources("TrainingJob").get("old")
+        assert record is not None
+        assert record.document == DOCUMENT
+        assert record.creation_time == moment
+    finally:
+        store.close()
+
+
+def test_downgrade_restores_json_then_upgrade_again(database: Database) -> None:
+    database.upgrade()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.write() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+    assert document_type(database) == "JSON"
+    database.upgrade()
+    assert differences(database) == []
