@@ -20,6 +20,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-concurrent-jobs", type=int, default=None, help="jobs run at once; the rest queue")
     serve.add_argument("--log-level", default="warning", help="uvicorn access log level")
 
+    keys = commands.add_parser("keys", help="manage the access keys a server started with --auth accepts")
+    keys.add_argument("--home", type=Path, default=None, help="the server's home folder (default ./.sagebox)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create a key pair and print it (the secret only this once)")
+    create.add_argument("--user", default=None, help="the IAM-style user name the key signs as (default sagebox)")
+    key_commands.add_parser("list", help="list the keys (never their secrets)")
+    delete = key_commands.add_parser("delete", help="delete a key")
+    delete.add_argument("access_key_id", metavar="KEYID")
+
     env = commands.add_parser(
         "env", help='print the exports that point AWS clients and the SageMaker SDK at a server: eval "$(sagebox env)"'
     )
@@ -45,6 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         serve(settings, log_level=args.log_level)
         return 0
+    if args.command == "keys":
+        from sagebox.cli.keys import run_keys
+
+        return run_keys(Settings.from_env(home=args.home), args.keys_command, args)
     if args.command == "env":
         from sagebox.cli.env import DEFAULT_BUCKET, run_env
 
