@@ -13,6 +13,10 @@ DEFAULT_REGION = "us-east-1"
 AUTH_MODES = ("off", "sigv4")
 
 
+class SettingsError(ValueError):
+    """A setting's value is not valid; the message names the setting and what it accepts."""
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     """A comma-separated variable as a tuple of its non-empty, stripped items."""
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
@@ -29,7 +33,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:
-            raise ValueError(
+            raise SettingsError(
                 f"auth (SAGEBOX_AUTH) must be one of {', '.join(AUTH_MODES)}, got {self.auth!r}"
             )
 
