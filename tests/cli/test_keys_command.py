@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
-from tests.edge.auth_server import create_key, keys_command
+from tests.edge.auth_server import SAGEBOX, clean_environment, create_key, keys_command
 
 
 def test_create_prints_an_akia_key_pair_once(tmp_path: Path) -> None:
@@ -45,3 +46,16 @@ def test_an_invalid_user_name_is_refused(tmp_path: Path) -> None:
     done = keys_command(tmp_path, "create", "--user", "no spaces/here")
     assert done.returncode == 1
     assert "user name 'no spaces/here' is not valid" in done.stderr
+
+
+def test_home_may_follow_the_subcommand(tmp_path: Path) -> None:
+    key = create_key(tmp_path)
+    done = subprocess.run(
+        [*SAGEBOX, "keys", "list", "--home", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=clean_environment(),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert key.access_key_id in done.stdout

@@ -199,7 +199,7 @@ def run_env(
         print(f"sagebox env: {exc}", file=sys.stderr)
         return 1
     _ensure_bucket(url, settings.region, bucket, credentials)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_home_private(settings)
     config_path = (settings.home / CONFIG_FILE).resolve()
     temporary = config_path.with_name(f".{CONFIG_FILE}.tmp")
     temporary.write_text(sdk_config(bucket), encoding="utf-8")

@@ -52,11 +52,17 @@ def _parser() -> argparse.ArgumentParser:
 
     keys = commands.add_parser("keys", help="manage the access keys a server started with --auth accepts")
     keys.add_argument("--home", type=Path, default=None, help="the server's home folder (default ./.sagebox)")
+    # --home also after the subcommand (`sagebox keys list --home DIR`); SUPPRESS keeps a
+    # subcommand from resetting a --home given before it.
+    home_here = argparse.ArgumentParser(add_help=False)
+    home_here.add_argument("--home", type=Path, default=argparse.SUPPRESS, help="the server's home folder")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    create = key_commands.add_parser("create", help="create a key pair and print it (the secret only this once)")
+    create = key_commands.add_parser(
+        "create", parents=[home_here], help="create a key pair and print it (the secret only this once)"
+    )
     create.add_argument("--user", default=None, help="the IAM-style user name the key signs as (default sagebox)")
-    key_commands.add_parser("list", help="list the keys (never their secrets)")
-    delete = key_commands.add_parser("delete", help="delete a key")
+    key_commands.add_parser("list", parents=[home_here], help="list the keys (never their secrets)")
+    delete = key_commands.add_parser("delete", parents=[home_here], help="delete a key")
     delete.add_argument("access_key_id", metavar="KEYID")
 
     env = commands.add_parser(
