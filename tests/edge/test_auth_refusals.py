@@ -384,3 +384,18 @@ def test_a_key_scoped_to_another_service_is_refused(server: ServerProcess, key: 
     answer = _send(server.endpoint_url, request)
     assert answer.status_code == 400
     assert json.loads(answer.text)["__type"] == "IncompleteSignatureException"
+
+
+def test_a_signature_with_non_ascii_bytes_is_refused_not_failed(
+    server: ServerProcess, key: KeyPair
+) -> None:
+    request = _signed_sagemaker_request(server.endpoint_url, key, b"{}")
+    forged = request.headers["Authorization"].rsplit("=", 1)[0] + "=\xe9" * 3
+    headers = {k: v for k, v in request.headers.items() if k != "Authorization"}
+    answer = httpx.post(
+        server.endpoint_url + "/",
+        headers={**headers, "Authorization": forged.encode("latin-1")},
+        content=b"{}",
+    )
+    assert answer.status_code == 403
+    assert answer.json()["__type"] == "InvalidSignatureException"

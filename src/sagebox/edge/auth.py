@@ -279,7 +279,8 @@ class SigV4Verifier:
         canonical_request = signer.canonical_request(aws_request)
         string_to_sign = signer.string_to_sign(aws_request, canonical_request)
         expected = signer.signature(string_to_sign, aws_request)
-        if not hmac.compare_digest(expected, claim.signature):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a forged header).
+        if not hmac.compare_digest(expected.encode(), claim.signature.encode()):
             raise AuthFailure(
                 Refusal.BAD_SIGNATURE,
                 access_key_id=claim.access_key_id,

@@ -77,7 +77,7 @@ def verify_presigned_v2(request: Request, key: AccessKey) -> None:
     string_to_sign = signer.canonical_string(request.method, split, headers, auth_path=auth_path)
     expected = signer.sign_string(string_to_sign)
     provided = query["Signature"]
-    if not hmac.compare_digest(expected, provided):
+    if not hmac.compare_digest(expected.encode(), provided.encode()):
         raise AuthFailure(
             Refusal.BAD_SIGNATURE,
             access_key_id=key.access_key_id,

@@ -98,7 +98,8 @@ class ChunkSignatures:
 
     def _check(self, string_to_sign: str, claimed: str | None, what: str) -> str:
         expected = self._sign(string_to_sign)
-        if claimed is None or not hmac.compare_digest(expected, claimed.strip().lower()):
+        provided = (claimed or "").strip().lower().encode()
+        if claimed is None or not hmac.compare_digest(expected.encode(), provided):
             raise _mismatch(f"the {what} signature does not match the {what} sent")
         return expected
 

@@ -37,6 +37,8 @@ class RequestGate:
     """Host and Origin rules always; SigV4 verification when `settings.auth` is "sigv4"."""
 
     def __init__(self, settings: Settings, keys: CachedAccessKeys | None) -> None:
+        if settings.auth_required and keys is None:
+            raise ValueError("authentication is on (auth=sigv4) but no access keys were given")
         self.hosts = ServedHosts(settings.host, settings.allowed_hosts)
         self.origins = OriginPolicy(settings.cors_origins)
         self.verifier = SigV4Verifier(keys) if settings.auth_required and keys else None
