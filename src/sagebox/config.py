@@ -10,6 +10,22 @@ DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 
 
+AUTH_MODES = ("off", "sigv4")
+
+
+class SettingsError(ValueError):
+    """A setting's value is not valid; the message names the setting and what it accepts."""
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated variable as a tuple of its non-empty, stripped items."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -17,7 +33,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,12 @@ class Settings:
     objects_url: "file://<folder>" (default: <home>/objects) or "s3://" for an
         S3-compatible service (endpoint from SAGEBOX_S3_ENDPOINT_URL).
     executor: where jobs and model servers run: "local" processes (the default).
+    auth: "off" (any credentials are accepted, as LocalStack does) or "sigv4" (every
+        request must be signed with an access key kept in the metadata store).
+    allowed_hosts: Host names served besides the loopback names and the bound address.
+    cors_origins: browser origins (scheme://host[:port]) allowed to send state-changing
+        requests; every other foreign Origin is refused.
+    insecure: allow listening on a non-loopback address with auth off.
     """
 
     home: Path = field(default_factory=lambda: Path(".sagebox").resolve())
@@ -48,6 +70,20 @@ class Settings:
     # CreateEndpoint answers once the endpoint is InService or after this long, whichever
     # comes first, so that a client's first status check usually finds it serving.
     endpoint_ready_wait_seconds: float = 5.0
+    auth: str = "off"
+    allowed_hosts: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    insecure: bool = False
+
+    def __post_init__(self) -> None:
+        if self.auth not in AUTH_MODES:
+            raise SettingsError(
+                f"auth (SAGEBOX_AUTH) must be one of {', '.join(AUTH_MODES)}, got {self.auth!r}"
+            )
+
+    @property
+    def auth_required(self) -> bool:
+        return self.auth == "sigv4"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -69,10 +105,17 @@ class Settings:
             serverless_idle_seconds=float(env.get("SAGEBOX_SERVERLESS_IDLE_SECONDS", "60")),
             capture_flush_seconds=float(env.get("SAGEBOX_CAPTURE_FLUSH_SECONDS", "5")),
             endpoint_ready_wait_seconds=float(env.get("SAGEBOX_ENDPOINT_READY_WAIT_SECONDS", "5")),
+            auth=env.get("SAGEBOX_AUTH", "off").strip().lower() or "off",
+            allowed_hosts=_env_list("SAGEBOX_ALLOWED_HOSTS"),
+            cors_origins=_env_list("SAGEBOX_CORS_ORIGINS"),
+            insecure=_env_flag("SAGEBOX_INSECURE"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:
             given["home"] = Path(str(given["home"])).expanduser().resolve()
+        for name in ("allowed_hosts", "cors_origins"):
+            if name in given:
+                given[name] = tuple(given[name])  # type: ignore[arg-type]
         return replace(settings, **given)
 
     @property

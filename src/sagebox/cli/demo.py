@@ -1,8 +1,9 @@
 """`sagebox demo`: the whole training flow with plain boto3 against a real, temporary server.
 
-It starts `sagebox serve` on a free port with a temporary home, points boto3 at it
-through AWS_ENDPOINT_URL only, trains the built-in XGBoost on scikit-learn's breast
-cancer data, and loads the trained model from model.tar.gz.
+It creates an access key in a temporary home, starts `sagebox serve --auth` on a free
+port there, points boto3 at it through AWS_ENDPOINT_URL and that key only, trains the
+built-in XGBoost on scikit-learn's breast cancer data, and loads the trained model
+from model.tar.gz.
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from sagebox.cli.private_home import make_home_private
 from sagebox.cli.server_process import ServerProcess
+from sagebox.config import Settings
+from sagebox.services.access_keys import AccessKey, AccessKeyService
+from sagebox.store import MetadataStore
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 BUCKET = "sagebox-demo"
@@ -67,6 +72,17 @@ def _csv_rows(rows) -> bytes:  # noqa: ANN001 - a numpy array
     return buffer.getvalue().encode()
 
 
+def _create_key(home: Path) -> AccessKey:
+    """An access key in the home's store, made before the server starts."""
+    settings = Settings.from_env(home=home)
+    make_home_private(settings)
+    store = MetadataStore(settings.resolved_database_url)
+    try:
+        return AccessKeyService(store, settings.account_id).create("demo")
+    finally:
+        store.close()
+
+
 def run_demo(keep: bool = False, tuning: bool = False) -> int:
     import boto3
     import numpy as np
@@ -75,18 +91,21 @@ def run_demo(keep: bool = False, tuning: bool = False) -> int:
     from sklearn.model_selection import train_test_split
 
     home = Path(tempfile.mkdtemp(prefix="sagebox-demo-"))
-    server = ServerProcess(home).start()
+    key = _create_key(home)
+    server = ServerProcess(home, extra_args=["--auth"]).start()
     endpoint = server.endpoint_url
     try:
-        print(f"1. sagebox serve is running at {endpoint} (home {home})")
+        print(f"1. sagebox serve --auth is running at {endpoint} (home {home})")
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="test",
-            AWS_SECRET_ACCESS_KEY="test",
+            AWS_ACCESS_KEY_ID=key.access_key_id,
+            AWS_SECRET_ACCESS_KEY=key.secret_access_key,
             AWS_DEFAULT_REGION="us-east-1",
         )
         s3, sagemaker, sts = boto3.client("s3"), boto3.client("sagemaker"), boto3.client("sts")
-        print(f"   caller identity: account {sts.get_caller_identity()['Account']}")
+        print(f"   signed with access key {key.access_key_id}; caller identity: {sts.get_caller_identity()['Arn']}")
 
         data = load_breast_cancer()
         x_train, x_test, y_train, y_test = train_test_split(

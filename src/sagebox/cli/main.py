@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sagebox.config import Settings
+from sagebox.config import Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,6 +19,51 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--home", type=Path, default=None, help="folder for the database, objects and jobs (default ./.sagebox)")
     serve.add_argument("--max-concurrent-jobs", type=int, default=None, help="jobs run at once; the rest queue")
     serve.add_argument("--log-level", default="warning", help="uvicorn access log level")
+    serve.add_argument(
+        "--auth",
+        action="store_const",
+        const="sigv4",
+        default=None,
+        help="require SigV4-signed requests with a key from `sagebox keys create` (SAGEBOX_AUTH=sigv4)",
+    )
+    serve.add_argument(
+        "--allowed-host",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a Host name to serve besides the loopback names and the bound address; repeatable "
+        "(SAGEBOX_ALLOWED_HOSTS, comma-separated)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="a browser origin (scheme://host[:port]) allowed to send requests that change state; "
+        "repeatable (SAGEBOX_CORS_ORIGINS, comma-separated)",
+    )
+    serve.add_argument(
+        "--insecure",
+        action="store_const",
+        const=True,
+        default=None,
+        help="allow listening on a non-loopback address without --auth (SAGEBOX_INSECURE=1)",
+    )
+
+    keys = commands.add_parser("keys", help="manage the access keys a server started with --auth accepts")
+    keys.add_argument("--home", type=Path, default=None, help="the server's home folder (default ./.sagebox)")
+    # --home also after the subcommand (`sagebox keys list --home DIR`); SUPPRESS keeps a
+    # subcommand from resetting a --home given before it.
+    home_here = argparse.ArgumentParser(add_help=False)
+    home_here.add_argument("--home", type=Path, default=argparse.SUPPRESS, help="the server's home folder")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser(
+        "create", parents=[home_here], help="create a key pair and print it (the secret only this once)"
+    )
+    create.add_argument("--user", default=None, help="the IAM-style user name the key signs as (default sagebox)")
+    key_commands.add_parser("list", parents=[home_here], help="list the keys (never their secrets)")
+    delete = key_commands.add_parser("delete", parents=[home_here], help="delete a key")
+    delete.add_argument("access_key_id", metavar="KEYID")
 
     env = commands.add_parser(
         "env", help='print the exports that point AWS clients and the SageMaker SDK at a server: eval "$(sagebox env)"'
@@ -28,6 +73,14 @@ def _parser() -> argparse.ArgumentParser:
     env.add_argument("--endpoint-url", default=None, help="the server's URL, instead of --host and --port")
     env.add_argument("--home", type=Path, default=None, help="where to write the SDK config file (default ./.sagebox)")
     env.add_argument("--bucket", default=None, help="the SDK's default bucket, created if missing (default sagebox-default)")
+    env.add_argument("--access-key-id", default=None, help="the access key to export (a server with --auth needs one)")
+    env.add_argument("--secret-access-key", default=None, help="the secret of --access-key-id")
+    env.add_argument(
+        "--user",
+        default=None,
+        help="when the server requires auth and no key is given: export the newest key of this user "
+        "from the home's store, creating one if it has none (default sagebox)",
+    )
 
     demo = commands.add_parser("demo", help="train XGBoost end to end against a temporary server")
     demo.add_argument("--keep", action="store_true", help="keep the temporary home folder")
@@ -37,19 +90,41 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except SettingsError as exc:
+        print(f"sagebox: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "serve":
         from sagebox.cli.serve import serve
 
         settings = Settings.from_env(
-            host=args.host, port=args.port, home=args.home, max_concurrent_jobs=args.max_concurrent_jobs
+            host=args.host,
+            port=args.port,
+            home=args.home,
+            max_concurrent_jobs=args.max_concurrent_jobs,
+            auth=args.auth,
+            allowed_hosts=args.allowed_host,
+            cors_origins=args.cors_origin,
+            insecure=args.insecure,
         )
-        serve(settings, log_level=args.log_level)
-        return 0
+        return serve(settings, log_level=args.log_level)
+    if args.command == "keys":
+        from sagebox.cli.keys import run_keys
+
+        return run_keys(Settings.from_env(home=args.home), args.keys_command, args)
     if args.command == "env":
         from sagebox.cli.env import DEFAULT_BUCKET, run_env
 
         settings = Settings.from_env(host=args.host, port=args.port, home=args.home)
-        return run_env(settings, args.endpoint_url, args.bucket or DEFAULT_BUCKET)
+        if (args.access_key_id is None) != (args.secret_access_key is None):
+            print("sagebox env: give --access-key-id and --secret-access-key together", file=sys.stderr)
+            return 2
+        given = (args.access_key_id, args.secret_access_key) if args.access_key_id else None
+        return run_env(settings, args.endpoint_url, args.bucket or DEFAULT_BUCKET, given, args.user)
     if args.command == "demo":
         from sagebox.cli.demo import run_demo
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 
 import uvicorn
 
+from sagebox.cli.private_home import make_home_private
 from sagebox.config import Settings
 from sagebox.edge.app import EdgeApp
+from sagebox.edge.origin import is_loopback
+from sagebox.services.access_keys import AccessKeyService
 from sagebox.services.platform import Platform
 
 
@@ -23,12 +27,43 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(settings: Settings, log_level: str = "warning") -> None:
+def binding_refusal(settings: Settings) -> str | None:
+    """Why the server must not start on its address, or None."""
+    if is_loopback(settings.host) or settings.auth_required or settings.insecure:
+        return None
+    return (
+        f"sagebox serve: refusing to listen on {settings.host} without --auth. Beyond loopback, "
+        "anyone who reaches this port could call the API, and the API runs code on this machine "
+        "(training, processing and model-server processes run as your user). Start it with --auth "
+        "(SAGEBOX_AUTH=sigv4) and create a key with `sagebox keys create`, or pass --insecure "
+        "(SAGEBOX_INSECURE=1) if the network around it is trusted."
+    )
+
+
+def serve(settings: Settings, log_level: str = "warning") -> int:
+    refusal = binding_refusal(settings)
+    if refusal is not None:
+        print(refusal, file=sys.stderr)
+        return 2
+    make_home_private(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
-    app = EdgeApp(Platform(settings))
+    platform = Platform(settings)
+    if settings.auth_required and not AccessKeyService(platform.store, settings.account_id).list():
+        print(
+            "sagebox serve: --auth is on and there are no access keys yet; "
+            f"create one with `sagebox keys create --home {settings.home}`",
+            file=sys.stderr,
+            flush=True,
+        )
+    app = EdgeApp(platform)
     config = uvicorn.Config(app, log_level=log_level, lifespan="on", timeout_graceful_shutdown=15)
     server = uvicorn.Server(config)
-    print(f"sagebox listening on http://{host}:{port} (home {settings.home})", flush=True)
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"sagebox listening on http://{shown}:{port} (home {settings.home}, auth {settings.auth})",
+        flush=True,
+    )
     server.run(sockets=[sock])
+    return 0

@@ -15,12 +15,19 @@ import httpx
 
 
 class ServerProcess:
-    """A `sagebox serve --port 0` process; `endpoint_url` once started."""
+    """A `sagebox serve --port 0` process; `endpoint_url` once started. `extra_args` are
+    more `serve` flags (e.g. ["--auth"])."""
 
-    def __init__(self, home: Path, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        extra_env: dict[str, str] | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
         self.home = home
         self.endpoint_url = ""
         self._extra_env = extra_env or {}
+        self._extra_args = extra_args or []
         self._process: subprocess.Popen[str] | None = None
         self.output: deque[str] = deque(maxlen=400)
 
@@ -28,7 +35,17 @@ class ServerProcess:
         env = dict(os.environ)
         env.update(self._extra_env)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "sagebox.cli.main", "serve", "--port", "0", "--home", str(self.home)],
+            [
+                sys.executable,
+                "-m",
+                "sagebox.cli.main",
+                "serve",
+                "--port",
+                "0",
+                "--home",
+                str(self.home),
+                *self._extra_args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

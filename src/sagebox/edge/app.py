@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
 from sagebox.edge.errors import AWSError, json_error, query_error, request_id
+from sagebox.edge.gate import RequestGate, caller_of
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
 
@@ -26,6 +27,7 @@ class EdgeApp:
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
+        self.gate = RequestGate.for_store(platform.settings, platform.store)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -35,6 +37,7 @@ class EdgeApp:
             return
         request = Request(scope, receive)
         response = await self._dispatch(request)
+        self.gate.decorate(request, response)
         await response(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -56,6 +59,9 @@ class EdgeApp:
 
     async def _dispatch(self, request: Request) -> Response:
         rid = request_id()
+        refusal = await self.gate.refusal(request, rid)
+        if refusal is not None:
+            return refusal
         needs_body = request.headers.get("x-amz-target") or (
             request.method == "POST"
             and "x-www-form-urlencoded" in request.headers.get("content-type", "")
@@ -70,7 +76,7 @@ class EdgeApp:
             if service == "s3":
                 return await s3.handle(request, self.platform.objects, rid)
             if service == "sts":
-                return sts.handle(body, self.platform.settings.account_id, rid)
+                return sts.handle(body, self.platform.settings.account_id, rid, caller_of(request))
             if service == "iam":
                 return iam.handle(body, self.platform.settings.account_id, rid)
             if service == "health":

@@ -17,6 +17,8 @@ from typing import BinaryIO
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from sagebox.edge.chunk_signatures import SCOPE_KEY as CHUNK_SIGNATURES
+from sagebox.edge.chunk_signatures import ChunkSignatures
 from sagebox.objects.checksums import DIGEST_SIZES, StreamDigest, verify_content_md5
 from sagebox.objects.errors import InvalidRequest, ObjectStoreError, error_for_code
 
@@ -76,7 +78,7 @@ async def receive_body(
     digest = StreamDigest(algorithms)
     payload_sha256 = hashlib.sha256() if _HEX_SHA256.fullmatch(content_sha256) else None
     spool = tempfile.SpooledTemporaryFile(max_size=MEMORY_LIMIT)  # noqa: SIM115 - returned
-    decoder = AwsChunkedDecoder() if chunked else None
+    decoder = AwsChunkedDecoder(request.scope.get(CHUNK_SIGNATURES)) if chunked else None
     pending = bytearray()
 
     def write(data: bytes) -> None:
@@ -130,9 +132,11 @@ def _verify(
 
 class AwsChunkedDecoder:
     """Decodes `aws-chunked`: "<hex size>[;chunk-signature=..]\\r\\n<data>\\r\\n" chunks, a
-    zero-size chunk, then optional "name:value" trailer lines and an empty line."""
+    zero-size chunk, then optional "name:value" trailer lines and an empty line. With
+    `signatures` (a signed chunked upload) each chunk's signature is checked as it ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, signatures: ChunkSignatures | None = None) -> None:
+        self._signatures = signatures
         self._buffer = bytearray()
         self._remaining = 0  # data bytes left in the current chunk
         self._expect_crlf = False
@@ -145,10 +149,15 @@ class AwsChunkedDecoder:
         while self._buffer and not self._done:
             if self._remaining:
                 take = min(self._remaining, len(self._buffer))
-                out += self._buffer[:take]
+                data = self._buffer[:take]
+                out += data
                 del self._buffer[:take]
                 self._remaining -= take
                 self._expect_crlf = self._remaining == 0
+                if self._signatures is not None:
+                    self._signatures.update(data)
+                    if self._expect_crlf:
+                        self._signatures.end_chunk()
                 continue
             line = self._line()
             if line is None:
@@ -159,6 +168,10 @@ class AwsChunkedDecoder:
                 self._expect_crlf = False
                 continue
             size = _chunk_size(line)
+            if self._signatures is not None:
+                self._signatures.begin_chunk(_chunk_signature(line))
+                if size == 0:
+                    self._signatures.end_chunk()
             if size == 0:
                 self._done = True
                 break
@@ -172,10 +185,14 @@ class AwsChunkedDecoder:
                 "IncompleteBody", "The aws-chunked request body ended before its final chunk."
             )
         text = self._buffer.decode("utf-8", "replace")
+        lines = []
         for line in text.split("\r\n"):
             name, sep, value = line.partition(":")
             if sep:
+                lines.append((name.strip().lower(), value.strip()))
                 self.trailers[name.strip().lower()] = value.strip()
+        if self._signatures is not None:
+            self._signatures.end_body(lines)
         return b""
 
     def _line(self) -> bytes | None:
@@ -195,6 +212,14 @@ def _chunk_size(line: bytes) -> int:
         return int(size_text, 16)
     except ValueError as exc:
         raise _malformed(f"bad chunk size {size_text[:20]!r}") from exc
+
+
+def _chunk_signature(line: bytes) -> str | None:
+    for extension in line.split(b";")[1:]:
+        name, _, value = extension.partition(b"=")
+        if name.strip() == b"chunk-signature":
+            return value.strip().decode("ascii", "replace")
+    return None
 
 
 def _malformed(why: str) -> ObjectStoreError:

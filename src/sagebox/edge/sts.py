@@ -1,17 +1,21 @@
-"""STS over the query protocol: GetCallerIdentity answers as a SageMaker execution role.
+"""STS over the query protocol: GetCallerIdentity.
 
-The identity has the assumed-role form a notebook or a job sees
-(``arn:aws:sts::<account>:assumed-role/<role>/sagebox``), so code that derives its
+With authentication off, the identity has the assumed-role form a notebook or a job
+sees (``arn:aws:sts::<account>:assumed-role/<role>/sagebox``), so code that derives its
 execution role from the caller identity, as the SageMaker SDK's
-``get_execution_role()`` does, finds ``arn:aws:iam::<account>:role/<role>``.
+``get_execution_role()`` does, finds ``arn:aws:iam::<account>:role/<role>``. With
+authentication on, it is the identity of the access key that signed the request: the
+IAM user ``arn:aws:iam::<account>:user/<name>`` and its unique id.
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from starlette.responses import Response
 
+from sagebox.edge.auth import Caller
 from sagebox.edge.errors import AWSError
 
 _NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -20,7 +24,7 @@ SESSION_NAME = "sagebox"
 ROLE_ID = "AROASAGEBOXEXECUTION1"
 
 
-def handle(body: bytes, account_id: str, rid: str) -> Response:
+def handle(body: bytes, account_id: str, rid: str, caller: Caller | None = None) -> Response:
     form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
     action = form.get("Action")
     if action != "GetCallerIdentity":
@@ -29,11 +33,12 @@ def handle(body: bytes, account_id: str, rid: str) -> Response:
             f"The action {action or '(none)'} is not valid for this web service; "
             "sagebox implements STS GetCallerIdentity.",
         )
-    result = (
-        f"<Arn>arn:aws:sts::{account_id}:assumed-role/{EXECUTION_ROLE}/{SESSION_NAME}</Arn>"
-        f"<UserId>{ROLE_ID}:{SESSION_NAME}</UserId>"
-        f"<Account>{account_id}</Account>"
-    )
+    if caller is None:
+        arn = f"arn:aws:sts::{account_id}:assumed-role/{EXECUTION_ROLE}/{SESSION_NAME}"
+        user_id = f"{ROLE_ID}:{SESSION_NAME}"
+    else:
+        arn, user_id = caller.key.user_arn(account_id), caller.key.user_id
+    result = f"<Arn>{escape(arn)}</Arn><UserId>{escape(user_id)}</UserId><Account>{account_id}</Account>"
     xml = (
         f'<GetCallerIdentityResponse xmlns="{_NAMESPACE}">'
         f"<GetCallerIdentityResult>{result}</GetCallerIdentityResult>"
