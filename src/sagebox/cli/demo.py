@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sagebox.cli.private_home import make_home_private
 from sagebox.cli.server_process import ServerProcess
+from sagebox.cli.tuning_demo import run_tuning_demo
 from sagebox.config import Settings
 from sagebox.services.access_keys import AccessKey, AccessKeyService
 from sagebox.store import MetadataStore
@@ -179,9 +180,7 @@ def run_demo(keep: bool = False, tuning: bool = False) -> int:
             print(f"   P(benign) = {probability:.4f}   true label = {int(label)}")
         _deploy_and_invoke(sagemaker, job, artifact, x_test[:5], probabilities[:5])
         if tuning:
-            from sagebox.cli.tuning_demo import run_tuning_demo
-
-            run_tuning_demo(sagemaker, "breast-cancer")
+            run_tuning_demo(sagemaker, BUCKET, "breast-cancer", XGBOOST_IMAGE)
         return 0
     finally:
         server.stop()

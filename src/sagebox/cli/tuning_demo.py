@@ -5,18 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sagebox.cli.demo import BUCKET, XGBOOST_IMAGE
 
-
-def run_tuning_demo(sagemaker: Any, prefix: str) -> None:
-    """Tunes eta, max_depth and min_child_weight on the demo's uploaded data."""
+def run_tuning_demo(sagemaker: Any, bucket: str, prefix: str, image: str) -> None:
+    """Tunes eta, max_depth and min_child_weight on the demo's data in s3://bucket/prefix/,
+    with the built-in XGBoost `image`."""
     name = f"demo-tune-{int(time.time())}"[:32]
 
     def channel(channel_name: str) -> dict[str, Any]:
         return {
             "ChannelName": channel_name,
             "ContentType": "text/csv",
-            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{prefix}/{channel_name}/"}},
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/{prefix}/{channel_name}/"}},
         }
 
     sagemaker.create_hyper_parameter_tuning_job(
@@ -36,10 +35,10 @@ def run_tuning_demo(sagemaker: Any, prefix: str) -> None:
         },
         TrainingJobDefinition={
             "StaticHyperParameters": {"objective": "binary:logistic", "num_round": "50", "eval_metric": "auc"},
-            "AlgorithmSpecification": {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+            "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
             "RoleArn": "arn:aws:iam::123456789012:role/SageMakerRole",
             "InputDataConfig": [channel("train"), channel("validation")],
-            "OutputDataConfig": {"S3OutputPath": f"s3://{BUCKET}/tuning"},
+            "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/tuning"},
             "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
             "StoppingCondition": {"MaxRuntimeInSeconds": 600},
         },

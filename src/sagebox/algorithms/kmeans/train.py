@@ -24,6 +24,7 @@ from sagebox.algorithms.amazon.errors import TrainingError
 from sagebox.algorithms.amazon.job import is_first_host, log
 from sagebox.algorithms.amazon.metrics import MetricReporter
 from sagebox.algorithms.amazon.model_io import save_model
+from sagebox.algorithms.amazon.unlabelled_rows import finite_batches
 from sagebox.algorithms.contract import TrainingEnvironment
 from sagebox.algorithms.kmeans.clustering import closest
 from sagebox.algorithms.kmeans.hyperparameters import (
@@ -32,7 +33,6 @@ from sagebox.algorithms.kmeans.hyperparameters import (
     KMEANS_HYPERPARAMETERS,
     auto_extra_center_factor,
 )
-from sagebox.algorithms.kmeans.rows import finite_batches
 from sagebox.algorithms.kmeans.web_scale import KMeansSettings, NotEnoughRows, fit
 
 CHANNELS = ("train", "test")

@@ -24,8 +24,8 @@ from sagebox.algorithms.amazon.errors import TrainingError
 from sagebox.algorithms.amazon.job import is_first_host, log
 from sagebox.algorithms.amazon.metrics import MetricReporter
 from sagebox.algorithms.amazon.model_io import save_model
+from sagebox.algorithms.amazon.unlabelled_rows import finite_batches
 from sagebox.algorithms.contract import TrainingEnvironment
-from sagebox.algorithms.kmeans.rows import finite_batches
 from sagebox.algorithms.pca.decomposition import RANDOMIZED, NoRows, PCAModel, fit, sketch_size
 from sagebox.algorithms.pca.hyperparameters import PCA_HYPERPARAMETERS
 
