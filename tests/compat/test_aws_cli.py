@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.training.jobs import channel, csv_bytes, job_request, unique, wait_for
+from tests.services.training.jobs import channel, csv_bytes, job_request, unique, wait_for
 
 AWS = Path(__file__).resolve().parents[2] / ".venv-awscli" / "bin" / "aws"
 MIB = 1024 * 1024

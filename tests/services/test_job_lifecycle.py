@@ -21,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sagebox.cli.server_process import ServerProcess
-from tests.processing.jobs import job_request, unique
+from tests.services.processing.jobs import job_request, unique
 
 PAIRS = 200
 SETTLE_SECONDS = 120

@@ -15,7 +15,7 @@ import pytest
 from sagebox.config import Settings
 from sagebox.services.events import ResourceEvent
 from sagebox.services.platform import Platform
-from tests.processing.jobs import job_request
+from tests.services.processing.jobs import job_request
 
 
 @pytest.fixture
