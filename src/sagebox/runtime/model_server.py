@@ -89,7 +89,8 @@ class ModelServerProcess:
     def alive(self) -> bool:
         return self._execution is not None and self._execution.running()
 
-    def _exit_code(self) -> int | None:
+    def exit_code(self) -> int | None:
+        """The server process's exit code once it has ended (negative: the signal that ended it)."""
         return self._execution.exit_codes()[self.HOST] if self._execution is not None else None
 
     def ping(self, timeout: float = 2.0) -> bool:
@@ -106,7 +107,7 @@ class ModelServerProcess:
         while time.time() < deadline:
             if self.ping(timeout=1.0):
                 return
-            if self._execution is not None and self._exit_code() is not None:
+            if self._execution is not None and self.exit_code() is not None:
                 self._execution.terminate()  # its last output is logged once it has ended
                 raise ModelServerStartError(self.failure_reason())
             time.sleep(0.02)
@@ -121,7 +122,7 @@ class ModelServerProcess:
         for line in lines:
             if line.startswith("ModelLoadError:"):
                 return line
-        code = self._exit_code()
+        code = self.exit_code()
         tail = " | ".join(lines[-5:])
         return f"the model server exited with code {code}. Last log lines: {tail}"
 

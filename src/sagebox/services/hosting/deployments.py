@@ -89,7 +89,9 @@ def _container_plans(
     return plans
 
 
-def variant_summaries(deployment: Deployment | None, config: dict[str, Any], group: str, now: float) -> list[dict[str, Any]]:
+def variant_summaries(
+    deployment: Deployment | None, config: dict[str, Any], group: str, resolved_at: float
+) -> list[dict[str, Any]]:
     """ProductionVariants / ShadowProductionVariants as DescribeEndpoint shows them."""
     fleets = {} if deployment is None else (deployment.variants if group == "ProductionVariants" else deployment.shadows)
     summaries = []
@@ -100,7 +102,7 @@ def variant_summaries(deployment: Deployment | None, config: dict[str, Any], gro
         if fleet is not None:
             images = {plan.image for plan in fleet.containers}
             summary["DeployedImages"] = [
-                {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": now} for image in sorted(images)
+                {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": resolved_at} for image in sorted(images)
             ]
             summary["CurrentWeight"] = summary["DesiredWeight"] = fleet.weight
             if fleet.serverless is not None:

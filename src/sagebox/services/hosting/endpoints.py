@@ -86,10 +86,11 @@ class EndpointService(RecordService):
         config = record.document["_sagebox"]["config"]
         with self._lock:
             deployment = self._deployments.get(name)
-        now = time.time()
-        document["ProductionVariants"] = variant_summaries(deployment, config, "ProductionVariants", now)
+        # When the images were resolved: when this configuration was deployed, kept in the record.
+        resolved = record.document["_sagebox"].get("resolved_at") or record.document["CreationTime"]
+        document["ProductionVariants"] = variant_summaries(deployment, config, "ProductionVariants", resolved)
         if config.get("ShadowProductionVariants"):
-            document["ShadowProductionVariants"] = variant_summaries(deployment, config, "ShadowProductionVariants", now)
+            document["ShadowProductionVariants"] = variant_summaries(deployment, config, "ShadowProductionVariants", resolved)
         return document
 
 
@@ -197,23 +198,32 @@ class EndpointService(RecordService):
             self._deployments[name] = deployment
         self._modify(name, lambda r: self._set_status(r, "InService"))
 
-    def _deploy_update(self, name: str) -> None:
+    def _deploy_update(self, name: str, *, resumed: bool = False) -> None:
+        """Blue/green: the new fleet starts, takes the traffic, then the old one drains.
+
+        `resumed`: the update was interrupted by a restart of the server, so no fleet serves
+        yet; if the new configuration cannot start, the previous one is brought back.
+        """
         record = self._repo.get(name)
         if record is None:
             return
-        pending = record.document["_sagebox"]["pending"]
+        state = record.document["_sagebox"]
+        pending = state["pending"]
         try:
             deployment = self._start(name, pending["config"], pending["models"], None)
         except Exception as exc:  # the old fleet keeps serving whatever went wrong
             if not isinstance(exc, FleetStartError):
                 log.exception("endpoint %s could not be updated", name)
             reason = str(exc)
+            if resumed and not self._bring_back(name, state, reason):
+                return
+            how = "was interrupted by a restart of sagebox, could not be resumed" if resumed else "failed"
 
             def rolled_back(r: ResourceRecord) -> None:
                 r.document["_sagebox"].pop("pending", None)
                 r.document["FailureReason"] = (
                     f"Updating the endpoint to configuration {pending['config']['EndpointConfigName']} "
-                    f"failed and it kept serving its previous configuration: {reason}"
+                    f"{how} and it kept serving its previous configuration: {reason}"
                 )[:1024]
                 self._set_status(r, "InService")
 
@@ -226,7 +236,9 @@ class EndpointService(RecordService):
         def updated(r: ResourceRecord) -> None:
             state = r.document["_sagebox"]
             previous = state["config"]["EndpointConfigName"]
-            state.update(config=pending["config"], models=pending["models"], capacities={})
+            state.update(
+                config=pending["config"], models=pending["models"], capacities={}, resolved_at=pending["resolved_at"]
+            )
             state.pop("pending", None)
             r.document.pop("FailureReason", None)
             r.document["EndpointConfigName"] = pending["config"]["EndpointConfigName"]
@@ -238,6 +250,22 @@ class EndpointService(RecordService):
         if old is not None:
             old.stop()  # drains in-flight requests first
             old.remove_files()
+
+    def _bring_back(self, name: str, state: dict[str, Any], update_failure: str) -> bool:
+        """Starts the configuration an endpoint served before an update that could not be
+        resumed; the endpoint fails, saying both, when that cannot start either."""
+        try:
+            previous = self._start(name, state["config"], state["models"], state.get("capacities"))
+        except Exception as exc:
+            reason = (
+                f"Updating the endpoint was interrupted by a restart of sagebox and could not be resumed "
+                f"({update_failure}); its previous configuration could not start either: {exc}"
+            )
+            self._modify(name, lambda r: self._fail(r, reason))
+            return False
+        with self._lock:
+            self._deployments[name] = previous
+        return True
 
     def _apply_capacities(self, name: str, desired: list[dict[str, Any]]) -> None:
         with self._lock:
@@ -280,21 +308,15 @@ class EndpointService(RecordService):
         for record in self._repo.list_by_status(["Failed", "OutOfService"]):
             self._statuses[record.name] = record.status
         records = self._repo.list_by_status(["InService", "Creating", "Updating", "Deleting"])
+        futures = []
         for record in records:
             if record.status == "Deleting":
                 self.delete(record.name)
-                continue
-            if record.status == "Updating":
-                def settled(r: ResourceRecord) -> None:
-                    r.document["_sagebox"].pop("pending", None)
-                    self._set_status(r, "InService")
-
-                self._modify(record.name, settled)
-        futures = [
-            self._workers.submit(self._deploy_new, record.name)
-            for record in records
-            if record.status != "Deleting"
-        ]
+            elif record.status == "Updating" and record.document["_sagebox"].get("pending"):
+                # An UpdateEndpoint the restart interrupted goes on (or rolls back, saying so).
+                futures.append(self._workers.submit(self._deploy_update, record.name, resumed=True))
+            else:  # serving, being created, or in a weights/capacities update (kept in the record)
+                futures.append(self._workers.submit(self._deploy_new, record.name))
         for future in futures:
             future.result()
 
@@ -308,8 +330,14 @@ class EndpointService(RecordService):
     # -- helpers ---------------------------------------------------------------------
 
     def _snapshot(self, config: dict[str, Any]) -> dict[str, Any]:
+        """What a deployment is made from, kept in the record: the configuration, its models,
+        and the time its images were resolved (DeployedImages' ResolutionTime)."""
         names = {v["ModelName"] for v in [*config["ProductionVariants"], *(config.get("ShadowProductionVariants") or [])]}
-        return {"config": copy.deepcopy(config), "models": {n: self._models.describe(n) for n in sorted(names)}}
+        return {
+            "config": copy.deepcopy(config),
+            "models": {n: self._models.describe(n) for n in sorted(names)},
+            "resolved_at": time.time(),
+        }
 
     @staticmethod
     def _static_members(config: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import itertools
 import logging
 import random
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -27,6 +28,9 @@ from sagebox.runtime.executor import Executor
 from sagebox.runtime.model_server import ModelServerProcess, ModelServerStartError
 
 log = logging.getLogger(__name__)
+
+# Signals that end a model server from outside (an operator, the OOM killer, a shutdown).
+EXTERNAL_SIGNALS = (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 class FleetStartError(Exception):
@@ -62,6 +66,16 @@ class Instance:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
+
+    def killed_from_outside(self) -> bool | None:
+        """Whether a server of this instance was ended by a signal someone sent it (SIGKILL,
+        SIGTERM, SIGINT: a machine or an operator, not a request), False if one ended by
+        itself (an exit, a crash), None while all still run."""
+        codes = [server.exit_code() for server in self.servers]
+        ended = [code for code in codes if code is not None]
+        if not ended:
+            return None
+        return all(-code in EXTERNAL_SIGNALS for code in ended)
 
 
 def prepare_model(objects: ObjectStore, model_data_url: str, model_dir: Path) -> None:

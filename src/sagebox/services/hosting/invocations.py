@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024 * 1024
 MODEL_TIMEOUT_SECONDS = 60.0
-ATTEMPTS = 3
+REPLACEMENT_POLL_SECONDS = 0.02
+# How long a dropped connection's server is given to show how it ended.
+EXIT_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,10 @@ class InvocationService:
             )
         self._in_flight[key] = self._in_flight.get(key, 0) + 1
         try:
-            for _attempt in range(ATTEMPTS):
-                instance = fleet.pick() or await self._cold_start_instance(endpoint, fleet)
+            deadline = time.monotonic() + MODEL_TIMEOUT_SECONDS
+            retried = False
+            while True:
+                instance = fleet.pick() or await self._next_instance(endpoint, fleet, deadline)
                 try:
                     return await self._call_instance(endpoint, instance, invocation)
                 except TimeoutError as exc:
@@ -121,18 +125,51 @@ class InvocationService:
                         f"of variant {fleet.name}.",
                         LogStreamArn=self._log_stream(endpoint),
                     ) from exc
-                except aiohttp.ClientConnectionError as exc:
-                    # The instance went away (refused, or dropped the connection): out of
-                    # rotation until the health checker has replaced it; try another.
+                except aiohttp.ClientConnectorError as exc:
+                    # Refused: the request never reached the instance, which is gone or going.
+                    # Out of rotation until the health checker has replaced it; try another.
                     instance.healthy = False
                     log.warning("instance %s of %s/%s unreachable: %s", instance.id, endpoint, fleet.name, exc)
-            raise ModelNotReady(f"Endpoint {endpoint} variant {fleet.name} has no healthy instance.")
+                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+                    # The connection dropped with the request sent. Another try, once, unless the
+                    # server ended by itself: then it is this request that took it down.
+                    instance.healthy = False
+                    from_outside = await self._killed_from_outside(instance)
+                    if from_outside is False or retried:
+                        raise ModelError(
+                            f"The model server of variant {fleet.name} exited while handling the request "
+                            f"({type(exc).__name__}); the request was not retried.",
+                            LogStreamArn=self._log_stream(endpoint),
+                        ) from exc
+                    retried = True
+                    log.warning("instance %s of %s/%s dropped a request: %s; retrying it", instance.id, endpoint, fleet.name, exc)
         finally:
             self._in_flight[key] -= 1
 
+    async def _next_instance(self, endpoint: str, fleet: VariantFleet, deadline: float) -> Instance:
+        """A healthy instance once there is one: a serverless variant starts one; otherwise the
+        request waits for the health checker's replacement, up to the model timeout."""
+        if fleet.serverless is not None:
+            return await self._cold_start_instance(endpoint, fleet)
+        while time.monotonic() < deadline:
+            await asyncio.sleep(REPLACEMENT_POLL_SECONDS)
+            instance = fleet.pick()
+            if instance is not None:
+                return instance
+        raise ModelNotReady(f"Endpoint {endpoint} variant {fleet.name} has no healthy instance.")
+
+    @staticmethod
+    async def _killed_from_outside(instance: Instance) -> bool | None:
+        """How the instance's server ended (see Instance.killed_from_outside), giving a dying
+        process a moment to be reaped; None when it is still running."""
+        for _ in range(int(EXIT_WAIT_SECONDS / REPLACEMENT_POLL_SECONDS)):
+            verdict = instance.killed_from_outside()
+            if verdict is not None:
+                return verdict
+            await asyncio.sleep(REPLACEMENT_POLL_SECONDS)
+        return instance.killed_from_outside()
+
     async def _cold_start_instance(self, endpoint: str, fleet: VariantFleet) -> Instance:
-        if fleet.serverless is None:
-            raise ModelNotReady(f"Endpoint {endpoint} variant {fleet.name} has no healthy instance.")
         async with self._cold_start:
             instance = fleet.pick()
             if instance is not None:
