@@ -31,6 +31,7 @@ from sagebox.runtime.opt_ml import (
     local_path,
     redirect_first,
 )
+from sagebox.runtime.training_workspace import host_names
 
 __all__ = ["OPT_ML", "ProcessingWorkspace", "is_container_path", "job_root"]
 # What processingjobconfig.json holds: the job's own description, as SageMaker writes it.
@@ -45,13 +46,29 @@ def job_root(jobs_dir: Path, name: str) -> Path:
     return jobs_dir / "processing" / name
 
 
-class ProcessingWorkspace:
-    """One processing job's folder, standing for /opt/ml."""
+def processing_workspaces(root: Path, count: int) -> list[ProcessingWorkspace]:
+    """One workspace per instance: a single one is the job folder itself, several live in
+    hosts/<host>; every host logs into the job folder's logs/ as <host>.jsonl."""
+    if count == 1:
+        return [ProcessingWorkspace(root)]
+    hosts = host_names(count)
+    return [ProcessingWorkspace(root / "hosts" / host, host, hosts, root / "logs") for host in hosts]
 
-    def __init__(self, root: Path, host: str = "algo-1", hosts: tuple[str, ...] = ("algo-1",)) -> None:
+
+class ProcessingWorkspace:
+    """One host's folder of a processing job, standing for /opt/ml on that instance."""
+
+    def __init__(
+        self,
+        root: Path,
+        host: str = "algo-1",
+        hosts: tuple[str, ...] = ("algo-1",),
+        logs_dir: Path | None = None,
+    ) -> None:
         self.root = root
         self.host = host
         self.hosts = hosts
+        self.logs_dir = logs_dir or root / "logs"
 
     @property
     def processing_dir(self) -> Path:
@@ -71,7 +88,7 @@ class ProcessingWorkspace:
 
     @property
     def log_file(self) -> Path:
-        return self.root / "logs" / f"{self.host}.jsonl"
+        return self.logs_dir / f"{self.host}.jsonl"
 
     def local(self, path: str) -> Path:
         """The job folder's counterpart of a container path (/opt/ml or below)."""

@@ -112,9 +112,9 @@ def test_what_sagebox_cannot_run_is_refused_with_the_member(sagemaker: Any, proc
             inputs=[s3_input("data", data, "/opt/ml/processing/same")],
             outputs=[s3_output("out", f"s3://{bucket}/out", "/opt/ml/processing/same")],
         ),
-        "ProcessingResources.ClusterConfig.InstanceCount 2: sagebox runs a processing job on one instance": job_request(
-            unique("two"), ["python3", "-c", "print(1)"],
-            ProcessingResources={"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}},
+        "ProcessingResources.ClusterConfig.InstanceCount 9: sagebox runs a processing job on 1 to 8 instances": job_request(
+            unique("nine"), ["python3", "-c", "print(1)"],
+            ProcessingResources={"ClusterConfig": {"InstanceCount": 9, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}},
         ),
         "names bucket 'no-such-bucket-for-sagebox', which does not exist": python_job(
             unique("nobucket"), "print(1)",

@@ -50,14 +50,30 @@ def _manifest_entries(objects: ObjectStore, uri: str, name: str) -> list[tuple[s
 
 
 def stage_input(
-    objects: ObjectStore, spec: InputSpec, destination: Path, should_stop: Callable[[], bool] = lambda: False
+    objects: ObjectStore,
+    spec: InputSpec,
+    destination: Path,
+    should_stop: Callable[[], bool] = lambda: False,
+    shard: tuple[int, int] = (0, 1),
 ) -> int:
-    """Downloads one input into `destination`; returns the number of files written."""
+    """Downloads one input into `destination`; returns the number of files written.
+
+    `shard` is (this instance's position, the number of instances): with
+    ShardedByS3Key, instance i of N gets the objects at positions i, i+N, ... of the
+    input's keys in order (about 1/N each, as SageMaker documents); an instance left
+    without objects gets an empty folder. FullyReplicated gives every instance all.
+    """
     try:
         if spec.data_type == "ManifestFile":
             entries = _manifest_entries(objects, spec.s3_uri, spec.name)
         else:
             entries = prefix_entries(objects, spec.s3_uri)
+        if entries and spec.distribution == "ShardedByS3Key" and shard[1] > 1:
+            index, count = shard
+            destination.mkdir(parents=True, exist_ok=True)
+            entries = sorted(entries)[index::count]
+            if not entries:
+                return 0
         if not entries:
             raise InputDataError(
                 f"ClientError: Failed to download data for input '{spec.name}': no S3 objects found "

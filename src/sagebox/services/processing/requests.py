@@ -13,6 +13,7 @@ from sagebox.services.errors import ValidationError
 
 PROCESSING_ROOT = "/opt/ml/processing"
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
+MAX_INSTANCES = 8
 SUPPORTED_INPUT_MODES = ("File",)
 # Members another service may set when it starts a processing job for its own purposes.
 LINK_MEMBERS = ("MonitoringScheduleArn", "AutoMLJobArn", "TrainingJobArn")
@@ -28,6 +29,7 @@ class InputSpec:
     data_type: str = "S3Prefix"
     compression: str = "None"
     app_managed: bool = False
+    distribution: str = "FullyReplicated"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class ProcessingPlan:
     inputs: tuple[InputSpec, ...]
     outputs: tuple[OutputSpec, ...]
     max_runtime_seconds: int
+    instance_count: int = 1
 
 
 def container_path(member: str, given: Any) -> str:
@@ -117,6 +120,7 @@ def check_inputs(inputs: list[dict[str, Any]]) -> tuple[InputSpec, ...]:
                 data_type=source["S3DataType"],
                 compression=source.get("S3CompressionType") or "None",
                 app_managed=app_managed,
+                distribution=source.get("S3DataDistributionType") or "FullyReplicated",
             )
         )
     return tuple(specs)
@@ -201,13 +205,14 @@ def check_app_specification(spec: dict[str, Any]) -> tuple[str, ...]:
     return (*entrypoint, *(spec.get("ContainerArguments") or []))
 
 
-def _check_instance_count(request: dict[str, Any]) -> None:
+def _check_instance_count(request: dict[str, Any]) -> int:
     count = request["ProcessingResources"]["ClusterConfig"].get("InstanceCount") or 1
-    if count != 1:
+    if not 1 <= count <= MAX_INSTANCES:
         raise ValidationError(
             f"ProcessingResources.ClusterConfig.InstanceCount {count}: sagebox runs a processing job "
-            "on one instance; use InstanceCount 1."
+            f"on 1 to {MAX_INSTANCES} instances, each a process on this machine."
         )
+    return int(count)
 
 
 def plan(request: dict[str, Any], objects: ObjectStore | None = None) -> ProcessingPlan:
@@ -216,7 +221,7 @@ def plan(request: dict[str, Any], objects: ObjectStore | None = None) -> Process
     With `objects`, the output buckets must exist (checked when a job is created).
     """
     command = check_app_specification(request["AppSpecification"])
-    _check_instance_count(request)
+    instance_count = _check_instance_count(request)
     inputs = check_inputs(request.get("ProcessingInputs") or [])
     outputs = check_outputs(request.get("ProcessingOutputConfig"))
     _check_distinct_paths(inputs, outputs)
@@ -228,6 +233,7 @@ def plan(request: dict[str, Any], objects: ObjectStore | None = None) -> Process
         inputs=inputs,
         outputs=outputs,
         max_runtime_seconds=stopping.get("MaxRuntimeInSeconds") or DEFAULT_MAX_RUNTIME_SECONDS,
+        instance_count=instance_count,
     )
 
 

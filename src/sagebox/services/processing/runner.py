@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from typing import Any
 
@@ -9,7 +10,11 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import Executor, ExitCause, HostCommand
 from sagebox.runtime.logs import read_events
-from sagebox.runtime.processing_workspace import ProcessingWorkspace, job_root
+from sagebox.runtime.processing_workspace import (
+    ProcessingWorkspace,
+    job_root,
+    processing_workspaces,
+)
 from sagebox.runtime.venv_cache import RequirementsInstallError
 from sagebox.services.job_states import JobStates, touch
 from sagebox.services.jobs import Ending, JobFailure, JobRun
@@ -23,7 +28,15 @@ MESSAGE_LIMIT = 1024
 
 
 class ProcessingRun(JobRun):
-    """One execution of a processing job; stop() may be called from any thread."""
+    """One execution of a processing job; stop() may be called from any thread.
+
+    On ClusterConfig.InstanceCount N > 1 the command runs once per instance algo-1..N, each
+    with its own /opt/ml/processing tree (hosts/<host>/ in the job folder), its own log
+    stream and its share of ShardedByS3Key inputs; every instance uploads its outputs to
+    the output's S3Uri, as on SageMaker (files of the same name overwrite each other). The
+    job completes when every instance exits 0; the first to fail ends the others and is
+    named in the FailureReason.
+    """
 
     def __init__(
         self,
@@ -45,9 +58,11 @@ class ProcessingRun(JobRun):
         self._document = document
         self._settings = settings
         self._objects = objects
-        self.workspace = ProcessingWorkspace(job_root(settings.jobs_dir, name))
+        self.workspaces = processing_workspaces(job_root(settings.jobs_dir, name), plan.instance_count)
+        self.workspace = self.workspaces[0]
         folders = [
-            OutputFolder(spec, self.workspace.local(spec.local_path))
+            OutputFolder(spec, workspace.local(spec.local_path))
+            for workspace in self.workspaces
             for spec in plan.outputs
             if not spec.app_managed and spec.local_path is not None and spec.s3_uri is not None
         ]
@@ -59,9 +74,9 @@ class ProcessingRun(JobRun):
         started = self._prepare()
         if self.stopping:
             return self._ending(0, ExitCause.STOPPED)
-        command = self._command()
+        commands = [self._command(workspace) for workspace in self.workspaces]
         try:
-            execution = self.launch([command])
+            execution = self.launch(commands)
         except OSError as exc:
             raise JobFailure(
                 f"ClientError: the ContainerEntrypoint program '{self._plan.command[0]}' could not "
@@ -75,16 +90,18 @@ class ProcessingRun(JobRun):
             outcome = self.finish_execution(execution, started + self._plan.max_runtime_seconds)
         finally:
             self._uploader.stop()
-        return self._ending(outcome.exit_code, outcome.cause)
+        return self._ending(outcome.exit_code, outcome.cause, outcome.failed_host)
 
     def clean_up(self) -> None:
         inputs = [s.local_path for s in self._plan.inputs if s.local_path is not None]
         outputs = [s.local_path for s in self._plan.outputs if s.local_path is not None]
-        self.workspace.clear_inputs(inputs, outputs)
+        for workspace in self.workspaces:
+            workspace.clear_inputs(inputs, outputs)
 
     def _prepare(self) -> float:
         paths = [s.local_path for s in (*self._plan.inputs, *self._plan.outputs) if s.local_path is not None]
-        self.workspace.create(self._document, paths)
+        for workspace in self.workspaces:
+            workspace.create(self._document, paths)
         started = time.time()
 
         def starting(record: ResourceRecord) -> None:
@@ -92,32 +109,39 @@ class ProcessingRun(JobRun):
             touch(record, started)
 
         self.record_change(starting)
+        count = len(self.workspaces)
         for spec in self._plan.inputs:
-            if self.stopping:
-                break
             if spec.app_managed or spec.local_path is None:
                 continue
-            stage_input(self._objects, spec, self.workspace.local(spec.local_path), lambda: self.stopping)
+            for index, workspace in enumerate(self.workspaces):
+                if self.stopping:
+                    return started
+                folder = workspace.local(spec.local_path)
+                if index > 0 and spec.distribution != "ShardedByS3Key":  # every instance gets it all
+                    shutil.copytree(self.workspace.local(spec.local_path), folder, dirs_exist_ok=True)
+                    continue
+                stage_input(self._objects, spec, folder, lambda: self.stopping, shard=(index, count))
         return started
 
-    def _command(self) -> HostCommand:
-        env = self.workspace.environment(
+    def _command(self, workspace: ProcessingWorkspace) -> HostCommand:
+        env = workspace.environment(
             job_name=self.name,
             region=self._settings.region,
             user_environment=self._document.get("Environment"),
         )
         try:
-            argv = prepare_command(self._plan.command, self.workspace, env)
+            argv = prepare_command(self._plan.command, workspace, env)
         except RequirementsInstallError as exc:
             raise JobFailure(f"InternalServerError: sagebox could not prepare the job's Python: {exc}") from exc
-        return HostCommand(self.workspace.host, argv, self.workspace.root, env, self.workspace.log_file)
+        return HostCommand(workspace.host, argv, workspace.root, env, workspace.log_file)
 
     # -- endings -------------------------------------------------------------------------
 
-    def _ending(self, exit_code: int, cause: ExitCause) -> Ending:
+    def _ending(self, exit_code: int, cause: ExitCause, failed_host: str | None = None) -> Ending:
         if self.interrupted:
             return Ending("Failed", self._states.server_stopped_reason)
-        message, message_problem = self._exit_message()
+        workspace = next((w for w in self.workspaces if w.host == failed_host), self.workspace)
+        message, message_problem = self._exit_message(workspace)
         members = {"ExitMessage": message} if message else {}
         try:
             self._uploader.upload(self._uploader.continuous)
@@ -131,11 +155,14 @@ class ProcessingRun(JobRun):
             return Ending("Failed", message_problem)
         if exit_code == 0:
             return Ending("Completed", members=members)
-        return Ending("Failed", self._failure_reason(exit_code, message), members=members)
+        reason = self._failure_reason(workspace, exit_code, message)
+        if len(self.workspaces) > 1:
+            reason = reason.replace("AlgorithmError: ", f"AlgorithmError: Host {workspace.host}: ", 1)
+        return Ending("Failed", reason[:MESSAGE_LIMIT], members=members)
 
-    def _exit_message(self) -> tuple[str | None, str | None]:
-        """The first KB of /opt/ml/output/message, or why it is unusable (not UTF-8)."""
-        path = self.workspace.message_file
+    def _exit_message(self, workspace: ProcessingWorkspace) -> tuple[str | None, str | None]:
+        """The first KB of the instance's /opt/ml/output/message, or why it is unusable (not UTF-8)."""
+        path = workspace.message_file
         if not path.is_file():
             return None, None
         raw = path.read_bytes()
@@ -148,10 +175,11 @@ class ProcessingRun(JobRun):
             )
         return (text[:MESSAGE_LIMIT] or None), None
 
-    def _failure_reason(self, exit_code: int, message: str | None) -> str:
+    @staticmethod
+    def _failure_reason(workspace: ProcessingWorkspace, exit_code: int, message: str | None) -> str:
         if message and message.strip():
             return f"AlgorithmError: {message.strip()}"[:MESSAGE_LIMIT]
-        tail = [str(e["message"]) for e in read_events(self.workspace.log_file)[-5:]]
+        tail = [str(e["message"]) for e in read_events(workspace.log_file)[-5:]]
         detail = " | ".join(tail) if tail else "(the process wrote no output)"
         return (
             f"AlgorithmError: the processing container exited with code {exit_code}. "
