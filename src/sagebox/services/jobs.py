@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sagebox.config import Settings
+from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import (
     Execution,
     ExecutionOutcome,
@@ -66,23 +67,29 @@ class Ending:
     """Describe members set with the ending (ModelArtifacts, ExitMessage)."""
 
 
+@dataclass(frozen=True)
+class JobContext:
+    """What every run of one job family works with; its service makes it once."""
+
+    settings: Settings
+    repository: ResourceRepository
+    states: JobStates
+    objects: ObjectStore
+    executor: Executor
+
+
 class JobRun(ABC):
     """One execution of a job; stop() and interrupt() may be called from any thread."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        repository: ResourceRepository,
-        states: JobStates,
-        executor: Executor,
-        grace_seconds: float,
-    ) -> None:
+    def __init__(self, name: str, document: dict[str, Any], context: JobContext) -> None:
         self.name = name
-        self._repo = repository
-        self._states = states
-        self._executor = executor
-        self._grace = grace_seconds
+        self._document = document
+        self._settings = context.settings
+        self._repo = context.repository
+        self._states = context.states
+        self._objects = context.objects
+        self._executor = context.executor
+        self._grace = context.settings.stop_grace_seconds
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._executions: list[Execution] = []
@@ -200,6 +207,7 @@ class JobService(ABC, Generic[RunT]):
         self,
         settings: Settings,
         store: MetadataStore,
+        objects: ObjectStore,
         scheduler: JobScheduler,
         executor: Executor,
     ) -> None:
@@ -208,6 +216,7 @@ class JobService(ABC, Generic[RunT]):
         self._repo = store.resources(self.family.kind)
         self._scheduler = scheduler
         self._executor = executor
+        self.context = JobContext(settings, self._repo, self.states, objects, executor)
         self._runs: dict[str, RunT] = {}
         self._lock = threading.Lock()
         # Where changes are published; the platform gives every service the shared bus.

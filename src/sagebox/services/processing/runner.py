@@ -6,9 +6,7 @@ import shutil
 import time
 from typing import Any
 
-from sagebox.config import Settings
-from sagebox.objects import ObjectStore
-from sagebox.runtime.executor import Executor, ExitCause, HostCommand
+from sagebox.runtime.executor import ExitCause, HostCommand
 from sagebox.runtime.logs import read_events
 from sagebox.runtime.processing_workspace import (
     ProcessingWorkspace,
@@ -16,13 +14,13 @@ from sagebox.runtime.processing_workspace import (
     processing_workspaces,
 )
 from sagebox.runtime.venv_cache import RequirementsInstallError
-from sagebox.services.job_states import JobStates, touch
-from sagebox.services.jobs import Ending, JobFailure, JobRun
+from sagebox.services.job_states import touch
+from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
 from sagebox.services.processing.command import prepare_command
 from sagebox.services.processing.inputs import stage_input
 from sagebox.services.processing.outputs import OutputFolder, OutputUploader, OutputUploadError
 from sagebox.services.processing.requests import ProcessingPlan
-from sagebox.store import ResourceRecord, ResourceRepository
+from sagebox.store import ResourceRecord
 
 MESSAGE_LIMIT = 1024
 
@@ -39,26 +37,11 @@ class ProcessingRun(JobRun):
     """
 
     def __init__(
-        self,
-        name: str,
-        plan: ProcessingPlan,
-        document: dict[str, Any],
-        *,
-        settings: Settings,
-        repository: ResourceRepository,
-        states: JobStates,
-        objects: ObjectStore,
-        executor: Executor,
-        upload_interval: float = 1.0,
+        self, name: str, document: dict[str, Any], context: JobContext, plan: ProcessingPlan, upload_interval: float = 1.0
     ) -> None:
-        super().__init__(
-            name, repository=repository, states=states, executor=executor, grace_seconds=settings.stop_grace_seconds
-        )
+        super().__init__(name, document, context)
         self._plan = plan
-        self._document = document
-        self._settings = settings
-        self._objects = objects
-        self.workspaces = processing_workspaces(job_root(settings.jobs_dir, name), plan.instance_count)
+        self.workspaces = processing_workspaces(job_root(self._settings.jobs_dir, name), plan.instance_count)
         self.workspace = self.workspaces[0]
         folders = [
             OutputFolder(spec, workspace.local(spec.local_path))
@@ -66,7 +49,7 @@ class ProcessingRun(JobRun):
             for spec in plan.outputs
             if not spec.app_managed and spec.local_path is not None and spec.s3_uri is not None
         ]
-        self._uploader = OutputUploader(objects, folders, interval=upload_interval)
+        self._uploader = OutputUploader(self._objects, folders, interval=upload_interval)
 
     # -- the whole run -------------------------------------------------------------------
 

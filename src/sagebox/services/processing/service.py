@@ -6,34 +6,19 @@ import shutil
 from collections.abc import Mapping
 from typing import Any
 
-from sagebox.config import Settings
-from sagebox.objects import ObjectStore
-from sagebox.runtime.executor import Executor
 from sagebox.runtime.processing_workspace import job_root
-from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationError
 from sagebox.services.families import PROCESSING_JOB
 from sagebox.services.job_states import JobStates
 from sagebox.services.jobs import JobFailure, JobService
 from sagebox.services.processing.requests import initial_document, link_members, plan
 from sagebox.services.processing.runner import ProcessingRun
-from sagebox.store import MetadataStore, NotFound, ResourceRecord
+from sagebox.store import NotFound, ResourceRecord
 
 
 class ProcessingJobService(JobService[ProcessingRun]):
     family = PROCESSING_JOB
     states = JobStates(PROCESSING_JOB)
-
-    def __init__(
-        self,
-        settings: Settings,
-        store: MetadataStore,
-        objects: ObjectStore,
-        scheduler: JobScheduler,
-        executor: Executor,
-    ) -> None:
-        super().__init__(settings, store, scheduler, executor)
-        self._objects = objects
 
     def already_exists(self, arn: str) -> ServiceError:
         return ValidationError(
@@ -47,7 +32,7 @@ class ProcessingJobService(JobService[ProcessingRun]):
         return self.create_job(request, members=link_members(links))
 
     def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
-        plan(request, self._objects)
+        plan(request, self.context.objects)
         return initial_document(request, arn, now)
 
     def build_run(self, record: ResourceRecord) -> ProcessingRun:
@@ -55,10 +40,7 @@ class ProcessingJobService(JobService[ProcessingRun]):
             job_plan = plan(record.document)
         except ValidationError as exc:  # a record an older sagebox accepted
             raise JobFailure(f"ClientError: {exc.message}") from exc
-        return ProcessingRun(
-            record.name, job_plan, record.document, settings=self._settings, repository=self._repo,
-            states=self.states, objects=self._objects, executor=self._executor,
-        )
+        return ProcessingRun(record.name, record.document, self.context, job_plan)
 
     def delete(self, name: str) -> dict[str, Any]:
         """DeleteProcessingJob: a finished job's record, tags and folder (its log too) go."""

@@ -22,14 +22,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sagebox.config import Settings
-from sagebox.objects import ObjectStore, ObjectStoreError
-from sagebox.runtime.executor import ExecutionOutcome, Executor, ExitCause, HostCommand
+from sagebox.objects import ObjectStoreError
+from sagebox.runtime.executor import ExecutionOutcome, ExitCause, HostCommand
 from sagebox.runtime.logs import append_event, read_events
 from sagebox.runtime.metrics import MetricExtractor, MetricObservation
 from sagebox.runtime.training_workspace import TrainingWorkspace, host_workspaces
 from sagebox.runtime.venv_cache import VirtualEnvCache
-from sagebox.services.jobs import Ending, JobRun
+from sagebox.services.jobs import Ending, JobContext, JobRun
 from sagebox.services.training.commands import host_commands
 from sagebox.services.training.lifecycle import STATES
 from sagebox.services.training.requests import TrainingPlan
@@ -40,7 +39,7 @@ from sagebox.services.training.script_setup import (
     stage_source,
 )
 from sagebox.services.training.staging import stage_channel_on_hosts, upload_merged_trees
-from sagebox.store import ResourceRecord, ResourceRepository
+from sagebox.store import ResourceRecord
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +53,18 @@ class TrainingRun(JobRun):
     def __init__(
         self,
         name: str,
-        plan: TrainingPlan,
         document: dict[str, Any],
-        *,
-        settings: Settings,
-        repository: ResourceRepository,
-        objects: ObjectStore,
-        executor: Executor,
+        context: JobContext,
+        plan: TrainingPlan,
         metric_listener: MetricListener | None = None,
     ) -> None:
-        super().__init__(
-            name, repository=repository, states=STATES, executor=executor, grace_seconds=settings.stop_grace_seconds
-        )
+        super().__init__(name, document, context)
         self._plan = plan
-        self._document = document
-        self._settings = settings
-        self._objects = objects
         self._metric_listener = metric_listener
         self._metrics: dict[str, MetricObservation] = {}
         self._metrics_lock = threading.Lock()
         self._metrics_flushed_at = 0.0
-        self.workspaces = host_workspaces(settings.jobs_dir / "training" / name, plan.instance_count)
+        self.workspaces = host_workspaces(self._settings.jobs_dir / "training" / name, plan.instance_count)
         self.workspace = self.workspaces[0]
         self._argv: dict[str, list[str]] = {}
 

@@ -33,8 +33,7 @@ class TrainingJobService(JobService[TrainingRun]):
         scheduler: JobScheduler,
         executor: Executor,
     ) -> None:
-        super().__init__(settings, store, scheduler, executor)
-        self._objects = objects
+        super().__init__(settings, store, objects, scheduler, executor)
         self.metric_listeners: list[MetricListener] = []
 
     def not_found(self, name: str) -> ServiceError:
@@ -52,19 +51,12 @@ class TrainingJobService(JobService[TrainingRun]):
         return self.create_job(request, parent_arn=tuning_job_arn, members=members)
 
     def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
-        job_plan = plan(request, self._objects)
+        job_plan = plan(request, self.context.objects)
         return initial_document(request, arn, job_plan.algorithm, now)
 
     def build_run(self, record: ResourceRecord) -> TrainingRun:
         return TrainingRun(
-            record.name,
-            plan_from_document(record.document),
-            record.document,
-            settings=self._settings,
-            repository=self._repo,
-            objects=self._objects,
-            executor=self._executor,
-            metric_listener=self._notify_metric,
+            record.name, record.document, self.context, plan_from_document(record.document), self._notify_metric
         )
 
     def trials_of(self, tuning_job_arn: str) -> list[ResourceRecord]:

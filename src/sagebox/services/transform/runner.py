@@ -9,22 +9,20 @@ from typing import Any
 
 import httpx
 
-from sagebox.config import Settings
-from sagebox.objects import ObjectStore, ObjectStoreError
+from sagebox.objects import ObjectStoreError
 from sagebox.objects.archives import UnsafeArchiveError
-from sagebox.runtime.executor import Executor
 from sagebox.runtime.model_server import ModelServerStartError
 from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.hosting.fleet import prepare_model
 from sagebox.services.hosting.models import containers_of, serving_handler
 from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
-from sagebox.services.job_states import JobStates, internal, touch
-from sagebox.services.jobs import Ending, JobFailure, JobRun
+from sagebox.services.job_states import internal, touch
+from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
 from sagebox.services.transform.data_processing import DataProcessing
 from sagebox.services.transform.dispatch import Dispatcher, TransformOptions
 from sagebox.services.transform.inputs import list_inputs
 from sagebox.services.transform.instances import ContainerSetup, TransformInstance
-from sagebox.store import ResourceRecord, ResourceRepository
+from sagebox.store import ResourceRecord
 
 MB = 1024 * 1024
 DEFAULT_MAX_PAYLOAD_IN_MB = 6
@@ -37,26 +35,10 @@ _STRATEGIES = {"MULTI_RECORD": "MultiRecord", "SINGLE_RECORD": "SingleRecord"}
 class TransformRun(JobRun):
     """One execution of a transform job; stop() may be called from any thread."""
 
-    def __init__(
-        self,
-        name: str,
-        model: dict[str, Any],
-        document: dict[str, Any],
-        *,
-        settings: Settings,
-        repository: ResourceRepository,
-        states: JobStates,
-        objects: ObjectStore,
-        executor: Executor,
-    ) -> None:
-        super().__init__(
-            name, repository=repository, states=states, executor=executor, grace_seconds=settings.stop_grace_seconds
-        )
+    def __init__(self, name: str, document: dict[str, Any], context: JobContext, model: dict[str, Any]) -> None:
+        super().__init__(name, document, context)
         self._model = model
-        self._document = document
-        self._settings = settings
-        self._objects = objects
-        self.folder = settings.jobs_dir / "transform" / name
+        self.folder = self._settings.jobs_dir / "transform" / name
         self._instances: list[TransformInstance] = []
 
     def run(self) -> Ending:

@@ -31,12 +31,11 @@ class TransformJobService(JobService[TransformRun]):
         executor: Executor,
         models: ModelService,
     ) -> None:
-        super().__init__(settings, store, scheduler, executor)
-        self._objects = objects
+        super().__init__(settings, store, objects, scheduler, executor)
         self._models = models
 
     def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
-        check_request(request, self._objects, self._models)
+        check_request(request, self.context.objects, self._models)
         return initial_document(request, arn, now)
 
     def build_run(self, record: ResourceRecord) -> TransformRun:
@@ -44,7 +43,4 @@ class TransformJobService(JobService[TransformRun]):
             model = self._models.get(record.document["ModelName"]).document
         except ValidationError as exc:
             raise JobFailure(f"ClientError: {exc.message}") from exc
-        return TransformRun(
-            record.name, model, record.document, settings=self._settings, repository=self._repo,
-            states=self.states, objects=self._objects, executor=self._executor,
-        )
+        return TransformRun(record.name, record.document, self.context, model)

@@ -17,11 +17,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sagebox.runtime.executor import Executor
 from sagebox.runtime.metrics import MetricObservation
 from sagebox.services.errors import ServiceError
-from sagebox.services.job_states import JobStates
-from sagebox.services.jobs import Ending, JobRun
+from sagebox.services.jobs import Ending, JobContext, JobRun
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning.requests import DefinitionPlan, TuningPlan, trial_request
 from sagebox.services.tuning.trials import objective_of
@@ -62,21 +60,19 @@ class TuningRun(JobRun):
     def __init__(
         self,
         name: str,
-        arn: str,
+        document: dict[str, Any],
+        context: JobContext,
         plan: TuningPlan,
         training: TrainingJobService,
         *,
-        repository: Any,
-        states: JobStates,
-        executor: Executor,
         started_at: float,
         warm_start: list[tuple[dict[str, str], float]],
         on_change: Callable[[], None],
         on_launch: Callable[[str, str | None], None] | None = None,
         ending: EndingMaker,
     ) -> None:
-        super().__init__(name, repository=repository, states=states, executor=executor, grace_seconds=0)
-        self.arn = arn
+        super().__init__(name, document, context)
+        self.arn = document["HyperParameterTuningJobArn"]
         self.plan = plan
         self._training = training
         self._started_at = started_at

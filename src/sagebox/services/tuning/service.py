@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from sagebox.config import Settings
+from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import Executor
 from sagebox.runtime.metrics import MetricObservation
 from sagebox.runtime.scheduler import JobScheduler
@@ -17,7 +18,7 @@ from sagebox.services.job_states import JobStates, internal, public, touch
 from sagebox.services.jobs import Ending, JobService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning import trials
-from sagebox.services.tuning.requests import plan_tuning
+from sagebox.services.tuning.requests import TuningPlan, plan_tuning
 from sagebox.services.tuning.run import TuningRun
 from sagebox.store import MetadataStore, ResourceRecord
 from sagebox.tuning.errors import TuningConfigError
@@ -34,11 +35,12 @@ class TuningJobService(JobService[TuningRun]):
         self,
         settings: Settings,
         store: MetadataStore,
+        objects: ObjectStore,
         scheduler: JobScheduler,
         executor: Executor,
         training: TrainingJobService,
     ) -> None:
-        super().__init__(settings, store, scheduler, executor)
+        super().__init__(settings, store, objects, scheduler, executor)
         self._training = training
         self._loops: list[threading.Thread] = []
         training.metric_listeners.append(self._route_metric)
@@ -58,10 +60,6 @@ class TuningJobService(JobService[TuningRun]):
         name = request["HyperParameterTuningJobName"]
         plan = plan_tuning(request)
         warm = self._warm_start(request.get("WarmStartConfig"))
-        try:  # the strategies check their configuration as they are built
-            self._run(name, arn, plan, request, warm[0], now)
-        except TuningConfigError as exc:
-            raise ValidationError(f"HyperParameterTuningJobConfig: {exc}") from exc
         config = copy.deepcopy(request["HyperParameterTuningJobConfig"])
         config.setdefault("TrainingJobEarlyStoppingType", "Off")
         document: dict[str, Any] = {
@@ -79,6 +77,10 @@ class TuningJobService(JobService[TuningRun]):
                 document[key] = copy.deepcopy(request[key])
         if warm[1] is not None:
             document["_sagebox"] = {"parent_best": warm[1]}
+        try:  # the strategies check their configuration as they are built
+            self._run(document, plan, warm[0])
+        except TuningConfigError as exc:
+            raise ValidationError(f"HyperParameterTuningJobConfig: {exc}") from exc
         return document
 
     def build_run(self, record: ResourceRecord) -> TuningRun:
@@ -87,7 +89,7 @@ class TuningJobService(JobService[TuningRun]):
         request = public(copy.deepcopy(document))
         plan = plan_tuning(request)
         warm = self._warm_start(document.get("WarmStartConfig"))
-        run = self._run(record.name, record.arn, plan, request, warm[0], float(document["CreationTime"]))
+        run = self._run(document, plan, warm[0])
         definitions = internal(record).get("definitions", {})
         first = plan.definitions[0].name
         run.resume([
@@ -97,17 +99,16 @@ class TuningJobService(JobService[TuningRun]):
         ])
         return run
 
-    def _run(
-        self, name: str, arn: str, plan: Any, request: dict[str, Any], warm_start: Any, started_at: float
-    ) -> TuningRun:
+    def _run(self, document: dict[str, Any], plan: TuningPlan, warm_start: list[tuple[dict[str, str], float]]) -> TuningRun:
+        name = document["HyperParameterTuningJobName"]
         return TuningRun(
-            name, arn, plan, self._training,
-            repository=self._repo, states=self.states, executor=self._executor, started_at=started_at,
+            name, document, self.context, plan, self._training,
+            started_at=float(document["CreationTime"]),
             warm_start=warm_start,
             on_change=lambda: self._refresh(name),
             ending=lambda status, reason, consumed: self._ending(name, status, reason, consumed),
             on_launch=(lambda job, definition: self._note_definition(name, job, definition))
-            if request.get("TrainingJobDefinitions") else None,
+            if document.get("TrainingJobDefinitions") else None,
         )
 
     def describe(self, name: str) -> dict[str, Any]:
