@@ -277,3 +277,32 @@ def test_batch_describe_answers_versions_and_names_the_rest(sagemaker: Any, grou
     errors = answer["BatchDescribeModelPackageErrorMap"]
     assert sorted(errors) == sorted([missing, unversioned])
     assert errors[missing]["ErrorResponse"] == f"ModelPackage {missing} does not exist."
+
+
+def test_deleting_a_group_while_versions_are_registered_leaves_no_orphan(sagemaker: Any) -> None:
+    for _ in range(4):
+        name = unique("race")
+        sagemaker.create_model_package_group(ModelPackageGroupName=name)
+
+        def attempt(index: int, name: str = name) -> tuple[str, str]:
+            try:
+                if index == 0:  # submitted first, so it sometimes wins and sometimes loses
+                    sagemaker.delete_model_package_group(ModelPackageGroupName=name)
+                    return "deleted", ""
+                return "registered", register(sagemaker, name)
+            except ClientError as exc:
+                return exc.response["Error"]["Code"], exc.response["Error"]["Message"]
+
+        with ThreadPoolExecutor(max_workers=7) as pool:
+            outcomes = list(pool.map(attempt, range(7)))
+        registered = sorted(arn for kind, arn in outcomes if kind == "registered")
+        listed = sagemaker.list_model_packages(NameContains=name, ModelPackageType="Versioned")["ModelPackageSummaryList"]
+        assert sorted(s["ModelPackageArn"] for s in listed) == registered
+        if ("deleted", "") in outcomes:
+            assert registered == []
+            assert all(message == "Model Package Group does not exist." for kind, message in outcomes if kind == "ValidationException")
+        else:
+            assert registered and outcomes[0][0] == "ConflictException"
+            for arn in registered:
+                sagemaker.delete_model_package(ModelPackageName=arn)
+            sagemaker.delete_model_package_group(ModelPackageGroupName=name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from sagebox.services.resources import RecordService
 from sagebox.store import MetadataStore, NotFound, ResourceRecord
 
 GROUP_STATUS = "Completed"  # SageMaker creates a group at once
+DELETING = "Deleting"
 KEPT_CLIENT_TOKENS = 100  # idempotency tokens remembered per group, newest last
 GROUP_MISSING = "Model Package Group does not exist."  # CreateModelPackage's wording
 
@@ -77,6 +79,9 @@ class ModelPackageGroupService(RecordService):
             raise ValidationError(f"ModelPackageGroup {self._arn(name)} does not exist.")
         return record
 
+    def describe(self, name: str) -> dict[str, Any]:
+        return public(self.get(name).document)
+
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
         if request.get("CrossAccountFilterOption") == "CrossAccount":
             # Nothing is shared with this account from another: sagebox serves one account.
@@ -85,13 +90,35 @@ class ModelPackageGroupService(RecordService):
 
     def delete(self, name: str) -> dict[str, Any]:
         record = self.get(name)
-        versions, _ = self._packages.list(parent_arn=record.arn, max_results=1)
-        if versions:
-            raise ConflictError(
-                f"Model Package Group {record.arn} cannot be deleted: it still has model package "
-                f"versions (for example {versions[0].arn}). Delete its versions first."
-            )
+
+        def retire(group: ResourceRecord) -> None:
+            # Checked under the group's lock, which allocate_version takes too: once the group
+            # is Deleting it numbers no version, and a version allocated just before is
+            # withdrawn by its registration (see `takes_versions`).
+            versions, _ = self._packages.list(parent_arn=group.arn, max_results=1)
+            if versions:
+                raise ConflictError(
+                    f"Model Package Group {group.arn} cannot be deleted: it still has model package "
+                    f"versions (for example {versions[0].arn}). Delete its versions first."
+                )
+            internal(group)["deleting"] = True
+            group.status = group.document["ModelPackageGroupStatus"] = DELETING
+
+        self._modify(record, retire)
         return super().delete(record.name)
+
+    def takes_versions(self, arn: str) -> bool:
+        """Whether the group exists and is not being deleted, read under the group's lock so
+        that a deletion checking for versions either sees the caller's or refuses it."""
+        record = self._repo.get_by_arn(arn)
+        if record is None:
+            return False
+        verdict: list[bool] = []
+        try:
+            self._repo.modify(record.name, lambda group: verdict.append(not internal(group).get("deleting")))
+        except NotFound:
+            return False
+        return verdict[0]
 
     # -- versions --------------------------------------------------------------------
 
@@ -104,14 +131,17 @@ class ModelPackageGroupService(RecordService):
 
         def allocate(group: ResourceRecord) -> None:
             state = internal(group)
+            if state.get("deleting"):
+                raise ValidationError(GROUP_MISSING)
             tokens: list[list[Any]] = state.setdefault("client_tokens", [])
             known = next((version for token, version in tokens if client_token and token == client_token), None)
             if known is not None:
                 allocated.update(version=known, creation_time=0.0, existing=True)
                 return
             version = int(state.get("latest_version", 0)) + 1
-            # Strictly increasing within the group, so CreationTime order is version order.
-            now = max(time.time(), float(state.get("latest_creation_time", 0.0)) + 0.001)
+            # Strictly increasing within the group, so CreationTime order is version order; in
+            # milliseconds, as SageMaker's times are, so a time read back filters exactly.
+            now = round(max(time.time(), float(state.get("latest_creation_time", 0.0)) + 0.001), 3)
             state.update(latest_version=version, latest_creation_time=now)
             if client_token:
                 tokens.append([client_token, version])
@@ -158,14 +188,11 @@ class ModelPackageGroupService(RecordService):
     def _arn(self, name_or_arn: str) -> str:
         return normalized_arn(name_or_arn) if is_arn(name_or_arn) else self.arn_of(name_or_arn)
 
-    def _modify(self, record: ResourceRecord, change: Any) -> None:
+    def _modify(self, record: ResourceRecord, change: Callable[[ResourceRecord], None]) -> None:
         try:
             self._repo.modify(record.name, change)
         except NotFound as exc:
             raise ValidationError(f"ModelPackageGroup {record.arn} does not exist.") from exc
-
-    def describe(self, name: str) -> dict[str, Any]:
-        return public(self.get(name).document)
 
 
 def _check_policy(policy: str) -> None:

@@ -92,7 +92,7 @@ class ModelPackageService(RecordService):
             parent_arn=allocation.group_arn,
         )
         self._repo.create(record)
-        if self._groups.find(allocation.group_arn) is None:  # the group was deleted meanwhile
+        if not self._groups.takes_versions(allocation.group_arn):  # deleted meanwhile
             self._repo.delete(name)
             raise ValidationError(GROUP_MISSING)
         self.publish(CREATED, record)
@@ -101,7 +101,7 @@ class ModelPackageService(RecordService):
     def _create_unversioned(self, request: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
         name = request["ModelPackageName"]
         arn = self.arn_of(name)
-        now = time.time()
+        now = round(time.time(), 3)  # milliseconds, as SageMaker's times (and filters) are
         token = request.get("ClientToken")
         document.update(
             ModelPackageName=name, ModelPackageArn=arn, CreationTime=now, LastModifiedTime=now,
