@@ -13,8 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sagebox.edge import json_service
+from sagebox.edge.gate import caller_of
 from sagebox.edge.json_service import Handler
+from sagebox.edge.sts import identity_of
 from sagebox.service_models import service_model
+from sagebox.services.callers import acting_as
 from sagebox.services.families import FAMILIES, NAMED_VERBS, Family
 from sagebox.services.platform import Platform
 
@@ -47,8 +50,16 @@ OPERATIONS: dict[str, Handler] = {
     "AddTags": lambda p, r: p.tags.add(r["ResourceArn"], r["Tags"]),
     "ListTags": lambda p, r: p.tags.list(r["ResourceArn"], r.get("MaxResults"), r.get("NextToken")),
     "DeleteTags": lambda p, r: p.tags.delete(r["ResourceArn"], r["TagKeys"]),
+    "BatchDescribeModelPackage": lambda p, r: p.model_packages.batch_describe(r["ModelPackageArnList"]),
+    "PutModelPackageGroupPolicy": lambda p, r: p.model_package_groups.put_policy(
+        r["ModelPackageGroupName"], r["ResourcePolicy"]
+    ),
+    "GetModelPackageGroupPolicy": lambda p, r: p.model_package_groups.get_policy(r["ModelPackageGroupName"]),
+    "DeleteModelPackageGroupPolicy": lambda p, r: p.model_package_groups.delete_policy(r["ModelPackageGroupName"]),
 }
 
 
 async def handle(request: Request, body: bytes, platform: Platform, rid: str) -> Response:
-    return await json_service.handle("sagemaker", "SageMaker", OPERATIONS, request, body, platform, rid)
+    # The caller's identity, for the CreatedBy / LastModifiedBy members services record.
+    with acting_as(identity_of(caller_of(request), platform.settings.account_id)):
+        return await json_service.handle("sagemaker", "SageMaker", OPERATIONS, request, body, platform, rid)

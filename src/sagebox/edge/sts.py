@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from sagebox.edge.auth import Caller
 from sagebox.edge.errors import AWSError
+from sagebox.services.callers import CallerIdentity
 
 _NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 EXECUTION_ROLE = "SageMakerExecutionRole"
@@ -33,11 +34,8 @@ def handle(body: bytes, account_id: str, rid: str, caller: Caller | None = None)
             f"The action {action or '(none)'} is not valid for this web service; "
             "sagebox implements STS GetCallerIdentity.",
         )
-    if caller is None:
-        arn = f"arn:aws:sts::{account_id}:assumed-role/{EXECUTION_ROLE}/{SESSION_NAME}"
-        user_id = f"{ROLE_ID}:{SESSION_NAME}"
-    else:
-        arn, user_id = caller.key.user_arn(account_id), caller.key.user_id
+    identity = identity_of(caller, account_id)
+    arn, user_id = identity.arn, identity.principal_id
     result = f"<Arn>{escape(arn)}</Arn><UserId>{escape(user_id)}</UserId><Account>{account_id}</Account>"
     xml = (
         f'<GetCallerIdentityResponse xmlns="{_NAMESPACE}">'
@@ -46,3 +44,13 @@ def handle(body: bytes, account_id: str, rid: str, caller: Caller | None = None)
         "</GetCallerIdentityResponse>"
     )
     return Response(xml, media_type="text/xml", headers={"x-amzn-RequestId": rid})
+
+
+def identity_of(caller: Caller | None, account_id: str) -> CallerIdentity:
+    """The identity a request acts as: its signing key's user, or the execution role."""
+    if caller is None:
+        return CallerIdentity(
+            f"arn:aws:sts::{account_id}:assumed-role/{EXECUTION_ROLE}/{SESSION_NAME}",
+            f"{ROLE_ID}:{SESSION_NAME}",
+        )
+    return CallerIdentity(caller.key.user_arn(account_id), caller.key.user_id)

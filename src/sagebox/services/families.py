@@ -109,6 +109,15 @@ class Family:
         return settings.arn(f"{self.arn_type}/{name.lower()}")
 
 
+MODEL_PACKAGE_GROUP = Family(
+    "ModelPackageGroup", "model-package-group", "model_package_groups",
+    "sagebox.services.registry.groups:ModelPackageGroupService",
+    ("Create", "Describe", "List", "Delete"), "model package group",
+)
+MODEL_PACKAGE = Family(
+    "ModelPackage", "model-package", "model_packages", "sagebox.services.registry.packages:ModelPackageService",
+    ("Create", "Describe", "List", "Update", "Delete"), "model package",
+)
 MODEL = Family(
     "Model", "model", "models", "sagebox.services.hosting.models:ModelService",
     ("Create", "Describe", "List", "Delete"), "model",
@@ -147,6 +156,8 @@ TRANSFORM_JOB = Family(
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
+    MODEL_PACKAGE_GROUP,  # the Model Registry: CreateModel resolves model packages into containers
+    MODEL_PACKAGE,
     MODEL,
     ENDPOINT_CONFIG,
     ENDPOINT,

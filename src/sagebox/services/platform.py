@@ -29,6 +29,8 @@ from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
 from sagebox.services.processing import ProcessingJobService
+from sagebox.services.registry.groups import ModelPackageGroupService
+from sagebox.services.registry.packages import ModelPackageService
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
@@ -49,6 +51,8 @@ class Platform:
     tuning: TuningJobService
     processing: ProcessingJobService
     transform: TransformJobService
+    model_package_groups: ModelPackageGroupService
+    model_packages: ModelPackageService
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -10,6 +10,7 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.services.errors import ValidationError
 from sagebox.services.families import MODEL
+from sagebox.services.hosting.package_containers import resolve_model_packages
 from sagebox.services.hosting.script_models import (
     PROGRAM_VARIABLE,
     SCRIPT_HANDLER,
@@ -17,6 +18,7 @@ from sagebox.services.hosting.script_models import (
     program_of,
     serving_framework,
 )
+from sagebox.services.registry.packages import ModelPackageService
 from sagebox.services.resources import RecordService
 from sagebox.store import MetadataStore
 
@@ -55,14 +57,27 @@ def containers_of(model: dict[str, Any]) -> list[dict[str, Any]]:
 class ModelService(RecordService):
     family = MODEL
 
-    def __init__(self, settings: Settings, store: MetadataStore, objects: ObjectStore) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: MetadataStore,
+        objects: ObjectStore,
+        model_packages: ModelPackageService | None = None,
+    ) -> None:
         super().__init__(settings, store)
         self._objects = objects
+        self._model_packages = model_packages  # containers may name Model Registry packages
 
     def create(self, request: dict[str, Any]) -> dict[str, Any]:
-        primary, containers = request.get("PrimaryContainer"), request.get("Containers")
-        if bool(primary) == bool(containers):
+        if bool(request.get("PrimaryContainer")) == bool(request.get("Containers")):
             raise ValidationError("Exactly one of PrimaryContainer or Containers must be specified.")
+        document = {
+            k: copy.deepcopy(v)
+            for k, v in request.items()
+            if k not in ("Tags", "ModelName") and v is not None
+        }
+        resolve_model_packages(document, self._model_packages)
+        primary, containers = document.get("PrimaryContainer"), document.get("Containers")
         if containers and len(containers) > MAX_PIPELINE_CONTAINERS:
             raise ValidationError(
                 f"Containers: an inference pipeline has at most {MAX_PIPELINE_CONTAINERS} containers; "
@@ -73,11 +88,6 @@ class ModelService(RecordService):
             raise ValidationError(
                 f"InferenceExecutionConfig.Mode '{mode}' is not supported by sagebox yet; use Serial."
             )
-        document = {
-            k: copy.deepcopy(v)
-            for k, v in request.items()
-            if k not in ("Tags", "ModelName") and v is not None
-        }
         for index, container in enumerate(containers_of(document)):
             where = "PrimaryContainer" if primary else f"Containers[{index}]"
             self._check_container(container, where)
