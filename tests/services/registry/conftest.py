@@ -12,7 +12,14 @@ import pytest
 import xgboost
 from sklearn.datasets import load_diabetes
 
-from tests.training.jobs import XGBOOST_IMAGE, channel, csv_bytes, job_request, unique, wait_for
+from tests.services.training.jobs import (
+    XGBOOST_IMAGE,
+    channel,
+    csv_bytes,
+    job_request,
+    unique,
+    wait_for,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 CALLER_ARN = "arn:aws:sts::123456789012:assumed-role/SageMakerExecutionRole/sagebox"

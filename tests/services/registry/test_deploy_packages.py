@@ -16,7 +16,7 @@ from tests.services.registry.conftest import (
     inference_specification,
     predictions,
 )
-from tests.training.jobs import XGBOOST_IMAGE, unique
+from tests.services.training.jobs import XGBOOST_IMAGE, unique
 
 
 def error_of(call: Any, **kwargs: Any) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.services.registry.conftest import CALLER_ARN, inference_specification
-from tests.training.jobs import unique
+from tests.services.training.jobs import unique
 
 GROUP_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/{}"
 

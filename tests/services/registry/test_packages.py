@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.services.registry.conftest import CALLER_ARN, inference_specification
-from tests.training.jobs import unique
+from tests.services.training.jobs import unique
 
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/{}"
 MODEL_DATA = "s3://registry-bucket/output/model.tar.gz"

@@ -15,7 +15,7 @@ import xgboost
 from sklearn.datasets import load_diabetes
 
 from tests.services.registry.conftest import ROLE, csv_rows
-from tests.training.jobs import unique
+from tests.services.training.jobs import unique
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 sagemaker = pytest.importorskip("sagemaker", reason="the SageMaker Python SDK is a dev dependency")
