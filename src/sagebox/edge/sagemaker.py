@@ -47,6 +47,10 @@ OPERATIONS: dict[str, Handler] = {
     "AddTags": lambda p, r: p.tags.add(r["ResourceArn"], r["Tags"]),
     "ListTags": lambda p, r: p.tags.list(r["ResourceArn"], r.get("MaxResults"), r.get("NextToken")),
     "DeleteTags": lambda p, r: p.tags.delete(r["ResourceArn"], r["TagKeys"]),
+    "DeleteArtifact": lambda p, r: p.artifacts.delete_artifact(r),
+    "AddAssociation": lambda p, r: p.associations.add(r),
+    "DeleteAssociation": lambda p, r: p.associations.delete(r),
+    "QueryLineage": lambda p, r: p.associations.query_lineage(r),
 }
 
 

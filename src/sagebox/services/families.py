@@ -156,6 +156,28 @@ FAMILIES: tuple[Family, ...] = (
     TRANSFORM_JOB,
 )
 
+# ML Lineage Tracking (services/lineage/): artifacts are named by their ARN (DescribeArtifact
+# takes ArtifactArn; the store's name is the ARN's 32-hex id), associations are edges kept
+# in the store's association repository and served by ListAssociations (plus the explicit
+# AddAssociation, DeleteAssociation and QueryLineage rows in edge/sagemaker.py).
+ARTIFACT = Family(
+    "Artifact", "artifact", "artifacts", "sagebox.services.lineage.artifacts:ArtifactService",
+    ("Create", "Describe", "List", "Update"), "artifact",
+)
+ACTION = Family(
+    "Action", "action", "actions", "sagebox.services.lineage.actions:ActionService",
+    ("Create", "Describe", "List", "Update", "Delete"), "action",
+)
+CONTEXT = Family(
+    "Context", "context", "contexts", "sagebox.services.lineage.contexts:ContextService",
+    ("Create", "Describe", "List", "Update", "Delete"), "context",
+)
+ASSOCIATION = Family(
+    "Association", "association", "associations",
+    "sagebox.services.lineage.associations:AssociationService", ("List",), "association",
+)
+FAMILIES = (*FAMILIES, ARTIFACT, ACTION, CONTEXT, ASSOCIATION)
+
 
 def family_of_arn(arn: str) -> Family | None:
     """The family whose ARNs look like `arn` (by resource type), if sagebox serves it."""
