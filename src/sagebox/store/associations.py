@@ -98,7 +98,9 @@ class AssociationRepository:
             ]
             statement = sa.select(resources).where(_is_edge(), sa.or_(*ranges))
             wanted = set(chunk)
-            found.extend(r for r in self._rows(statement) if r.document.get("DestinationArn") in wanted)
+            found.extend(
+                r for r in self._rows(statement) if r.document.get("DestinationArn") in wanted
+            )
         return found
 
     def touching(self, arn: str) -> list[ResourceRecord]:

@@ -45,7 +45,12 @@ class ActionService(LineageEntityService):
         return self._insert_action(name, request, automatic=True)
 
     def _insert_action(
-        self, name: str, request: dict[str, Any], *, automatic: bool, tags: list[dict[str, str]] | None = None
+        self,
+        name: str,
+        request: dict[str, Any],
+        *,
+        automatic: bool,
+        tags: list[dict[str, str]] | None = None,
     ) -> ResourceRecord:
         status = request.get("Status") or DEFAULT_STATUS
         document = {

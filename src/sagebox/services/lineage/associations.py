@@ -18,7 +18,6 @@ models, endpoints and model packages.
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 from sagebox.config import Settings
@@ -29,7 +28,7 @@ from sagebox.services.job_states import to_datetime
 from sagebox.services.lineage.actions import ActionService
 from sagebox.services.lineage.artifacts import ArtifactService
 from sagebox.services.lineage.contexts import ContextService
-from sagebox.services.lineage.entities import AUTOMATIC, DEFAULT_PAGE_SIZE
+from sagebox.services.lineage.entities import AUTOMATIC, DEFAULT_PAGE_SIZE, now, time_filters
 from sagebox.services.lineage.query import LineageQuery
 from sagebox.services.lineage.recorder import LineageRecorder
 from sagebox.services.lineage.vertices import (
@@ -53,7 +52,13 @@ from sagebox.store.associations import association_record
 from sagebox.store.query import Expression, Sort
 
 MANUAL_ASSOCIATIONS_LIMIT = 6000
-_EQUALITY_FILTERS = ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "AssociationType")
+_EQUALITY_FILTERS = (
+    "SourceArn",
+    "DestinationArn",
+    "SourceType",
+    "DestinationType",
+    "AssociationType",
+)
 
 
 class AssociationService:
@@ -128,24 +133,30 @@ class AssociationService:
                 raise ResourceNotFound(f"{role} '{arn}' does not exist.")
         return found[source], found[destination]
 
-    def _record_edge(self, ends: tuple[Vertex, Vertex], association_type: str | None, *, automatic: bool) -> None:
+    def _record_edge(
+        self, ends: tuple[Vertex, Vertex], association_type: str | None, *, automatic: bool
+    ) -> None:
         source, destination = ends
-        now = time.time()
+        created = now()
         document: dict[str, Any] = {
             "SourceArn": source.arn,
             "DestinationArn": destination.arn,
             "SourceType": source.type,
             "DestinationType": destination.type,
             "AssociationType": association_type,
-            "CreationTime": now,
+            "CreationTime": created,
         }
         document = {k: v for k, v in document.items() if v is not None}
         if automatic:
             document["_sagebox"] = {AUTOMATIC: True}
-        moment = to_datetime(now)
+        moment = to_datetime(created)
         self._edges.add(
             association_record(
-                source.arn, destination.arn, document, creation_time=moment, last_modified_time=moment
+                source.arn,
+                destination.arn,
+                document,
+                creation_time=moment,
+                last_modified_time=moment,
             )
         )
 
@@ -157,14 +168,7 @@ class AssociationService:
             for member in _EQUALITY_FILTERS
             if request.get(member) is not None
         ]
-        if request.get("CreatedAfter") is not None:
-            conditions.append(
-                Condition(("CreationTime",), "GreaterThanOrEqualTo", request["CreatedAfter"].timestamp())
-            )
-        if request.get("CreatedBefore") is not None:
-            conditions.append(
-                Condition(("CreationTime",), "LessThanOrEqualTo", request["CreatedBefore"].timestamp())
-            )
+        conditions += time_filters(request)
         try:
             records, token = self._edges.query(
                 AllOf(conditions) if conditions else None,
@@ -173,7 +177,9 @@ class AssociationService:
                 next_token=request.get("NextToken"),
             )
         except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
+            raise ValidationError(
+                f"Invalid pagination token: {request.get('NextToken')!r}"
+            ) from exc
         return {"AssociationSummaries": self._summaries(records), "NextToken": token}
 
     def _sort(self, request: dict[str, Any]) -> Sort:
@@ -184,7 +190,9 @@ class AssociationService:
         return DocumentSort((by,), order, numeric=False)
 
     def _summaries(self, records: list[ResourceRecord]) -> list[dict[str, Any]]:
-        ends = {r.document["SourceArn"] for r in records} | {r.document["DestinationArn"] for r in records}
+        ends = {r.document["SourceArn"] for r in records} | {
+            r.document["DestinationArn"] for r in records
+        }
         vertices = self.vertices.resolve(sorted(ends))
         summaries = []
         for record in records:

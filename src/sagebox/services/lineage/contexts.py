@@ -37,14 +37,21 @@ class ContextService(LineageEntityService):
     def ensure(self, name: str, request: dict[str, Any]) -> ResourceRecord:
         """The context `name`, recorded by SageMaker itself (from a CreateContext-shaped
         request) unless it exists."""
-        return self.find_or_insert(name, lambda: self._insert_context(name, request, automatic=True))
+        return self.find_or_insert(
+            name, lambda: self._insert_context(name, request, automatic=True)
+        )
 
     def insert_new(self, name: str, request: dict[str, Any]) -> ResourceRecord:
         """A new context SageMaker records itself; AlreadyExists when `name` is taken."""
         return self._insert_context(name, request, automatic=True)
 
     def _insert_context(
-        self, name: str, request: dict[str, Any], *, automatic: bool, tags: list[dict[str, str]] | None = None
+        self,
+        name: str,
+        request: dict[str, Any],
+        *,
+        automatic: bool,
+        tags: list[dict[str, str]] | None = None,
     ) -> ResourceRecord:
         document = {
             "ContextName": name,

@@ -15,6 +15,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, ClassVar
 
 from sagebox.config import Settings
@@ -35,8 +36,34 @@ from sagebox.store import (
 from sagebox.store.query import Expression
 
 DEFAULT_PAGE_SIZE = 10
+TIME_DIGITS = 3
+"""Lineage times are kept to the millisecond, as SageMaker answers them, so that a time a
+client read back (CreationTime) selects that very entity in a CreatedAfter/Before filter."""
 AUTOMATIC = "automatic"
 """The ``_sagebox`` flag of an entity or association SageMaker recorded by itself."""
+
+
+def now() -> float:
+    return round(time.time(), TIME_DIGITS)
+
+
+def epoch(moment: datetime) -> float:
+    """A request's timestamp as the stored times are kept (seconds, to the millisecond)."""
+    return round(moment.timestamp(), TIME_DIGITS)
+
+
+def time_filters(request: dict[str, Any]) -> list[Expression]:
+    """A List request's CreatedAfter / CreatedBefore (each inclusive) as document conditions."""
+    conditions: list[Expression] = []
+    if request.get("CreatedAfter") is not None:
+        conditions.append(
+            Condition(("CreationTime",), "GreaterThanOrEqualTo", epoch(request["CreatedAfter"]))
+        )
+    if request.get("CreatedBefore") is not None:
+        conditions.append(
+            Condition(("CreationTime",), "LessThanOrEqualTo", epoch(request["CreatedBefore"]))
+        )
+    return conditions
 
 
 class LineageEntityService(RecordService):
@@ -95,14 +122,14 @@ class LineageEntityService(RecordService):
         """Stores a new entity (AlreadyExists from the store when its name or ARN is taken)."""
         if not automatic:
             self._check_limit()
-        now = time.time()
-        moment = to_datetime(now)
+        created = now()
+        moment = to_datetime(created)
         arn = self.arn_of(name)
         stored = {
             self.family.arn_member: arn,
             **{k: copy.deepcopy(v) for k, v in document.items() if v is not None},
-            "CreationTime": now,
-            "LastModifiedTime": now,
+            "CreationTime": created,
+            "LastModifiedTime": created,
         }
         stored.setdefault("Properties", {})
         if automatic:
@@ -133,14 +160,7 @@ class LineageEntityService(RecordService):
             conditions.append(Condition(("Source", "SourceUri"), "Equals", request["SourceUri"]))
         if request.get(self.type_member) is not None:
             conditions.append(Condition((self.type_member,), "Equals", request[self.type_member]))
-        if request.get("CreatedAfter") is not None:
-            conditions.append(
-                Condition(("CreationTime",), "GreaterThanOrEqualTo", request["CreatedAfter"].timestamp())
-            )
-        if request.get("CreatedBefore") is not None:
-            conditions.append(
-                Condition(("CreationTime",), "LessThanOrEqualTo", request["CreatedBefore"].timestamp())
-            )
+        conditions += time_filters(request)
         sort = ColumnSort(
             request.get("SortBy") or self.family.default_sort_by,
             request.get("SortOrder") or self.family.default_sort_order,
@@ -153,9 +173,12 @@ class LineageEntityService(RecordService):
                 next_token=request.get("NextToken"),
             )
         except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
+            raise ValidationError(
+                f"Invalid pagination token: {request.get('NextToken')!r}"
+            ) from exc
         summaries = [
-            {k: r.document[k] for k in self.family.summary_fields if k in r.document} for r in records
+            {k: r.document[k] for k in self.family.summary_fields if k in r.document}
+            for r in records
         ]
         return {self.family.list_member: summaries, "NextToken": token}
 
@@ -166,12 +189,14 @@ class LineageEntityService(RecordService):
         record = self.get(name_or_arn)
         return self.modify(record, lambda changed: self._apply_update(changed, request))
 
-    def modify(self, record: ResourceRecord, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
+    def modify(
+        self, record: ResourceRecord, change: Callable[[ResourceRecord], None]
+    ) -> ResourceRecord:
         def changing(current: ResourceRecord) -> None:
             change(current)
-            now = time.time()
-            current.document["LastModifiedTime"] = now
-            current.last_modified_time = to_datetime(now)
+            modified = now()
+            current.document["LastModifiedTime"] = modified
+            current.last_modified_time = to_datetime(modified)
 
         try:
             changed = self._repo.modify(record.name, changing)

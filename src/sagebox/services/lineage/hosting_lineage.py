@@ -27,7 +27,11 @@ if TYPE_CHECKING:
 MODEL, IMAGE, ALGORITHM = "Model", "Image", "Algorithm"
 ENDPOINT_CONTEXT, MODEL_GROUP_CONTEXT = "Endpoint", "ModelGroup"
 MODEL_DEPLOYMENT, APPROVAL = "ModelDeployment", "Approval"
-APPROVAL_STATUSES = {"PendingManualApproval": "InProgress", "Approved": "Completed", "Rejected": "Failed"}
+APPROVAL_STATUSES = {
+    "PendingManualApproval": "InProgress",
+    "Approved": "Completed",
+    "Rejected": "Failed",
+}
 """The Status of a model package's approval action for each ModelApprovalStatus."""
 
 
@@ -49,7 +53,10 @@ def endpoint_created(recorder: LineageRecorder, event: ResourceEvent) -> None:
     )
     recorder.connect(deployment, context, "AssociatedWith")
     config = recorder.document("EndpointConfig", event.document.get("EndpointConfigName", ""))
-    variants = [*(config.get("ProductionVariants") or []), *(config.get("ShadowProductionVariants") or [])]
+    variants = [
+        *(config.get("ProductionVariants") or []),
+        *(config.get("ShadowProductionVariants") or []),
+    ]
     for model_name in dict.fromkeys(v["ModelName"] for v in variants if v.get("ModelName")):
         for container in _containers(recorder.document("Model", model_name)):
             for uri, artifact_type in _container_inputs(recorder, container):
@@ -76,9 +83,13 @@ def model_package_created(recorder: LineageRecorder, event: ResourceEvent) -> No
     group = package.get("ModelPackageGroupName")
     if not group:
         return
-    group_source = {"SourceUri": recorder.arn(f"model-package-group/{group.lower()}"), "SourceType": "ARN"}
+    group_source = {
+        "SourceUri": recorder.arn(f"model-package-group/{group.lower()}"),
+        "SourceType": "ARN",
+    }
     context = recorder.context(
-        f"{group}-aws-model-package-group", {"Source": group_source, "ContextType": MODEL_GROUP_CONTEXT}
+        f"{group}-aws-model-package-group",
+        {"Source": group_source, "ContextType": MODEL_GROUP_CONTEXT},
     )
     recorder.connect(artifact, context)
     approval_status = package.get("ModelApprovalStatus") or "PendingManualApproval"
@@ -103,7 +114,9 @@ def model_package_updated(recorder: LineageRecorder, event: ResourceEvent) -> No
     name = _approval_name(group, package.get("ModelPackageVersion"))
     if recorder.existing_action(name) is not None:
         recorder.actions.set_status(
-            name, APPROVAL_STATUSES.get(approval_status, "Unknown"), {"ModelApprovalStatus": approval_status}
+            name,
+            APPROVAL_STATUSES.get(approval_status, "Unknown"),
+            {"ModelApprovalStatus": approval_status},
         )
 
 
@@ -113,7 +126,9 @@ def _containers(model: dict[str, Any]) -> list[dict[str, Any]]:
     return list(model.get("Containers") or [])
 
 
-def _container_inputs(recorder: LineageRecorder, container: dict[str, Any]) -> list[tuple[str, str]]:
+def _container_inputs(
+    recorder: LineageRecorder, container: dict[str, Any]
+) -> list[tuple[str, str]]:
     """The (source URI, artifact type) pairs of what a container serves."""
     found: list[tuple[str, str]] = []
     data = container.get("ModelDataUrl") or (

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from sagebox.services.errors import ResourceNotFound, ValidationError
+from sagebox.services.lineage.entities import epoch
 from sagebox.services.lineage.vertices import LINEAGE_TYPES, Vertex, VertexResolver, resource_type
 from sagebox.store import ResourceRecord
 from sagebox.store.associations import AssociationRepository
@@ -95,9 +96,15 @@ class LineageQuery:
                 break
             found: list[tuple[str, str, ResourceRecord]] = []
             if direction in (DESCENDANTS, BOTH):
-                found += [(e.document["SourceArn"], e.document["DestinationArn"], e) for e in self._edges.outgoing(frontier)]
+                found += [
+                    (e.document["SourceArn"], e.document["DestinationArn"], e)
+                    for e in self._edges.outgoing(frontier)
+                ]
             if direction in (ASCENDANTS, BOTH):
-                found += [(e.document["DestinationArn"], e.document["SourceArn"], e) for e in self._edges.incoming(frontier)]
+                found += [
+                    (e.document["DestinationArn"], e.document["SourceArn"], e)
+                    for e in self._edges.incoming(frontier)
+                ]
             frontier = set()
             for start, neighbour, record in found:
                 document = record.document
@@ -110,16 +117,25 @@ class LineageQuery:
                     frontier.add(neighbour)
         return depths, steps, types
 
-    def _details(self, arns: list[str], types: dict[str, str], filters: dict[str, Any]) -> dict[str, Vertex]:
+    def _details(
+        self, arns: list[str], types: dict[str, str], filters: dict[str, Any]
+    ) -> dict[str, Vertex]:
         """The vertices reached: from the store when a filter needs times or properties,
         otherwise from what the edges say (their ARN and the types stored on them)."""
         needs_records = any(
             filters.get(member)
-            for member in ("CreatedBefore", "CreatedAfter", "ModifiedBefore", "ModifiedAfter", "Properties")
+            for member in (
+                "CreatedBefore",
+                "CreatedAfter",
+                "ModifiedBefore",
+                "ModifiedAfter",
+                "Properties",
+            )
         )
         stored = self._vertices.resolve(arns) if needs_records else {}
         return {
-            arn: stored.get(arn) or Vertex(arn, LINEAGE_TYPES.get(resource_type(arn)), types.get(arn), None)
+            arn: stored.get(arn)
+            or Vertex(arn, LINEAGE_TYPES.get(resource_type(arn)), types.get(arn), None)
             for arn in arns
         }
 
@@ -139,7 +155,7 @@ def _matches(vertex: Vertex, filters: dict[str, Any]) -> bool:
         moment: datetime | None = filters.get(member)
         if moment is None:
             continue
-        if value is None or (value - moment.timestamp()) * side <= 0:
+        if value is None or (value - epoch(moment)) * side <= 0:
             return False
     wanted: dict[str, str] = filters.get("Properties") or {}
     return not wanted or any(vertex.properties.get(key) == value for key, value in wanted.items())
@@ -170,7 +186,7 @@ def _edges_of(page: list[str], order: list[str], steps: list[Step]) -> list[dict
         if source not in position or destination not in position:
             continue
         later = source if position[source] > position[destination] else destination
-        if later in on_page and step.reached in position and step.start in position:
+        if later in on_page:
             edge = {"SourceArn": source, "DestinationArn": destination}
             if step.edge.get("AssociationType"):
                 edge["AssociationType"] = step.edge["AssociationType"]

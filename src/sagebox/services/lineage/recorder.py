@@ -77,7 +77,9 @@ class LineageRecorder:
         """The ARN of the artifact of `source_uri` (made unless it exists)."""
         return self.artifacts.ensure(source_uri, artifact_type).arn
 
-    def connect(self, source: str, destination: str, association_type: str = CONTRIBUTED_TO) -> None:
+    def connect(
+        self, source: str, destination: str, association_type: str = CONTRIBUTED_TO
+    ) -> None:
         self.associations.connect(source, destination, association_type)
 
     def trial_component(self, job: JobTrialComponent, job_name: str) -> str:

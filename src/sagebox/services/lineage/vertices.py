@@ -99,7 +99,9 @@ class VertexResolver:
         return self._settings.arn(resource)
 
     def trial_component_arn(self, job: JobTrialComponent, job_name: str) -> str:
-        return self._settings.arn(f"experiment-trial-component/{job.trial_component_name(job_name)}")
+        return self._settings.arn(
+            f"experiment-trial-component/{job.trial_component_name(job_name)}"
+        )
 
     def resolve(self, arns: list[str]) -> dict[str, Vertex]:
         """The vertices of those `arns` that exist (an ARN that names nothing is left out)."""
