@@ -23,12 +23,15 @@ from tests.training.jobs import (
     unique,
     wait_for,
 )
+from tests.transform.jobs import features_csv, wait_for_transform
 
 ACCOUNT = "arn:aws:sagemaker:us-east-1:123456789012"
 
 
 @dataclass(frozen=True)
 class Hosted:
+    bucket: str
+    model: str
     job: str
     train_uri: str
     validation_uri: str
@@ -87,7 +90,17 @@ def hosted(sagemaker: Any, s3: Any) -> Hosted:
     )
     endpoint_arn = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointArn"]
     (context,) = sagemaker.list_contexts(SourceUri=endpoint_arn)["ContextSummaries"]
-    return Hosted(job, train, validation, model_data, endpoint, endpoint_arn, context["ContextArn"])
+    return Hosted(
+        bucket,
+        model,
+        job,
+        train,
+        validation,
+        model_data,
+        endpoint,
+        endpoint_arn,
+        context["ContextArn"],
+    )
 
 
 def artifact_source(sagemaker: Any, arn: str) -> str:
@@ -287,3 +300,35 @@ def test_a_processing_job_reads_its_inputs_and_produces_its_outputs(
         raw: "DataSet",
         "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3": "Image",
     }
+
+
+def test_a_transform_job_reads_its_input_and_produces_its_results(
+    sagemaker: Any, s3: Any, hosted: Hosted
+) -> None:
+    s3.put_object(
+        Bucket=hosted.bucket, Key="batch/in.csv", Body=features_csv(load_diabetes().data[:4])
+    )
+    source, results = f"s3://{hosted.bucket}/batch/", f"s3://{hosted.bucket}/batch-out/"
+    job = unique("lineage-transform")
+    sagemaker.create_transform_job(
+        TransformJobName=job,
+        ModelName=hosted.model,
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": source}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": results},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    assert wait_for_transform(sagemaker, job)["TransformJobStatus"] == "Completed"
+    component = f"{ACCOUNT}:experiment-trial-component/{job.lower()}-aws-transform-job"
+    (output,) = sagemaker.list_artifacts(SourceUri=results)["ArtifactSummaries"]
+    assert output["ArtifactType"] == "DataSet"
+    answer = sagemaker.query_lineage(
+        StartArns=[output["ArtifactArn"]], Direction="Ascendants", IncludeEdges=True
+    )
+    assert [(v["Arn"], v["Type"]) for v in answer["Vertices"]][1] == (component, "TransformJob")
+    (read,) = [e for e in answer["Edges"] if e["DestinationArn"] == component]
+    assert artifact_source(sagemaker, read["SourceArn"]) == source
+    assert read["AssociationType"] == "ContributedTo"
