@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sagebox.store import AlreadyExists, Condition, MetadataStore, NotFound, ResourceRecord
+from sagebox.store import (
+    AlreadyExists,
+    Condition,
+    DocumentSort,
+    InvalidNextToken,
+    MetadataStore,
+    NotFound,
+    ResourceRecord,
+)
 from sagebox.store.associations import association_record
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
@@ -61,3 +69,30 @@ def test_records_are_found_by_arn_whatever_their_kind(store: MetadataStore) -> N
         "arn:x": "Artifact",
         "arn:y": "TrainingJob",
     }
+
+
+def test_a_query_by_one_end_pages_through_that_end_only(store: MetadataStore) -> None:
+    edges = store.associations
+    for index in range(7):
+        edges.add(edge(f"s{index}", "hub"))
+        edges.add(edge("hub", f"d{index}"))
+    edges.add(edge("hub x", "hub"))
+    edges.add(edge("a", "hub x"))  # its key "hub x a" starts with "hub " too
+    sort = DocumentSort(("SourceArn",), "Ascending", numeric=False)
+    into: list[str] = []
+    token = None
+    while True:
+        page, token = edges.query(None, sort, destination="hub", max_results=3, next_token=token)
+        into += [r.document["SourceArn"] for r in page]
+        if token is None:
+            break
+    assert into == ["hub x", *(f"s{i}" for i in range(7))]
+    out, _ = edges.query(Condition(("DestinationArn",), "In", ["d1", "d5"]), source="hub")
+    assert sorted(r.document["DestinationArn"] for r in out) == ["d1", "d5"]
+    with pytest.raises(InvalidNextToken):
+        edges.query(
+            None,
+            sort,
+            source="hub",
+            next_token=edges.query(None, sort, destination="hub", max_results=1)[1],
+        )

@@ -25,8 +25,19 @@ from typing import Any
 import sqlalchemy as sa
 
 from sagebox.store.database import Database
-from sagebox.store.errors import NotFound
-from sagebox.store.query import Expression, Sort
+from sagebox.store.errors import NotFound, QueryError
+from sagebox.store.keyset import Keyset
+from sagebox.store.paging import decode_position, encode_position, query_fingerprint
+from sagebox.store.query import (
+    ColumnSort,
+    Condition,
+    Expression,
+    Operator,
+    Sort,
+    canonical,
+    sort_key,
+    where_clause,
+)
 from sagebox.store.resources import ResourceRecord, ResourceRepository
 from sagebox.store.tables import resources
 
@@ -68,11 +79,55 @@ class AssociationRepository:
         self,
         where: Expression | None = None,
         sort: Sort | None = None,
+        *,
+        source: str | None = None,
+        destination: str | None = None,
         max_results: int = 100,
         next_token: str | None = None,
     ) -> tuple[list[ResourceRecord], str | None]:
-        """One page of edges whose documents satisfy ``where`` (see `ResourceRepository.query`)."""
-        return self._records.query(where, sort, max_results=max_results, next_token=next_token)
+        """One page of edges whose documents satisfy ``where``, in ``sort`` order (CreationTime
+        descending by default), keyset-paged as `ResourceRepository.query` pages.
+
+        ``source`` / ``destination`` (an ARN each) keep only the edges leaving / entering it,
+        found by index rather than by reading every edge.
+        """
+        order = ColumnSort() if sort is None else sort
+        if max_results < 1:
+            raise QueryError(f"max_results must be at least 1, got {max_results}")
+        keyset = Keyset(sort_key(order, self._db.dialect), with_kind=False)
+        fingerprint = query_fingerprint(
+            KIND,
+            {"where": canonical(where), "sort": canonical(order), "ends": [source, destination]},
+        )
+        by_end = source is not None or destination is not None
+        conditions = [_is_edge() if by_end else resources.c.kind == KIND]
+        conditions.append(where_clause(where, self._db.dialect))
+        if source is not None:
+            conditions.append(resources.c.parent_arn == source)
+        if destination is not None:
+            exact = Condition(("DestinationArn",), Operator.EQUALS, destination)
+            conditions += [
+                resources.c.arn >= f"{destination}{_SEPARATOR}",
+                resources.c.arn < f"{destination}{_AFTER_SEPARATOR}",
+                where_clause(exact, self._db.dialect),
+            ]
+        if next_token is not None:
+            position = decode_position(
+                next_token, scope=KIND, fingerprint=fingerprint, length=keyset.length
+            )
+            conditions.append(keyset.after(keyset.decode(position, KIND)))
+        statement = (
+            sa.select(resources, keyset.selected)
+            .where(*conditions)
+            .order_by(*keyset.order_by())
+            .limit(max_results + 1)
+        )
+        with self._db.read() as connection:
+            rows = connection.execute(statement).all()
+        records = [_record(row) for row in rows[:max_results]]
+        if len(rows) <= max_results:
+            return records, None
+        return records, encode_position(fingerprint, keyset.position(rows[max_results - 1]))
 
     def count(self, where: Expression | None = None) -> int:
         return self._records.count(where)

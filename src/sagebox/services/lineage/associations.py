@@ -173,6 +173,8 @@ class AssociationService:
             records, token = self._edges.query(
                 AllOf(conditions) if conditions else None,
                 self._sort(request),
+                source=request.get("SourceArn"),
+                destination=request.get("DestinationArn"),
                 max_results=request.get("MaxResults") or DEFAULT_PAGE_SIZE,
                 next_token=request.get("NextToken"),
             )

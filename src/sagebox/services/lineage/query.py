@@ -42,7 +42,7 @@ ASCENDANTS, DESCENDANTS, BOTH = "Ascendants", "Descendants", "Both"
 class Step:
     """One association the walk followed, from a vertex it had reached to a neighbour."""
 
-    start: str
+    origin: str
     reached: str
     edge: dict[str, Any]
 
@@ -106,12 +106,12 @@ class LineageQuery:
                     for e in self._edges.incoming(frontier)
                 ]
             frontier = set()
-            for start, neighbour, record in found:
+            for origin, neighbour, record in found:
                 document = record.document
                 for role in ("Source", "Destination"):
                     if document.get(f"{role}Type"):
                         types[document[f"{role}Arn"]] = document[f"{role}Type"]
-                steps.append(Step(start, neighbour, document))
+                steps.append(Step(origin, neighbour, document))
                 if neighbour not in depths:
                     depths[neighbour] = depth
                     frontier.add(neighbour)
@@ -165,7 +165,7 @@ def _on_the_way(matched: set[str], steps: list[Step], starts: list[str]) -> set[
     """The matched vertices, the start, and every vertex on a step leading to one of them."""
     arriving: dict[str, list[str]] = {}
     for step in steps:
-        arriving.setdefault(step.reached, []).append(step.start)
+        arriving.setdefault(step.reached, []).append(step.origin)
     kept = set(matched)
     pending = list(matched)
     while pending:
