@@ -56,6 +56,10 @@ OPERATIONS: dict[str, Handler] = {
     ),
     "GetModelPackageGroupPolicy": lambda p, r: p.model_package_groups.get_policy(r["ModelPackageGroupName"]),
     "DeleteModelPackageGroupPolicy": lambda p, r: p.model_package_groups.delete_policy(r["ModelPackageGroupName"]),
+    "DeleteArtifact": lambda p, r: p.artifacts.delete_artifact(r),
+    "AddAssociation": lambda p, r: p.associations.add(r),
+    "DeleteAssociation": lambda p, r: p.associations.delete(r),
+    "QueryLineage": lambda p, r: p.associations.query_lineage(r),
 }
 
 

@@ -153,6 +153,27 @@ TRANSFORM_JOB = Family(
     status_member="TransformJobStatus", end_time_member="TransformEndTime", is_job=True,
 )
 
+# ML Lineage Tracking (services/lineage/): artifacts are named by their ARN (DescribeArtifact
+# takes ArtifactArn; the store's name is the ARN's 32-hex id), associations are edges kept
+# in the store's association repository and served by ListAssociations (plus the explicit
+# AddAssociation, DeleteAssociation and QueryLineage rows in edge/sagemaker.py).
+ARTIFACT = Family(
+    "Artifact", "artifact", "artifacts", "sagebox.services.lineage.artifacts:ArtifactService",
+    ("Create", "Describe", "List", "Update"), "artifact",
+)
+ACTION = Family(
+    "Action", "action", "actions", "sagebox.services.lineage.actions:ActionService",
+    ("Create", "Describe", "List", "Update", "Delete"), "action",
+)
+CONTEXT = Family(
+    "Context", "context", "contexts", "sagebox.services.lineage.contexts:ContextService",
+    ("Create", "Describe", "List", "Update", "Delete"), "context",
+)
+ASSOCIATION = Family(
+    "Association", "association", "associations",
+    "sagebox.services.lineage.associations:AssociationService", ("List",), "association",
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -165,6 +186,10 @@ FAMILIES: tuple[Family, ...] = (
     HYPER_PARAMETER_TUNING_JOB,
     PROCESSING_JOB,
     TRANSFORM_JOB,
+    ARTIFACT,  # ML Lineage Tracking: follows the families above through their events
+    ACTION,
+    CONTEXT,
+    ASSOCIATION,
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sagebox.store.associations import AssociationRepository
 from sagebox.store.database import Database
 from sagebox.store.query import Expression, Sort
 from sagebox.store.resources import (
@@ -30,6 +31,7 @@ class MetadataStore:
             self._db.close()
             raise
         self._tags = TagRepository(self._db)
+        self._associations = AssociationRepository(self._db)
 
     @property
     def dialect(self) -> str:
@@ -57,6 +59,11 @@ class MetadataStore:
     @property
     def tags(self) -> TagRepository:
         return self._tags
+
+    @property
+    def associations(self) -> AssociationRepository:
+        """Lineage associations (edges between ARNs), walkable in both directions."""
+        return self._associations
 
     def close(self) -> None:
         self._db.close()
