@@ -1,10 +1,7 @@
-"""The lineage of model packages, from their resource events.
+"""The lineage of model packages, from the Model Registry's resource events.
 
-The Model Registry family (kind ``ModelPackage``) is built elsewhere; the lineage recorder
-only follows its events by kind name. This test drives a Platform in this process and
-publishes the events that family publishes (Created, then Updated when the approval
-changes), with documents shaped as DescribeModelPackage answers, then hosts a model made
-from the package through the platform's own services.
+Driven through a Platform in this process: a package is registered and approved through
+the registry's own services, then a model made from it is hosted.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from typing import Any
 import pytest
 
 from sagebox.config import Settings
-from sagebox.services.events import CREATED, UPDATED, ResourceEvent
+from sagebox.services.events import CREATED, ResourceEvent
 from sagebox.services.platform import Platform
 from tests.services.training.jobs import XGBOOST_IMAGE
 
@@ -36,26 +33,26 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         started.close()
 
 
-def package_document(status: str) -> dict[str, Any]:
-    return {
-        "ModelPackageName": GROUP,
+def register(platform: Platform) -> str:
+    """Version 1 of the group, pending approval, as CreateModelPackage makes it."""
+    platform.objects.create_bucket("registry")
+    platform.objects.put_object("registry", "churn/model.tar.gz", b"not read here")
+    platform.model_package_groups.create({"ModelPackageGroupName": GROUP})
+    created = platform.model_packages.create({
         "ModelPackageGroupName": GROUP,
-        "ModelPackageVersion": 1,
-        "ModelPackageArn": PACKAGE_ARN,
         "InferenceSpecification": {
             "Containers": [{"Image": XGBOOST_IMAGE, "ModelDataUrl": MODEL_DATA}],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
-        "ModelPackageStatus": "Completed",
-        "ModelApprovalStatus": status,
-    }
+    })
+    arn: str = created["ModelPackageArn"]
+    assert arn == PACKAGE_ARN
+    return arn
 
 
-def publish(platform: Platform, change: str, status: str) -> None:
-    platform.events.publish(
-        ResourceEvent("ModelPackage", GROUP, PACKAGE_ARN, change, package_document(status))
-    )
+def approve(platform: Platform, arn: str) -> None:
+    platform.model_packages.update({"ModelPackageArn": arn, "ModelApprovalStatus": "Approved"})
 
 
 def only(summaries: dict[str, Any], member: str) -> dict[str, Any]:
@@ -65,7 +62,7 @@ def only(summaries: dict[str, Any], member: str) -> dict[str, Any]:
 
 
 def test_a_model_package_is_an_artifact_in_its_group_with_an_approval(platform: Platform) -> None:
-    publish(platform, CREATED, "PendingManualApproval")
+    arn = register(platform)
     package = only(platform.artifacts.list({"SourceUri": PACKAGE_ARN}), "ArtifactSummaries")
     assert package["ArtifactType"] == "Model"
     group = only(platform.contexts.list({"ContextType": "ModelGroup"}), "ContextSummaries")
@@ -85,11 +82,11 @@ def test_a_model_package_is_an_artifact_in_its_group_with_an_approval(platform: 
     ]
     assert sorted(e["SourceType"] for e in inputs) == ["Image", "Model"]
 
-    publish(platform, UPDATED, "Approved")
+    approve(platform, arn)
     described = platform.actions.describe(approval["ActionArn"])
     assert described["Status"] == "Completed"
     assert described["Properties"] == {"ModelApprovalStatus": "Approved"}
-    publish(platform, CREATED, "Approved")  # the same package again: nothing is made twice
+    approve(platform, arn)  # the same change again: nothing is made twice
     assert len(platform.artifacts.list({"SourceUri": PACKAGE_ARN})["ArtifactSummaries"]) == 1
     assert len(platform.contexts.list({"ContextType": "ModelGroup"})["ContextSummaries"]) == 1
 
@@ -97,19 +94,9 @@ def test_a_model_package_is_an_artifact_in_its_group_with_an_approval(platform: 
 def test_an_endpoint_of_a_packaged_model_descends_from_the_package_and_its_approval(
     platform: Platform,
 ) -> None:
-    publish(platform, CREATED, "Approved")
-    platform.objects.create_bucket("registry")
-    platform.objects.put_object("registry", "churn/model.tar.gz", b"not read here")
-    platform.models.create(
-        {
-            "ModelName": "churn",
-            "PrimaryContainer": {
-                "Image": XGBOOST_IMAGE,
-                "ModelDataUrl": MODEL_DATA,
-                "ModelPackageName": PACKAGE_ARN,
-            },
-        }
-    )
+    arn = register(platform)
+    approve(platform, arn)
+    platform.models.create({"ModelName": "churn", "PrimaryContainer": {"ModelPackageName": arn}})
     platform.endpoint_configs.create(
         {
             "EndpointConfigName": "churn-config",
