@@ -10,6 +10,7 @@ from typing import Any
 
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
 from sagebox.services.errors import ValidationError
+from sagebox.services.processing.images import default_entrypoint
 
 PROCESSING_ROOT = "/opt/ml/processing"
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
@@ -193,7 +194,9 @@ def check_output_buckets(objects: ObjectStore, outputs: tuple[OutputSpec, ...]) 
 
 
 def check_app_specification(spec: dict[str, Any]) -> tuple[str, ...]:
-    entrypoint = spec.get("ContainerEntrypoint") or []
+    """The job's command: ContainerEntrypoint + ContainerArguments; an Amazon processing image
+    sagebox implements (services/processing/images.py) stands for its own ENTRYPOINT."""
+    entrypoint = spec.get("ContainerEntrypoint") or default_entrypoint(spec.get("ImageUri")) or []
     if not entrypoint:
         raise ValidationError(
             "AppSpecification.ContainerEntrypoint is required by sagebox: it runs the job as a local "
