@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
-from sagebox.edge.errors import AWSError, json_error, query_error, request_id
+from sagebox.edge.body_limits import limit_for, read_limited
+from sagebox.edge.errors import AWSError, bounded_message, json_error, query_error, request_id
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
 
@@ -56,11 +57,11 @@ class EdgeApp:
 
     async def _dispatch(self, request: Request) -> Response:
         rid = request_id()
-        needs_body = request.headers.get("x-amz-target") or (
-            request.method == "POST"
-            and "x-www-form-urlencoded" in request.headers.get("content-type", "")
-        )
-        body = await request.body() if needs_body else b""
+        limit = limit_for(request)
+        try:
+            body = await read_limited(request, limit) if limit is not None else b""
+        except AWSError as exc:
+            return self._error(routing.service_of(request, b""), exc, rid)
         service = routing.service_of(request, body)
         try:
             if service == "sagemaker":
@@ -84,13 +85,13 @@ class EdgeApp:
         except ServiceError as exc:
             fields = getattr(exc, "members", {})
             if service == "sagemaker-runtime":
-                fields = {"Message": exc.message, **fields}
+                fields = {"Message": bounded_message(exc.message), **fields}
             return self._error(service, AWSError(exc.code, exc.message, exc.status, fields), rid)
         except AWSError as exc:
             return self._error(service, exc, rid)
         except Exception as exc:
             log.exception("unexpected error serving %s %s", request.method, request.url.path)
-            error = AWSError("InternalFailure", f"sagebox failed to serve the request: {exc!r}", 500)
+            error = AWSError("InternalFailure", f"sagebox failed to serve the request: {exc!r:.200}", 500)
             return self._error(service, error, rid)
 
     @staticmethod

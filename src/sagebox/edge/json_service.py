@@ -11,11 +11,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from botocore.model import OperationModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sagebox.edge import json_protocol
+from sagebox.edge import json_body, json_protocol
 from sagebox.edge.errors import AWSError
 from sagebox.edge.service_models import operation_model
 from sagebox.services.platform import Platform
@@ -32,29 +33,32 @@ async def handle(
     platform: Platform,
     rid: str,
 ) -> Response:
-    """Serve one ``X-Amz-Target: <prefix>.<Operation>`` request of ``service``."""
+    """Serve one ``X-Amz-Target: <prefix>.<Operation>`` request of ``service``.
+
+    Parsing, validation, the handler and serialization run on a worker thread, so a large
+    or malformed body never holds up the event loop (and InvokeEndpoint with it).
+    """
     target = request.headers.get("x-amz-target", "")
     operation = target.split(".", 1)[1] if "." in target else target
     model = operation_model(service, operation)
     if model is None:
-        raise AWSError("UnknownOperationException", f"{title} has no operation named '{operation}'.")
+        raise AWSError("UnknownOperationException", f"{title} has no operation named '{operation[:200]}'.")
     handler = operations.get(operation)
     if handler is None:
         raise AWSError(
             "UnknownOperationException",
             f"The {title} operation {operation} is not implemented by sagebox yet.",
         )
-    try:
-        params = json.loads(body) if body.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise AWSError("SerializationException", f"The request body is not valid JSON: {exc}") from exc
-    if not isinstance(params, dict):
-        raise AWSError("SerializationException", "The request body must be a JSON object.")
+    return await run_in_threadpool(_serve, model, handler, platform, body, rid)
+
+
+def _serve(model: OperationModel, handler: Handler, platform: Platform, body: bytes, rid: str) -> Response:
+    params = json_body.parse_object(body)
     problem = json_protocol.validate(model.input_shape, params)
     if problem:
         raise AWSError("ValidationException", problem)
     parsed = json_protocol.parse_input(model.input_shape, params)
-    result = await run_in_threadpool(handler, platform, parsed)
+    result = handler(platform, parsed)
     payload = json_protocol.serialize(model.output_shape, result)
     return Response(
         json.dumps(payload),
