@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
 from sagebox.edge.body_limits import limit_for, read_limited
 from sagebox.edge.errors import AWSError, bounded_message, json_error, query_error, request_id
+from sagebox.edge.protocol_errors import unknown_service
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
 
@@ -78,10 +79,7 @@ class EdgeApp:
                 return JSONResponse({"status": "ok", "service": "sagebox"})
             if service == "sagemaker-runtime":
                 return await runtime.handle(request, self.platform, rid)
-            raise AWSError(
-                "UnknownService",
-                f"sagebox does not serve the AWS service '{service.split(':', 1)[1]}'.",
-            )
+            return await unknown_service(service.split(":", 1)[1], rid)
         except ServiceError as exc:
             fields = getattr(exc, "members", {})
             if service == "sagemaker-runtime":
