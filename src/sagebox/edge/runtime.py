@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 from urllib.parse import unquote
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
+from sagebox.edge import json_protocol
 from sagebox.edge.errors import AWSError
+from sagebox.edge.service_models import operation_model
 from sagebox.services.hosting.invocations import MAX_PAYLOAD_BYTES, Invocation
 from sagebox.services.platform import Platform
 
@@ -26,7 +30,9 @@ async def handle(request: Request, platform: Platform, rid: str) -> Response:
         )
     name = unquote(match.group("name"))
     headers = request.headers
-    if match.group("action") == "async-invocations":
+    asynchronous = match.group("action") == "async-invocations"
+    _check_members("InvokeEndpointAsync" if asynchronous else "InvokeEndpoint", name, headers)
+    if asynchronous:
         invocation = Invocation(
             body=b"",
             content_type=headers.get("x-amzn-sagemaker-content-type", "application/octet-stream"),
@@ -62,6 +68,34 @@ async def handle(request: Request, platform: Platform, rid: str) -> Response:
     if result.custom_attributes:
         answer_headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
     return Response(result.body, media_type=result.content_type, headers=answer_headers)
+
+
+def _check_members(operation: str, name: str, headers: Headers) -> None:
+    """The endpoint name and the header members against the model's constraints (lengths,
+    patterns, ranges), before any of the body is read; the body's size is checked as it streams."""
+    shape = operation_model("sagemaker-runtime", operation).input_shape  # type: ignore[union-attr]
+    params: dict[str, Any] = {"EndpointName": name}
+    for member_name, member in shape.members.items():
+        if member.serialization.get("location") != "header":
+            continue
+        value = headers.get(member.serialization["name"])
+        if value is not None:
+            params[member_name] = _typed(member.type_name, value)
+    if "Body" in shape.required_members:
+        params["Body"] = ""
+    problem = json_protocol.validate(shape, params)
+    if problem:
+        raise AWSError("ValidationError", problem)
+
+
+def _typed(type_name: str, value: str) -> Any:
+    """A header's text as the member's type; left as text (and so refused) when it is not one."""
+    if type_name in ("integer", "long"):
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
 
 
 async def _read_limited(request: Request) -> bytes:
