@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from sagebox.cli.server_process import ServerProcess
 from sagebox.edge.body_limits import JSON_BODY_LIMIT
+from sagebox.edge.json_requests import LARGE_BODY_BYTES
 from tests.edge.wire import check_json_error_shape, json_target
 from tests.training.jobs import ROLE, XGBOOST_IMAGE, unique
 
@@ -151,3 +152,18 @@ def test_errors_quote_at_most_200_characters(client: httpx.Client) -> None:
     assert code == "ValidationException" and len(response.content) < 1000
     assert f"Value '{'x' * 200}' at 'trainingJobName'" in message
 
+
+
+def test_large_bodies_are_read_like_small_ones(client: httpx.Client) -> None:
+    """Bodies past json_requests.LARGE_BODY_BYTES are read in another process, with the same answers."""
+    tags = [{"Key": "!", "Value": "v"}] * 20_000
+    body = json.dumps({"ResourceArn": ARN, "Tags": tags}).encode()
+    assert len(body) > LARGE_BODY_BYTES
+    code, message = error_of(json_target(client, "SageMaker.AddTags", body))
+    assert code == "ValidationException" and message.startswith("20001 validation errors detected: ")
+    padded = json.dumps({"ModelName": "no-such-model", "SageboxPadding": "x" * 1_000_000}).encode()
+    code, message = error_of(json_target(client, "SageMaker.DescribeModel", padded))
+    assert code == "ValidationException" and "Could not find model" in message
+    deep = b'{"ModelName": "m", "Padding": "' + b"x" * LARGE_BODY_BYTES + b'", "Deep": ' + b"[" * 100 + b"]" * 100 + b"}"
+    code, message = error_of(json_target(client, "SageMaker.DescribeModel", deep))
+    assert code == "SerializationException" and "levels deep" in message

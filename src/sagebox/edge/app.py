@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
 from sagebox.edge.body_limits import limit_for, read_limited
 from sagebox.edge.errors import AWSError, bounded_message, json_error, query_error, request_id
+from sagebox.edge.json_requests import LARGE_BODIES
 from sagebox.edge.protocol_errors import unknown_service
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
@@ -51,6 +52,7 @@ class EdgeApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                LARGE_BODIES.close()
                 await self.platform.invocations.aclose()
                 self.platform.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sagebox.edge import json_body, json_protocol
+from sagebox.edge import json_protocol, json_requests
 from sagebox.edge.errors import AWSError
 from sagebox.edge.service_models import operation_model
 from sagebox.services.platform import Platform
@@ -35,8 +35,9 @@ async def handle(
 ) -> Response:
     """Serve one ``X-Amz-Target: <prefix>.<Operation>`` request of ``service``.
 
-    Parsing, validation, the handler and serialization run on a worker thread, so a large
-    or malformed body never holds up the event loop (and InvokeEndpoint with it).
+    Parsing, validation, the handler and serialization run off the event loop: on a
+    worker thread, and a large body's parsing and validation in a separate process
+    (json_requests), so no body holds up the loop, and InvokeEndpoint with it.
     """
     target = request.headers.get("x-amz-target", "")
     operation = target.split(".", 1)[1] if "." in target else target
@@ -49,16 +50,19 @@ async def handle(
             "UnknownOperationException",
             f"The {title} operation {operation} is not implemented by sagebox yet.",
         )
-    return await run_in_threadpool(_serve, model, handler, platform, body, rid)
+    if len(body) >= json_requests.LARGE_BODY_BYTES:
+        params = json_requests.decoded(await json_requests.LARGE_BODIES.read(service, operation, body))
+        return await run_in_threadpool(_answer, model, handler, platform, params, rid)
+    return await run_in_threadpool(_serve, service, model, handler, platform, body, rid)
 
 
-def _serve(model: OperationModel, handler: Handler, platform: Platform, body: bytes, rid: str) -> Response:
-    params = json_body.parse_object(body)
-    problem = json_protocol.validate(model.input_shape, params)
-    if problem:
-        raise AWSError("ValidationException", problem)
-    parsed = json_protocol.parse_input(model.input_shape, params)
-    result = handler(platform, parsed)
+def _serve(service: str, model: OperationModel, handler: Handler, platform: Platform, body: bytes, rid: str) -> Response:
+    params = json_requests.decoded(json_requests.read_input(service, model.name, body))
+    return _answer(model, handler, platform, params, rid)
+
+
+def _answer(model: OperationModel, handler: Handler, platform: Platform, params: dict[str, Any], rid: str) -> Response:
+    result = handler(platform, params)
     payload = json_protocol.serialize(model.output_shape, result)
     return Response(
         json.dumps(payload),
