@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from urllib.parse import unquote
 
+from botocore.model import StructureShape
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
@@ -70,20 +73,41 @@ async def handle(request: Request, platform: Platform, rid: str) -> Response:
     return Response(result.body, media_type=result.content_type, headers=answer_headers)
 
 
+@dataclass(frozen=True)
+class _HeaderMembers:
+    """What an operation reads from headers, from the model: lower-case header -> (member, type)."""
+
+    shape: StructureShape
+    headers: dict[str, tuple[str, str]]
+    body_required: bool
+
+
+@cache
+def _header_members(operation: str) -> _HeaderMembers:
+    model = operation_model("sagemaker-runtime", operation)
+    if model is None or model.input_shape is None:
+        raise LookupError(f"sagemaker-runtime has no operation {operation}")
+    shape = model.input_shape
+    headers = {
+        member.serialization["name"].lower(): (name, member.type_name)
+        for name, member in shape.members.items()
+        if member.serialization.get("location") == "header"
+    }
+    return _HeaderMembers(shape, headers, "Body" in shape.required_members)
+
+
 def _check_members(operation: str, name: str, headers: Headers) -> None:
     """The endpoint name and the header members against the model's constraints (lengths,
     patterns, ranges), before any of the body is read; the body's size is checked as it streams."""
-    shape = operation_model("sagemaker-runtime", operation).input_shape  # type: ignore[union-attr]
+    members = _header_members(operation)
     params: dict[str, Any] = {"EndpointName": name}
-    for member_name, member in shape.members.items():
-        if member.serialization.get("location") != "header":
-            continue
-        value = headers.get(member.serialization["name"])
-        if value is not None:
-            params[member_name] = _typed(member.type_name, value)
-    if "Body" in shape.required_members:
+    for header, value in headers.items():  # one pass over the request's headers (lower-case names)
+        wanted = members.headers.get(header)
+        if wanted is not None:
+            params[wanted[0]] = _typed(wanted[1], value)
+    if members.body_required:
         params["Body"] = ""
-    problem = json_protocol.validate(shape, params)
+    problem = json_protocol.validate(members.shape, params)
     if problem:
         raise AWSError("ValidationError", problem)
 
