@@ -271,7 +271,7 @@ def body_mutation(draw: st.DrawFn, base: dict[str, Any]) -> Malformed:
     if kind == "very-deep-root":
         return Malformed(kind, b"[" * VERY_DEEP, True, serialization, None, 400)
     if kind == "over-limit":
-        padded = text[:-1] + b', "SageboxPadding": "' + b"x" * BODY_LIMIT + b'"}'
+        padded = json.dumps({**base, "SageboxPadding": "x" * BODY_LIMIT}).encode()
         return Malformed(kind, padded, True, (), None, 413)
     if kind == "huge-integer":
         return Malformed(kind, b'{"MaxResults": ' + b"9" * 5000 + b"}", True, serialization, None, 400)
@@ -287,8 +287,8 @@ def malformed_request(
     members in `existing` to resources that exist, e.g. a ModelName, so the request gets past
     those checks)."""
     base = defuse(shape, draw(st.one_of(valid_value(shape, optional_members=False), valid_value(shape))), existing)
-    # Hypothesis draws the simplest choices first: the first request of every run is the
-    # defused valid one with required members only, which services must cope with.
+    # Hypothesis tries the simplest choices early, so every run soon sends the defused valid
+    # request with required members only, which services must cope with.
     which = draw(st.sampled_from(["defused", "member", "member", "member", "body"]))
     if which == "body":
         return draw(body_mutation(base))
