@@ -95,6 +95,19 @@ def test_keys_too_long_or_unstorable(store: LocalObjectStore) -> None:
         store.put_object("data", "", b"x")
 
 
+@pytest.mark.parametrize("unit", ["../", "./", "/", "a/../"])
+def test_keys_whose_encoded_path_is_too_long_make_no_folders(store: LocalObjectStore, root: Path, unit: str) -> None:
+    key = (unit * 1024)[:1024]  # S3's 1,024 bytes, but each segment encodes to 12-16 bytes of folder names
+    with pytest.raises(KeyTooLongError) as refused:
+        store.put_object("data", key, b"x")
+    assert len(refused.value.resource) <= 203
+    assert list((root / "data").iterdir()) == []
+    assert list((root / ".meta").rglob("*")) == [root / ".meta" / "data.bucket.json"]
+    short = unit * 20  # well within the limit: stored and read back
+    store.put_object("data", short, b"fits")
+    assert store.read_bytes(f"s3://data/{short}") == b"fits"
+
+
 def test_files_placed_by_hand_are_objects(store: LocalObjectStore, root: Path) -> None:
     (root / "data" / "hand").mkdir()
     (root / "data" / "hand" / "made.txt").write_bytes(b"by hand")

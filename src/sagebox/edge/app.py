@@ -10,8 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
-from sagebox.edge.errors import AWSError, json_error, query_error, request_id
+from sagebox.edge.body_limits import limit_for, read_limited
+from sagebox.edge.errors import AWSError, bounded_message, json_error, query_error, request_id
 from sagebox.edge.gate import RequestGate, caller_of
+from sagebox.edge.json_requests import LARGE_BODIES
+from sagebox.edge.protocol_errors import unknown_service
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
 
@@ -52,6 +55,7 @@ class EdgeApp:
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                LARGE_BODIES.close()
                 await self.platform.invocations.aclose()
                 self.platform.close()
                 await send({"type": "lifespan.shutdown.complete"})
@@ -59,14 +63,18 @@ class EdgeApp:
 
     async def _dispatch(self, request: Request) -> Response:
         rid = request_id()
-        refusal = await self.gate.refusal(request, rid)
+        limit = limit_for(request)
+        try:  # a body the edge reads whole is capped before anything else reads it
+            body = await read_limited(request, limit) if limit is not None else b""
+        except AWSError as exc:
+            return self._error(routing.service_of(request, b""), exc, rid)
+
+        async def read_body() -> bytes:  # what the signature covers (read once)
+            return body if limit is not None else await request.body()
+
+        refusal = await self.gate.refusal(request, rid, read_body)
         if refusal is not None:
             return refusal
-        needs_body = request.headers.get("x-amz-target") or (
-            request.method == "POST"
-            and "x-www-form-urlencoded" in request.headers.get("content-type", "")
-        )
-        body = await request.body() if needs_body else b""
         service = routing.service_of(request, body)
         try:
             if service == "sagemaker":
@@ -83,20 +91,17 @@ class EdgeApp:
                 return JSONResponse({"status": "ok", "service": "sagebox"})
             if service == "sagemaker-runtime":
                 return await runtime.handle(request, self.platform, rid)
-            raise AWSError(
-                "UnknownService",
-                f"sagebox does not serve the AWS service '{service.split(':', 1)[1]}'.",
-            )
+            return await unknown_service(service.split(":", 1)[1], rid)
         except ServiceError as exc:
             fields = getattr(exc, "members", {})
             if service == "sagemaker-runtime":
-                fields = {"Message": exc.message, **fields}
+                fields = {"Message": bounded_message(exc.message), **fields}
             return self._error(service, AWSError(exc.code, exc.message, exc.status, fields), rid)
         except AWSError as exc:
             return self._error(service, exc, rid)
         except Exception as exc:
             log.exception("unexpected error serving %s %s", request.method, request.url.path)
-            error = AWSError("InternalFailure", f"sagebox failed to serve the request: {exc!r}", 500)
+            error = AWSError("InternalFailure", f"sagebox failed to serve the request: {exc!r:.200}", 500)
             return self._error(service, error, rid)
 
     @staticmethod

@@ -8,13 +8,24 @@ from xml.sax.saxutils import escape
 
 from starlette.responses import Response
 
+# No message AWS writes comes near this; a longer one is cut (values it quotes are cut
+# to 200 characters where they are validated, this is the backstop for the rest).
+MAX_MESSAGE_CHARS = 4096
+
+
+def bounded_message(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 3] + "..."
+
 
 class AWSError(Exception):
-    """An error answered to the client in its protocol's shape."""
+    """An error answered to the client in its protocol's shape; `message` at most MAX_MESSAGE_CHARS long."""
 
     def __init__(
         self, code: str, message: str, status: int = 400, fields: dict[str, object] | None = None
     ) -> None:
+        message = bounded_message(message)
         super().__init__(message)
         self.code = code
         self.message = message

@@ -10,6 +10,7 @@ chain for the S3 body decoder.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -48,8 +49,11 @@ class RequestGate:
         keys = CachedAccessKeys(AccessKeyService(store, settings.account_id))
         return cls(settings, keys if settings.auth_required else None)
 
-    async def refusal(self, request: Request, rid: str) -> Response | None:
-        """The answer to a request that must not reach a handler, or None to go on."""
+    async def refusal(
+        self, request: Request, rid: str, read_body: Callable[[], Awaitable[bytes]] | None = None
+    ) -> Response | None:
+        """The answer to a request that must not reach a handler, or None to go on.
+        `read_body` gives the body the signature covers (the edge may have read it already)."""
         service = routing.service_of(request, b"")
         protocol = protocol_of(request, service)
         host = request.headers.get("host")
@@ -100,7 +104,7 @@ class RequestGate:
         if self.verifier is None or service == "health":
             return None
         try:
-            caller = await self.verifier.verify(request, service, request.body)
+            caller = await self.verifier.verify(request, service, read_body or request.body)
         except AuthFailure as failure:
             return auth_error_response(failure, protocol, rid, request.method)
         except Exception as exc:

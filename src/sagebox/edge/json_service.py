@@ -11,11 +11,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from botocore.model import OperationModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sagebox.edge import json_protocol
+from sagebox.edge import json_protocol, json_requests
 from sagebox.edge.errors import AWSError
 from sagebox.service_models import operation_model
 from sagebox.services.platform import Platform
@@ -32,29 +33,36 @@ async def handle(
     platform: Platform,
     rid: str,
 ) -> Response:
-    """Serve one ``X-Amz-Target: <prefix>.<Operation>`` request of ``service``."""
+    """Serve one ``X-Amz-Target: <prefix>.<Operation>`` request of ``service``.
+
+    Parsing, validation, the handler and serialization run off the event loop: on a
+    worker thread, and a large body's parsing and validation in a separate process
+    (json_requests), so no body holds up the loop, and InvokeEndpoint with it.
+    """
     target = request.headers.get("x-amz-target", "")
     operation = target.split(".", 1)[1] if "." in target else target
     model = operation_model(service, operation)
     if model is None:
-        raise AWSError("UnknownOperationException", f"{title} has no operation named '{operation}'.")
+        raise AWSError("UnknownOperationException", f"{title} has no operation named '{operation[:200]}'.")
     handler = operations.get(operation)
     if handler is None:
         raise AWSError(
             "UnknownOperationException",
             f"The {title} operation {operation} is not implemented by sagebox yet.",
         )
-    try:
-        params = json.loads(body) if body.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise AWSError("SerializationException", f"The request body is not valid JSON: {exc}") from exc
-    if not isinstance(params, dict):
-        raise AWSError("SerializationException", "The request body must be a JSON object.")
-    problem = json_protocol.validate(model.input_shape, params)
-    if problem:
-        raise AWSError("ValidationException", problem)
-    parsed = json_protocol.parse_input(model.input_shape, params)
-    result = await run_in_threadpool(handler, platform, parsed)
+    if len(body) >= json_requests.LARGE_BODY_BYTES:
+        params = json_requests.decoded(await json_requests.LARGE_BODIES.read(service, operation, body))
+        return await run_in_threadpool(_answer, model, handler, platform, params, rid)
+    return await run_in_threadpool(_serve, service, model, handler, platform, body, rid)
+
+
+def _serve(service: str, model: OperationModel, handler: Handler, platform: Platform, body: bytes, rid: str) -> Response:
+    params = json_requests.decoded(json_requests.read_input(service, model.name, body))
+    return _answer(model, handler, platform, params, rid)
+
+
+def _answer(model: OperationModel, handler: Handler, platform: Platform, params: dict[str, Any], rid: str) -> Response:
+    result = handler(platform, params)
     payload = json_protocol.serialize(model.output_shape, result)
     return Response(
         json.dumps(payload),

@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from sagebox.edge.chunk_signatures import SCOPE_KEY as CHUNK_SIGNATURES
 from sagebox.edge.chunk_signatures import ChunkSignatures
+from sagebox.edge.decimal_text import decimal
 from sagebox.objects.checksums import DIGEST_SIZES, StreamDigest, verify_content_md5
 from sagebox.objects.errors import InvalidRequest, ObjectStoreError, error_for_code
 
@@ -113,7 +114,8 @@ def _verify(
     expected: dict[str, str],
 ) -> None:
     declared = headers.get("x-amz-decoded-content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) != digest.size:
+    declared_size = decimal(declared) if declared is not None else None
+    if declared_size is not None and declared_size != digest.size:
         raise error_for_code(
             "IncompleteBody",
             "You did not provide the number of bytes specified by the "

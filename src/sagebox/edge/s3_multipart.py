@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from sagebox.edge import rest_xml
+from sagebox.edge.decimal_text import decimal
 from sagebox.edge.s3_body import MEMORY_LIMIT, receive_body
 from sagebox.edge.s3_objects import check_copy_source, parse_copy_source, parse_range
 from sagebox.edge.s3_wire import S3Call, checksum_response_headers, empty_response, xml_response
@@ -122,9 +123,10 @@ async def complete_multipart_upload(call: S3Call) -> Response:
     parts = []
     for part in root.findall("Part"):
         number, etag = rest_xml.child_text(part, "PartNumber"), rest_xml.child_text(part, "ETag")
-        if number is None or etag is None or not number.strip().isdigit():
+        value = decimal(number) if number is not None else None
+        if value is None or etag is None:
             raise MalformedXML()
-        parts.append((int(number), etag.strip()))
+        parts.append((value, etag.strip()))
     info = await run_in_threadpool(
         call.objects.complete_multipart_upload, call.bucket, call.key, upload_id, parts
     )

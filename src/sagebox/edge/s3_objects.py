@@ -14,6 +14,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from sagebox.edge import rest_xml
+from sagebox.edge.decimal_text import decimal
 from sagebox.edge.s3_body import receive_body
 from sagebox.edge.s3_wire import (
     S3Call,
@@ -36,7 +37,7 @@ from sagebox.objects.errors import (
 from sagebox.service_models import service_model
 
 MAX_DELETE_KEYS = 1000
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
 _RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
     "response-content-language": "Content-Language",
@@ -58,10 +59,11 @@ def parse_range(header: str | None) -> ByteRange | None:
     if not first:
         if not last:
             return None
-        if int(last) == 0:
-            raise InvalidRange(resource=header)
-        return -int(last), None
-    start, end = int(first), int(last) if last else None
+        suffix = decimal(last) or 0
+        if suffix == 0:
+            raise InvalidRange(resource=header[:200])
+        return -suffix, None
+    start, end = decimal(first) or 0, decimal(last) if last else None
     if end is not None and end < start:
         return None
     return start, end

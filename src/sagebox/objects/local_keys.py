@@ -11,8 +11,11 @@ file tree cannot hold as-is use reserved names that start with ".sagebox-":
 - a segment that itself starts with ".sagebox-" is stored as `.sagebox-literal-<segment>`.
 
 So every key, "../../etc/passwd" included, maps inside its bucket folder. Limits: a key
-holds at most 1024 UTF-8 bytes (S3's limit) and each segment at most 250 (the file-name
-limit less room for the metadata sidecar's ".json"); longer ones are KeyTooLongError.
+holds at most 1024 UTF-8 bytes (S3's limit), each segment at most 250 (the file-name
+limit less room for the metadata sidecar's ".json"), and its encoded path at most 2048
+(half of Linux's 4096-byte path limit, the rest left for the store's root, the bucket and
+the reserved names): a 1024-byte key of "../" segments encodes to 5 KB. Longer ones are
+KeyTooLongError, refused before any folder is made.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ _SPECIAL = {"": ".sagebox-empty", ".": ".sagebox-dot", "..": ".sagebox-dotdot"}
 _SPECIAL_NAMES = {name: segment for segment, name in _SPECIAL.items()}
 MAX_KEY_BYTES = 1024
 MAX_NAME_BYTES = 250
+MAX_ENCODED_BYTES = 2048
+# Linux's PATH_MAX; a path the store makes must stay under it with room for a reserved name.
+MAX_PATH_BYTES = 4096
 
 
 def encode_segment(segment: str) -> str:
@@ -69,20 +75,30 @@ def key_path(key: str) -> KeyPath:
     if not key:
         raise InvalidArgument("An object key must not be empty.")
     if "\x00" in key:
-        raise InvalidArgument("Object keys must not contain the NUL character.", resource=key)
+        raise InvalidArgument("Object keys must not contain the NUL character.", resource=_shown(key))
     if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise KeyTooLongError(resource=key)
+        raise KeyTooLongError(resource=_shown(key))
     *folders, last = key.split("/")
     encoded = [encode_segment(segment) for segment in folders]
     leaf = None if last == "" else encode_segment(last)
-    for name in [*encoded, leaf or ""]:
-        if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
-            raise KeyTooLongError(
-                f"Your key is too long: the local object store holds at most {MAX_NAME_BYTES} "
-                "bytes between two '/' of a key.",
-                resource=key,
-            )
+    sizes = [len(name.encode("utf-8", "surrogatepass")) for name in [*encoded, leaf or ""]]
+    if max(sizes) > MAX_NAME_BYTES:
+        raise KeyTooLongError(
+            f"Your key is too long: the local object store holds at most {MAX_NAME_BYTES} "
+            "bytes between two '/' of a key.",
+            resource=_shown(key),
+        )
+    if sum(sizes) + len(sizes) > MAX_ENCODED_BYTES:
+        raise KeyTooLongError(
+            "Your key is too long: the local object store keeps keys as folder paths of at most "
+            f"{MAX_ENCODED_BYTES} bytes, and empty, '.' and '..' segments take 12 to 15 bytes each.",
+            resource=_shown(key),
+        )
     return KeyPath(tuple(encoded), leaf)
+
+
+def _shown(key: str) -> str:
+    return key if len(key) <= 200 else key[:200] + "..."
 
 
 def locate(base: Path, path: KeyPath) -> Path | None:
@@ -102,8 +118,15 @@ def prepare(base: Path, path: KeyPath, scratch: Path) -> Path:
     """The file to write the key's bytes to, its folders made; call under the store's lock.
 
     A file standing where a folder is needed (object "a" when "a/b" arrives) moves into
-    that folder as its `.sagebox-object`.
+    that folder as its `.sagebox-object`. A path too long for the file system is
+    KeyTooLongError before any folder is made.
     """
+    longest = base.joinpath(*path.folders, path.leaf or FOLDER_FILE, OBJECT_FILE)
+    if len(os.fsencode(longest)) >= MAX_PATH_BYTES:
+        raise KeyTooLongError(
+            "Your key is too long for the local object store's folder on this file system.",
+            resource=_shown("/".join(path.folders)),
+        )
     folder = base
     for name in path.folders:
         folder = folder / name

@@ -18,7 +18,11 @@ from sagebox.services.hosting.fleet import (
     prepare_model,
 )
 from sagebox.services.hosting.models import containers_of, serving_handler
-from sagebox.services.hosting.script_models import ScriptCodeError, stage_script_code
+from sagebox.services.hosting.script_models import (
+    SCRIPT_HANDLER,
+    ScriptCodeError,
+    stage_script_code,
+)
 
 # An endpoint's logs live in its folder beside its deployments, which updates and
 # deletes remove; CloudWatch keeps a deleted endpoint's log group too.
@@ -71,11 +75,21 @@ def _container_plans(
     plans = []
     for index, container in enumerate(containers_of(model)):
         base = folder / f"container-{index + 1}"
-        url = container["ModelDataUrl"]
-        try:
-            prepare_model(objects, url, base / "model")
-        except (ObjectStoreError, OSError, ValueError, tarfile.TarError) as exc:
-            raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
+        handler = serving_handler(container)
+        url = container.get("ModelDataUrl")
+        if url:
+            try:
+                prepare_model(objects, url, base / "model")
+            except (ObjectStoreError, OSError, ValueError, tarfile.TarError) as exc:
+                raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
+        elif handler == SCRIPT_HANDLER:  # the inference script brings (or fetches) its model
+            (base / "model").mkdir(parents=True, exist_ok=True)
+        else:
+            raise FleetStartError(
+                f"Variant {variant}: container {index + 1} (image {container.get('Image', '')}) has no ModelDataUrl, "
+                f"and the built-in {handler} algorithm serves a trained model: give the container the S3 URI "
+                "of its model.tar.gz in ModelDataUrl."
+            )
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
         try:
             environment.update(stage_script_code(objects, container, base, venvs))
@@ -83,7 +97,7 @@ def _container_plans(
             raise FleetStartError(f"Variant {variant}: {exc}") from exc
         plans.append(
             ContainerPlan(
-                serving_handler(container), container.get("Image", ""), base, environment, logs / f"container-{index + 1}"
+                handler, container.get("Image", ""), base, environment, logs / f"container-{index + 1}"
             )
         )
     return plans

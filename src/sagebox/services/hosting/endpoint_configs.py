@@ -13,6 +13,9 @@ from sagebox.services.hosting.models import ModelService
 from sagebox.services.resources import RecordService
 from sagebox.store import MetadataStore
 
+# SageMaker's serverless memory sizes: 1 to 6 GB in steps of 1 GB.
+SERVERLESS_MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+
 
 class EndpointConfigService(RecordService):
     family = ENDPOINT_CONFIG
@@ -45,7 +48,13 @@ class EndpointConfigService(RecordService):
 
     def _check_variant(self, group: str, variant: dict[str, Any]) -> None:
         where = f"{group} '{variant['VariantName']}'"
-        self._models.get(variant["ModelName"])
+        model = variant.get("ModelName")
+        if not model:
+            raise ValidationError(
+                f"{where}: ModelName is required; sagebox serves a variant from its model "
+                "(variants for inference components are not supported)."
+            )
+        self._models.get(model)
         serverless = variant.get("ServerlessConfig")
         if serverless is None:
             if not variant.get("InitialInstanceCount"):
@@ -54,7 +63,25 @@ class EndpointConfigService(RecordService):
                 raise ValidationError(f"{where}: InstanceType is required unless ServerlessConfig is given.")
         elif variant.get("InitialInstanceCount") or variant.get("InstanceType"):
             raise ValidationError(f"{where}: a serverless variant takes no InitialInstanceCount or InstanceType.")
+        else:
+            self._check_serverless(where, serverless)
         variant.setdefault("InitialVariantWeight", 1.0)
+
+    @staticmethod
+    def _check_serverless(where: str, serverless: dict[str, Any]) -> None:
+        memory = serverless["MemorySizeInMB"]
+        if memory not in SERVERLESS_MEMORY_SIZES:
+            sizes = ", ".join(str(size) for size in SERVERLESS_MEMORY_SIZES)
+            raise ValidationError(
+                f"{where}: ServerlessConfig.MemorySizeInMB {memory} is not a serverless memory size; "
+                f"choose one of {sizes} (1 GB steps)."
+            )
+        provisioned = serverless.get("ProvisionedConcurrency")
+        if provisioned is not None and provisioned > serverless["MaxConcurrency"]:
+            raise ValidationError(
+                f"{where}: ServerlessConfig.ProvisionedConcurrency {provisioned} cannot exceed "
+                f"MaxConcurrency {serverless['MaxConcurrency']}."
+            )
 
     def _check_capture(self, capture: dict[str, Any] | None) -> None:
         if not capture:

@@ -26,6 +26,7 @@ from sagebox.services.hosting.deployments import new_deployment, variant_summari
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.fleet import Deployment, FleetStartError
 from sagebox.services.hosting.models import ModelService
+from sagebox.services.hosting.requests import check_desired_weights
 from sagebox.services.job_states import touch
 from sagebox.services.resources import RecordService
 from sagebox.store import MetadataStore, NotFound, ResourceRecord
@@ -115,6 +116,7 @@ class EndpointService(RecordService):
     def update_weights_and_capacities(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["EndpointName"]
         desired = request["DesiredWeightsAndCapacities"]
+        check_desired_weights(desired)
         with self._lock:
             deployment = self._deployments.get(name)
 

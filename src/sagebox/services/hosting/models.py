@@ -105,8 +105,8 @@ class ModelService(RecordService):
         except ValidationError as exc:
             raise ValidationError(f"{where}: {exc.message}") from exc
         url = container.get("ModelDataUrl")
-        if not url:
-            raise ValidationError(f"{where}.ModelDataUrl is required: sagebox serves models from their model data.")
+        if not url:  # a container may bring its model; one that needs model data fails at deployment
+            return
         try:
             bucket, key = parse_s3_uri(url)
         except ValueError as exc:

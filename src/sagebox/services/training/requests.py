@@ -204,9 +204,26 @@ def check_instance_count(resources: dict[str, Any], user_code: bool) -> int:
     return int(count)
 
 
+def required_run_members(request: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """AlgorithmSpecification and ResourceConfig, which the model leaves optional for serverless
+    training jobs (ServerlessJobConfig) and sagebox needs for every job it runs."""
+    spec, resources = request.get("AlgorithmSpecification"), request.get("ResourceConfig")
+    serverless = " (sagebox does not run serverless training jobs, ServerlessJobConfig)"
+    if spec is None:
+        raise ValidationError(
+            "AlgorithmSpecification is required: it names the TrainingImage or AlgorithmName to run" + serverless + "."
+        )
+    if resources is None:
+        raise ValidationError(
+            "ResourceConfig is required: it gives the InstanceType, InstanceCount and VolumeSizeInGB of the job"
+            + serverless + "."
+        )
+    return spec, resources
+
+
 def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
     """Checks everything the model cannot express; raises ValidationError naming the member."""
-    spec = request["AlgorithmSpecification"]
+    spec, resources = required_run_members(request)
     hyperparameters = request.get("HyperParameters") or {}
     entrypoint = resolve_entrypoint(spec)
     script = None if entrypoint else resolve_script(spec, hyperparameters)
@@ -220,7 +237,7 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
         compile_definitions(spec.get("MetricDefinitions") or [])
     except MetricDefinitionError as exc:
         raise ValidationError(f"AlgorithmSpecification.{exc}") from exc
-    count = check_instance_count(request["ResourceConfig"], script is not None or entrypoint is not None)
+    count = check_instance_count(resources, script is not None or entrypoint is not None)
     channels = check_channels(algorithm, request.get("InputDataConfig") or [], spec["TrainingInputMode"])
     check_output(objects, request["OutputDataConfig"])
     return TrainingPlan(

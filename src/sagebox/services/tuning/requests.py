@@ -55,7 +55,17 @@ class TuningPlan:
         return self.definitions[0]
 
 
+def check_warm_start(config: dict[str, Any] | None) -> None:
+    """Every parent of a warm start names its tuning job (the model leaves the name optional)."""
+    for index, parent in enumerate((config or {}).get("ParentHyperParameterTuningJobs") or []):
+        if not parent.get("HyperParameterTuningJobName"):
+            raise ValidationError(
+                f"WarmStartConfig.ParentHyperParameterTuningJobs[{index}]: HyperParameterTuningJobName is required."
+            )
+
+
 def plan_tuning(request: dict[str, Any], *, max_parallel_limit: int = DEFAULT_MAX_PARALLEL_LIMIT) -> TuningPlan:
+    check_warm_start(request.get("WarmStartConfig"))
     config = request["HyperParameterTuningJobConfig"]
     strategy = config["Strategy"]
     early = config.get("TrainingJobEarlyStoppingType", "Off") == "Auto"
