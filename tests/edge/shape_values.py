@@ -11,6 +11,7 @@ work (images, programs, S3 locations) with ones that cannot exist.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from functools import cache
@@ -33,6 +34,9 @@ _JAVA_CLASSES = {
     r"\p{L}": "a-zA-Zé",
     r"\p{Z}": " ",
     r"\p{N}": "0-9",
+    r"\p{M}": "",
+    r"\p{S}": "+$",
+    r"\p{P}": "._!?",
     r"\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t": " -~",
 }
 
@@ -71,6 +75,10 @@ def _pattern_text(pattern: str) -> st.SearchStrategy[str]:
     generating = pattern
     for java, plain in _JAVA_CLASSES.items():
         generating = generating.replace(java, plain)
+    try:
+        re.compile(generating)
+    except re.error:  # Java-only syntax (e.g. `${1,256}`): plain letters and digits, checked later
+        return st.text(alphabet="abcxyz0123", max_size=MAX_FREE_TEXT)
     return st.from_regex(generating, fullmatch=True)
 
 
