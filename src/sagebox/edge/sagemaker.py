@@ -47,6 +47,11 @@ OPERATIONS: dict[str, Handler] = {
     "AddTags": lambda p, r: p.tags.add(r["ResourceArn"], r["Tags"]),
     "ListTags": lambda p, r: p.tags.list(r["ResourceArn"], r.get("MaxResults"), r.get("NextToken")),
     "DeleteTags": lambda p, r: p.tags.delete(r["ResourceArn"], r["TagKeys"]),
+    "AssociateTrialComponent": lambda p, r: p.trial_components.associate(r),
+    "DisassociateTrialComponent": lambda p, r: p.trial_components.disassociate(r),
+    # Experiment resources only (what the SDK's Run and ExperimentAnalytics search);
+    # the Search service's row replaces this one.
+    "Search": lambda p, r: p.trial_components.experiment_search.search(r),
 }
 
 

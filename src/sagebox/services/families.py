@@ -144,6 +144,20 @@ TRANSFORM_JOB = Family(
     status_member="TransformJobStatus", end_time_member="TransformEndTime", is_job=True,
 )
 
+EXPERIMENT = Family(
+    "Experiment", "experiment", "experiments", "sagebox.services.experiments.experiments:ExperimentService",
+    ("Create", "Describe", "List", "Update", "Delete"), "experiment",
+)
+TRIAL = Family(
+    "Trial", "experiment-trial", "trials", "sagebox.services.experiments.trials:TrialService",
+    ("Create", "Describe", "List", "Update", "Delete"), "trial",
+)
+TRIAL_COMPONENT = Family(
+    "TrialComponent", "experiment-trial-component", "trial_components",
+    "sagebox.services.experiments.trial_components:TrialComponentService",
+    ("Create", "Describe", "List", "Update", "Delete"), "trial component",
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -154,6 +168,9 @@ FAMILIES: tuple[Family, ...] = (
     HYPER_PARAMETER_TUNING_JOB,
     PROCESSING_JOB,
     TRANSFORM_JOB,
+    EXPERIMENT,
+    TRIAL,
+    TRIAL_COMPONENT,
 )
 
 

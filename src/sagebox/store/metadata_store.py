@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sagebox.store.database import Database
+from sagebox.store.metric_points import MetricPointRepository
 from sagebox.store.query import Expression, Sort
 from sagebox.store.resources import (
     ResourceRecord,
@@ -30,6 +31,7 @@ class MetadataStore:
             self._db.close()
             raise
         self._tags = TagRepository(self._db)
+        self._metric_points = MetricPointRepository(self._db)
 
     @property
     def dialect(self) -> str:
@@ -57,6 +59,10 @@ class MetadataStore:
     @property
     def tags(self) -> TagRepository:
         return self._tags
+
+    @property
+    def metric_points(self) -> MetricPointRepository:
+        return self._metric_points
 
     def close(self) -> None:
         self._db.close()

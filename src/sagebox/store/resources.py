@@ -82,11 +82,19 @@ class ResourceRepository:
     def get_by_arn(self, arn: str) -> ResourceRecord | None:
         return self._get_one(resources.c.arn == arn)
 
-    def modify(self, name: str, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
+    def modify(
+        self,
+        name: str,
+        change: Callable[[ResourceRecord], None],
+        *,
+        also: Callable[[sa.Connection, ResourceRecord], None] | None = None,
+    ) -> ResourceRecord:
         """Load, change and write back one record in a single locked transaction.
 
         ``change`` may set status, document, last_modified_time and parent_arn.
-        If it raises, nothing is written and the exception propagates.
+        If it raises, nothing is written and the exception propagates. ``also``
+        writes rows of another table in the same transaction (a store repository
+        keeping its rows in step with the record, such as its metric points).
         """
         with self._db.write() as connection:
             row = connection.execute(
@@ -113,6 +121,8 @@ class ResourceRepository:
                     document=record.document,
                 )
             )
+            if also is not None:
+                also(connection, record)
         return record
 
     def delete(self, name: str) -> None:
