@@ -2,7 +2,7 @@
 
 from sagebox.store.errors import AlreadyExists, InvalidNextToken, NotFound, QueryError, StoreError
 from sagebox.store.metadata_store import MetadataStore
-from sagebox.store.metric_points import MetricPoint, MetricPointRepository
+from sagebox.store.metric_points import MetricPoint, MetricPointRepository, PointsAppend
 from sagebox.store.query import (
     EACH,
     AllOf,
@@ -35,6 +35,7 @@ __all__ = [
     "MetricPointRepository",
     "NotFound",
     "Operator",
+    "PointsAppend",
     "QueryError",
     "ResourceRecord",
     "ResourceRepository",

@@ -28,6 +28,17 @@ class MetricPoint:
     step: int | None = None
 
 
+@dataclass(frozen=True)
+class PointsAppend:
+    """Points to add to one record, with the change that keeps its summaries in step."""
+
+    name: str
+    points: Sequence[MetricPoint]
+    change: Callable[[ResourceRecord], None]
+    replacing: tuple[str, ...] = ()
+    """Metrics whose earlier points are dropped first (their series is written anew)."""
+
+
 class MetricPointRepository:
     """Appends, reads and deletes the metric points of resources, by resource ARN."""
 
@@ -46,19 +57,11 @@ class MetricPointRepository:
         """Adds `points` to the record `name` of `repository` and applies `change` to the
         record (its summaries), in one transaction; NotFound when the record is gone.
         The earlier points of the metrics named in `replacing` are dropped first."""
+        return self.append_each(repository, [PointsAppend(name, points, change, tuple(replacing))])[0]
 
-        def insert(connection: sa.Connection, record: ResourceRecord) -> None:
-            if replacing:
-                c = metric_points.c
-                connection.execute(
-                    sa.delete(metric_points).where(
-                        c.resource_arn == record.arn, c.metric_name.in_(list(replacing))
-                    )
-                )
-            if points:
-                connection.execute(sa.insert(metric_points), _rows(record.arn, points))
-
-        return repository.modify(name, change, also=insert)
+    def append_each(self, repository: ResourceRepository, appends: Sequence[PointsAppend]) -> list[ResourceRecord]:
+        """Several `append`s in one transaction: all are written or none."""
+        return repository.modify_each([(a.name, a.change, _inserter(a)) for a in appends])
 
     def series(
         self,
@@ -100,6 +103,21 @@ class MetricPointRepository:
         """Forgets every point of `arn` (its resource was deleted)."""
         with self._db.write() as connection:
             connection.execute(sa.delete(metric_points).where(metric_points.c.resource_arn == arn))
+
+
+def _inserter(append: PointsAppend) -> Callable[[sa.Connection, ResourceRecord], None]:
+    def insert(connection: sa.Connection, record: ResourceRecord) -> None:
+        if append.replacing:
+            c = metric_points.c
+            connection.execute(
+                sa.delete(metric_points).where(
+                    c.resource_arn == record.arn, c.metric_name.in_(list(append.replacing))
+                )
+            )
+        if append.points:
+            connection.execute(sa.insert(metric_points), _rows(record.arn, append.points))
+
+    return insert
 
 
 def _rows(arn: str, points: Sequence[MetricPoint]) -> list[dict[str, object]]:

@@ -17,22 +17,26 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sagebox.services.errors import ResourceNotFound
 from sagebox.services.experiments.entities import epoch
 from sagebox.services.experiments.metric_summaries import fold, forget
+from sagebox.services.experiments.metric_writer import MetricWriter
 from sagebox.store import (
     Condition,
     MetricPoint,
     MetricPointRepository,
     NotFound,
+    PointsAppend,
     ResourceRecord,
     ResourceRepository,
 )
 
 OLDEST_SECONDS = 14 * 24 * 3600
 NEWEST_SECONDS = 2 * 3600
+MAX_KNOWN_TARGETS = 10_000
 PERIOD_SECONDS = {"OneMinute": 60, "FiveMinute": 300, "OneHour": 3600}
 STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Min": min,
@@ -49,6 +53,18 @@ class ComponentLookup(Protocol):
 
     def find(self, name_or_arn: str) -> ResourceRecord | None: ...
 
+    def not_found(self, name: str) -> ResourceNotFound: ...
+
+    def arn_of(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Target:
+    """What appending to a component needs to know of it; neither ever changes."""
+
+    name: str
+    source_arn: str | None
+
 
 class TrialComponentMetrics:
     """Metric points of trial components and the summaries kept in step with them."""
@@ -59,11 +75,15 @@ class TrialComponentMetrics:
         self._components = components
         self._repo = repository
         self._points = points
+        self._writer = MetricWriter(lambda appends: points.append_each(repository, appends))
+        # The components appended to lately, by ARN, so that a BatchPutMetrics request
+        # needs no read before its write; a deleted component is forgotten.
+        self._targets: dict[str, _Target] = {}
 
     # -- BatchPutMetrics -------------------------------------------------------------------
 
     def batch_put(self, request: dict[str, Any]) -> dict[str, Any]:
-        record = self._components.get(request["TrialComponentName"])
+        name = request["TrialComponentName"]
         now = time.time()
         accepted: list[MetricPoint] = []
         errors: list[dict[str, Any]] = []
@@ -73,8 +93,14 @@ class TrialComponentMetrics:
                 errors.append({"Code": "VALIDATION_ERROR", "MetricIndex": index})
                 continue
             accepted.append(MetricPoint(datum["MetricName"], moment, float(datum["Value"]), datum.get("Step")))
+        arn = self._components.arn_of(name)
+        target = self._targets.get(arn) or self._target(name)
         if accepted:
-            self.record(record, accepted)
+            try:
+                self._append(target, accepted, ())
+            except ResourceNotFound:
+                self.forget(arn)  # deleted, or deleted and made again: look again, once
+                self._append(self._target(name), accepted, ())
         return {"Errors": errors} if errors else {}
 
     def record(
@@ -82,17 +108,31 @@ class TrialComponentMetrics:
     ) -> ResourceRecord:
         """Appends `points` to the component's series and folds them into its summaries;
         the metrics in `replacing` start over (their earlier points are dropped)."""
-        source = (record.document.get("Source") or {}).get("SourceArn")
+        target = _Target(record.name, (record.document.get("Source") or {}).get("SourceArn"))
+        return self._append(target, points, tuple(replacing))
 
+    def forget(self, arn: str) -> None:
+        """Drops what is known of a component (it was deleted)."""
+        self._targets.pop(arn, None)
+
+    def _target(self, name: str) -> _Target:
+        record = self._components.get(name)
+        if len(self._targets) >= MAX_KNOWN_TARGETS:
+            self._targets.clear()
+        target = _Target(record.name, (record.document.get("Source") or {}).get("SourceArn"))
+        self._targets[record.arn] = target
+        return target
+
+    def _append(self, target: _Target, points: Sequence[MetricPoint], replacing: tuple[str, ...]) -> ResourceRecord:
         def summarise(stored: ResourceRecord) -> None:
             if replacing:
                 forget(stored.document, replacing)
-            fold(stored.document, points, source)
+            fold(stored.document, points, target.source_arn)
 
         try:
-            return self._points.append(self._repo, record.name, points, summarise, replacing=replacing)
+            return self._writer.append(PointsAppend(target.name, points, summarise, replacing))
         except NotFound as exc:
-            raise ResourceNotFound(f"TrialComponent '{record.arn}' does not exist.") from exc
+            raise self._components.not_found(target.name) from exc
 
     # -- BatchGetMetrics ------------------------------------------------------------------
 

@@ -115,6 +115,7 @@ class TrialComponentService(ExperimentEntityService):
                 "disassociate it from every trial before deleting it (DisassociateTrialComponent)."
             )
         self.remove(record)
+        self.metrics.forget(record.arn)
         self._store.metric_points.delete_all(record.arn)
         return {"TrialComponentArn": record.arn}
 
