@@ -163,9 +163,6 @@ class ExperimentEntityService:
             raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
         return {self.family.list_member: [summary(r.document) for r in records], "NextToken": token}
 
-    def count(self, condition: Expression) -> int:
-        return self._repo.count(condition)
-
     # -- lifecycle ---------------------------------------------------------------------------
 
     def recover(self) -> None:

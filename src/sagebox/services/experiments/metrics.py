@@ -140,31 +140,31 @@ class TrialComponentMetrics:
         return {"MetricQueryResults": [self._answer(query) for query in request["MetricQueries"]]}
 
     def _answer(self, query: dict[str, Any]) -> dict[str, Any]:
-        arn = query["ResourceArn"]
+        """One query's series: its points grouped by step (XAxisType IterationNumber) or by
+        Period window (XAxisType Timestamp), each group reduced by MetricStat."""
+        arn, axis, period = query["ResourceArn"], query["XAxisType"], query["Period"]
         record = self._component_of(arn)
         if record is None:
             return _refusal(f"No trial component or job with ARN '{arn}' exists.")
-        axis = query.get("XAxisType") or "Timestamp"
-        period = query.get("Period") or ("IterationNumber" if axis == "IterationNumber" else "OneMinute")
         if axis == "Timestamp" and period == "IterationNumber":
             return _refusal("Period IterationNumber groups by step; it needs XAxisType IterationNumber.")
         points = self._points.series(
             record.arn, query["MetricName"], start=_seconds(query.get("Start")), end=_seconds(query.get("End"))
         )
-        groups: dict[int, list[MetricPoint]] = {}
-        for point in points:
+        groups: dict[int, list[float]] = {}
+        # By time, those logged at the same time in the order they were logged (for Last).
+        for point in sorted(points, key=lambda p: p.timestamp):
             if axis == "IterationNumber":
                 if point.step is None:
                     continue
                 key = point.step
             else:
-                width = PERIOD_SECONDS.get(period, 60)
+                width = PERIOD_SECONDS[period]
                 key = int(math.floor(point.timestamp / width) * width)
-            groups.setdefault(key, []).append(point)
-        statistic = STATISTICS[query.get("MetricStat") or "Avg"]
+            groups.setdefault(key, []).append(point.value)
+        statistic = STATISTICS[query["MetricStat"]]
         keys = sorted(groups)
-        values = [statistic([p.value for p in _in_time_order(groups[key])]) for key in keys]
-        return {"Status": "Complete", "XAxisValues": keys, "MetricValues": values}
+        return {"Status": "Complete", "XAxisValues": keys, "MetricValues": [statistic(groups[k]) for k in keys]}
 
     def _component_of(self, arn: str) -> ResourceRecord | None:
         """The trial component with this ARN, or the one made for the job with this ARN."""
@@ -172,11 +172,6 @@ class TrialComponentMetrics:
             return self._components.find(arn)
         found, _ = self._repo.query(Condition(("Source", "SourceArn"), "Equals", arn), max_results=1)
         return found[0] if found else None
-
-
-def _in_time_order(points: list[MetricPoint]) -> list[MetricPoint]:
-    """Points by time, those logged at the same time in the order they were logged."""
-    return sorted(points, key=lambda point: point.timestamp)
 
 
 def _seconds(value: Any) -> float | None:

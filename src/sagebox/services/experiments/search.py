@@ -14,6 +14,7 @@ This serves the experiment resources only; a general Search over every resource
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -148,22 +149,20 @@ def _condition(shape: Shape, kind: str, given: dict[str, Any]) -> Expression:
     path, leaf = _resolve(shape, kind, name)
     members = getattr(leaf, "members", {})
     if leaf.type_name == "structure" and {"StringValue", "NumberValue"} <= set(members):
-        return AnyOf(_alternatives(path, members, operator, value, name))
+        return _parameter(path, members, operator, value, name)
     return _compare(path, leaf, operator, value, name)
 
 
-def _alternatives(
+def _parameter(
     path: Sequence[Segment], members: dict[str, Shape], operator: str, value: str | None, name: str
-) -> list[Expression]:
-    """A parameter matches as a number when the value is one, else as a string."""
-    found: list[Expression] = [_compare([*path, "StringValue"], members["StringValue"], operator, value, name)]
-    try:
-        if value is None or operator == "In":
-            raise ValueError
-        float(value)
-    except ValueError:
-        return found if value is not None else [*found, Condition([*path, "NumberValue"], operator)]
-    return [*found, _compare([*path, "NumberValue"], members["NumberValue"], operator, value, name)]
+) -> Expression:
+    """A parameter holds a StringValue or a NumberValue: it matches as a string, and as a
+    number when the Value is one; the negative operators must hold for both."""
+    forms = [_compare([*path, "StringValue"], members["StringValue"], operator, value, name)]
+    if operator != "Contains":
+        with contextlib.suppress(ValidationError):  # a Value that is no number matches strings only
+            forms.append(_compare([*path, "NumberValue"], members["NumberValue"], operator, value, name))
+    return AllOf(forms) if operator in ("NotEquals", "NotExists") else AnyOf(forms)
 
 
 def _compare(path: Sequence[Segment], leaf: Shape, operator: str, value: str | None, name: str) -> Condition:
