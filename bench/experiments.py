@@ -202,6 +202,7 @@ def _per_call(python: Path | str, script: str, arguments: list[str], env: dict[s
 
 
 def run() -> dict[str, Any]:
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         server = ServerProcess(folder / "home").start()
@@ -260,7 +261,8 @@ def run() -> dict[str, Any]:
             "the last writer is done, after checking every run's summary counts them all. Writers and server "
             "share the machine's cores. Run.log_metric and MLflow's log_metric are each timed inside their own "
             f"process over {LOG_CALLS} calls (the SDK sends a BatchPutMetrics request every {BATCH} calls; "
-            "MLflow writes its file store on every call)."
+            f"MLflow writes its file store on every call). The machine's 1-minute load average was {load:.1f} "
+            "when the benchmark started."
         ),
     }
 
