@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sagebox.store import MetadataStore, MetricPoint, NotFound, ResourceRecord
+from sagebox.store import MetadataStore, MetricPoint, NotFound, PointsAppend, ResourceRecord
 
 KIND = "TrialComponent"
 ARN = "arn:aws:sagemaker:us-east-1:000000000000:experiment-trial-component/run"
@@ -59,3 +59,17 @@ def test_replacing_a_series_and_forgetting_a_resource(store: MetadataStore) -> N
     assert points.series(ARN, "acc") == [MetricPoint("acc", 1.0, 0.1)]
     points.delete_all(ARN)
     assert points.count(ARN) == 0
+
+
+def test_appends_in_one_transaction_are_written_all_or_none(store: MetadataStore) -> None:
+    _create(store)
+    repository, points = store.resources(KIND), store.metric_points
+    first = PointsAppend("run", [MetricPoint("loss", 1.0, 1.0)], _count_points)
+    second = PointsAppend("run", [MetricPoint("loss", 2.0, 2.0)], _count_points)
+    records = points.append_each(repository, [first, second])
+    assert [r.document["points"] for r in records] == [1, 2]  # the second change sees the first
+    with pytest.raises(NotFound):
+        points.append_each(repository, [first, PointsAppend("absent", [MetricPoint("x", 1.0, 1.0)], _count_points)])
+    assert [p.value for p in points.series(ARN, "loss")] == [1.0, 2.0]
+    stored = repository.get("run")
+    assert stored is not None and stored.document["points"] == 2

@@ -26,8 +26,10 @@ from sagebox.runtime.metrics import MetricDefinitionError, MetricExtractor, Metr
 from sagebox.services.errors import ServiceError
 from sagebox.services.events import CREATED, ENDED, EventBus, ResourceEvent
 from sagebox.services.experiments.job_sources import JOB_SOURCES, JobSource
+from sagebox.services.families import TRIAL_COMPONENT
+from sagebox.services.job_states import public
 from sagebox.services.logs import TRAINING_GROUP, LogService
-from sagebox.store import MetricPoint, ResourceRecord
+from sagebox.store import AllOf, Condition, MetadataStore, MetricPoint, ResourceRecord
 
 if TYPE_CHECKING:
     from sagebox.services.experiments.experiments import ExperimentService
@@ -54,6 +56,27 @@ class JobTrialComponents:
 
     def follow(self, events: EventBus) -> None:
         events.subscribe(self.on_event, kinds=set(JOB_SOURCES))
+
+    def reconcile(self, store: MetadataStore) -> None:
+        """After a restart: a component still InProgress whose job has ended follows it
+        (the server stopped between the job's end and its component's update)."""
+        kinds = {source.source_type: kind for kind, source in JOB_SOURCES.items()}
+        where = AllOf([
+            Condition(("Status", "PrimaryStatus"), "In", ["InProgress", "Stopping"]),
+            Condition(("Source", "SourceType"), "In", list(kinds)),
+        ])
+        token = None
+        while True:
+            page, token = store.resources(TRIAL_COMPONENT.kind).query(where, max_results=100, next_token=token)
+            for component in page:
+                source = component.document["Source"]
+                kind = kinds[source["SourceType"]]
+                job = store.resources(kind).get_by_arn(source["SourceArn"])
+                status = job.document.get(JOB_SOURCES[kind].status_member) if job else None
+                if job is not None and status in ("Completed", "Failed", "Stopped"):
+                    self.on_event(ResourceEvent(kind, job.name, job.arn, ENDED, public(job.document)))
+            if not token:
+                return
 
     def on_event(self, event: ResourceEvent) -> None:
         source = JOB_SOURCES[event.kind]

@@ -119,6 +119,10 @@ class TrialComponentService(ExperimentEntityService):
         self._store.metric_points.delete_all(record.arn)
         return {"TrialComponentArn": record.arn}
 
+    def recover(self) -> None:
+        """After a restart: job components catch up with jobs that ended meanwhile."""
+        self.jobs.reconcile(self._store)
+
     # -- association ---------------------------------------------------------------------
 
     def associate(self, request: dict[str, Any]) -> dict[str, Any]:
