@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from botocore.model import OperationModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -44,6 +45,17 @@ async def handle(
             "UnknownOperationException",
             f"The {title} operation {operation} is not implemented by sagebox yet.",
         )
+    payload = await answer(model, handler, body, platform)
+    return Response(
+        json.dumps(payload),
+        media_type="application/x-amz-json-1.1",
+        headers={"x-amzn-RequestId": rid},
+    )
+
+
+async def answer(model: OperationModel, handler: Handler, body: bytes, platform: Platform) -> dict[str, Any]:
+    """A JSON body parsed and validated against the operation's input shape, given to the
+    handler in a worker thread, and its result serialized from the output shape."""
     try:
         params = json.loads(body) if body.strip() else {}
     except json.JSONDecodeError as exc:
@@ -55,9 +67,4 @@ async def handle(
         raise AWSError("ValidationException", problem)
     parsed = json_protocol.parse_input(model.input_shape, params)
     result = await run_in_threadpool(handler, platform, parsed)
-    payload = json_protocol.serialize(model.output_shape, result)
-    return Response(
-        json.dumps(payload),
-        media_type="application/x-amz-json-1.1",
-        headers={"x-amzn-RequestId": rid},
-    )
+    return json_protocol.serialize(model.output_shape, result)

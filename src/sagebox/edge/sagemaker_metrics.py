@@ -3,22 +3,21 @@
 The SDK's `Run.log_metric` reaches it through the client botocore builds for
 `sagemaker-metrics`, which AWS_ENDPOINT_URL points at this port like every other client;
 its requests are signed for the `sagemaker` service and told apart by their paths.
-Bodies are validated against botocore's model and answers serialized from it, as for
-the JSON 1.1 services.
+Bodies are validated against botocore's model and answers serialized from it by the
+JSON 1.1 services' own steps (`json_service.answer`).
 """
 
 from __future__ import annotations
 
 import json
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sagebox.edge import json_protocol
+from sagebox.edge import json_service
 from sagebox.edge.errors import AWSError
 from sagebox.edge.json_service import Handler
-from sagebox.service_models import operation_model
+from sagebox.service_models import operation_model, service_model
 from sagebox.services.platform import Platform
 
 OPERATIONS: dict[str, Handler] = {
@@ -26,7 +25,7 @@ OPERATIONS: dict[str, Handler] = {
     "BatchGetMetrics": lambda p, r: p.trial_components.metrics.batch_get(r),
 }
 # The request path of each operation, as botocore's model routes it.
-PATHS = {f"/{name}": name for name in OPERATIONS}
+PATHS = {service_model("sagemaker-metrics").operation_model(name).http["requestUri"]: name for name in OPERATIONS}
 
 
 async def handle(request: Request, platform: Platform, rid: str) -> Response:
@@ -40,17 +39,5 @@ async def handle(request: Request, platform: Platform, rid: str) -> Response:
             f"SageMaker Metrics' {name} is a {model.http['method']} request, not {request.method}.",
             405,
         )
-    body = await request.body()
-    try:
-        params = json.loads(body) if body.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise AWSError("SerializationException", f"The request body is not valid JSON: {exc}") from exc
-    if not isinstance(params, dict):
-        raise AWSError("SerializationException", "The request body must be a JSON object.")
-    problem = json_protocol.validate(model.input_shape, params)
-    if problem:
-        raise AWSError("ValidationException", problem)
-    parsed = json_protocol.parse_input(model.input_shape, params)
-    result = await run_in_threadpool(OPERATIONS[name], platform, parsed)
-    payload = json_protocol.serialize(model.output_shape, result)
+    payload = await json_service.answer(model, OPERATIONS[name], await request.body(), platform)
     return Response(json.dumps(payload), media_type="application/json", headers={"x-amzn-RequestId": rid})
