@@ -16,18 +16,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sagebox.config import Settings
 from sagebox.services.errors import ResourceNotFound, ValidationError
-from sagebox.services.events import CREATED, DELETED, UPDATED, EventBus, ResourceEvent
+from sagebox.services.events import CREATED, DELETED, UPDATED
 from sagebox.services.families import Family
-from sagebox.services.job_states import public, to_datetime
+from sagebox.services.job_states import to_datetime
+from sagebox.services.resources import RecordService
 from sagebox.store import (
     AllOf,
     AlreadyExists,
     ColumnSort,
     Condition,
     InvalidNextToken,
-    MetadataStore,
     NotFound,
     QueryError,
     ResourceRecord,
@@ -43,24 +42,16 @@ def epoch(value: datetime | float | int) -> float:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
-class ExperimentEntityService:
-    """Create / Describe / List / Update / Delete of one experiment entity family."""
+class ExperimentEntityService(RecordService):
+    """Create / Describe / List / Update / Delete of one experiment entity family: a plain
+    record family (`RecordService`) with names that ignore case and SageMaker's
+    experiment wording (ResourceNotFound, "... already exists.")."""
 
     family: ClassVar[Family]
     title: ClassVar[str]
     """How SageMaker's messages name the entity ("Experiment", "Trial", "TrialComponent")."""
 
-    def __init__(self, settings: Settings, store: MetadataStore) -> None:
-        self._settings = settings
-        self._store = store
-        self._repo = store.resources(self.family.kind)
-        # Where changes are published; the platform gives every service the shared bus.
-        self.events = EventBus()
-
     # -- names ---------------------------------------------------------------------------
-
-    def arn_of(self, name: str) -> str:
-        return self.family.arn(self._settings, name)
 
     def not_found(self, name: str) -> ResourceNotFound:
         return missing(self.title, self.arn_of(name))
@@ -78,9 +69,6 @@ class ExperimentEntityService:
         return record
 
     # -- the standard verbs ------------------------------------------------------------
-
-    def describe(self, name: str) -> dict[str, Any]:
-        return public(self.get(name).document)
 
     def insert(self, name: str, members: dict[str, Any], tags: list[dict[str, str]] | None) -> ResourceRecord:
         """Stores a new entity: its name, ARN, display name and times, then `members`."""
@@ -131,11 +119,6 @@ class ExperimentEntityService:
         self._store.tags.delete_all(record.arn)
         self.publish(DELETED, record)
 
-    def publish(self, change: str, record: ResourceRecord) -> None:
-        self.events.publish(
-            ResourceEvent(self.family.kind, record.name, record.arn, change, public(record.document))
-        )
-
     # -- listing ---------------------------------------------------------------------------
 
     def list_page(
@@ -162,14 +145,6 @@ class ExperimentEntityService:
         except (InvalidNextToken, QueryError) as exc:
             raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
         return {self.family.list_member: [summary(r.document) for r in records], "NextToken": token}
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def recover(self) -> None:
-        """After a restart; experiment entities hold nothing running."""
-
-    def shutdown(self) -> None:
-        """Before the server stops; nothing to stop."""
 
 
 def missing(title: str, arn: str) -> ResourceNotFound:
