@@ -11,8 +11,10 @@ EXTRAS ?= dev,torch
 # SDK v3's botocore otherwise backtracks through every release (minutes).
 SDK3 := .venv-sdk3
 AWSCLI := .venv-awscli
+# Reference tools the benchmarks compare against, never sagebox dependencies.
+MLFLOW := .venv-mlflow
 
-.PHONY: install install-clients demo test lint bench api-coverage serve
+.PHONY: install install-clients demo test lint bench bench-references api-coverage serve
 
 install: $(STAMP)
 
@@ -47,6 +49,14 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# MLflow, the reference of bench/experiments.py's Run.log_metric comparison.
+bench-references: $(MLFLOW)/.installed
+
+$(MLFLOW)/.installed: Makefile
+	test -x $(MLFLOW)/bin/python || $(PYTHON) -m venv $(MLFLOW)
+	$(MLFLOW)/bin/python -m pip install --quiet 'mlflow-skinny==3.17.2'
+	touch $@
 
 api-coverage: install
 	$(BIN)/python scripts/api_coverage.py > docs/API_COVERAGE.md

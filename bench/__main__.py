@@ -6,6 +6,7 @@ import sys
 
 from bench import (
     document_queries,
+    experiments,
     factorization_machines,
     harness,
     hosting,
@@ -37,6 +38,7 @@ BENCHMARKS = {
     "factorization_machines": factorization_machines.run,
     "random_cut_forest": random_cut_forest.run,
     "document_queries": document_queries.run,
+    "experiments": experiments.run,
 }
 
 

@@ -49,7 +49,12 @@ def test_migrated_schema_matches_table_definitions(database: Database) -> None:
 def test_comparison_notices_a_schema_that_differs(database: Database) -> None:
     """The check above can fail: the first migration alone lacks jsonb on PostgreSQL."""
     database.upgrade("0001")
-    found = differences(database)
+    # Tables that later migrations add are missing too; this check is about the column.
+    found = [
+        change
+        for change in differences(database)
+        if not (isinstance(change, tuple) and change[0] in ("add_table", "add_index"))
+    ]
     if database.dialect == "postgresql":
         # One column-level entry: [("modify_type", schema, "resources", "document", ...)].
         assert [(change[0][0], change[0][2], change[0][3]) for change in found] == [

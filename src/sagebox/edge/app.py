@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
+from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sagemaker_metrics, sts
 from sagebox.edge.body_limits import limit_for, read_limited
 from sagebox.edge.errors import AWSError, bounded_message, json_error, query_error, request_id
 from sagebox.edge.gate import RequestGate, caller_of
@@ -91,6 +91,8 @@ class EdgeApp:
                 return JSONResponse({"status": "ok", "service": "sagebox"})
             if service == "sagemaker-runtime":
                 return await runtime.handle(request, self.platform, rid)
+            if service == "sagemaker-metrics":
+                return await sagemaker_metrics.handle(request, self.platform, rid)
             return await unknown_service(service.split(":", 1)[1], rid)
         except ServiceError as exc:
             fields = getattr(exc, "members", {})

@@ -50,22 +50,32 @@ async def handle(
             "UnknownOperationException",
             f"The {title} operation {operation} is not implemented by sagebox yet.",
         )
-    if len(body) >= json_requests.LARGE_BODY_BYTES:
-        params = json_requests.decoded(await json_requests.LARGE_BODIES.read(service, operation, body))
-        return await run_in_threadpool(_answer, model, handler, platform, params, rid)
-    return await run_in_threadpool(_serve, service, model, handler, platform, body, rid)
-
-
-def _serve(service: str, model: OperationModel, handler: Handler, platform: Platform, body: bytes, rid: str) -> Response:
-    params = json_requests.decoded(json_requests.read_input(service, model.name, body))
-    return _answer(model, handler, platform, params, rid)
-
-
-def _answer(model: OperationModel, handler: Handler, platform: Platform, params: dict[str, Any], rid: str) -> Response:
-    result = handler(platform, params)
-    payload = json_protocol.serialize(model.output_shape, result)
+    payload = await answer(service, model, handler, body, platform)
     return Response(
         json.dumps(payload),
         media_type="application/x-amz-json-1.1",
         headers={"x-amzn-RequestId": rid},
     )
+
+
+async def answer(
+    service: str, model: OperationModel, handler: Handler, body: bytes, platform: Platform
+) -> dict[str, Any]:
+    """A JSON body read strictly and validated against the operation's input shape, given to
+    the handler, and its result serialized from the output shape; all off the event loop (a
+    large body's parsing and validation in a separate process, json_requests)."""
+    if len(body) >= json_requests.LARGE_BODY_BYTES:
+        params = json_requests.decoded(await json_requests.LARGE_BODIES.read(service, model.name, body))
+        return await run_in_threadpool(_result, model, handler, platform, params)
+    return await run_in_threadpool(_read_and_result, service, model, handler, platform, body)
+
+
+def _read_and_result(
+    service: str, model: OperationModel, handler: Handler, platform: Platform, body: bytes
+) -> dict[str, Any]:
+    params = json_requests.decoded(json_requests.read_input(service, model.name, body))
+    return _result(model, handler, platform, params)
+
+
+def _result(model: OperationModel, handler: Handler, platform: Platform, params: dict[str, Any]) -> dict[str, Any]:
+    return json_protocol.serialize(model.output_shape, handler(platform, params))

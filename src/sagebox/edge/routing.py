@@ -8,6 +8,8 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 
 _INVOCATION = re.compile(r"^/endpoints/[^/]+/(invocations|async-invocations)$")
+# sagemaker-metrics signs as "sagemaker" (botocore's signingName); its operations are paths.
+_METRICS_PATHS = ("/BatchPutMetrics", "/BatchGetMetrics")
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -25,7 +27,8 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
 
 
 def service_of(request: Request, body: bytes) -> str:
-    """The service to route to: sagemaker, logs, sagemaker-runtime, sts, iam, s3, health, or unknown:<name>."""
+    """The service to route to: sagemaker, logs, sagemaker-runtime, sagemaker-metrics, sts, iam, s3,
+    health, or unknown:<name>."""
     target = request.headers.get("x-amz-target", "")
     if target.startswith("SageMaker."):
         return "sagemaker"
@@ -38,6 +41,8 @@ def service_of(request: Request, body: bytes) -> str:
     service = scope[1] if scope else None
     if service == "sagemaker" and path.startswith("/endpoints/"):
         return "sagemaker-runtime"
+    if service == "sagemaker" and path in _METRICS_PATHS:
+        return "sagemaker-metrics"
     if service is None and request.method == "POST" and _INVOCATION.match(path):
         return "sagemaker-runtime"
     if service == "sts" or (service is None and _is_sts_form(request, body)):

@@ -153,6 +153,21 @@ TRANSFORM_JOB = Family(
     status_member="TransformJobStatus", end_time_member="TransformEndTime", is_job=True,
 )
 
+# Experiments (services/experiments/).
+EXPERIMENT = Family(
+    "Experiment", "experiment", "experiments", "sagebox.services.experiments.experiments:ExperimentService",
+    ("Create", "Describe", "List", "Update", "Delete"), "experiment",
+)
+TRIAL = Family(
+    "Trial", "experiment-trial", "trials", "sagebox.services.experiments.trials:TrialService",
+    ("Create", "Describe", "List", "Update", "Delete"), "trial",
+)
+TRIAL_COMPONENT = Family(
+    "TrialComponent", "experiment-trial-component", "trial_components",
+    "sagebox.services.experiments.trial_components:TrialComponentService",
+    ("Create", "Describe", "List", "Update", "Delete"), "trial component",
+)
+
 # ML Lineage Tracking (services/lineage/): artifacts are named by their ARN (DescribeArtifact
 # takes ArtifactArn; the store's name is the ARN's 32-hex id), associations are edges kept
 # in the store's association repository and served by ListAssociations (plus the explicit
@@ -186,6 +201,9 @@ FAMILIES: tuple[Family, ...] = (
     HYPER_PARAMETER_TUNING_JOB,
     PROCESSING_JOB,
     TRANSFORM_JOB,
+    EXPERIMENT,  # Experiments: trial components follow the jobs above through their events
+    TRIAL,
+    TRIAL_COMPONENT,
     ARTIFACT,  # ML Lineage Tracking: follows the families above through their events
     ACTION,
     CONTEXT,

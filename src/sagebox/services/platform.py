@@ -21,6 +21,7 @@ from sagebox.objects import ObjectStore, open_object_store
 from sagebox.runtime import open_executor
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.events import EventBus
+from sagebox.services.experiments import ExperimentService, TrialComponentService, TrialService
 from sagebox.services.families import FAMILIES, Family
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
@@ -53,6 +54,9 @@ class Platform:
     transform: TransformJobService
     model_package_groups: ModelPackageGroupService
     model_packages: ModelPackageService
+    experiments: ExperimentService
+    trials: TrialService
+    trial_components: TrialComponentService
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

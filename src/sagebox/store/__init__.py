@@ -2,6 +2,7 @@
 
 from sagebox.store.errors import AlreadyExists, InvalidNextToken, NotFound, QueryError, StoreError
 from sagebox.store.metadata_store import MetadataStore
+from sagebox.store.metric_points import MetricPoint, MetricPointRepository, PointsAppend
 from sagebox.store.query import (
     EACH,
     AllOf,
@@ -30,8 +31,11 @@ __all__ = [
     "InvalidNextToken",
     "Match",
     "MetadataStore",
+    "MetricPoint",
+    "MetricPointRepository",
     "NotFound",
     "Operator",
+    "PointsAppend",
     "QueryError",
     "ResourceRecord",
     "ResourceRepository",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sagebox.store.associations import AssociationRepository
 from sagebox.store.database import Database
+from sagebox.store.metric_points import MetricPointRepository
 from sagebox.store.query import Expression, Sort
 from sagebox.store.resources import (
     ResourceRecord,
@@ -32,6 +33,7 @@ class MetadataStore:
             raise
         self._tags = TagRepository(self._db)
         self._associations = AssociationRepository(self._db)
+        self._metric_points = MetricPointRepository(self._db)
 
     @property
     def dialect(self) -> str:
@@ -64,6 +66,10 @@ class MetadataStore:
     def associations(self) -> AssociationRepository:
         """Lineage associations (edges between ARNs), walkable in both directions."""
         return self._associations
+
+    @property
+    def metric_points(self) -> MetricPointRepository:
+        return self._metric_points
 
     def close(self) -> None:
         self._db.close()

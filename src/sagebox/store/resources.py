@@ -39,6 +39,13 @@ SORT_COLUMNS: dict[str, sa.Column[Any]] = {
     "LastModifiedTime": resources.c.last_modified_time,
 }
 SORT_ORDERS = ("Ascending", "Descending")
+# One change of `ResourceRepository.modify_each`: the record's name, the change, and the
+# rows of another table to write in the same transaction (or None).
+RecordChange = tuple[
+    str,
+    Callable[["ResourceRecord"], None],
+    Callable[[sa.Connection, "ResourceRecord"], None] | None,
+]
 _TIME_SORTS = ("CreationTime", "LastModifiedTime")
 
 
@@ -82,37 +89,61 @@ class ResourceRepository:
     def get_by_arn(self, arn: str) -> ResourceRecord | None:
         return self._get_one(resources.c.arn == arn)
 
-    def modify(self, name: str, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
+    def modify(
+        self,
+        name: str,
+        change: Callable[[ResourceRecord], None],
+        *,
+        also: Callable[[sa.Connection, ResourceRecord], None] | None = None,
+    ) -> ResourceRecord:
         """Load, change and write back one record in a single locked transaction.
 
         ``change`` may set status, document, last_modified_time and parent_arn.
-        If it raises, nothing is written and the exception propagates.
+        If it raises, nothing is written and the exception propagates. ``also``
+        writes rows of another table in the same transaction (a store repository
+        keeping its rows in step with the record, such as its metric points).
         """
+        return self.modify_each([(name, change, also)])[0]
+
+    def modify_each(self, changes: Sequence[RecordChange]) -> list[ResourceRecord]:
+        """`modify` for several (name, change, also) at once, in one transaction: all are
+        written or none. A name may come more than once; each change sees the ones before."""
         with self._db.write() as connection:
-            row = connection.execute(
-                sa.select(resources)
-                .where(resources.c.kind == self.kind, resources.c.name == name)
-                .with_for_update()
-            ).first()
-            if row is None:
-                raise NotFound(self.kind, name)
-            record = _record(row)
-            change(record)
-            if (record.kind, record.name, record.arn) != (row.kind, row.name, row.arn):
-                raise StoreError(f"{self.kind} {name!r}: kind, name and arn cannot be modified")
-            if record.creation_time != row.creation_time:
-                raise StoreError(f"{self.kind} {name!r}: creation_time cannot be modified")
-            record = _in_utc(record)
-            connection.execute(
-                sa.update(resources)
-                .where(resources.c.id == row.id)
-                .values(
-                    status=record.status,
-                    last_modified_time=record.last_modified_time,
-                    parent_arn=record.parent_arn,
-                    document=record.document,
-                )
+            return [self._modify_in(connection, name, change, also) for name, change, also in changes]
+
+    def _modify_in(
+        self,
+        connection: sa.Connection,
+        name: str,
+        change: Callable[[ResourceRecord], None],
+        also: Callable[[sa.Connection, ResourceRecord], None] | None,
+    ) -> ResourceRecord:
+        row = connection.execute(
+            sa.select(resources)
+            .where(resources.c.kind == self.kind, resources.c.name == name)
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound(self.kind, name)
+        record = _record(row)
+        change(record)
+        if (record.kind, record.name, record.arn) != (row.kind, row.name, row.arn):
+            raise StoreError(f"{self.kind} {name!r}: kind, name and arn cannot be modified")
+        if record.creation_time != row.creation_time:
+            raise StoreError(f"{self.kind} {name!r}: creation_time cannot be modified")
+        record = _in_utc(record)
+        connection.execute(
+            sa.update(resources)
+            .where(resources.c.id == row.id)
+            .values(
+                status=record.status,
+                last_modified_time=record.last_modified_time,
+                parent_arn=record.parent_arn,
+                document=record.document,
             )
+        )
+        if also is not None:
+            also(connection, record)
         return record
 
     def delete(self, name: str) -> None:

@@ -94,3 +94,17 @@ tags = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
 )
+
+# The points of the metric time series logged to a resource (BatchPutMetrics, a job's
+# metrics); the resource's document keeps their summary, written in the same transaction.
+metric_points = sa.Table(
+    "metric_points",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("resource_arn", sa.Text, nullable=False),
+    sa.Column("metric_name", sa.Text, nullable=False),
+    sa.Column("timestamp", sa.Double, nullable=False),
+    sa.Column("step", sa.Integer, nullable=True),
+    sa.Column("value", sa.Double, nullable=False),
+    sa.Index("ix_metric_points_series", "resource_arn", "metric_name", "id"),
+)
