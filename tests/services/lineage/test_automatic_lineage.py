@@ -182,7 +182,7 @@ def test_list_associations_walks_from_the_endpoint_to_the_job_and_its_inputs(
     (produced,) = into(model)
     assert produced["SourceArn"] == hosted.trial_component
     assert (produced["SourceType"], produced["AssociationType"]) == ("TrainingJob", "Produced")
-    assert produced["SourceName"] == f"{hosted.job.lower()}-aws-training-job"
+    assert produced["SourceName"].lower() == f"{hosted.job.lower()}-aws-training-job"  # as the trial component names it
     inputs = into(hosted.trial_component)
     assert {s["AssociationType"] for s in inputs} == {"ContributedTo"}
     assert sorted(s["SourceType"] for s in inputs) == ["DataSet", "DataSet", "Image"]
