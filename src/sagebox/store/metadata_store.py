@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sagebox.store.database import Database
+from sagebox.store.document_index import DocumentIndex
+from sagebox.store.index_paths import IndexedPath
 from sagebox.store.query import Expression, Sort
-from sagebox.store.resources import (
-    ResourceRecord,
-    ResourceRepository,
-    count_resources,
-    query_resources,
-)
+from sagebox.store.records import ResourceRecord
+from sagebox.store.resource_queries import count_resources, query_resources
+from sagebox.store.resources import ResourceRepository
 from sagebox.store.tags import TagRepository
 
 
@@ -30,13 +29,24 @@ class MetadataStore:
             self._db.close()
             raise
         self._tags = TagRepository(self._db)
+        self._index = DocumentIndex(self._db)
 
     @property
     def dialect(self) -> str:
         return self._db.dialect
 
     def resources(self, kind: str) -> ResourceRepository:
-        return ResourceRepository(self._db, kind)
+        return ResourceRepository(self._db, kind, self._index)
+
+    def declare_document_index(self, kind: str, paths: Sequence[IndexedPath]) -> int:
+        """Keep the values at ``paths`` of ``kind``'s documents in the document index.
+
+        Queries sorting or filtering on them then walk the index (same results).
+        If the kind's declaration changed since its index was built, the index is
+        rebuilt from every stored document now; returns how many records that took
+        (0 when the built index still fits). See `sagebox.store.document_index`.
+        """
+        return self._index.declare(kind, paths)
 
     def query(
         self,
@@ -48,11 +58,20 @@ class MetadataStore:
     ) -> tuple[list[ResourceRecord], str | None]:
         """`ResourceRepository.query` over several kinds at once (ties broken by name, kind)."""
         return query_resources(
-            self._db, kinds, where, sort, max_results=max_results, next_token=next_token
+            self._db,
+            kinds,
+            where,
+            sort,
+            max_results=max_results,
+            next_token=next_token,
+            index=self._index,
         )
 
-    def count(self, kinds: Sequence[str], where: Expression | None = None) -> int:
-        return count_resources(self._db, kinds, where)
+    def count(
+        self, kinds: Sequence[str], where: Expression | None = None, limit: int | None = None
+    ) -> int:
+        """How many records of any of ``kinds`` satisfy ``where``; at most ``limit`` if given."""
+        return count_resources(self._db, kinds, where, limit=limit, index=self._index)
 
     @property
     def tags(self) -> TagRepository:
