@@ -47,6 +47,7 @@ OPERATIONS: dict[str, Handler] = {
     "AddTags": lambda p, r: p.tags.add(r["ResourceArn"], r["Tags"]),
     "ListTags": lambda p, r: p.tags.list(r["ResourceArn"], r.get("MaxResults"), r.get("NextToken")),
     "DeleteTags": lambda p, r: p.tags.delete(r["ResourceArn"], r["TagKeys"]),
+    "Search": lambda p, r: p.search.search(r),
 }
 
 

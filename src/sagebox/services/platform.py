@@ -29,6 +29,7 @@ from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
 from sagebox.services.processing import ProcessingJobService
+from sagebox.services.search import SearchService
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
@@ -76,6 +77,8 @@ class Platform:
             capture_flush_seconds=settings.capture_flush_seconds,
         )
         self.logs = LogService(settings)
+        # Declares the document index of what it searches; builds some records by Describe.
+        self.search = SearchService(self.store, self.services)
         self._started = False
 
     def _build(self, family: Family) -> Any:

@@ -165,10 +165,10 @@ class DocumentIndex:
                 writer = self.writer(connection)
                 ids = [row.id for row in batch]
                 writer.remove(ids)
-                for row in batch:
-                    writer.insert(
-                        kind, row.id, row.name, entries(row.document, self.declared(kind))
-                    )
+                paths = self.declared(kind)
+                writer.insert(
+                    kind, [(row.id, row.name, entries(row.document, paths)) for row in batch]
+                )
             self.committed(writer)
             if not batch:
                 break
@@ -193,7 +193,7 @@ class IndexWriter:
     def created(self, kind: str, resource_id: int, name: str, document: Mapping[str, Any]) -> None:
         paths = self._paths(kind)
         if paths:
-            self.insert(kind, resource_id, name, entries(document, paths))
+            self.insert(kind, [(resource_id, name, entries(document, paths))])
 
     def snapshot(self, kind: str, document: Mapping[str, Any]) -> Entries | None:
         """The entries of a document about to be changed in place (None: kind not indexed)."""
@@ -214,7 +214,7 @@ class IndexWriter:
         found = entries(after, paths)
         if found != before:
             self.remove([resource_id])
-            self.insert(kind, resource_id, name, found)
+            self.insert(kind, [(resource_id, name, found)])
 
     def deleted(self, kind: str, resource_id: int) -> None:
         if self._paths(kind):
@@ -227,18 +227,20 @@ class IndexWriter:
                     sa.delete(table).where(table.c.resource_id.in_(list(resource_ids)))
                 )
 
-    def insert(self, kind: str, resource_id: int, name: str, found: Entries) -> None:
+    def insert(self, kind: str, records: Sequence[tuple[int, str, Entries]]) -> None:
+        """Rows for each (resource id, name, entries), in one statement per table."""
         numbers: list[dict[str, Any]] = []
         texts: list[dict[str, Any]] = []
-        for key, value, extreme in rows(found):
-            row = {
-                "key_id": self._key_id(kind, key),
-                "value": value,
-                "name": name,
-                "extreme": extreme,
-                "resource_id": resource_id,
-            }
-            (texts if key.value_type == "text" else numbers).append(row)
+        for resource_id, name, found in records:
+            for key, value, extreme in rows(found):
+                row = {
+                    "key_id": self._key_id(kind, key),
+                    "value": value,
+                    "name": name,
+                    "extreme": extreme,
+                    "resource_id": resource_id,
+                }
+                (texts if key.value_type == "text" else numbers).append(row)
         if numbers:
             self._connection.execute(sa.insert(document_numbers), numbers)
         if texts:

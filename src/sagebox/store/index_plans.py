@@ -62,16 +62,28 @@ class IndexedSort:
     key_ids: tuple[int, ...]
     extreme: int
     """1: the record's smallest value (ascending); 2: its largest (descending)."""
+    sort: DocumentSort
+    value_type: ValueType
+
+    def value(self) -> sa.ColumnElement[Any]:
+        """The current ``resources`` row's sort key read from the index (NULL: no value)."""
+        rows = self.table.alias()
+        statement = sa.select(rows.c.value).where(
+            rows.c.resource_id == resources.c.id,
+            _probing(self.key_ids, rows),
+            rows.c.extreme.op("&")(self.extreme) != 0,
+        )
+        return statement.scalar_subquery()
 
     def has_value(self) -> sa.ColumnElement[bool]:
         """The current ``resources`` row has a value under the key."""
         rows = self.table.alias()
-        return (
+        statement = (
             sa.select(sa.literal_column("1"))
             .select_from(rows)
-            .where(rows.c.resource_id == resources.c.id, rows.c.key_id.in_(self.key_ids))
-            .exists()
+            .where(rows.c.resource_id == resources.c.id, _probing(self.key_ids, rows))
         )
+        return statement.exists()
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class IndexPlanner:
         self._index = index
         self._connection = connection
         self._kinds = list(kinds)
+        self._ranges: dict[Condition, _Range | None] = {}
 
     def answer(self, condition: Condition) -> sa.ColumnElement[bool] | None:
         """An index probe equivalent to ``condition`` on the current record, if there is one."""
@@ -109,7 +122,11 @@ class IndexPlanner:
             probe = (
                 sa.select(sa.literal_column("1"))
                 .select_from(found.table)
-                .where(found.table.c.resource_id == resources.c.id, *found.rows())
+                .where(
+                    found.table.c.resource_id == resources.c.id,
+                    _probing(found.key_ids, found.table),
+                    found.test,
+                )
                 .exists()
             )
         return probe if COMPLEMENTS.get(operator, operator) is operator else sa.not_(probe)
@@ -124,7 +141,35 @@ class IndexPlanner:
         if key_ids is None:
             return None
         extreme = 2 if sort.order == SortOrder.DESCENDING else 1
-        return IndexedSort(_table(value_type), tuple(key_ids), extreme)
+        return IndexedSort(_table(value_type), tuple(key_ids), extreme, sort, value_type)
+
+    def walk_bounds(
+        self, where: Expression | None, indexed: IndexedSort
+    ) -> list[sa.ColumnElement[bool]]:
+        """Limits on the walked value implied by top-level conditions on the sort's own key.
+
+        Walking the largest values (descending), "some value > x" is "the walked value
+        > x", so the walk may stop where that fails; likewise for the smallest values
+        ascending with < and <=. The conditions themselves stay in the query.
+        """
+        wanted = (
+            (Operator.GREATER_THAN, Operator.GREATER_THAN_OR_EQUAL_TO)
+            if indexed.extreme == 2
+            else (Operator.LESS_THAN, Operator.LESS_THAN_OR_EQUAL_TO)
+        )
+        bounds: list[sa.ColumnElement[bool]] = []
+        for condition in _top_level_conditions(where):
+            operator = Operator(condition.operator)
+            if operator not in wanted or tuple(condition.path) != tuple(indexed.sort.path):
+                continue
+            values = (condition.value,)
+            if _value_type(values, condition.numeric_strings) != indexed.value_type:
+                continue
+            bound = sa.literal(
+                condition.value, sa.Text() if indexed.value_type == "text" else sa.Double()
+            )
+            bounds.append(_ORDER_TESTS[operator](indexed.table.c.value, bound))
+        return bounds
 
     def candidates(self, where: Expression | None) -> sa.ColumnElement[bool] | None:
         """``resources.id IN (...)`` for the smallest answered top-level range, if small."""
@@ -145,7 +190,7 @@ class IndexPlanner:
             return sa.false()
         return resources.c.id.in_(sa.select(found.table.c.resource_id).where(*found.rows()))
 
-    def count(self, where: Expression | None) -> int | None:
+    def count(self, where: Expression | None, limit: int | None = None) -> int | None:
         """The number of matching records read from the index alone, when it can be.
 
         A filter that is one ordering condition counts the rows marked with the
@@ -160,10 +205,20 @@ class IndexPlanner:
             return 0
         greater = found.operator in (Operator.GREATER_THAN, Operator.GREATER_THAN_OR_EQUAL_TO)
         marked = found.table.c.extreme.op("&")(2 if greater else 1) != 0
-        statement = sa.select(sa.func.count()).select_from(found.table).where(*found.rows(), marked)
+        rows = (
+            sa.select(sa.literal_column("1")).select_from(found.table).where(*found.rows(), marked)
+        )
+        if limit is not None:
+            rows = rows.limit(limit)
+        statement = sa.select(sa.func.count()).select_from(rows.subquery())
         return int(self._connection.scalar(statement) or 0)
 
     def _range(self, condition: Condition) -> _Range | None:
+        if condition not in self._ranges:
+            self._ranges[condition] = self._new_range(condition)
+        return self._ranges[condition]
+
+    def _new_range(self, condition: Condition) -> _Range | None:
         operator = Operator(condition.operator)
         positive = COMPLEMENTS.get(operator, operator)
         if positive not in _ANSWERABLE:
@@ -213,6 +268,17 @@ _ORDER_TESTS = {
     Operator.LESS_THAN: lambda column, value: column < value,
     Operator.LESS_THAN_OR_EQUAL_TO: lambda column, value: column <= value,
 }
+
+
+def _probing(key_ids: tuple[int, ...], rows: sa.FromClause) -> sa.ColumnElement[bool]:
+    """The key test of a probe of one record's rows, kept off the (key_id, value) index.
+
+    ``key_id + 0`` cannot use an index, so the database reads the record's rows through
+    the (resource_id, key_id, value) index; without statistics SQLite would otherwise
+    pick the (key_id, value, ...) index and scan every record's value of the key for
+    each record probed.
+    """
+    return (rows.c.key_id + 0).in_(key_ids)
 
 
 def _value_type(values: tuple[Any, ...], numeric_strings: bool) -> ValueType | None:

@@ -80,6 +80,18 @@ def where_clause(
     return _compile(expression, document_value(dialect), dialect, 0, answer)
 
 
+def sort_shape(sort: Sort) -> SortKey:
+    """What paging needs to know of ``sort``, without its SQL (``expression`` is NULL)."""
+    descending = sort.order == SortOrder.DESCENDING
+    if isinstance(sort, ColumnSort):
+        column = SORTABLE_COLUMNS[sort.column]
+        value_type: SortValueType = "time" if sort.column in _TIME_COLUMNS else "text"
+        return SortKey(sa.null(), descending, value_type, False, column is resources.c.name)
+    if not isinstance(sort, DocumentSort):
+        raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {sort!r}")
+    return SortKey(sa.null(), descending, "number" if sort.numeric else "text", True, False)
+
+
 def sort_key(sort: Sort, dialect: str) -> SortKey:
     """The ORDER BY key of ``sort``, with what paging needs to know about it."""
     descending = sort.order == SortOrder.DESCENDING

@@ -9,6 +9,7 @@ same paging tokens as without it); the rest reads the documents.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,7 @@ from sagebox.store.query import (
     Sort,
     canonical,
 )
-from sagebox.store.query_sql import SortKey, sort_key, where_clause
+from sagebox.store.query_sql import SortKey, sort_key, sort_shape, where_clause
 from sagebox.store.records import ResourceRecord, record_of
 from sagebox.store.tables import resources
 
@@ -54,7 +55,7 @@ def query_resources(
         raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {order!r}")
     if max_results < 1:
         raise QueryError(f"max_results must be at least 1, got {max_results}")
-    keyset = Keyset(sort_key(order, database.dialect), with_kind=len(wanted) > 1)
+    shape = Keyset(sort_shape(order), with_kind=len(wanted) > 1)
     scope = ",".join(wanted)
     fingerprint = query_fingerprint(
         "query", {"kinds": wanted, "where": canonical(where), "sort": canonical(order)}
@@ -62,20 +63,27 @@ def query_resources(
     position: list[Any] | None = None
     if next_token is not None:
         found = decode_position(
-            next_token, scope=scope, fingerprint=fingerprint, length=keyset.length
+            next_token, scope=scope, fingerprint=fingerprint, length=shape.length
         )
-        position = keyset.decode(found, scope)
+        position = shape.decode(found, scope)
     with database.read() as connection:
         planner = IndexPlanner(index, connection, wanted) if index is not None else None
         condition = where_clause(where, database.dialect, planner.answer if planner else None)
         candidates = planner.candidates(where) if planner else None
         indexed = planner.sort(order) if planner else None
-        page = _Page(connection, keyset, condition, wanted, candidates, position, max_results + 1)
-        rows = page.plain() if indexed is None else page.walked(indexed)
+        page = _Page(connection, shape, condition, wanted, candidates, position, max_results + 1)
+        if indexed is not None and planner is not None and candidates is None:
+            rows = page.walked(indexed, planner.walk_bounds(where, indexed))
+        elif indexed is not None:
+            # Few candidates: sort them on their index values rather than walk every value.
+            key = replace(shape.key, expression=indexed.value())
+            rows = page.plain(Keyset(key, shape.with_kind))
+        else:
+            rows = page.plain(Keyset(sort_key(order, database.dialect), shape.with_kind))
     records = [record_of(row) for row in rows[:max_results]]
     if len(rows) <= max_results:
         return records, None
-    return records, encode_position(fingerprint, keyset.position(rows[max_results - 1]))
+    return records, encode_position(fingerprint, shape.position(rows[max_results - 1]))
 
 
 def count_resources(
@@ -93,9 +101,9 @@ def count_resources(
         raise QueryError(f"limit must not be negative, got {limit}")
     with database.read() as connection:
         planner = IndexPlanner(index, connection, wanted) if index is not None else None
-        exact = planner.count(where) if planner else None
+        exact = planner.count(where, limit) if planner else None
         if exact is not None:
-            return exact if limit is None else min(exact, limit)
+            return exact
         condition = where_clause(where, database.dialect, planner.answer if planner else None)
         scope_condition = _scope(wanted, planner.candidates(where) if planner else None)
         matching = sa.select(sa.literal_column("1")).select_from(resources)
@@ -147,8 +155,7 @@ class _Page:
         self._position = position
         self._limit = limit
 
-    def plain(self) -> list[sa.Row[Any]]:
-        keyset = self._keyset
+    def plain(self, keyset: Keyset) -> list[sa.Row[Any]]:
         conditions = [self._scope, self._condition]
         if self._position is not None:
             conditions.append(keyset.after(self._position))
@@ -160,17 +167,24 @@ class _Page:
         )
         return list(self._connection.execute(statement).all())
 
-    def walked(self, indexed: IndexedSort) -> list[sa.Row[Any]]:
+    def walked(
+        self, indexed: IndexedSort, bounds: list[sa.ColumnElement[bool]]
+    ) -> list[sa.Row[Any]]:
         """Records with a value, walking the index in order; then those without, by name."""
         rows: list[sa.Row[Any]] = []
         position = self._position
         if position is None or position[0] is not None:
-            rows = self._walk(indexed, position)
+            rows = self._walk(indexed, position, bounds)
             if len(rows) >= self._limit:
                 return rows
         return rows + self._without_value(indexed, position, self._limit - len(rows))
 
-    def _walk(self, indexed: IndexedSort, position: list[Any] | None) -> list[sa.Row[Any]]:
+    def _walk(
+        self,
+        indexed: IndexedSort,
+        position: list[Any] | None,
+        bounds: list[sa.ColumnElement[bool]],
+    ) -> list[sa.Row[Any]]:
         key = self._keyset.key
         table = indexed.table
         walk = Keyset(
@@ -181,6 +195,7 @@ class _Page:
         conditions = [
             table.c.key_id.in_(indexed.key_ids),
             table.c.extreme.op("&")(indexed.extreme) != 0,
+            *bounds,
             self._condition,
         ]
         if self._candidates is not None:  # the keys already select the kinds

@@ -82,9 +82,10 @@ resources = sa.Table(
     sa.UniqueConstraint("kind", "name", name="uq_resources_kind_name"),
     sa.UniqueConstraint("arn", name="uq_resources_arn"),
     sa.Index("ix_resources_kind_status", "kind", "status"),
-    sa.Index("ix_resources_kind_creation_time", "kind", "creation_time"),
     sa.Index("ix_resources_parent_arn", "parent_arn"),
-    sa.Index("ix_resources_kind_last_modified_time", "kind", "last_modified_time"),
+    # Whole (time, name) keys: listings and queries page in that order without sorting.
+    sa.Index("ix_resources_kind_creation_time_name", "kind", "creation_time", "name"),
+    sa.Index("ix_resources_kind_last_modified_time_name", "kind", "last_modified_time", "name"),
 )
 
 tags = sa.Table(
@@ -124,7 +125,7 @@ def _index_values(table: str, value_type: sa.types.TypeEngine[Any]) -> sa.Table:
         sa.Column("resource_id", sa.Integer, nullable=False),
         # Walks in (value, name) order read the index alone until a row is kept.
         sa.Index(f"ix_{table}_walk", "key_id", "value", "name", "extreme", "resource_id"),
-        sa.Index(f"ix_{table}_resource", "resource_id", "key_id", "value"),
+        sa.Index(f"ix_{table}_resource", "resource_id", "key_id", "value", "extreme"),
     )
 
 

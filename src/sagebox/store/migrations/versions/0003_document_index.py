@@ -3,7 +3,9 @@
 Three tables (`sagebox.store.tables`): the concrete keys (kind, path, value type),
 the numbers and the texts found under them, one row per record and value, indexed
 for walks in (value, name) order; and the declaration each kind's index was built
-for. An index on (kind, last_modified_time) serves Search's default order. The
+for. Indexes on (kind, creation_time, name) (replacing (kind, creation_time)) and
+(kind, last_modified_time, name) give listings and Search's default order without a
+sort. The
 index is filled by the store when a kind's declaration is first made or changes
 (`MetadataStore.declare_document_index`), so this migration only creates tables.
 
@@ -23,6 +25,7 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 _VALUE_TABLES = ("document_numbers", "document_texts")
+_TIMES = ("creation_time", "last_modified_time")
 
 
 def _sortable_text() -> sa.types.TypeEngine[str]:
@@ -30,9 +33,9 @@ def _sortable_text() -> sa.types.TypeEngine[str]:
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_resources_kind_last_modified_time", "resources", ["kind", "last_modified_time"]
-    )
+    op.drop_index("ix_resources_kind_creation_time", table_name="resources")
+    for column in _TIMES:
+        op.create_index(f"ix_resources_kind_{column}_name", "resources", ["kind", column, "name"])
     op.create_table(
         "document_index_keys",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -54,7 +57,9 @@ def upgrade() -> None:
         op.create_index(
             f"ix_{table}_walk", table, ["key_id", "value", "name", "extreme", "resource_id"]
         )
-        op.create_index(f"ix_{table}_resource", table, ["resource_id", "key_id", "value"])
+        op.create_index(
+            f"ix_{table}_resource", table, ["resource_id", "key_id", "value", "extreme"]
+        )
     op.create_table(
         "indexed_kinds",
         sa.Column("kind", _sortable_text(), primary_key=True),
@@ -70,4 +75,6 @@ def downgrade() -> None:
         op.drop_index(f"ix_{table}_walk", table_name=table)
         op.drop_table(table)
     op.drop_table("document_index_keys")
-    op.drop_index("ix_resources_kind_last_modified_time", table_name="resources")
+    for column in reversed(_TIMES):
+        op.drop_index(f"ix_resources_kind_{column}_name", table_name="resources")
+    op.create_index("ix_resources_kind_creation_time", "resources", ["kind", "creation_time"])
