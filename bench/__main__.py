@@ -16,6 +16,7 @@ from bench import (
     pca,
     random_cut_forest,
     sdk_flow,
+    search,
     training_overhead,
     transform,
     tuning,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "factorization_machines": factorization_machines.run,
     "random_cut_forest": random_cut_forest.run,
     "document_queries": document_queries.run,
+    "search": search.run,
 }
 
 

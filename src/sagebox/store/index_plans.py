@@ -50,7 +50,7 @@ from sagebox.store.query import (
 )
 from sagebox.store.tables import document_numbers, document_texts, resources
 
-CANDIDATE_LIMIT = 5_000
+CANDIDATE_LIMIT = 2_000
 _ANSWERABLE = ORDERINGS | {Operator.EQUALS, Operator.IN}
 
 
@@ -170,6 +170,22 @@ class IndexPlanner:
             )
             bounds.append(_ORDER_TESTS[operator](indexed.table.c.value, bound))
         return bounds
+
+    def requires_value(self, where: Expression | None, indexed: IndexedSort) -> bool:
+        """Whether the filter holds only for records with a value under the sort's key.
+
+        A top-level Equals, In or ordering on the sort's own path and value type needs
+        such a value; then no record sorts among those without one.
+        """
+        for condition in _top_level_conditions(where):
+            if Operator(condition.operator) not in _ANSWERABLE:
+                continue
+            if tuple(condition.path) != tuple(indexed.sort.path):
+                continue
+            values = condition.value if isinstance(condition.value, tuple) else (condition.value,)
+            if _value_type(values, condition.numeric_strings) == indexed.value_type:
+                return True
+        return False
 
     def candidates(self, where: Expression | None) -> sa.ColumnElement[bool] | None:
         """``resources.id IN (...)`` for the smallest answered top-level range, if small."""

@@ -9,7 +9,7 @@ from sagebox.store.document_index import DocumentIndex
 from sagebox.store.index_paths import IndexedPath
 from sagebox.store.query import Expression, Sort
 from sagebox.store.records import ResourceRecord
-from sagebox.store.resource_queries import count_resources, query_resources
+from sagebox.store.resource_queries import count_resources, query_and_count, query_resources
 from sagebox.store.resources import ResourceRepository
 from sagebox.store.tags import TagRepository
 
@@ -66,6 +66,28 @@ class MetadataStore:
             next_token=next_token,
             index=self._index,
         )
+
+    def query_and_count(
+        self,
+        kinds: Sequence[str],
+        where: Expression | None = None,
+        sort: Sort | None = None,
+        max_results: int = 100,
+        next_token: str | None = None,
+        count_limit: int = 1_000,
+    ) -> tuple[list[ResourceRecord], str | None, int]:
+        """`query` and `count` (up to ``count_limit``) in one read, so that they agree."""
+        records, token, total = query_and_count(
+            self._db,
+            kinds,
+            where,
+            sort,
+            max_results=max_results,
+            next_token=next_token,
+            count_limit=count_limit,
+            index=self._index,
+        )
+        return records, token, total or 0
 
     def count(
         self, kinds: Sequence[str], where: Expression | None = None, limit: int | None = None

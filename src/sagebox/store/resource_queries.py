@@ -48,6 +48,25 @@ def query_resources(
     Names tie-break equal sort values, then kinds (a name is unique within a
     kind only); the token continues strictly after the page's last record.
     """
+    records, token, _ = query_and_count(
+        database, kinds, where, sort, max_results=max_results, next_token=next_token, index=index
+    )
+    return records, token
+
+
+def query_and_count(
+    database: Database,
+    kinds: Sequence[str],
+    where: Expression | None = None,
+    sort: Sort | None = None,
+    *,
+    max_results: int = 100,
+    next_token: str | None = None,
+    count_limit: int | None = None,
+    index: DocumentIndex | None = None,
+) -> tuple[list[ResourceRecord], str | None, int | None]:
+    """`query_resources`' page, and with ``count_limit`` the count of all matching
+    records up to it (`count_resources`), read in one transaction so that they agree."""
     wanted = check_kinds(kinds)
     order = ColumnSort() if sort is None else sort
     check_where(where)
@@ -55,6 +74,7 @@ def query_resources(
         raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {order!r}")
     if max_results < 1:
         raise QueryError(f"max_results must be at least 1, got {max_results}")
+    _check_limit(count_limit)
     shape = Keyset(sort_shape(order), with_kind=len(wanted) > 1)
     scope = ",".join(wanted)
     fingerprint = query_fingerprint(
@@ -67,23 +87,13 @@ def query_resources(
         )
         position = shape.decode(found, scope)
     with database.read() as connection:
-        planner = IndexPlanner(index, connection, wanted) if index is not None else None
-        condition = where_clause(where, database.dialect, planner.answer if planner else None)
-        candidates = planner.candidates(where) if planner else None
-        indexed = planner.sort(order) if planner else None
-        page = _Page(connection, shape, condition, wanted, candidates, position, max_results + 1)
-        if indexed is not None and planner is not None and candidates is None:
-            rows = page.walked(indexed, planner.walk_bounds(where, indexed))
-        elif indexed is not None:
-            # Few candidates: sort them on their index values rather than walk every value.
-            key = replace(shape.key, expression=indexed.value())
-            rows = page.plain(Keyset(key, shape.with_kind))
-        else:
-            rows = page.plain(Keyset(sort_key(order, database.dialect), shape.with_kind))
+        plan = _Plan(connection, database.dialect, wanted, where, index)
+        rows = plan.page(order, shape, position, max_results + 1)
+        total = plan.count(count_limit) if count_limit is not None else None
     records = [record_of(row) for row in rows[:max_results]]
     if len(rows) <= max_results:
-        return records, None
-    return records, encode_position(fingerprint, shape.position(rows[max_results - 1]))
+        return records, None, total
+    return records, encode_position(fingerprint, shape.position(rows[max_results - 1])), total
 
 
 def count_resources(
@@ -97,21 +107,9 @@ def count_resources(
     """How many records of any of ``kinds`` satisfy ``where``; at most ``limit`` if given."""
     wanted = check_kinds(kinds)
     check_where(where)
-    if limit is not None and limit < 0:
-        raise QueryError(f"limit must not be negative, got {limit}")
+    _check_limit(limit)
     with database.read() as connection:
-        planner = IndexPlanner(index, connection, wanted) if index is not None else None
-        exact = planner.count(where, limit) if planner else None
-        if exact is not None:
-            return exact
-        condition = where_clause(where, database.dialect, planner.answer if planner else None)
-        scope_condition = _scope(wanted, planner.candidates(where) if planner else None)
-        matching = sa.select(sa.literal_column("1")).select_from(resources)
-        matching = matching.where(scope_condition, condition)
-        if limit is not None:
-            matching = matching.limit(limit)
-        statement = sa.select(sa.func.count()).select_from(matching.subquery())
-        return int(connection.scalar(statement) or 0)
+        return _Plan(connection, database.dialect, wanted, where, index).count(limit)
 
 
 def check_kinds(kinds: Sequence[str]) -> list[str]:
@@ -125,6 +123,11 @@ def check_where(where: object) -> None:
         raise QueryError(f"not a query expression: {where!r}")
 
 
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 0:
+        raise QueryError(f"limit must not be negative, got {limit}")
+
+
 def _scope(kinds: list[str], candidates: sa.ColumnElement[bool] | None) -> sa.ColumnElement[bool]:
     """Which records to look at: the kinds, or the index's candidates (of those kinds only).
 
@@ -132,6 +135,65 @@ def _scope(kinds: list[str], candidates: sa.ColumnElement[bool] | None) -> sa.Co
     than from an index on (kind, ...).
     """
     return resources.c.kind.in_(kinds) if candidates is None else candidates
+
+
+class _Plan:
+    """One query's filter in one read transaction, with what the document index answers."""
+
+    def __init__(
+        self,
+        connection: sa.Connection,
+        dialect: str,
+        kinds: list[str],
+        where: Expression | None,
+        index: DocumentIndex | None,
+    ) -> None:
+        self._connection = connection
+        self._dialect = dialect
+        self._kinds = kinds
+        self._where = where
+        self._planner = IndexPlanner(index, connection, kinds) if index is not None else None
+        answer = self._planner.answer if self._planner is not None else None
+        self._condition = where_clause(where, dialect, answer)
+        self._candidates: sa.ColumnElement[bool] | None = None
+        self._estimated = False
+
+    def candidates(self) -> sa.ColumnElement[bool] | None:
+        if not self._estimated and self._planner is not None:
+            self._candidates = self._planner.candidates(self._where)
+            self._estimated = True
+        return self._candidates
+
+    def page(
+        self, order: Sort, shape: Keyset, position: list[Any] | None, limit: int
+    ) -> list[sa.Row[Any]]:
+        planner = self._planner
+        indexed = planner.sort(order) if planner is not None else None
+        bounds = planner.walk_bounds(self._where, indexed) if planner and indexed else []
+        # A walk bounded by the filter itself visits matching values only; otherwise
+        # a small range of candidates may be cheaper than walking.
+        candidates = None if bounds else self.candidates()
+        page = _Page(
+            self._connection, shape, self._condition, self._kinds, candidates, position, limit
+        )
+        if planner is not None and indexed is not None and candidates is None:
+            return page.walked(indexed, bounds, planner.requires_value(self._where, indexed))
+        if indexed is not None:
+            # Few candidates: sort them on their index values rather than walk every value.
+            key = replace(shape.key, expression=indexed.value())
+            return page.plain(Keyset(key, shape.with_kind))
+        return page.plain(Keyset(sort_key(order, self._dialect), shape.with_kind))
+
+    def count(self, limit: int | None) -> int:
+        exact = self._planner.count(self._where, limit) if self._planner is not None else None
+        if exact is not None:
+            return exact
+        matching = sa.select(sa.literal_column("1")).select_from(resources)
+        matching = matching.where(_scope(self._kinds, self.candidates()), self._condition)
+        if limit is not None:
+            matching = matching.limit(limit)
+        statement = sa.select(sa.func.count()).select_from(matching.subquery())
+        return int(self._connection.scalar(statement) or 0)
 
 
 class _Page:
@@ -168,14 +230,15 @@ class _Page:
         return list(self._connection.execute(statement).all())
 
     def walked(
-        self, indexed: IndexedSort, bounds: list[sa.ColumnElement[bool]]
+        self, indexed: IndexedSort, bounds: list[sa.ColumnElement[bool]], valued_only: bool
     ) -> list[sa.Row[Any]]:
-        """Records with a value, walking the index in order; then those without, by name."""
+        """Records with a value, walking the index in order; then those without, by name
+        (none when ``valued_only``: the filter needs a value)."""
         rows: list[sa.Row[Any]] = []
         position = self._position
         if position is None or position[0] is not None:
             rows = self._walk(indexed, position, bounds)
-            if len(rows) >= self._limit:
+            if len(rows) >= self._limit or valued_only:
                 return rows
         return rows + self._without_value(indexed, position, self._limit - len(rows))
 

@@ -30,7 +30,7 @@ from sagebox.store import (
 from sagebox.store.query import Expression
 
 DEFAULT_MAX_RESULTS = 10
-TOTAL_HITS_LIMIT = 10_000
+TOTAL_HITS_LIMIT = 1_000
 
 
 class SearchService:
@@ -58,14 +58,14 @@ class SearchService:
             return {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
         token = request.get("NextToken") or None
         try:
-            records, next_token = self._store.query(
+            records, next_token, total = self._store.query_and_count(
                 [row.kind],
                 where,
                 sort,
                 max_results=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
                 next_token=token,
+                count_limit=TOTAL_HITS_LIMIT,
             )
-            total = self._store.count([row.kind], where, limit=TOTAL_HITS_LIMIT)
         except InvalidNextToken as exc:
             raise ValidationError(f"Invalid pagination token: {token!r}") from exc
         except QueryError as exc:  # a value no document query can state (a NUL, a quote)
