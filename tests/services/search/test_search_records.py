@@ -359,3 +359,18 @@ def test_contains_may_repeat_on_names_and_artifacts(search: SearchService) -> No
         )
         == 4
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [('Parameters.a"b', "1"), ("DisplayName", "a\x00b"), ('InputArtifacts.a"b.Value', "x")],
+)
+def test_names_and_values_a_query_cannot_state_are_refused(
+    search: SearchService, name: str, value: str
+) -> None:
+    expression = filters((name, "Equals", value))
+    with pytest.raises(ValidationError, match="cannot be searched"):
+        search.search({"Resource": "ExperimentTrialComponent", "SearchExpression": expression})
+    if '"' in name:
+        with pytest.raises(ValidationError, match="cannot be searched"):
+            search.search({"Resource": "ExperimentTrialComponent", "SortBy": name})

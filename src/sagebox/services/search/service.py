@@ -27,7 +27,7 @@ from sagebox.store import (
     ResourceRecord,
     TagCondition,
 )
-from sagebox.store.query import Expression
+from sagebox.store.query import Expression, Sort
 
 DEFAULT_MAX_RESULTS = 10
 TOTAL_HITS_LIMIT = 1_000
@@ -47,12 +47,10 @@ class SearchService:
 
     def search(self, request: dict[str, Any]) -> dict[str, Any]:
         row = self._resource(request["Resource"])
-        builder = self._builder(row)
-        where = _visible(request.get("VisibilityConditions") or [])
-        if request.get("SearchExpression") is not None:
-            built = builder.where(request["SearchExpression"])
-            where = built if where is None else AllOf([built, where])
-        sort = builder.sort(request.get("SortBy"), request.get("SortOrder"))
+        try:
+            where, sort = self._query(row, request)
+        except QueryError as exc:  # a name or value no document query can state (a NUL, a quote)
+            raise ValidationError(f"The SearchExpression cannot be searched: {exc}") from exc
         if request.get("CrossAccountFilterOption") == "CrossAccount":
             # Nothing is shared with this account from another one.
             return {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
@@ -68,8 +66,6 @@ class SearchService:
             )
         except InvalidNextToken as exc:
             raise ValidationError(f"Invalid pagination token: {token!r}") from exc
-        except QueryError as exc:  # a value no document query can state (a NUL, a quote)
-            raise ValidationError(f"The SearchExpression cannot be searched: {exc}") from exc
         tags = self._store.tags.list_many([record.arn for record in records])
         results = [
             {row.member: {**self._record(row, record), "Tags": tags[record.arn]}}
@@ -83,6 +79,16 @@ class SearchService:
         if next_token is not None:
             answer["NextToken"] = next_token
         return answer
+
+    def _query(
+        self, row: SearchResource, request: dict[str, Any]
+    ) -> tuple[Expression | None, Sort]:
+        builder = self._builder(row)
+        where = _visible(request.get("VisibilityConditions") or [])
+        if request.get("SearchExpression") is not None:
+            built = builder.where(request["SearchExpression"])
+            where = built if where is None else AllOf([built, where])
+        return where, builder.sort(request.get("SortBy"), request.get("SortOrder"))
 
     def _resource(self, resource: str) -> SearchResource:
         row = BY_RESOURCE.get(resource)
