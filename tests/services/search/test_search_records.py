@@ -374,3 +374,22 @@ def test_names_and_values_a_query_cannot_state_are_refused(
     if '"' in name:
         with pytest.raises(ValidationError, match="cannot be searched"):
             search.search({"Resource": "ExperimentTrialComponent", "SortBy": name})
+
+
+def test_visibility_conditions_and_other_accounts(search: SearchService) -> None:
+    visible = answer(
+        search,
+        Resource="ExperimentTrialComponent",
+        SortBy="TrialComponentName",
+        SortOrder="Ascending",
+        VisibilityConditions=[{"Key": "Tags.sagemaker:run", "Value": "no"}],
+    )
+    assert names(visible) == ["tc-a", "tc-c", "tc-d"]  # tc-b's tag has another value
+    shared = answer(
+        search, Resource="ExperimentTrialComponent", CrossAccountFilterOption="CrossAccount"
+    )
+    assert shared == {"Results": [], "TotalHits": {"Value": 0, "Relation": "EqualTo"}}
+    with pytest.raises(ValidationError, match="Tags.<key>"):
+        search.search(
+            {"Resource": "Experiment", "VisibilityConditions": [{"Key": "team", "Value": "x"}]}
+        )
