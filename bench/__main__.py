@@ -18,6 +18,7 @@ from bench import (
     pca,
     random_cut_forest,
     sdk_flow,
+    search,
     training_overhead,
     transform,
     tuning,
@@ -39,6 +40,7 @@ BENCHMARKS = {
     "random_cut_forest": random_cut_forest.run,
     "document_queries": document_queries.run,
     "experiments": experiments.run,
+    "search": search.run,
 }
 
 

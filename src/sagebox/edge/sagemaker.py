@@ -62,9 +62,7 @@ OPERATIONS: dict[str, Handler] = {
     "QueryLineage": lambda p, r: p.associations.query_lineage(r),
     "AssociateTrialComponent": lambda p, r: p.trial_components.associate(r),
     "DisassociateTrialComponent": lambda p, r: p.trial_components.disassociate(r),
-    # Experiment resources only (what the SDK's Run and ExperimentAnalytics search);
-    # the Search service's row replaces this one.
-    "Search": lambda p, r: p.trial_components.experiment_search.search(r),
+    "Search": lambda p, r: p.search.search(r),
 }
 
 

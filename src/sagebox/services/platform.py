@@ -32,6 +32,7 @@ from sagebox.services.logs import LogService
 from sagebox.services.processing import ProcessingJobService
 from sagebox.services.registry.groups import ModelPackageGroupService
 from sagebox.services.registry.packages import ModelPackageService
+from sagebox.services.search import SearchService
 from sagebox.services.tags import TagService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
@@ -84,6 +85,8 @@ class Platform:
             capture_flush_seconds=settings.capture_flush_seconds,
         )
         self.logs = LogService(settings)
+        # Declares the document index of what it searches; builds some records by Describe.
+        self.search = SearchService(self.store, self.services)
         self._started = False
 
     def _build(self, family: Family) -> Any:

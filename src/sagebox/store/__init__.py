@@ -1,6 +1,7 @@
 """Metadata persistence: SQLAlchemy over SQLite (default) or PostgreSQL."""
 
 from sagebox.store.errors import AlreadyExists, InvalidNextToken, NotFound, QueryError, StoreError
+from sagebox.store.index_paths import ANY_MEMBER, ByField, IndexedPath
 from sagebox.store.metadata_store import MetadataStore
 from sagebox.store.metric_points import MetricPoint, MetricPointRepository, PointsAppend
 from sagebox.store.query import (
@@ -20,14 +21,17 @@ from sagebox.store.resources import ResourceRecord, ResourceRepository
 from sagebox.store.tags import TagRepository
 
 __all__ = [
+    "ANY_MEMBER",
     "EACH",
     "AllOf",
     "AlreadyExists",
     "AnyElement",
     "AnyOf",
+    "ByField",
     "ColumnSort",
     "Condition",
     "DocumentSort",
+    "IndexedPath",
     "InvalidNextToken",
     "Match",
     "MetadataStore",

@@ -17,6 +17,7 @@ from sagebox.store.errors import StoreError
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SUPPORTED_DIALECTS = ("sqlite", "postgresql")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 65_536  # per connection, filled only as pages are read
 # Key of the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK_KEY = 0x5A6E_B0C5
 # Execution option read by the SQLite "begin" hook: how to open a transaction.
@@ -100,6 +101,9 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Index walks and index maintenance touch B-tree pages all over a large store;
+        # SQLite's default page cache (2 MB) would reread them from the OS on every write.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     finally:
         cursor.close()
 

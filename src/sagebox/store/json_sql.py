@@ -22,14 +22,23 @@ are refused (`QueryError`) on every backend alike.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from sagebox.store.errors import QueryError
 from sagebox.store.tables import resources
+
+# Strings that "spell a number" (hyperparameters are strings, SageMaker compares them
+# as numbers): JSON's number syntax with no surrounding space, an exponent of at most
+# two digits and at most 100 characters, so that every backend (and Python) reads the
+# same double from it without overflow.
+NUMBER_TEXT: Final = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]{1,2})?")
+NUMBER_TEXT_MAX_LENGTH: Final = 100
+_PG_NUMBER_TEXT = "^" + NUMBER_TEXT.pattern + "$"
 
 # SQLite's json_type names; PostgreSQL's jsonb_typeof says number/string/boolean.
 _SQLITE_NUMBERS = ("integer", "real")
@@ -68,6 +77,14 @@ class JsonValue(ABC):
     def boolean(self) -> sa.ColumnElement[Any]:
         """The value as an SQL boolean if it is JSON true or false, else NULL."""
 
+    def spelled_number(self) -> sa.ColumnElement[Any]:
+        """The value as a number if it is a JSON number or a string spelling one, else NULL."""
+        return sa.func.coalesce(self.number(), self._text_as_number(self.text()))
+
+    @abstractmethod
+    def _text_as_number(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+        """The number ``text`` spells (`NUMBER_TEXT`), else NULL; NULL for NULL."""
+
     @abstractmethod
     def present(self) -> sa.ColumnElement[bool]:
         """True where the value exists and is not JSON null; never NULL itself."""
@@ -93,6 +110,13 @@ def contains_substring(
 def byte_ordered(dialect: str, text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     """``text`` compared by bytes, as SQLite always does, not by PostgreSQL's locale."""
     return sa.collate(text, "C") if dialect == "postgresql" else text
+
+
+def spelled_number(text: str) -> float | None:
+    """The number a string spells, as the databases read it (`NUMBER_TEXT`), else None."""
+    if len(text) > NUMBER_TEXT_MAX_LENGTH or NUMBER_TEXT.fullmatch(text) is None:
+        return None
+    return float(text)
 
 
 def check_member_name(name: object) -> str:
@@ -151,6 +175,9 @@ class _SQLiteMember(JsonValue):
     def present(self) -> sa.ColumnElement[bool]:
         return sa.func.coalesce(self._type(), "null") != "null"
 
+    def _text_as_number(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+        return _sqlite_text_as_number(text)
+
 
 class _SQLiteElement(JsonValue):
     """The element of the ``json_each`` row being iterated."""
@@ -184,6 +211,9 @@ class _SQLiteElement(JsonValue):
     def present(self) -> sa.ColumnElement[bool]:
         return self._type() != "null"
 
+    def _text_as_number(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+        return _sqlite_text_as_number(text)
+
 
 def _sqlite_elements(
     each: sa.Function[Any],
@@ -192,6 +222,25 @@ def _sqlite_elements(
     # json_each also walks the members of an object and yields a scalar as one
     # row; only array elements have integer keys.
     return rows, _SQLiteElement(rows), [sa.func.typeof(rows.c.key) == "integer"]
+
+
+def _sqlite_text_as_number(text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+    """SQLite's strict JSON parser reads a JSON number; the GLOBs refuse surrounding
+    space and exponents of three digits, as `NUMBER_TEXT` does."""
+    shaped = sa.and_(
+        sa.func.length(text) <= NUMBER_TEXT_MAX_LENGTH,
+        text.op("GLOB")("[0-9-]*"),
+        text.op("GLOB")("*[0-9]"),
+        sa.not_(text.op("GLOB")("*[eE][0-9][0-9][0-9]*")),
+        sa.not_(text.op("GLOB")("*[eE][+-][0-9][0-9][0-9]*")),
+    )
+    # Nested CASEs: json_type raises on text that is not JSON, so it runs only after
+    # json_valid said the text is JSON.
+    is_json = sa.case((sa.and_(shaped, sa.func.json_valid(text) == 1), sa.true()), else_=sa.false())
+    number = sa.case(
+        (sa.func.json_type(text).in_(_SQLITE_NUMBERS), sa.func.json_extract(text, "$"))
+    )
+    return sa.case((is_json, number))
 
 
 def _sqlite_boolean(json_type: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
@@ -233,6 +282,14 @@ class _PostgresValue(JsonValue):
 
     def boolean(self) -> sa.ColumnElement[Any]:
         return sa.case((self._type() == "boolean", sa.cast(self._expression, sa.Boolean)))
+
+    def _text_as_number(self, text: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+        shaped = sa.and_(
+            sa.func.length(text) <= NUMBER_TEXT_MAX_LENGTH,
+            text.op("~")(sa.literal(_PG_NUMBER_TEXT, sa.Text())),
+        )
+        # CASE evaluates the cast only for text the pattern accepted.
+        return sa.case((shaped, sa.cast(text, postgresql.DOUBLE_PRECISION)))
 
     def present(self) -> sa.ColumnElement[bool]:
         return sa.func.coalesce(self._type(), "null") != "null"

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from sagebox.store.errors import InvalidNextToken
 from sagebox.store.paging import PositionValue
-from sagebox.store.query import SortKey
+from sagebox.store.query_sql import SortKey
 from sagebox.store.tables import resources
 
 SORT_KEY_LABEL = "sort_key"
@@ -32,6 +32,8 @@ SORT_KEY_LABEL = "sort_key"
 class Keyset:
     key: SortKey
     with_kind: bool
+    name_column: sa.ColumnElement[str] = resources.c.name
+    """Where rows' names are read for ordering and paging (the document index has a copy)."""
 
     @property
     def length(self) -> int:
@@ -48,7 +50,7 @@ class Keyset:
 
     def order_by(self) -> list[sa.ColumnElement[Any]]:
         keys = [] if self.key.is_name else [self._ordered(self.selected, self.key.nullable)]
-        keys.append(self._ordered(resources.c.name, nullable=False))
+        keys.append(self._ordered(self.name_column, nullable=False))
         if self.with_kind:
             keys.append(self._ordered(resources.c.kind, nullable=False))
         return keys
@@ -56,10 +58,10 @@ class Keyset:
     def after(self, position: list[Any]) -> sa.ColumnElement[bool]:
         """Rows strictly past ``position`` in this order."""
         value, name = position[0], position[1]
-        tie = self._beyond(resources.c.name, name)
+        tie = self._beyond(self.name_column, name)
         if self.with_kind:
             tie = sa.or_(
-                tie, sa.and_(resources.c.name == name, self._beyond(resources.c.kind, position[2]))
+                tie, sa.and_(self.name_column == name, self._beyond(resources.c.kind, position[2]))
             )
         if self.key.is_name:
             return tie

@@ -26,6 +26,14 @@ Values are typed
     ``0.9`` for a metric), as the Search layer knows which properties are
     numeric.
 
+Numbers spelled as strings
+    SageMaker keeps hyperparameters as strings and compares them as numbers.
+    ``Condition(..., numeric_strings=True)`` (numbers only; Equals, NotEquals,
+    In and the orderings) and ``DocumentSort(..., numeric_strings=True)`` treat
+    a string in JSON's number syntax (`sagebox.store.json_sql.NUMBER_TEXT`: no
+    surrounding space, an exponent of at most two digits, at most 100
+    characters) as that number, besides JSON numbers themselves.
+
 Operators (`Operator`, SageMaker's names)
     Equals, GreaterThan, GreaterThanOrEqualTo, LessThan, LessThanOrEqualTo:
         some value at the path compares so with ``value``. Ordering a
@@ -58,7 +66,7 @@ descending order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Final, Literal
@@ -66,15 +74,8 @@ from typing import Any, Final, Literal
 import sqlalchemy as sa
 
 from sagebox.store.errors import QueryError
-from sagebox.store.json_sql import (
-    JsonValue,
-    byte_ordered,
-    check_member_name,
-    check_no_nul,
-    contains_substring,
-    document_value,
-)
-from sagebox.store.tables import resources, tags
+from sagebox.store.json_sql import check_member_name, check_no_nul
+from sagebox.store.tables import resources
 
 Scalar = str | int | float | bool
 MAX_PATH_SEGMENTS = 32
@@ -121,13 +122,15 @@ class Operator(StrEnum):
     IN = "In"
 
 
-_ORDERINGS: dict[Operator, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
-    Operator.GREATER_THAN: lambda left, right: left > right,
-    Operator.GREATER_THAN_OR_EQUAL_TO: lambda left, right: left >= right,
-    Operator.LESS_THAN: lambda left, right: left < right,
-    Operator.LESS_THAN_OR_EQUAL_TO: lambda left, right: left <= right,
-}
-_COMPLEMENTS = {Operator.NOT_EQUALS: Operator.EQUALS, Operator.NOT_EXISTS: Operator.EXISTS}
+ORDERINGS: Final = frozenset(
+    {
+        Operator.GREATER_THAN,
+        Operator.GREATER_THAN_OR_EQUAL_TO,
+        Operator.LESS_THAN,
+        Operator.LESS_THAN_OR_EQUAL_TO,
+    }
+)
+COMPLEMENTS: Final = {Operator.NOT_EQUALS: Operator.EQUALS, Operator.NOT_EXISTS: Operator.EXISTS}
 
 
 @dataclass(frozen=True)
@@ -137,12 +140,16 @@ class Condition:
     path: Sequence[Segment]
     operator: Operator | str
     value: Scalar | Sequence[Scalar] | None = None
+    numeric_strings: bool = False
+    """Strings spelling a number (`NUMBER_TEXT`) compare as that number too."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", _check_path(self.path))
         operator = _check_operator(self.operator)
         object.__setattr__(self, "operator", operator)
         object.__setattr__(self, "value", _check_value(operator, self.value, tag=False))
+        if self.numeric_strings:
+            _check_numeric_strings(operator, self.value)
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,6 @@ SORTABLE_COLUMNS: dict[str, sa.Column[Any]] = {
     "Status": resources.c.status,
     "LastModifiedTime": resources.c.last_modified_time,
 }
-_TIME_COLUMNS = ("CreationTime", "LastModifiedTime")
 
 
 @dataclass(frozen=True)
@@ -242,55 +248,22 @@ class DocumentSort:
     path: Sequence[Segment]
     order: SortOrder | str = SortOrder.DESCENDING
     numeric: bool = True
+    numeric_strings: bool = False
+    """With ``numeric``: strings spelling a number (`NUMBER_TEXT`) sort as that number too."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", _check_path(self.path))
         object.__setattr__(self, "order", _check_order(self.order))
         if not isinstance(self.numeric, bool):
             raise QueryError(f"numeric must be True or False, got {self.numeric!r}")
+        if not isinstance(self.numeric_strings, bool):
+            raise QueryError(f"numeric_strings must be True or False, got {self.numeric_strings!r}")
+        if self.numeric_strings and not self.numeric:
+            raise QueryError("numeric_strings sorts numbers; it needs numeric=True")
 
 
 Sort = ColumnSort | DocumentSort
 SortValueType = Literal["number", "text", "time"]
-
-
-@dataclass(frozen=True)
-class SortKey:
-    """A sort compiled for one backend: what rows are ordered by, and how."""
-
-    expression: sa.ColumnElement[Any]
-    descending: bool
-    value_type: SortValueType
-    nullable: bool
-    is_name: bool
-
-
-def where_clause(expression: Expression | None, dialect: str) -> sa.ColumnElement[bool]:
-    """The condition on ``resources`` rows (correlated to ``resources`` in the query)."""
-    if expression is None:
-        return sa.true()
-    return _compile(expression, document_value(dialect), dialect, depth=0)
-
-
-def sort_key(sort: Sort, dialect: str) -> SortKey:
-    """The ORDER BY key of ``sort``, with what paging needs to know about it."""
-    descending = sort.order == SortOrder.DESCENDING
-    if isinstance(sort, ColumnSort):
-        column = SORTABLE_COLUMNS[sort.column]
-        value_type: SortValueType = "time" if sort.column in _TIME_COLUMNS else "text"
-        return SortKey(column, descending, value_type, False, column is resources.c.name)
-    if not isinstance(sort, DocumentSort):
-        raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {sort!r}")
-
-    def pick(value: JsonValue) -> sa.ColumnElement[Any]:
-        return value.number() if sort.numeric else value.text()
-
-    aggregate = sa.func.max if descending else sa.func.min
-    expression = _sort_value(document_value(dialect), tuple(sort.path), pick, aggregate)
-    if not sort.numeric:
-        # Through an aggregate too, and in ORDER BY as in the paging condition.
-        expression = byte_ordered(dialect, expression)
-    return SortKey(expression, descending, "number" if sort.numeric else "text", True, False)
 
 
 def canonical(item: Expression | Sort | None) -> Any:
@@ -301,8 +274,9 @@ def canonical(item: Expression | Sort | None) -> Any:
     match item:
         case None:
             return None
-        case Condition(path=path, operator=operator, value=value):
-            return {"path": _canonical_path(path), "op": str(operator), "value": _plain(value)}
+        case Condition(path=path, operator=operator, value=value, numeric_strings=strings):
+            found = {"path": canonical_path(path), "op": str(operator), "value": _plain(value)}
+            return found | {"strings": True} if strings else found
         case TagCondition(key=key, operator=operator, value=value):
             return {"tag": key, "op": str(operator), "value": _plain(value)}
         case AllOf(conditions=children):
@@ -310,181 +284,13 @@ def canonical(item: Expression | Sort | None) -> Any:
         case AnyOf(conditions=children):
             return {"any": [canonical(child) for child in children]}
         case AnyElement(path=path, condition=condition):
-            return {"element": _canonical_path(path), "where": canonical(condition)}
+            return {"element": canonical_path(path), "where": canonical(condition)}
         case ColumnSort(column=column, order=order):
             return {"column": column, "order": str(order)}
-        case DocumentSort(path=path, order=order, numeric=numeric):
-            return {"path": _canonical_path(path), "order": str(order), "numeric": numeric}
+        case DocumentSort(path=path, order=order, numeric=numeric, numeric_strings=strings):
+            found = {"path": canonical_path(path), "order": str(order), "numeric": numeric}
+            return found | {"strings": True} if strings else found
     raise QueryError(f"not a query expression or sort: {item!r}")
-
-
-# Compilation -------------------------------------------------------------------
-
-
-def _compile(
-    expression: Expression, root: JsonValue, dialect: str, depth: int
-) -> sa.ColumnElement[bool]:
-    if depth > MAX_NESTING:
-        raise QueryError(f"conditions are nested more than {MAX_NESTING} deep")
-    if isinstance(expression, AllOf):
-        children = [_compile(child, root, dialect, depth + 1) for child in expression.conditions]
-        return sa.and_(*children) if children else sa.true()
-    if isinstance(expression, AnyOf):
-        children = [_compile(child, root, dialect, depth + 1) for child in expression.conditions]
-        return sa.or_(*children) if children else sa.false()
-    if isinstance(expression, AnyElement):
-        inner = expression.condition
-
-        def element_satisfies(element: JsonValue) -> sa.ColumnElement[bool]:
-            return _compile(inner, element, dialect, depth + 1)
-
-        return _somewhere(root, (*expression.path, EACH), element_satisfies)
-    if isinstance(expression, Condition):
-        return _document_condition(expression, root, dialect)
-    if isinstance(expression, TagCondition):
-        return _tag_condition(expression, dialect)
-    raise QueryError(f"not a query expression: {expression!r}")
-
-
-def _document_condition(
-    condition: Condition, root: JsonValue, dialect: str
-) -> sa.ColumnElement[bool]:
-    operator = Operator(condition.operator)
-    positive = _COMPLEMENTS.get(operator, operator)
-    value = condition.value
-
-    def leaf(at: JsonValue) -> sa.ColumnElement[bool]:
-        return _value_test(at, positive, value, dialect)
-
-    matched = _somewhere(root, tuple(condition.path), leaf)
-    if positive is operator:
-        return matched
-    # Comparisons with a missing value are NULL; NOT NULL would not match either.
-    return sa.not_(sa.func.coalesce(matched, sa.false()))
-
-
-def _somewhere(
-    value: JsonValue,
-    path: tuple[Segment, ...],
-    leaf: Callable[[JsonValue], sa.ColumnElement[bool]],
-) -> sa.ColumnElement[bool]:
-    """``leaf`` holds for the value at ``path``; for some element, past array segments."""
-    names = _leading_names(path)
-    if names:
-        value = value.member(names)
-    rest = path[len(names) :]
-    if not rest:
-        return leaf(value)
-    rows, element, conditions = value.elements()
-    step = rest[0]
-    if isinstance(step, Match):
-        conditions.append(_equals(element.member((step.field,)), step.value))
-    conditions.append(_somewhere(element, rest[1:], leaf))
-    return sa.select(sa.literal_column("1")).select_from(rows).where(*conditions).exists()
-
-
-def _sort_value(
-    value: JsonValue,
-    path: tuple[Segment, ...],
-    pick: Callable[[JsonValue], sa.ColumnElement[Any]],
-    aggregate: Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]],
-) -> sa.ColumnElement[Any]:
-    """The typed value at ``path``; past array segments, the aggregate of the matching ones."""
-    names = _leading_names(path)
-    if names:
-        value = value.member(names)
-    rest = path[len(names) :]
-    if not rest:
-        return pick(value)
-    rows, element, conditions = value.elements()
-    step = rest[0]
-    if isinstance(step, Match):
-        conditions.append(_equals(element.member((step.field,)), step.value))
-    inner = _sort_value(element, rest[1:], pick, aggregate)
-    return sa.select(aggregate(inner)).select_from(rows).where(*conditions).scalar_subquery()
-
-
-def _value_test(
-    at: JsonValue, operator: Operator, value: Any, dialect: str
-) -> sa.ColumnElement[bool]:
-    if operator is Operator.EXISTS:
-        return at.present()
-    if operator is Operator.EQUALS:
-        return _equals(at, value)
-    if operator is Operator.IN:
-        return sa.or_(*(_typed(at, group[0]).in_(group) for group in _by_type(value)))
-    if operator is Operator.CONTAINS:
-        rows, element, conditions = at.elements()
-        member = sa.select(sa.literal_column("1")).select_from(rows)
-        in_array = member.where(*conditions, _equals(element, value)).exists()
-        if isinstance(value, str):
-            return sa.or_(contains_substring(dialect, at.text(), value), in_array)
-        return in_array
-    return _ORDERINGS[operator](_typed(at, value), _bound(value))
-
-
-def _equals(at: JsonValue, value: Scalar) -> sa.ColumnElement[bool]:
-    return _typed(at, value) == _bound(value)
-
-
-def _typed(at: JsonValue, value: Scalar) -> sa.ColumnElement[Any]:
-    """The value at ``at`` in the JSON type of ``value`` (NULL if it has another)."""
-    if isinstance(value, bool):
-        return at.boolean()
-    if isinstance(value, int | float):
-        return at.number()
-    return at.text()
-
-
-def _bound(value: Scalar) -> sa.BindParameter[Any]:
-    if isinstance(value, bool):
-        return sa.literal(value, sa.Boolean())
-    if isinstance(value, int):
-        return sa.literal(value, sa.BigInteger())
-    if isinstance(value, float):
-        return sa.literal(value, sa.Float())
-    return sa.literal(value, sa.Text())
-
-
-def _by_type(values: Sequence[Scalar]) -> list[list[Scalar]]:
-    """The values of an In list grouped by the JSON type they compare with."""
-    groups: dict[str, list[Scalar]] = {}
-    for value in values:
-        kind = "bool" if isinstance(value, bool) else "str" if isinstance(value, str) else "num"
-        groups.setdefault(kind, []).append(value)
-    return list(groups.values())
-
-
-def _tag_condition(condition: TagCondition, dialect: str) -> sa.ColumnElement[bool]:
-    operator = Operator(condition.operator)
-    positive = _COMPLEMENTS.get(operator, operator)
-    value: Any = condition.value
-    test: list[sa.ColumnElement[bool]] = []
-    if positive is Operator.EQUALS:
-        test.append(tags.c.value == sa.literal(value, sa.Text()))
-    elif positive is Operator.IN:
-        test.append(tags.c.value.in_(list(value)))
-    elif positive is Operator.CONTAINS:
-        test.append(contains_substring(dialect, tags.c.value, value))
-    elif positive in _ORDERINGS:
-        ordered = byte_ordered(dialect, tags.c.value)
-        test.append(_ORDERINGS[positive](ordered, sa.literal(value, sa.Text())))
-    tagged = (
-        sa.select(sa.literal_column("1"))
-        .select_from(tags)
-        .where(tags.c.arn == resources.c.arn, tags.c.key == sa.literal(condition.key), *test)
-        .exists()
-    )
-    return tagged if positive is operator else sa.not_(tagged)
-
-
-def _leading_names(path: tuple[Segment, ...]) -> tuple[str, ...]:
-    names: list[str] = []
-    for segment in path:
-        if not isinstance(segment, str):
-            break
-        names.append(segment)
-    return tuple(names)
 
 
 # Validation ---------------------------------------------------------------------
@@ -532,11 +338,20 @@ def _check_value(operator: Operator, value: Any, *, tag: bool) -> Any:
             raise QueryError(f"In takes a non-empty list of values, got {value!r}")
         return tuple(_check_scalar(item, "In value", text_only=tag) for item in value)
     _check_scalar(value, f"{operator} value", text_only=tag)
-    if operator in _ORDERINGS and isinstance(value, bool):
+    if operator in ORDERINGS and isinstance(value, bool):
         raise QueryError(f"{operator} cannot order booleans")
     if operator is Operator.CONTAINS and tag and not isinstance(value, str):
         raise QueryError(f"Contains on a tag takes a string, got {value!r}")
     return value
+
+
+def _check_numeric_strings(operator: Operator, value: Any) -> None:
+    positive = COMPLEMENTS.get(operator, operator)
+    if positive not in ORDERINGS | {Operator.EQUALS, Operator.IN}:
+        raise QueryError(f"numeric_strings compares numbers; {operator} compares no number")
+    values = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(item, bool | str) for item in values):
+        raise QueryError(f"numeric_strings compares numbers, got {value!r}")
 
 
 def _check_scalar(value: Any, what: str, *, text_only: bool = False) -> Scalar:
@@ -560,7 +375,9 @@ def _check_children(children: Sequence[Expression]) -> tuple[Expression, ...]:
     return tuple(children)
 
 
-def _canonical_path(path: Sequence[Segment]) -> list[Any]:
+def canonical_path(path: Sequence[Segment]) -> list[Any]:
+    """A path as JSON-able data: names, {"each": true} and {"match": [field, value]}."""
+
     def one(segment: Segment) -> Any:
         if isinstance(segment, Match):
             return {"match": [segment.field, segment.value]}

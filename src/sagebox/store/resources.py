@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from sagebox.store.database import Database
-from sagebox.store.errors import AlreadyExists, NotFound, QueryError, StoreError
-from sagebox.store.keyset import Keyset
-from sagebox.store.paging import (
-    decode_position,
-    decode_token,
-    encode_position,
-    encode_token,
-    query_fingerprint,
-)
-from sagebox.store.query import (
-    EXPRESSION_TYPES,
-    ColumnSort,
-    DocumentSort,
-    Expression,
-    Sort,
-    canonical,
-    sort_key,
-    where_clause,
-)
+from sagebox.store.document_index import DocumentIndex, IndexWriter
+from sagebox.store.errors import AlreadyExists, NotFound, StoreError
+from sagebox.store.paging import decode_token, encode_token, query_fingerprint
+from sagebox.store.query import Expression, Sort
+from sagebox.store.records import ResourceRecord, record_of
+from sagebox.store.resource_queries import count_resources, query_resources
 from sagebox.store.tables import resources, to_utc
+
+__all__ = ["ResourceRecord", "ResourceRepository"]
 
 SORT_COLUMNS: dict[str, sa.Column[Any]] = {
     "Name": resources.c.name,
@@ -49,36 +38,39 @@ RecordChange = tuple[
 _TIME_SORTS = ("CreationTime", "LastModifiedTime")
 
 
-@dataclass
-class ResourceRecord:
-    """One stored SageMaker resource: its identity, state and Describe document."""
-
-    kind: str
-    name: str
-    arn: str
-    status: str
-    creation_time: datetime
-    last_modified_time: datetime
-    document: dict[str, Any] = field(default_factory=dict)
-    parent_arn: str | None = None
-
-
 class ResourceRepository:
-    """Create, read, change, delete and list the resources of one kind."""
+    """Create, read, change, delete and list the resources of one kind.
 
-    def __init__(self, database: Database, kind: str) -> None:
+    With a `DocumentIndex` (as `MetadataStore` gives), every write keeps the kind's
+    index rows in step in its own transaction, and queries use them.
+    """
+
+    def __init__(self, database: Database, kind: str, index: DocumentIndex | None = None) -> None:
         if not kind:
             raise ValueError("a resource kind must be a non-empty string")
         self._db = database
         self.kind = kind
+        self._index = index
+
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[sa.Connection, IndexWriter | None]]:
+        """A write transaction, with the index writer that follows its changes."""
+        with self._db.write() as connection:
+            writer = self._index.writer(connection) if self._index is not None else None
+            yield connection, writer
+        if writer is not None and self._index is not None:
+            self._index.committed(writer)
 
     def create(self, record: ResourceRecord) -> ResourceRecord:
         if record.kind != self.kind:
             raise ValueError(f"a {record.kind} record cannot be stored as a {self.kind}")
         stored = _in_utc(record)
         try:
-            with self._db.write() as connection:
-                connection.execute(sa.insert(resources).values(**_columns(stored)))
+            with self._writing() as (connection, writer):
+                result = connection.execute(sa.insert(resources).values(**_columns(stored)))
+                if writer is not None:
+                    resource_id = result.inserted_primary_key[0]
+                    writer.created(self.kind, resource_id, stored.name, stored.document)
         except sa.exc.IntegrityError as error:
             raise AlreadyExists(self.kind, record.name) from error
         return stored
@@ -108,12 +100,13 @@ class ResourceRepository:
     def modify_each(self, changes: Sequence[RecordChange]) -> list[ResourceRecord]:
         """`modify` for several (name, change, also) at once, in one transaction: all are
         written or none. A name may come more than once; each change sees the ones before."""
-        with self._db.write() as connection:
-            return [self._modify_in(connection, name, change, also) for name, change, also in changes]
+        with self._writing() as (connection, writer):
+            return [self._modify_in(connection, writer, name, change, also) for name, change, also in changes]
 
     def _modify_in(
         self,
         connection: sa.Connection,
+        writer: IndexWriter | None,
         name: str,
         change: Callable[[ResourceRecord], None],
         also: Callable[[sa.Connection, ResourceRecord], None] | None,
@@ -125,7 +118,9 @@ class ResourceRepository:
         ).first()
         if row is None:
             raise NotFound(self.kind, name)
-        record = _record(row)
+        record = record_of(row)
+        # Taken before ``change``, which may change the document in place.
+        before = writer.snapshot(self.kind, row.document) if writer is not None else None
         change(record)
         if (record.kind, record.name, record.arn) != (row.kind, row.name, row.arn):
             raise StoreError(f"{self.kind} {name!r}: kind, name and arn cannot be modified")
@@ -142,17 +137,24 @@ class ResourceRepository:
                 document=record.document,
             )
         )
+        if writer is not None:
+            writer.modified(self.kind, row.id, record.name, before, record.document)
         if also is not None:
             also(connection, record)
         return record
 
     def delete(self, name: str) -> None:
-        with self._db.write() as connection:
-            result = connection.execute(
-                sa.delete(resources).where(resources.c.kind == self.kind, resources.c.name == name)
+        with self._writing() as (connection, writer):
+            resource_id = connection.scalar(
+                sa.select(resources.c.id)
+                .where(resources.c.kind == self.kind, resources.c.name == name)
+                .with_for_update()
             )
-            if result.rowcount == 0:
+            if resource_id is None:
                 raise NotFound(self.kind, name)
+            connection.execute(sa.delete(resources).where(resources.c.id == resource_id))
+            if writer is not None:
+                writer.deleted(self.kind, resource_id)
 
     def list(
         self,
@@ -205,7 +207,7 @@ class ResourceRepository:
         )
         with self._db.read() as connection:
             rows = connection.execute(statement).all()
-        records = [_record(row) for row in rows[:max_results]]
+        records = [record_of(row) for row in rows[:max_results]]
         if len(rows) <= max_results:
             return records, None
         last = records[-1]
@@ -225,12 +227,18 @@ class ResourceRepository:
         CreationTime descending, as `list`'s. The token is None after the last page.
         """
         return query_resources(
-            self._db, [self.kind], where, sort, max_results=max_results, next_token=next_token
+            self._db,
+            [self.kind],
+            where,
+            sort,
+            max_results=max_results,
+            next_token=next_token,
+            index=self._index,
         )
 
-    def count(self, where: Expression | None = None) -> int:
-        """How many records of this kind satisfy ``where``."""
-        return count_resources(self._db, [self.kind], where)
+    def count(self, where: Expression | None = None, limit: int | None = None) -> int:
+        """How many records of this kind satisfy ``where``; at most ``limit`` if given."""
+        return count_resources(self._db, [self.kind], where, limit=limit, index=self._index)
 
     def list_by_status(self, statuses: Iterable[str]) -> list[ResourceRecord]:
         """Every record of this kind in one of ``statuses``, oldest first."""
@@ -243,85 +251,13 @@ class ResourceRepository:
             .order_by(resources.c.creation_time.asc(), resources.c.name.asc())
         )
         with self._db.read() as connection:
-            return [_record(row) for row in connection.execute(statement)]
+            return [record_of(row) for row in connection.execute(statement)]
 
     def _get_one(self, condition: sa.ColumnElement[bool]) -> ResourceRecord | None:
         statement = sa.select(resources).where(resources.c.kind == self.kind, condition)
         with self._db.read() as connection:
             row = connection.execute(statement).first()
-        return None if row is None else _record(row)
-
-
-def query_resources(
-    database: Database,
-    kinds: Sequence[str],
-    where: Expression | None = None,
-    sort: Sort | None = None,
-    *,
-    max_results: int = 100,
-    next_token: str | None = None,
-) -> tuple[list[ResourceRecord], str | None]:
-    """One page of the records of any of ``kinds`` satisfying ``where``, in ``sort`` order.
-
-    Names tie-break equal sort values, then kinds (a name is unique within a
-    kind only); the token continues strictly after the page's last record.
-    """
-    wanted = _check_kinds(kinds)
-    order = ColumnSort() if sort is None else sort
-    _check_where(where)
-    if not isinstance(order, ColumnSort | DocumentSort):
-        raise QueryError(f"a sort must be a ColumnSort or a DocumentSort, got {order!r}")
-    if max_results < 1:
-        raise QueryError(f"max_results must be at least 1, got {max_results}")
-    keyset = Keyset(sort_key(order, database.dialect), with_kind=len(wanted) > 1)
-    scope = ",".join(wanted)
-    fingerprint = query_fingerprint(
-        "query", {"kinds": wanted, "where": canonical(where), "sort": canonical(order)}
-    )
-    conditions = [resources.c.kind.in_(wanted), where_clause(where, database.dialect)]
-    if next_token is not None:
-        position = decode_position(
-            next_token, scope=scope, fingerprint=fingerprint, length=keyset.length
-        )
-        conditions.append(keyset.after(keyset.decode(position, scope)))
-    statement = (
-        sa.select(resources, keyset.selected)
-        .where(*conditions)
-        .order_by(*keyset.order_by())
-        .limit(max_results + 1)
-    )
-    with database.read() as connection:
-        rows = connection.execute(statement).all()
-    records = [_record(row) for row in rows[:max_results]]
-    if len(rows) <= max_results:
-        return records, None
-    return records, encode_position(fingerprint, keyset.position(rows[max_results - 1]))
-
-
-def count_resources(
-    database: Database, kinds: Sequence[str], where: Expression | None = None
-) -> int:
-    """How many records of any of ``kinds`` satisfy ``where``."""
-    wanted = _check_kinds(kinds)
-    _check_where(where)
-    statement = (
-        sa.select(sa.func.count())
-        .select_from(resources)
-        .where(resources.c.kind.in_(wanted), where_clause(where, database.dialect))
-    )
-    with database.read() as connection:
-        return int(connection.scalar(statement) or 0)
-
-
-def _check_kinds(kinds: Sequence[str]) -> list[str]:
-    if isinstance(kinds, str) or not kinds or not all(isinstance(k, str) and k for k in kinds):
-        raise QueryError(f"kinds must be a non-empty list of resource kinds, got {kinds!r}")
-    return sorted(set(kinds))
-
-
-def _check_where(where: object) -> None:
-    if where is not None and not isinstance(where, EXPRESSION_TYPES):
-        raise QueryError(f"not a query expression: {where!r}")
+        return None if row is None else record_of(row)
 
 
 def _filters(criteria: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
@@ -347,19 +283,6 @@ def _after(
     if descending:
         return sa.or_(column < value, sa.and_(column == value, resources.c.name < name))
     return sa.or_(column > value, sa.and_(column == value, resources.c.name > name))
-
-
-def _record(row: sa.Row[Any]) -> ResourceRecord:
-    return ResourceRecord(
-        kind=row.kind,
-        name=row.name,
-        arn=row.arn,
-        status=row.status,
-        creation_time=row.creation_time,
-        last_modified_time=row.last_modified_time,
-        document=row.document,
-        parent_arn=row.parent_arn,
-    )
 
 
 def _columns(record: ResourceRecord) -> dict[str, Any]:

@@ -82,8 +82,10 @@ resources = sa.Table(
     sa.UniqueConstraint("kind", "name", name="uq_resources_kind_name"),
     sa.UniqueConstraint("arn", name="uq_resources_arn"),
     sa.Index("ix_resources_kind_status", "kind", "status"),
-    sa.Index("ix_resources_kind_creation_time", "kind", "creation_time"),
     sa.Index("ix_resources_parent_arn", "parent_arn"),
+    # Whole (time, name) keys: listings and queries page in that order without sorting.
+    sa.Index("ix_resources_kind_creation_time_name", "kind", "creation_time", "name"),
+    sa.Index("ix_resources_kind_last_modified_time_name", "kind", "last_modified_time", "name"),
 )
 
 tags = sa.Table(
@@ -107,4 +109,48 @@ metric_points = sa.Table(
     sa.Column("step", sa.Integer, nullable=True),
     sa.Column("value", sa.Double, nullable=False),
     sa.Index("ix_metric_points_series", "resource_arn", "metric_name", "id"),
+)
+
+# The document index (`sagebox.store.document_index`): the values at declared document
+# paths, one row per record, concrete path and value, so that sorting and filtering on
+# them walk a B-tree instead of parsing every document. ``key_id`` names a concrete path
+# and value type of one kind; ``extreme`` marks the record's smallest (1) and largest (2)
+# value under that key, which is its sort key in ascending and descending order.
+document_index_keys = sa.Table(
+    "document_index_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sortable_text(), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("value_type", sa.Text, nullable=False),
+    sa.UniqueConstraint("kind", "path", "value_type", name="uq_document_index_keys"),
+)
+
+
+def _index_values(table: str, value_type: sa.types.TypeEngine[Any]) -> sa.Table:
+    return sa.Table(
+        table,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key_id", sa.Integer, nullable=False),
+        sa.Column("value", value_type, nullable=False),
+        sa.Column("name", sortable_text(), nullable=False),
+        sa.Column("extreme", sa.SmallInteger, nullable=False),
+        sa.Column("resource_id", sa.Integer, nullable=False),
+        # Walks in (value, name) order read the index alone until a row is kept.
+        sa.Index(f"ix_{table}_walk", "key_id", "value", "name", "extreme", "resource_id"),
+        sa.Index(f"ix_{table}_resource", "resource_id", "key_id", "value", "extreme"),
+    )
+
+
+document_numbers = _index_values("document_numbers", sa.Double())
+document_texts = _index_values("document_texts", sortable_text())
+
+# Which kinds have a built index, for which declaration (its canonical JSON).
+indexed_kinds = sa.Table(
+    "indexed_kinds",
+    metadata,
+    sa.Column("kind", sortable_text(), primary_key=True),
+    sa.Column("declaration", sa.Text, nullable=False),
+    sa.Column("ready", sa.Boolean, nullable=False),
 )

@@ -58,6 +58,21 @@ class TagRepository:
         with self._db.read() as connection:
             return [{"Key": row.key, "Value": row.value} for row in connection.execute(statement)]
 
+    def list_many(self, arns: list[str]) -> dict[str, list[dict[str, str]]]:
+        """The tags of each of ``arns`` (one query for a page of records), in `list`'s order."""
+        found: dict[str, list[dict[str, str]]] = {arn: [] for arn in arns}
+        if not arns:
+            return found
+        statement = (
+            sa.select(tags.c.arn, tags.c.key, tags.c.value)
+            .where(tags.c.arn.in_(list(found)))
+            .order_by(tags.c.arn, tags.c.position.asc())
+        )
+        with self._db.read() as connection:
+            for row in connection.execute(statement):
+                found[row.arn].append({"Key": row.key, "Value": row.value})
+        return found
+
     def delete(self, arn: str, keys: list[str]) -> None:
         if not keys:
             return

@@ -21,7 +21,6 @@ from sagebox.services.experiments.entities import ExperimentEntityService, epoch
 from sagebox.services.experiments.experiments import ExperimentService
 from sagebox.services.experiments.job_components import JobTrialComponents
 from sagebox.services.experiments.metrics import TrialComponentMetrics
-from sagebox.services.experiments.search import ExperimentSearch
 from sagebox.services.experiments.trials import TrialService
 from sagebox.services.families import TRIAL_COMPONENT
 from sagebox.services.logs import LogService
@@ -50,7 +49,6 @@ class TrialComponentService(ExperimentEntityService):
         self._trials = trials
         self._membership = threading.Lock()
         self.metrics = TrialComponentMetrics(self, self._repo, store.metric_points)
-        self.experiment_search = ExperimentSearch(store)
         self.jobs = JobTrialComponents(self, trials, experiments, LogService(settings))
         self.jobs.follow(events)
 
