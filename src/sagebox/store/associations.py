@@ -28,16 +28,8 @@ from sagebox.store.database import Database
 from sagebox.store.errors import NotFound, QueryError
 from sagebox.store.keyset import Keyset
 from sagebox.store.paging import decode_position, encode_position, query_fingerprint
-from sagebox.store.query import (
-    ColumnSort,
-    Condition,
-    Expression,
-    Operator,
-    Sort,
-    canonical,
-    sort_key,
-    where_clause,
-)
+from sagebox.store.query import ColumnSort, Condition, Expression, Operator, Sort, canonical
+from sagebox.store.query_sql import sort_key, where_clause
 from sagebox.store.resources import ResourceRecord, ResourceRepository
 from sagebox.store.tables import resources
 

@@ -67,17 +67,12 @@ def test_filters_on_parameters_metrics_and_tags_and_sorts_by_a_metric(sagemaker:
 @pytest.mark.parametrize(
     ("request_", "wording"),
     [
-        ({"Resource": "Endpoint"}, "Search over Resource 'Endpoint' is not implemented"),
         ({"Resource": "ExperimentTrialComponent",
           "SearchExpression": {"Filters": [{"Name": "NoSuch.Thing", "Operator": "Equals", "Value": "x"}]}},
          "'NoSuch.Thing' is not a searchable property"),
         ({"Resource": "ExperimentTrialComponent",
           "SearchExpression": {"Filters": [{"Name": "Metrics.acc.Max", "Operator": "GreaterThan", "Value": "high"}]}},
-         "'high' is not a number"),
-        ({"Resource": "ExperimentTrialComponent",
-          "SearchExpression": {"NestedFilters": [{"NestedPropertyName": "Parents", "Filters": [
-              {"Name": "Parents.TrialName", "Operator": "Equals", "Value": "x"}]}]}},
-         "NestedFilters are not supported"),
+         "must be an integer or a decimal number, got 'high'"),
     ],
 )
 def test_searches_it_cannot_answer_say_why(sagemaker: Any, request_: dict[str, Any], wording: str) -> None:
