@@ -65,8 +65,8 @@ def test_register_three_versions_approve_and_deploy(sagebox_server: Any, s3: Any
     estimator.fit({"train": TrainingInput(f"s3://{bucket}/sdk-registry/train/", content_type="text/csv")}, logs=False)
 
     group = unique("sdk-group")
-    # Given a model card, register() does not look the training job up with Search (another
-    # part of the API) to write one; the card is kept with the version as its JSON content.
+    # Given a model card, it is kept with the version as its JSON content; without one (the
+    # third version), register() looks the training job up with Search to write its own.
     card = ModelPackageModelCard(model_card_content={"model_overview": {"model_creator": "sagebox"}}, model_card_status="Draft")
     packages = [
         estimator.register(
@@ -76,7 +76,7 @@ def test_register_three_versions_approve_and_deploy(sagebox_server: Any, s3: Any
             transform_instances=["ml.m5.large"],
             model_package_group_name=group,
             customer_metadata_properties={"run": str(run)},
-            model_card=card,
+            model_card=card if run < 2 else None,
         )
         for run in range(3)
     ]
