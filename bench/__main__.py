@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    clarify,
     document_queries,
     factorization_machines,
     harness,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "factorization_machines": factorization_machines.run,
     "random_cut_forest": random_cut_forest.run,
     "document_queries": document_queries.run,
+    "clarify": clarify.run,
 }
 
 

@@ -105,7 +105,7 @@ def _shap(config: AnalysisConfig, dataset: Dataset, scores: _Scores, baseline: p
         raise ClarifyError("methods.shap.features_to_explain is not supported by sagebox's Clarify: every feature is explained.")
     features = dataset.features
     headers = config.predictor.label_headers if config.predictor else None
-    if booster is not None and tree_model.explains_raw_output(booster, spec.use_logit):
+    if booster is not None and tree_model.explains_raw_output(booster, spec.use_logit, len(baseline)):
         labels, values = scores.answers()
         endpoint_scores = score_matrix(values if values is not None else labels or [])
         numeric = all(pd.api.types.is_numeric_dtype(features[c]) for c in features.columns)

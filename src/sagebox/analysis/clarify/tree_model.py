@@ -6,11 +6,12 @@ booster and computes the interventional SHAP values with ``shap``'s TreeExplaine
 the same baseline: exactly the values Kernel SHAP estimates, so every record's values add
 up to its output within float rounding, whatever ``num_samples``.
 
-It is used only where the booster's raw output is what is being explained: regression
-objectives whose prediction is the raw score, and ``binary:logistic`` with
-``use_logit`` (the logit of the probability is the raw score). TreeSHAP of a probability
-is not additive in the interventional sense, so probabilities without ``use_logit`` go to
-Kernel SHAP. Before using the booster the job checks that it predicts what the endpoint
+It is used only where TreeSHAP of the booster's raw output is the quantity Kernel SHAP
+estimates: regression objectives whose prediction is the raw score (any baseline), and
+``binary:logistic`` with ``use_logit`` and a one-row baseline (Kernel SHAP's logit link is
+applied to the baseline-averaged probability, logit(E_b p), which is E_b of the raw score
+only for a single baseline row). Probabilities without ``use_logit`` go to Kernel SHAP
+(TreeSHAP of a transformed output is not the interventional Shapley value). Before using the booster the job checks that it predicts what the endpoint
 answers on the first records; any doubt (another image, another file, a mismatch) falls
 back to Kernel SHAP. ``SAGEBOX_CLARIFY_TREE_SHAP=0`` in the job's Environment turns the
 path off.
@@ -77,9 +78,9 @@ def objective(booster: Any) -> str:
     return str(json.loads(booster.save_config())["learner"]["objective"]["name"])
 
 
-def explains_raw_output(booster: Any, use_logit: bool) -> bool:
+def explains_raw_output(booster: Any, use_logit: bool, baseline_rows: int) -> bool:
     name = objective(booster)
-    return name in RAW_OBJECTIVES or (use_logit and name == "binary:logistic")
+    return name in RAW_OBJECTIVES or (use_logit and name == "binary:logistic" and baseline_rows == 1)
 
 
 def agrees(booster: Any, features: np.ndarray, endpoint_scores: np.ndarray, use_logit: bool) -> bool:

@@ -70,7 +70,8 @@ def test_use_logit_with_a_k_means_baseline_a_join_source_and_partial_dependence(
     frame.insert(0, "Id", np.arange(len(frame)) + 5000)
     key = f"{unique('with-ids')}/loans.csv"
     s3.put_object(Bucket=clarify_data.bucket, Key=key, Body=frame.to_csv(index=False, header=False).encode())
-    shap = SHAPConfig(use_logit=True, num_clusters=3, save_local_shap_values=True, agg_method="median")
+    # one baseline row: log-odds of the baseline's probability is its raw score, so TreeSHAP applies
+    shap = SHAPConfig(use_logit=True, num_clusters=1, save_local_shap_values=True, agg_method="median")
     pdp = PDPConfig(features=["Income", "Dept"], grid_resolution=5)
     config, _ = explain(
         sdk_session, clarify_data, [shap, pdp],
@@ -79,7 +80,7 @@ def test_use_logit_with_a_k_means_baseline_a_join_source_and_partial_dependence(
     analysis = read_json(s3, f"{config.s3_output_path}/analysis.json")
     explained = analysis["explanations"]["kernel_shap"]["label0"]
     baseline = pd.read_csv(io.BytesIO(read_bytes(s3, f"{config.s3_output_path}/explanations_shap/baseline.csv")), header=None).to_numpy(float)
-    assert baseline.shape == (3, 4)  # num_clusters cluster centres of the model's features
+    assert baseline.shape == (1, 4)  # num_clusters cluster centres of the model's features
     local = local_values(s3, config)
     assert list(local.columns) == ["Id", *FEATURES] and local["Id"].tolist() == frame["Id"].tolist()
     values = local[FEATURES].to_numpy()
