@@ -65,6 +65,7 @@ class _Scores:
         self._model = model
         self._dataset = dataset
         self._answers: tuple[list[Any] | None, list[Any] | None] | None = None
+        self._known: dict[tuple[Any, ...], np.ndarray] | None = None
 
     def model(self) -> Model:
         if self._model is None:
@@ -82,6 +83,19 @@ class _Scores:
         if source is None:
             raise ClarifyError("The model's answer holds neither scores nor labels to explain.")
         return score_matrix(source)
+
+    def predict_known(self, rows: np.ndarray) -> np.ndarray:
+        """`predict`, answering a single record of the data set from the scores already asked for
+        (Kernel SHAP asks for each explained record's own output: one request less a record)."""
+        if len(rows) == 1 and self._answers is not None:
+            if self._known is None:
+                labels, values = self._answers
+                matrix = score_matrix(values if values is not None else labels or [])
+                self._known = {tuple(r): matrix[i] for i, r in enumerate(self._dataset.features.to_numpy().tolist())}
+            found = self._known.get(tuple(np.asarray(rows)[0].tolist()))
+            if found is not None:
+                return found[None, :]
+        return self.predict(rows)
 
 
 def _predicted(config: AnalysisConfig, dataset: Dataset, columns: BiasColumns, scores: _Scores) -> pd.Series:
@@ -116,8 +130,9 @@ def _shap(config: AnalysisConfig, dataset: Dataset, scores: _Scores, baseline: p
                 log.info("SHAP values by TreeSHAP (exact) from the model's XGBoost booster")
                 return ShapResult([str(c) for c in features.columns], label_names(1, headers), expected, local, "tree")
         log.info("the XGBoost booster does not answer as the endpoint does: Kernel SHAP")
+    scores.answers()
     return explain(
-        scores.predict, features, baseline, headers=headers,
+        scores.predict_known, features, baseline, headers=headers,
         num_samples=spec.num_samples, use_logit=spec.use_logit, seed=spec.seed,
     )
 
