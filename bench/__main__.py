@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    clarify,
     document_queries,
     experiments,
     factorization_machines,
@@ -41,6 +42,7 @@ BENCHMARKS = {
     "document_queries": document_queries.run,
     "experiments": experiments.run,
     "search": search.run,
+    "clarify": clarify.run,
 }
 
 

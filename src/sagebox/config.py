@@ -135,6 +135,14 @@ class Settings:
         """Virtual environments for requirements.txt files, cached by content."""
         return self.home / "venvs"
 
+    @property
+    def endpoint_url(self) -> str:
+        """The URL a process on this machine reaches this server at (a job gets it as
+        AWS_ENDPOINT_URL): the bound address, or loopback when bound to every address."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{self.port}"
+
     def arn(self, resource: str) -> str:
         """ARN of a SageMaker resource, e.g. arn('training-job/name')."""
         return f"arn:aws:sagemaker:{self.region}:{self.account_id}:{resource}"

@@ -127,9 +127,12 @@ class ProcessingWorkspace:
         region: str,
         user_environment: Mapping[str, str] | None = None,
         base: Mapping[str, str] | None = None,
+        api: Mapping[str, str] | None = None,
+        drop: tuple[str, ...] = (),
     ) -> dict[str, str]:
-        """The process environment: the server's, the contract's variables, then the job's own."""
-        env = dict(os.environ if base is None else base)
+        """The process environment: the server's less `drop`, the contract's variables, the API
+        variables (`api`: how the job reaches the SageMaker API), then the job's own."""
+        env = {k: v for k, v in (os.environ if base is None else base).items() if k not in drop}
         env.update(
             {
                 # A script or shell wrapper that runs `python3` gets the server's interpreter.
@@ -141,6 +144,7 @@ class ProcessingWorkspace:
                 "SAGEBOX_PROCESSING_JOB_NAME": job_name,
             }
         )
+        env.update(api or {})
         env.update(user_environment or {})
         # The /opt/ml redirect comes first on the path, whoever set PYTHONPATH
         # (SAGEBOX_REDIRECT_OPT_ML=0 in the job's Environment turns it off).

@@ -24,7 +24,10 @@ class ProcessingImage:
 
 
 # One row per image; the analyses themselves live in sagebox/analysis/.
-PROCESSING_IMAGES: tuple[ProcessingImage, ...] = ()
+PROCESSING_IMAGES: tuple[ProcessingImage, ...] = (
+    # SageMaker Clarify: bias metrics, SHAP and partial dependence (image_uris.retrieve("clarify", region)).
+    ProcessingImage("clarify", ("sagemaker-clarify-processing",), "sagebox.analysis.clarify"),
+)
 
 
 def builtin_processing_image(image_uri: str | None) -> ProcessingImage | None:

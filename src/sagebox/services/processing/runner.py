@@ -14,6 +14,7 @@ from sagebox.runtime.processing_workspace import (
     processing_workspaces,
 )
 from sagebox.runtime.venv_cache import RequirementsInstallError
+from sagebox.services.job_api_access import CREDENTIAL_VARIABLES
 from sagebox.services.job_states import touch
 from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
 from sagebox.services.processing.command import prepare_command
@@ -37,10 +38,17 @@ class ProcessingRun(JobRun):
     """
 
     def __init__(
-        self, name: str, document: dict[str, Any], context: JobContext, plan: ProcessingPlan, upload_interval: float = 1.0
+        self,
+        name: str,
+        document: dict[str, Any],
+        context: JobContext,
+        plan: ProcessingPlan,
+        upload_interval: float = 1.0,
+        api_environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(name, document, context)
         self._plan = plan
+        self._api_environment = api_environment or {}
         self.workspaces = processing_workspaces(job_root(self._settings.jobs_dir, name), plan.instance_count)
         self.workspace = self.workspaces[0]
         folders = [
@@ -111,6 +119,8 @@ class ProcessingRun(JobRun):
             job_name=self.name,
             region=self._settings.region,
             user_environment=self._document.get("Environment"),
+            api=self._api_environment,
+            drop=CREDENTIAL_VARIABLES if self._api_environment else (),
         )
         try:
             argv = prepare_command(self._plan.command, workspace, env)

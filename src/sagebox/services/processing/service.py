@@ -9,6 +9,7 @@ from typing import Any
 from sagebox.runtime.processing_workspace import job_root
 from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationError
 from sagebox.services.families import PROCESSING_JOB
+from sagebox.services.job_api_access import JobApiAccess
 from sagebox.services.job_states import JobStates
 from sagebox.services.jobs import JobFailure, JobService
 from sagebox.services.processing.requests import initial_document, link_members, plan
@@ -40,7 +41,10 @@ class ProcessingJobService(JobService[ProcessingRun]):
             job_plan = plan(record.document)
         except ValidationError as exc:  # a record an older sagebox accepted
             raise JobFailure(f"ClientError: {exc.message}") from exc
-        return ProcessingRun(record.name, record.document, self.context, job_plan)
+        # The job reaches this server's API as a SageMaker container reaches AWS (Clarify's
+        # shadow endpoint, a script's boto3 calls): services/job_api_access.py.
+        api = JobApiAccess(self._settings, self._store).environment()
+        return ProcessingRun(record.name, record.document, self.context, job_plan, api_environment=api)
 
     def delete(self, name: str) -> dict[str, Any]:
         """DeleteProcessingJob: a finished job's record, tags and folder (its log too) go."""
