@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from dataclasses import replace
 
 import uvicorn
 
@@ -49,6 +50,7 @@ def serve(settings: Settings, log_level: str = "warning") -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = bind(settings.host, settings.port)
     host, port = sock.getsockname()[:2]
+    settings = replace(settings, port=port)  # the port really bound, for what tells jobs where the server is
     platform = Platform(settings)
     if settings.auth_required and not AccessKeyService(platform.store, settings.account_id).list():
         print(

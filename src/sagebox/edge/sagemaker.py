@@ -60,6 +60,16 @@ OPERATIONS: dict[str, Handler] = {
     "AddAssociation": lambda p, r: p.associations.add(r),
     "DeleteAssociation": lambda p, r: p.associations.delete(r),
     "QueryLineage": lambda p, r: p.associations.query_lineage(r),
+    "DescribePipeline": lambda p, r: p.pipelines.describe_pipeline(r),
+    "ListPipelineVersions": lambda p, r: p.pipelines.list_versions(r),
+    "UpdatePipelineVersion": lambda p, r: p.pipelines.update_version(r),
+    "StartPipelineExecution": lambda p, r: p.pipeline_executions.start(r),
+    "RetryPipelineExecution": lambda p, r: p.pipeline_executions.retry(r),
+    "ListPipelineExecutionSteps": lambda p, r: p.pipeline_executions.list_steps(r),
+    "ListPipelineParametersForExecution": lambda p, r: p.pipeline_executions.list_parameters(r),
+    "DescribePipelineDefinitionForExecution": lambda p, r: p.pipeline_executions.describe_definition(r),
+    "SendPipelineExecutionStepSuccess": lambda p, r: p.pipeline_executions.callbacks.succeed(r),
+    "SendPipelineExecutionStepFailure": lambda p, r: p.pipeline_executions.callbacks.fail(r),
 }
 
 

@@ -28,6 +28,8 @@ from sagebox.services.hosting.invocations import InvocationService
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
+from sagebox.services.pipelines.executions import PipelineExecutionService
+from sagebox.services.pipelines.pipelines import PipelineService
 from sagebox.services.processing import ProcessingJobService
 from sagebox.services.registry.groups import ModelPackageGroupService
 from sagebox.services.registry.packages import ModelPackageService
@@ -53,6 +55,8 @@ class Platform:
     transform: TransformJobService
     model_package_groups: ModelPackageGroupService
     model_packages: ModelPackageService
+    pipelines: PipelineService
+    pipeline_executions: PipelineExecutionService
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
