@@ -21,7 +21,7 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
 from sagemaker import image_uris  # noqa: E402
 from sagemaker.estimator import Estimator  # noqa: E402
-from sagemaker.inputs import TrainingInput, TransformInput  # noqa: E402
+from sagemaker.inputs import TrainingInput  # noqa: E402
 from sagemaker.model import Model  # noqa: E402
 from sagemaker.model_metrics import MetricsSource, ModelMetrics  # noqa: E402
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor  # noqa: E402
@@ -139,8 +139,7 @@ def abalone_pipeline(name: str, bucket: str, group: str, *, cache: bool = False)
         output_path=f"s3://{bucket}/abalone/transform", sagemaker_session=pipeline_session,
     )
     step_transform = TransformStep(
-        name="AbaloneTransform", transformer=transformer,
-        inputs=TransformInput(data=batch_data, content_type="text/csv"),
+        name="AbaloneTransform", step_args=transformer.transform(data=batch_data, content_type="text/csv"),
     )
     evaluation_uri = step_eval.arguments["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     metrics = ModelMetrics(model_statistics=MetricsSource(s3_uri=f"{evaluation_uri}/evaluation.json", content_type="application/json"))

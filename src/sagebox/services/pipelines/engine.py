@@ -109,11 +109,19 @@ class ExecutionRun(JobRun):
 
     # -- the loop -----------------------------------------------------------------------------
 
+    @property
+    def stop_requested(self) -> bool:
+        """StopPipelineExecution was called (a server shutdown interrupts without stopping steps;
+        `interrupted` is set before the stop signal, so a stop seen here without it is a user's)."""
+        return self.stopping and not self.interrupted
+
     def run(self) -> Ending:
         while not self.interrupted:
             self._wake.clear()
             self._follow_running()
-            if self.stopping:
+            if self.interrupted:
+                break
+            if self.stop_requested:
                 self._stop_running()
                 if not self._running():
                     return Ending(STOPPED)
@@ -335,6 +343,8 @@ class ExecutionRun(JobRun):
                 self._conclude(name, progress)
 
     def _stop_running(self) -> None:
+        if self.interrupted:
+            return
         for name in self._waiting():
             self._conclude(name, Progress(states.STOPPED))
         for name in self._running():
@@ -375,7 +385,7 @@ class ExecutionRun(JobRun):
 
     def _retry_later(self, name: str, reason: str | None) -> bool:
         """Schedules another attempt when the failure allows one; False when the step fails."""
-        if self.stopping:
+        if self.stop_requested:
             return False
         text = reason or ""
         if text.startswith(INTERRUPTED_PREFIX):  # the server's stop, not the step's doing
@@ -396,7 +406,7 @@ class ExecutionRun(JobRun):
             step.retry_policies, exception_type, int(document.get("AttemptCount") or 1),
             float(internal_of(document)["first_attempt_at"]), time.time(),
         )
-        if delay is not None and not self.stopping:
+        if delay is not None and not self.stop_requested:
             self._schedule(name, delay, reason)
         else:
             self._conclude(name, Progress(states.FAILED, reason), retryable=False)

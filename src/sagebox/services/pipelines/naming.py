@@ -3,8 +3,9 @@
 An execution's ARN is ``pipeline/<pipeline name, lower-cased>/execution/<id>`` with a
 12-character lower-case id; a callback token is 10 letters and digits. A step's job is
 named as SageMaker names it, ``pipelines-<execution id>-<step name>-<random>``, cut to
-what the kind of job allows (63 characters; 32 for a tuning job) and made of the
-characters a job name may hold.
+what the kind of job allows (63 characters; 32 for a tuning job), made of the characters
+a job name may hold, and lower-cased: the name in the job's ARN is lower-cased, and the
+SDK (``execution.result()``) describes a step's job by the name it reads from the ARN.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def job_name(kind: str, execution: str, step: str) -> str:
     suffix = random_text(8 if limit > 32 else 9)
     if limit <= 32:
         return f"pipelines-{execution}-{suffix}"[:limit]
-    middle = _NOT_NAME.sub("-", step).strip("-") or "step"
+    middle = _NOT_NAME.sub("-", step).strip("-").lower() or "step"
     head = f"pipelines-{execution}-"
     room = limit - len(head) - len(suffix) - 1
     return f"{head}{middle[:room].rstrip('-')}-{suffix}"

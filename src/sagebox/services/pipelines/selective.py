@@ -3,7 +3,8 @@
 StartPipelineExecution's SelectiveExecutionConfig names the steps to run and the source
 execution (by default the pipeline's latest). Every step a selected step needs must have
 succeeded in the source; those steps are not run again but shown with their source's
-results (SelectiveExecutionResult), and steps neither selected nor needed do not run.
+results (SelectiveExecutionResult), and steps neither selected nor needed do not run. The
+IfSteps and ElseSteps of a selected Condition step are part of it, so they are selected too.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def check_selection(
     unknown = [s for s in selected if s not in definition.steps]
     if unknown:
         raise ValidationError(f"SelectiveExecutionConfig.SelectedSteps: '{unknown[0]}' is not a step of the pipeline.")
+    selected += _branch_steps(definition, selected)
     source_arn = config.get("SourcePipelineExecutionArn") or service.latest_arn(pipeline.arn)
     if source_arn is None:
         raise ValidationError(f"Pipeline '{pipeline.arn}' has no execution whose steps a selective execution could reuse.")
@@ -58,7 +60,22 @@ def check_selection(
                 f"'{source_arn}' ({ran.get(needed) or 'it did not run'}); select it too or choose another source."
             )
     return Selection(
-        {"SourcePipelineExecutionArn": source.arn, "SelectedSteps": [{"StepName": s} for s in selected]},
+        {"SourcePipelineExecutionArn": source.arn, "SelectedSteps": list(config["SelectedSteps"])},
         selected,
         source.arn,
     )
+
+
+def _branch_steps(definition: PipelineDefinition, selected: list[str]) -> list[str]:
+    """The steps in the branches of the selected Condition steps, nested ones included."""
+    found: list[str] = []
+    chosen = set(selected)
+    changed = True
+    while changed:
+        changed = False
+        for name, step in definition.steps.items():
+            if step.branch is not None and step.branch.condition_step in chosen and name not in chosen:
+                chosen.add(name)
+                found.append(name)
+                changed = True
+    return found
