@@ -14,6 +14,7 @@ from bench import (
     knn,
     linear_learner,
     pca,
+    pipelines,
     random_cut_forest,
     sdk_flow,
     training_overhead,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "factorization_machines": factorization_machines.run,
     "random_cut_forest": random_cut_forest.run,
     "document_queries": document_queries.run,
+    "pipeline_scheduling": pipelines.run,
 }
 
 
