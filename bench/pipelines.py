@@ -38,7 +38,11 @@ JOB_KINDS = {
     "TrainingJob": ("describe_training_job", "TrainingJobName", "TrainingEndTime"),
     "ProcessingJob": ("describe_processing_job", "ProcessingJobName", "ProcessingEndTime"),
     "TransformJob": ("describe_transform_job", "TransformJobName", "TransformEndTime"),
-    "TuningJob": ("describe_hyper_parameter_tuning_job", "HyperParameterTuningJobName", "HyperParameterTuningEndTime"),
+    "TuningJob": (
+        "describe_hyper_parameter_tuning_job",
+        "HyperParameterTuningJobName",
+        "HyperParameterTuningEndTime",
+    ),
 }
 
 
@@ -48,7 +52,9 @@ def _wait(sagemaker: Any, arn: str, timeout: float = 900) -> dict[str, Any]:
         described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
         if described["PipelineExecutionStatus"] not in ("Executing", "Stopping"):
             if described["PipelineExecutionStatus"] != "Succeeded":
-                raise RuntimeError(f"benchmark execution {arn} ended {described['PipelineExecutionStatus']}: {described.get('FailureReason')}")
+                raise RuntimeError(
+                    f"benchmark execution {arn} ended {described['PipelineExecutionStatus']}: {described.get('FailureReason')}"
+                )
             return described
         time.sleep(0.2)
     raise TimeoutError(f"benchmark execution {arn} did not end")
@@ -68,8 +74,17 @@ def _step_times(sagemaker: Any, step: dict[str, Any]) -> tuple[float, float | No
 def _overheads(sagemaker: Any, arn: str) -> list[tuple[float, float | None]]:
     """(completion-to-start, start-to-job-created or None for a step without a job) of every
     step that had inputs to wait for."""
-    definition = json.loads(sagemaker.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)["PipelineDefinition"])
-    steps = {s["StepName"]: s for s in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]}
+    definition = json.loads(
+        sagemaker.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)[
+            "PipelineDefinition"
+        ]
+    )
+    steps = {
+        s["StepName"]: s
+        for s in sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+            "PipelineExecutionSteps"
+        ]
+    }
     times = {name: _step_times(sagemaker, step) for name, step in steps.items()}
     from sagebox.services.pipelines.definition import parse_definition
     from sagebox.services.pipelines.graph import PipelineGraph
@@ -100,20 +115,49 @@ def _abalone(sagemaker: Any, s3: Any, bucket: str) -> list[tuple[float, float | 
 
 
 def _sleep_step(name: str) -> dict[str, Any]:
-    return {"Name": name, "Type": "Processing", "Arguments": {
-        "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}},
-        "AppSpecification": {"ImageUri": IMAGE, "ContainerEntrypoint": ["python3", "-c", f"import time; time.sleep({SLEEP_SECONDS})"]},
-        "RoleArn": ROLE,
-    }}
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceType": "ml.m5.large",
+                    "InstanceCount": 1,
+                    "VolumeSizeInGB": 1,
+                }
+            },
+            "AppSpecification": {
+                "ImageUri": IMAGE,
+                "ContainerEntrypoint": [
+                    "python3",
+                    "-c",
+                    f"import time; time.sleep({SLEEP_SECONDS})",
+                ],
+            },
+            "RoleArn": ROLE,
+        },
+    }
 
 
 def _timed_pipeline(sagemaker: Any, steps: int, parallel: int | None) -> float:
     name = f"bench-fan-{steps}-{uuid.uuid4().hex[:6]}"
-    definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [_sleep_step(f"Sleep{i}") for i in range(steps)]}
-    sagemaker.create_pipeline(PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=ROLE,
-                              ClientRequestToken=uuid.uuid4().hex)
-    extra = {"ParallelismConfiguration": {"MaxParallelExecutionSteps": parallel}} if parallel else {}
-    arn = sagemaker.start_pipeline_execution(PipelineName=name, ClientRequestToken=uuid.uuid4().hex, **extra)["PipelineExecutionArn"]
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [],
+        "Steps": [_sleep_step(f"Sleep{i}") for i in range(steps)],
+    }
+    sagemaker.create_pipeline(
+        PipelineName=name,
+        PipelineDefinition=json.dumps(definition),
+        RoleArn=ROLE,
+        ClientRequestToken=uuid.uuid4().hex,
+    )
+    extra = (
+        {"ParallelismConfiguration": {"MaxParallelExecutionSteps": parallel}} if parallel else {}
+    )
+    arn = sagemaker.start_pipeline_execution(
+        PipelineName=name, ClientRequestToken=uuid.uuid4().hex, **extra
+    )["PipelineExecutionArn"]
     described = _wait(sagemaker, arn)
     return described["LastModifiedTime"].timestamp() - described["CreationTime"].timestamp()
 
@@ -124,8 +168,13 @@ def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="sagebox-bench-") as home:
         server = ServerProcess(Path(home), {"SAGEBOX_MAX_CONCURRENT_JOBS": "8"}).start()
         try:
-            os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
-                              AWS_ENDPOINT_URL=server.endpoint_url, SAGEMAKER_SUPPRESS_V2_WARNING="1")
+            os.environ.update(
+                AWS_ACCESS_KEY_ID="test",
+                AWS_SECRET_ACCESS_KEY="test",
+                AWS_DEFAULT_REGION="us-east-1",
+                AWS_ENDPOINT_URL=server.endpoint_url,
+                SAGEMAKER_SUPPRESS_V2_WARNING="1",
+            )
             s3 = boto3.client("s3")
             sagemaker = boto3.client("sagemaker")
             s3.create_bucket(Bucket="bench-pipelines")
@@ -144,18 +193,27 @@ def run() -> dict[str, Any]:
     return {
         "name": "pipeline_scheduling",
         "rows": [
-            {"measure": "scheduler overhead per step, inputs done to job created (ms, p50)", "sagebox": f"{p50:.0f}",
-             "reference": f"p50s: {waits:.0f} from inputs done to step started, {creates:.0f} from step started "
-                          f"to job created (steps with a job); p90 {statistics.quantiles(totals, n=10)[-1]:.0f}",
-             "target": f"<= {OVERHEAD_TARGET_MS:.0f} ms", "met": "yes" if p50 <= OVERHEAD_TARGET_MS else "no"},
-            {"measure": f"fan-out of {FAN_OUT} steps, MaxParallelExecutionSteps {PARALLEL} (s)", "sagebox": f"{fan_out:.1f}",
-             "reference": f"{one:.1f} (one step's pipeline) x {FAN_OUT // PARALLEL}", "ratio": f"{ratio:.2f}x",
-             "target": f"<= {FAN_OUT_TARGET}x", "met": "yes" if ratio <= FAN_OUT_TARGET else "no"},
+            {
+                "measure": "scheduler overhead per step, inputs done to job created (ms, p50)",
+                "sagebox": f"{p50:.0f}",
+                "reference": f"p50s: {waits:.0f} from inputs done to step started, {creates:.0f} from step started "
+                f"to job created (steps with a job); p90 {statistics.quantiles(totals, n=10)[-1]:.0f}",
+                "target": f"<= {OVERHEAD_TARGET_MS:.0f} ms",
+                "met": "yes" if p50 <= OVERHEAD_TARGET_MS else "no",
+            },
+            {
+                "measure": f"fan-out of {FAN_OUT} steps, MaxParallelExecutionSteps {PARALLEL} (s)",
+                "sagebox": f"{fan_out:.1f}",
+                "reference": f"{one:.1f} (one step's pipeline) x {FAN_OUT // PARALLEL}",
+                "ratio": f"{ratio:.2f}x",
+                "target": f"<= {FAN_OUT_TARGET}x",
+                "met": "yes" if ratio <= FAN_OUT_TARGET else "no",
+            },
         ],
         "notes": f"The abalone pipeline of the tests (SDK v2; processing, training, a 2-trial tuning job, evaluation, "
-                 f"condition, registration, two models and a batch transform), {ABALONE_RUNS} runs, {len(gaps)} steps "
-                 f"waiting for inputs; the fan-out steps are processing jobs sleeping {SLEEP_SECONDS} s, on a server with "
-                 "8 job slots; one step's pipeline timed before and after the fan-out (median of 2).",
+        f"condition, registration, two models and a batch transform), {ABALONE_RUNS} runs, {len(gaps)} steps "
+        f"waiting for inputs; the fan-out steps are processing jobs sleeping {SLEEP_SECONDS} s, on a server with "
+        "8 job slots; one step's pipeline timed before and after the fan-out (median of 2).",
     }
 
 

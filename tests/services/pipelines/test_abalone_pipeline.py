@@ -42,7 +42,9 @@ def abalone(sagebox_server: Any, pipelines_bucket: str) -> Abalone:
     name, group = unique("abalone"), unique("AbaloneGroup")
     pipeline = abalone_pipeline(name, pipelines_bucket, group)
     pipeline.upsert(role_arn=ROLE, description="the abalone example")
-    execution = pipeline.start(parameters={"MseThreshold": 6000.0, "TrainingInstanceType": "ml.m5.large"})
+    execution = pipeline.start(
+        parameters={"MseThreshold": 6000.0, "TrainingInstanceType": "ml.m5.large"}
+    )
     execution.wait(delay=1, max_attempts=300)
     return Abalone(name, group, pipelines_bucket, pipeline, execution)
 
@@ -52,13 +54,21 @@ def test_the_first_run_runs_every_step_for_real(abalone: Abalone, sagemaker: Any
     assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
     steps = {s["StepName"]: s for s in abalone.first.list_steps()}
     assert set(steps) == {
-        "AbaloneProcess", "AbaloneTrain", "AbaloneTune", "AbaloneEval", "AbaloneMSECond",
-        "AbaloneRegisterModel-RegisterModel", "AbaloneCreateModel-CreateModel", "AbaloneTransform",
+        "AbaloneProcess",
+        "AbaloneTrain",
+        "AbaloneTune",
+        "AbaloneEval",
+        "AbaloneMSECond",
+        "AbaloneRegisterModel-RegisterModel",
+        "AbaloneCreateModel-CreateModel",
+        "AbaloneTransform",
         "AbaloneBestTunedModel-CreateModel",
     }  # the FailStep of the branch not taken did not run
     assert all(s["StepStatus"] == "Succeeded" and s["AttemptCount"] == 1 for s in steps.values())
     assert steps["AbaloneMSECond"]["Metadata"] == {"Condition": {"Outcome": "True"}}
-    training = sagemaker.describe_training_job(TrainingJobName=steps["AbaloneTrain"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1])
+    training = sagemaker.describe_training_job(
+        TrainingJobName=steps["AbaloneTrain"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1]
+    )
     assert training["TrainingJobStatus"] == "Completed"
     processed = sagemaker.describe_processing_job(
         ProcessingJobName=steps["AbaloneProcess"]["Metadata"]["ProcessingJob"]["Arn"].split("/")[-1]
@@ -67,41 +77,73 @@ def test_the_first_run_runs_every_step_for_real(abalone: Abalone, sagemaker: Any
     train_uri = processed["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
     assert execution_id in train_uri  # the SDK's output paths hold the execution id, resolved
     assert training["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == train_uri
-    tags = {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=training["TrainingJobArn"])["Tags"]}
+    tags = {
+        t["Key"]: t["Value"]
+        for t in sagemaker.list_tags(ResourceArn=training["TrainingJobArn"])["Tags"]
+    }
     assert tags["sagemaker:pipeline-execution-arn"] == abalone.first.arn
     package = sagemaker.describe_model_package(
-        ModelPackageName=steps["AbaloneRegisterModel-RegisterModel"]["Metadata"]["RegisterModel"]["Arn"]
+        ModelPackageName=steps["AbaloneRegisterModel-RegisterModel"]["Metadata"]["RegisterModel"][
+            "Arn"
+        ]
     )
     assert package["ModelPackageGroupName"] == abalone.group
-    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == training["ModelArtifacts"]["S3ModelArtifacts"]
+    assert (
+        package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        == training["ModelArtifacts"]["S3ModelArtifacts"]
+    )
     transform = sagemaker.describe_transform_job(
         TransformJobName=steps["AbaloneTransform"]["Metadata"]["TransformJob"]["Arn"].split("/")[-1]
     )
     model_name = steps["AbaloneCreateModel-CreateModel"]["Metadata"]["Model"]["Arn"].split("/")[-1]
     assert transform["TransformJobStatus"] == "Completed" and transform["ModelName"] == model_name
     listed = s3.list_objects_v2(Bucket=abalone.bucket, Prefix="abalone/transform/")["Contents"]
-    predictions = s3.get_object(Bucket=abalone.bucket, Key=listed[0]["Key"])["Body"].read().decode().split()
+    predictions = (
+        s3.get_object(Bucket=abalone.bucket, Key=listed[0]["Key"])["Body"].read().decode().split()
+    )
     assert len(predictions) == 20  # one per row of the batch data
     tuning = sagemaker.describe_hyper_parameter_tuning_job(
-        HyperParameterTuningJobName=steps["AbaloneTune"]["Metadata"]["TuningJob"]["Arn"].split("/")[-1]
+        HyperParameterTuningJobName=steps["AbaloneTune"]["Metadata"]["TuningJob"]["Arn"].split("/")[
+            -1
+        ]
     )
-    best = sagemaker.describe_model(ModelName=steps["AbaloneBestTunedModel-CreateModel"]["Metadata"]["Model"]["Arn"].split("/")[-1])
+    best = sagemaker.describe_model(
+        ModelName=steps["AbaloneBestTunedModel-CreateModel"]["Metadata"]["Model"]["Arn"].split("/")[
+            -1
+        ]
+    )
     assert tuning["BestTrainingJob"]["TrainingJobName"] in best["PrimaryContainer"]["ModelDataUrl"]
 
 
-def test_the_execution_keeps_its_parameters_and_definition(abalone: Abalone, sagemaker: Any) -> None:
-    parameters = {p["Name"]: p["Value"] for p in abalone.first.list_parameters()["PipelineParameters"]}
+def test_the_execution_keeps_its_parameters_and_definition(
+    abalone: Abalone, sagemaker: Any
+) -> None:
+    parameters = {
+        p["Name"]: p["Value"] for p in abalone.first.list_parameters()["PipelineParameters"]
+    }
     assert parameters["MseThreshold"] == "6000.0"
     assert parameters["ProcessingInstanceCount"] == "1"  # defaults are listed too
-    definition = sagemaker.describe_pipeline_definition_for_execution(PipelineExecutionArn=abalone.first.arn)
+    definition = sagemaker.describe_pipeline_definition_for_execution(
+        PipelineExecutionArn=abalone.first.arn
+    )
     assert '"AbaloneMSEFail"' in definition["PipelineDefinition"]
-    listed = sagemaker.list_pipeline_executions(PipelineName=abalone.name)["PipelineExecutionSummaries"]
-    assert listed[0]["PipelineExecutionArn"] == abalone.first.arn and listed[0]["PipelineExecutionStatus"] == "Succeeded"
+    listed = sagemaker.list_pipeline_executions(PipelineName=abalone.name)[
+        "PipelineExecutionSummaries"
+    ]
+    assert (
+        listed[0]["PipelineExecutionArn"] == abalone.first.arn
+        and listed[0]["PipelineExecutionStatus"] == "Succeeded"
+    )
     pipeline = sagemaker.describe_pipeline(PipelineName=abalone.name)
-    assert pipeline["PipelineDescription"] == "the abalone example" and pipeline["LastRunTime"] is not None
+    assert (
+        pipeline["PipelineDescription"] == "the abalone example"
+        and pipeline["LastRunTime"] is not None
+    )
 
 
-def test_a_missed_threshold_fails_at_the_fail_step_with_its_message(abalone: Abalone, sagemaker: Any) -> None:
+def test_a_missed_threshold_fails_at_the_fail_step_with_its_message(
+    abalone: Abalone, sagemaker: Any
+) -> None:
     execution = abalone.pipeline.start(parameters={"MseThreshold": 10.0})
     with pytest.raises(Exception, match="Waiter encountered a terminal failure state"):
         execution.wait(delay=1, max_attempts=300)
@@ -112,7 +154,10 @@ def test_a_missed_threshold_fails_at_the_fail_step_with_its_message(abalone: Aba
     steps = {s["StepName"]: s for s in execution.list_steps()}
     assert steps["AbaloneMSECond"]["Metadata"] == {"Condition": {"Outcome": "False"}}
     assert steps["AbaloneMSEFail"]["StepStatus"] == "Failed"
-    assert steps["AbaloneMSEFail"]["Metadata"]["Fail"]["ErrorMessage"] == "Execution failed due to MSE > 10.0"
+    assert (
+        steps["AbaloneMSEFail"]["Metadata"]["Fail"]["ErrorMessage"]
+        == "Execution failed due to MSE > 10.0"
+    )
     assert "AbaloneRegisterModel-RegisterModel" not in steps and "AbaloneTransform" not in steps
     abalone.second = execution
 
@@ -131,8 +176,12 @@ def test_a_cached_run_reuses_the_unchanged_steps(abalone: Abalone, sagemaker: An
     for name in ("AbaloneProcess", "AbaloneTrain", "AbaloneTune", "AbaloneEval"):
         assert steps[name]["CacheHitResult"] == {"SourcePipelineExecutionArn": second.arn}, name
         assert steps[name]["Metadata"] == earlier[name]["Metadata"], name
-    assert "CacheHitResult" not in steps["AbaloneTransform"]  # its model is new, so its inputs changed
-    versions = sagemaker.list_pipeline_versions(PipelineName=abalone.name)["PipelineVersionSummaries"]
+    assert (
+        "CacheHitResult" not in steps["AbaloneTransform"]
+    )  # its model is new, so its inputs changed
+    versions = sagemaker.list_pipeline_versions(PipelineName=abalone.name)[
+        "PipelineVersionSummaries"
+    ]
     assert [v["PipelineVersionId"] for v in versions] == [2, 1]
     assert versions[0]["LastExecutionPipelineExecutionArn"] == execution.arn
 
@@ -140,7 +189,9 @@ def test_a_cached_run_reuses_the_unchanged_steps(abalone: Abalone, sagemaker: An
 def test_the_execution_is_a_lineage_context_with_its_jobs(abalone: Abalone, sagemaker: Any) -> None:
     contexts = sagemaker.list_contexts(SourceUri=abalone.first.arn)["ContextSummaries"]
     assert len(contexts) == 1 and contexts[0]["ContextType"] == "PipelineExecution"
-    edges = sagemaker.list_associations(DestinationArn=contexts[0]["ContextArn"])["AssociationSummaries"]
+    edges = sagemaker.list_associations(DestinationArn=contexts[0]["ContextArn"])[
+        "AssociationSummaries"
+    ]
     sources = {e["SourceArn"].split("/")[-1] for e in edges}
     steps = {s["StepName"]: s for s in abalone.first.list_steps()}
     training = steps["AbaloneTrain"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1]

@@ -27,15 +27,36 @@ MESSAGES = "/aws/sagemaker/Pipelines/CallbackMessages"
 
 def callback_pipeline(queue: str) -> str:
     wait = {
-        "Name": "AskReviewer", "Type": "Callback",
-        "Arguments": {"dataset": get("Parameters.Dataset"), "execution": get("Execution.PipelineExecutionId")},
+        "Name": "AskReviewer",
+        "Type": "Callback",
+        "Arguments": {
+            "dataset": get("Parameters.Dataset"),
+            "execution": get("Execution.PipelineExecutionId"),
+        },
         "SqsQueueUrl": f"https://sqs.us-east-1.amazonaws.com/123456789012/{queue}",
-        "OutputParameters": [{"OutputName": "verdict", "OutputType": "String"}, {"OutputName": "score", "OutputType": "Float"}],
+        "OutputParameters": [
+            {"OutputName": "verdict", "OutputType": "String"},
+            {"OutputName": "score", "OutputType": "Float"},
+        ],
     }
     check = condition(
         "GoodEnough",
-        [{"Type": "GreaterThanOrEqualTo", "LeftValue": get("Steps.AskReviewer.OutputParameters['score']"), "RightValue": 0.5}],
-        [], [fail("Rejected", join(" ", "the reviewer said", get("Steps.AskReviewer.OutputParameters['verdict']")))],
+        [
+            {
+                "Type": "GreaterThanOrEqualTo",
+                "LeftValue": get("Steps.AskReviewer.OutputParameters['score']"),
+                "RightValue": 0.5,
+            }
+        ],
+        [],
+        [
+            fail(
+                "Rejected",
+                join(
+                    " ", "the reviewer said", get("Steps.AskReviewer.OutputParameters['verdict']")
+                ),
+            )
+        ],
     )
     return definition([wait, check], [parameter("Dataset", "String", "s3://data/set")])
 
@@ -44,7 +65,9 @@ def message_for(logs: Any, queue: str, callback_token: str, status: str) -> dict
     deadline = time.time() + 30
     while True:
         try:
-            events = logs.filter_log_events(logGroupName=MESSAGES, logStreamNames=[queue], filterPattern=f'"{callback_token}"')["events"]
+            events = logs.filter_log_events(
+                logGroupName=MESSAGES, logStreamNames=[queue], filterPattern=f'"{callback_token}"'
+            )["events"]
         except ClientError:
             events = []
         bodies = [json.loads(e["message"]) for e in events]
@@ -55,13 +78,17 @@ def message_for(logs: Any, queue: str, callback_token: str, status: str) -> dict
         time.sleep(0.2)
 
 
-def test_a_callback_step_waits_for_its_token_and_takes_its_outputs(sagemaker: Any, sagebox_server: Any) -> None:
+def test_a_callback_step_waits_for_its_token_and_takes_its_outputs(
+    sagemaker: Any, sagebox_server: Any
+) -> None:
     import boto3
 
     logs = boto3.client("logs")
     queue = unique("reviews")
     name = unique("callback")
-    arn = create_and_start(sagemaker, name, callback_pipeline(queue), {"Dataset": "s3://data/abalone"})
+    arn = create_and_start(
+        sagemaker, name, callback_pipeline(queue), {"Dataset": "s3://data/abalone"}
+    )
     step = wait_step(sagemaker, arn, "AskReviewer", ("Executing",))
     callback = step["Metadata"]["Callback"]
     assert callback["SqsQueueUrl"].endswith(queue) and len(callback["CallbackToken"]) == 10
@@ -70,15 +97,20 @@ def test_a_callback_step_waits_for_its_token_and_takes_its_outputs(sagemaker: An
     assert body["arguments"] == {"dataset": "s3://data/abalone", "execution": arn.split("/")[-1]}
     with pytest.raises(ClientError, match="'mood' is not an output of callback step"):
         sagemaker.send_pipeline_execution_step_success(
-            CallbackToken=callback["CallbackToken"], OutputParameters=[{"Name": "mood", "Value": "x"}]
+            CallbackToken=callback["CallbackToken"],
+            OutputParameters=[{"Name": "mood", "Value": "x"}],
         )
     with pytest.raises(ClientError, match="must be of OutputType Float"):
         sagemaker.send_pipeline_execution_step_success(
-            CallbackToken=callback["CallbackToken"], OutputParameters=[{"Name": "score", "Value": "high"}]
+            CallbackToken=callback["CallbackToken"],
+            OutputParameters=[{"Name": "score", "Value": "high"}],
         )
     answer = sagemaker.send_pipeline_execution_step_success(
         CallbackToken=callback["CallbackToken"],
-        OutputParameters=[{"Name": "verdict", "Value": "too noisy"}, {"Name": "score", "Value": "0.2"}],
+        OutputParameters=[
+            {"Name": "verdict", "Value": "too noisy"},
+            {"Name": "score", "Value": "0.2"},
+        ],
         ClientRequestToken=token(),
     )
     assert answer["PipelineExecutionArn"] == arn
@@ -88,15 +120,20 @@ def test_a_callback_step_waits_for_its_token_and_takes_its_outputs(sagemaker: An
     listed = steps_of(sagemaker, arn)
     assert listed["AskReviewer"]["StepStatus"] == "Succeeded"
     assert listed["AskReviewer"]["Metadata"]["Callback"]["OutputParameters"] == [
-        {"Name": "verdict", "Value": "too noisy"}, {"Name": "score", "Value": "0.2"}
+        {"Name": "verdict", "Value": "too noisy"},
+        {"Name": "score", "Value": "0.2"},
     ]
     with pytest.raises(ClientError, match="has already ended"):
-        sagemaker.send_pipeline_execution_step_failure(CallbackToken=callback["CallbackToken"], FailureReason="late")
+        sagemaker.send_pipeline_execution_step_failure(
+            CallbackToken=callback["CallbackToken"], FailureReason="late"
+        )
     with pytest.raises(ClientError, match="is not the token of any callback step"):
         sagemaker.send_pipeline_execution_step_success(CallbackToken="Nothing123")
 
 
-def test_a_callback_failure_fails_the_step_and_a_stop_is_announced(sagemaker: Any, sagebox_server: Any) -> None:
+def test_a_callback_failure_fails_the_step_and_a_stop_is_announced(
+    sagemaker: Any, sagebox_server: Any
+) -> None:
     import boto3
 
     logs = boto3.client("logs")
@@ -107,8 +144,13 @@ def test_a_callback_failure_fails_the_step_and_a_stop_is_announced(sagemaker: An
     sagemaker.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken=token())
     body = message_for(logs, queue, callback_token, "Stopping")
     assert body["pipelineExecutionArn"] == arn
-    assert sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Stopping"
-    sagemaker.send_pipeline_execution_step_failure(CallbackToken=callback_token, FailureReason="the reviewer is away")
+    assert (
+        sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        == "Stopping"
+    )
+    sagemaker.send_pipeline_execution_step_failure(
+        CallbackToken=callback_token, FailureReason="the reviewer is away"
+    )
     described = wait_execution(sagemaker, arn, timeout=30)
     assert described["PipelineExecutionStatus"] == "Stopped"
     assert steps_of(sagemaker, arn)["AskReviewer"]["FailureReason"] == "the reviewer is away"
@@ -116,19 +158,43 @@ def test_a_callback_failure_fails_the_step_and_a_stop_is_announced(sagemaker: An
 
 def lambda_pipeline(function_arn: str) -> str:
     call = {
-        "Name": "Double", "Type": "Lambda", "FunctionArn": function_arn,
+        "Name": "Double",
+        "Type": "Lambda",
+        "FunctionArn": function_arn,
         "Arguments": {"number": get("Parameters.Number"), "label": "x"},
-        "OutputParameters": [{"OutputName": "doubled", "OutputType": "Integer"}, {"OutputName": "note", "OutputType": "String"}],
+        "OutputParameters": [
+            {"OutputName": "doubled", "OutputType": "Integer"},
+            {"OutputName": "note", "OutputType": "String"},
+        ],
     }
     check = condition(
-        "IsEight", [{"Type": "Equals", "LeftValue": get("Steps.Double.OutputParameters['doubled']"), "RightValue": 8}],
-        [], [fail("NotEight", join(" ", "got", get("Steps.Double.OutputParameters['doubled']"),
-                                   get("Steps.Double.OutputParameters['note']")))],
+        "IsEight",
+        [
+            {
+                "Type": "Equals",
+                "LeftValue": get("Steps.Double.OutputParameters['doubled']"),
+                "RightValue": 8,
+            }
+        ],
+        [],
+        [
+            fail(
+                "NotEight",
+                join(
+                    " ",
+                    "got",
+                    get("Steps.Double.OutputParameters['doubled']"),
+                    get("Steps.Double.OutputParameters['note']"),
+                ),
+            )
+        ],
     )
     return definition([call, check], [parameter("Number", "Integer", 4)])
 
 
-def test_a_lambda_step_calls_the_local_function_registered_under_its_name(sagemaker: Any, sagebox_server: Any) -> None:
+def test_a_lambda_step_calls_the_local_function_registered_under_its_name(
+    sagemaker: Any, sagebox_server: Any
+) -> None:
     function = unique("doubler")
     folder = Path(sagebox_server.home) / "lambda" / function
     folder.mkdir(parents=True)
@@ -142,20 +208,36 @@ def test_a_lambda_step_calls_the_local_function_registered_under_its_name(sagema
     assert wait_execution(sagemaker, arn, timeout=60)["PipelineExecutionStatus"] == "Succeeded"
     step = steps_of(sagemaker, arn)["Double"]
     assert step["Metadata"]["Lambda"] == {
-        "Arn": function_arn, "OutputParameters": [{"Name": "doubled", "Value": "8"}, {"Name": "note", "Value": f"{function}:x"}]
+        "Arn": function_arn,
+        "OutputParameters": [
+            {"Name": "doubled", "Value": "8"},
+            {"Name": "note", "Value": f"{function}:x"},
+        ],
     }
     other = sagemaker.start_pipeline_execution(
-        PipelineName=name, PipelineParameters=[{"Name": "Number", "Value": "5"}], ClientRequestToken=token()
+        PipelineName=name,
+        PipelineParameters=[{"Name": "Number", "Value": "5"}],
+        ClientRequestToken=token(),
     )["PipelineExecutionArn"]
     described = wait_execution(sagemaker, other, timeout=60)
     assert f"got 10 {function}:x" in described["FailureReason"]
 
 
-def test_an_unregistered_lambda_function_fails_its_step_saying_where_to_put_it(sagemaker: Any) -> None:
-    arn = create_and_start(sagemaker, unique("lambda"), lambda_pipeline("arn:aws:lambda:us-east-1:123456789012:function:nowhere"))
+def test_an_unregistered_lambda_function_fails_its_step_saying_where_to_put_it(
+    sagemaker: Any,
+) -> None:
+    arn = create_and_start(
+        sagemaker,
+        unique("lambda"),
+        lambda_pipeline("arn:aws:lambda:us-east-1:123456789012:function:nowhere"),
+    )
     assert wait_execution(sagemaker, arn, timeout=60)["PipelineExecutionStatus"] == "Failed"
     reason = steps_of(sagemaker, arn)["Double"]["FailureReason"]
-    assert "'nowhere'" in reason and "is not registered with sagebox" in reason and "lambda/nowhere" in reason
+    assert (
+        "'nowhere'" in reason
+        and "is not registered with sagebox" in reason
+        and "lambda/nowhere" in reason
+    )
 
 
 @pytest.mark.parametrize(
@@ -167,7 +249,13 @@ def test_an_unregistered_lambda_function_fails_its_step_saying_where_to_put_it(s
         ("AutoML", "AutoML steps are not available in sagebox yet"),
     ],
 )
-def test_step_types_sagebox_does_not_run_fail_clearly(sagemaker: Any, kind: str, words: str) -> None:
-    arn = create_and_start(sagemaker, unique(kind.lower()), definition([{"Name": "Unsupported", "Type": kind, "Arguments": {}}]))
+def test_step_types_sagebox_does_not_run_fail_clearly(
+    sagemaker: Any, kind: str, words: str
+) -> None:
+    arn = create_and_start(
+        sagemaker,
+        unique(kind.lower()),
+        definition([{"Name": "Unsupported", "Type": kind, "Arguments": {}}]),
+    )
     described = wait_execution(sagemaker, arn, timeout=30)
     assert described["PipelineExecutionStatus"] == "Failed" and words in described["FailureReason"]

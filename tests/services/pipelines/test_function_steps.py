@@ -18,7 +18,9 @@ from tests.services.pipelines.conftest import unique
 from tests.services.pipelines.functions import function_pipeline
 
 
-def test_function_steps_run_as_jobs_and_pass_their_results(sagebox_server: Any, pipelines_bucket: str, sagemaker: Any) -> None:
+def test_function_steps_run_as_jobs_and_pass_their_results(
+    sagebox_server: Any, pipelines_bucket: str, sagemaker: Any
+) -> None:
     from sagemaker.workflow.selective_execution_config import SelectiveExecutionConfig
 
     pipeline = function_pipeline(unique("abalone-functions"), pipelines_bucket)
@@ -27,9 +29,13 @@ def test_function_steps_run_as_jobs_and_pass_their_results(sagebox_server: Any, 
     execution.wait(delay=1, max_attempts=400)
     steps = {s["StepName"]: s for s in execution.list_steps()}
     assert {name: s["StepStatus"] for name, s in steps.items()} == {
-        "Train": "Succeeded", "Evaluate": "Succeeded", "CheckMse": "Succeeded"
+        "Train": "Succeeded",
+        "Evaluate": "Succeeded",
+        "CheckMse": "Succeeded",
     }
-    job = sagemaker.describe_training_job(TrainingJobName=steps["Evaluate"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1])
+    job = sagemaker.describe_training_job(
+        TrainingJobName=steps["Evaluate"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1]
+    )
     assert job["AlgorithmSpecification"]["ContainerEntrypoint"][0] == "/bin/bash"
     report = execution.result("Evaluate")
     assert report["rows"] == 89 and 1000 < report["mse"] < 6000
@@ -48,7 +54,9 @@ def test_function_steps_run_as_jobs_and_pass_their_results(sagebox_server: Any, 
     assert described["SelectiveExecutionConfig"]["SourcePipelineExecutionArn"] == execution.arn
     assert "MSE is above 10.0" in described["FailureReason"]
     reran = {s["StepName"]: s for s in again.list_steps()}
-    assert reran["Evaluate"]["SelectiveExecutionResult"] == {"SourcePipelineExecutionArn": execution.arn}
+    assert reran["Evaluate"]["SelectiveExecutionResult"] == {
+        "SourcePipelineExecutionArn": execution.arn
+    }
     assert reran["Evaluate"]["Metadata"] == steps["Evaluate"]["Metadata"]
     assert reran["CheckMse"]["Metadata"] == {"Condition": {"Outcome": "False"}}
     assert reran["MseTooHigh"]["StepStatus"] == "Failed"

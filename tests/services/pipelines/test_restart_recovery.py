@@ -27,8 +27,11 @@ def restartable(tmp_path: Path) -> Iterator[Any]:
         server = ServerProcess(tmp_path / "home", {"SAGEBOX_STOP_GRACE_SECONDS": "1"}).start()
         servers.append(server)
         client = boto3.client(
-            "sagemaker", endpoint_url=server.endpoint_url, region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
+            "sagemaker",
+            endpoint_url=server.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
         )
         return server, client
 
@@ -41,9 +44,13 @@ def test_an_execution_resumes_after_a_stop_and_after_a_crash(restartable: Any) -
     server, sagemaker = restartable()
     steps = [
         processing("Slow", "import time; time.sleep(5)", outputs=()),
-        {"Name": "Approve", "Type": "Callback", "Arguments": {"after": get("Steps.Slow.ProcessingJobStatus")},
-         "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
-         "OutputParameters": [{"OutputName": "approved_by", "OutputType": "String"}]},
+        {
+            "Name": "Approve",
+            "Type": "Callback",
+            "Arguments": {"after": get("Steps.Slow.ProcessingJobStatus")},
+            "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
+            "OutputParameters": [{"OutputName": "approved_by", "OutputType": "String"}],
+        },
         processing("Finish", outputs=(), DependsOn=["Approve"]),
     ]
     arn = create_and_start(sagemaker, "resumed", definition(steps))
@@ -56,13 +63,20 @@ def test_an_execution_resumes_after_a_stop_and_after_a_crash(restartable: Any) -
     assert slow["StepStatus"] == "Succeeded" and slow["AttemptCount"] == 2
     first_job = interrupted["Metadata"]["ProcessingJob"]["Arn"].split("/")[-1]
     assert slow["Metadata"]["ProcessingJob"]["Arn"].split("/")[-1] != first_job
-    assert "the sagebox server stopped" in sagemaker.describe_processing_job(ProcessingJobName=first_job)["FailureReason"]
+    assert (
+        "the sagebox server stopped"
+        in sagemaker.describe_processing_job(ProcessingJobName=first_job)["FailureReason"]
+    )
     server.kill()  # a crash while the callback waits for its token
 
     _, sagemaker = restartable()
-    assert sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Executing"
+    assert (
+        sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        == "Executing"
+    )
     sagemaker.send_pipeline_execution_step_success(
-        CallbackToken=waiting["Metadata"]["Callback"]["CallbackToken"], OutputParameters=[{"Name": "approved_by", "Value": "me"}]
+        CallbackToken=waiting["Metadata"]["Callback"]["CallbackToken"],
+        OutputParameters=[{"Name": "approved_by", "Value": "me"}],
     )
     assert wait_execution(sagemaker, arn, timeout=90)["PipelineExecutionStatus"] == "Succeeded"
     assert steps_of(sagemaker, arn)["Finish"]["StepStatus"] == "Succeeded"

@@ -72,7 +72,9 @@ def _mark_group(recorder: LineageRecorder, package_arn: str, execution_arn: str)
     if len(parts) != 3:
         return  # an unversioned package belongs to no group
     group_arn = recorder.arn(f"model-package-group/{parts[1]}")
-    found = recorder.contexts.list({"SourceUri": group_arn, "ContextType": "ModelGroup"})["ContextSummaries"]
+    found = recorder.contexts.list({"SourceUri": group_arn, "ContextType": "ModelGroup"})[
+        "ContextSummaries"
+    ]
     for summary in found:
         name = summary["ContextName"]
         properties = dict(recorder.document("Context", name).get("Properties") or {})

@@ -23,22 +23,36 @@ _DURATION = re.compile(
     re.IGNORECASE,
 )
 _UNIT_SECONDS = {
-    "years": 365 * 86400, "months": 30 * 86400, "weeks": 7 * 86400, "days": 86400,
-    "hours": 3600, "minutes": 60, "seconds": 1,
+    "years": 365 * 86400,
+    "months": 30 * 86400,
+    "weeks": 7 * 86400,
+    "days": 86400,
+    "hours": 3600,
+    "minutes": 60,
+    "seconds": 1,
 }
 
 KEY_ATTRIBUTES: Mapping[str, tuple[str, ...]] = {
     "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
     "Training": (
-        "AlgorithmSpecification", "CheckpointConfig", "DebugHookConfig", "DebugRuleConfigurations",
-        "Environment", "HyperParameters", "InputDataConfig",
+        "AlgorithmSpecification",
+        "CheckpointConfig",
+        "DebugHookConfig",
+        "DebugRuleConfigurations",
+        "Environment",
+        "HyperParameters",
+        "InputDataConfig",
     ),
     "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
     "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
     "AutoML": ("AutoMLJobConfig", "AutoMLJobObjective", "InputDataConfig", "ProblemType"),
 }
 _TUNING_DEFINITION_ATTRIBUTES = (
-    "AlgorithmSpecification", "HyperParameterRanges", "InputDataConfig", "StaticHyperParameters", "TuningObjective",
+    "AlgorithmSpecification",
+    "HyperParameterRanges",
+    "InputDataConfig",
+    "StaticHyperParameters",
+    "TuningObjective",
 )
 
 
@@ -63,11 +77,15 @@ def key_attributes(step_type: str, arguments: Any) -> dict[str, Any]:
     chosen = {name: arguments[name] for name in names if name in arguments}
     definition = chosen.get("TrainingJobDefinition")
     if step_type == "Tuning" and isinstance(definition, dict):
-        chosen["TrainingJobDefinition"] = {k: definition[k] for k in _TUNING_DEFINITION_ATTRIBUTES if k in definition}
+        chosen["TrainingJobDefinition"] = {
+            k: definition[k] for k in _TUNING_DEFINITION_ATTRIBUTES if k in definition
+        }
     return chosen
 
 
-def cache_key(pipeline_arn: str, step_name: str, step_type: str, arguments: Any, extra: Any = None) -> str:
+def cache_key(
+    pipeline_arn: str, step_name: str, step_type: str, arguments: Any, extra: Any = None
+) -> str:
     """The key under which a successful run of this step of this pipeline is found again."""
     material = {
         "pipeline": pipeline_arn,

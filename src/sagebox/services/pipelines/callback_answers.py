@@ -51,7 +51,9 @@ class CallbackAnswers:
             try:
                 values[name] = typed_output(declared[name], value)
             except (TypeError, ValueError) as exc:
-                raise ValidationError(f"OutputParameters: '{name}' must be of OutputType {declared[name]}: {exc}") from exc
+                raise ValidationError(
+                    f"OutputParameters: '{name}' must be of OutputType {declared[name]}: {exc}"
+                ) from exc
 
         def succeed(step_record: ResourceRecord) -> None:
             document = step_record.document
@@ -74,7 +76,9 @@ class CallbackAnswers:
         def fail(step_record: ResourceRecord) -> None:
             if self._answered_before(step_record, request, FAILED):
                 return
-            step_record.document["FailureReason"] = request.get("FailureReason") or "The callback step failed."
+            step_record.document["FailureReason"] = (
+                request.get("FailureReason") or "The callback step failed."
+            )
             self._end(step_record, FAILED, request)
 
         self._steps.modify(*self._names(record), fail)
@@ -99,7 +103,11 @@ class CallbackAnswers:
         if document.get("StepStatus") in ACTIVE_STATES:
             return False
         token = request.get("ClientRequestToken")
-        if token and internal(record).get("answer_token") == token and document.get("StepStatus") == status:
+        if (
+            token
+            and internal(record).get("answer_token") == token
+            and document.get("StepStatus") == status
+        ):
             return True
         raise ValidationError(
             f"Callback step '{document.get('StepName')}' has already ended ({document.get('StepStatus')}); "

@@ -63,7 +63,13 @@ def typed_output(kind: str, value: Any) -> Any:
         if text not in ("true", "false"):
             raise ValueError(f"{value!r} is not true or false")
         return text == "true"
-    return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value)
+        if isinstance(value, (dict, list))
+        else str(value)
+    )
 
 
 def declared_outputs(step: Step) -> dict[str, str]:
@@ -78,15 +84,21 @@ def declared_outputs(step: Step) -> dict[str, str]:
 class CallbackStepKind:
     job_kind: str | None = None
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         token = callback_token()
         queue = str(step.raw.get("SqsQueueUrl"))
-        message = send_message(context.settings, queue, {
-            "token": token,
-            "pipelineExecutionArn": context.execution_arn,
-            "arguments": arguments if isinstance(arguments, dict) else {},
-            "status": "Executing",
-        })
+        message = send_message(
+            context.settings,
+            queue,
+            {
+                "token": token,
+                "pipelineExecutionArn": context.execution_arn,
+                "arguments": arguments if isinstance(arguments, dict) else {},
+                "status": "Executing",
+            },
+        )
         return Started(
             EXECUTING,
             {"Callback": {"CallbackToken": token, "SqsQueueUrl": queue}},
@@ -102,12 +114,16 @@ class CallbackStepKind:
         own = record["_sagebox"]
         if not own.get("stop_sent"):
             queue = record["Metadata"]["Callback"]["SqsQueueUrl"]
-            send_message(context.settings, queue, {
-                "token": own["callback_token"],
-                "pipelineExecutionArn": context.execution_arn,
-                "arguments": own.get("arguments") or {},
-                "status": "Stopping",
-            })
+            send_message(
+                context.settings,
+                queue,
+                {
+                    "token": own["callback_token"],
+                    "pipelineExecutionArn": context.execution_arn,
+                    "arguments": own.get("arguments") or {},
+                    "status": "Stopping",
+                },
+            )
         return True
 
     def properties(self, record: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -32,7 +32,9 @@ def check(condition: Any, where: str) -> None:
     """Raises ConditionError when a condition's shape is not one SageMaker accepts."""
     if not isinstance(condition, dict) or condition.get("Type") not in CONDITION_TYPES:
         kind = condition.get("Type") if isinstance(condition, dict) else condition
-        raise ConditionError(f"{where}: condition Type {kind!r} is not one of {', '.join(CONDITION_TYPES)}")
+        raise ConditionError(
+            f"{where}: condition Type {kind!r} is not one of {', '.join(CONDITION_TYPES)}"
+        )
     kind = condition["Type"]
     if kind in COMPARISONS:
         for member in ("LeftValue", "RightValue"):
@@ -125,4 +127,8 @@ def _as_number(value: str) -> Any:
         number = float(value)
     except ValueError:
         return value
-    return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    return (
+        int(number)
+        if number.is_integer() and "." not in value and "e" not in value.lower()
+        else number
+    )

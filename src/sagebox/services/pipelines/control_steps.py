@@ -44,13 +44,17 @@ UNSUPPORTED_REASONS = {
 class ConditionStepKind:
     job_kind: str | None = None
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         try:
             outcome = holds_all(step.conditions, scope)
         except ConditionError as exc:
             return Started(FAILED, {}, reason=f"ClientError: {exc}")
         shown = "True" if outcome else "False"
-        return Started(SUCCEEDED, {"Condition": {"Outcome": shown}}, properties={"Outcome": outcome})
+        return Started(
+            SUCCEEDED, {"Condition": {"Outcome": shown}}, properties={"Outcome": outcome}
+        )
 
     def status(self, record: Mapping[str, Any], context: StepContext) -> Progress:
         return Progress(record.get("StepStatus", SUCCEEDED))
@@ -66,7 +70,9 @@ class ConditionStepKind:
 class FailStepKind:
     job_kind: str | None = None
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         given = arguments.get("ErrorMessage") if isinstance(arguments, dict) else None
         message = as_text(evaluate(given, scope)) if given is not None else ""
         return Started(FAILED, {"Fail": {"ErrorMessage": message}}, reason=message)
@@ -86,7 +92,9 @@ class UnsupportedStepKind:
     step_type: str
     job_kind: str | None = None
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         return Started(FAILED, {}, reason=UNSUPPORTED_REASONS[self.step_type])
 
     def status(self, record: Mapping[str, Any], context: StepContext) -> Progress:

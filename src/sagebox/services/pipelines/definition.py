@@ -25,12 +25,29 @@ PARAMETER_TYPES = ("String", "Integer", "Float", "Boolean")
 STEP_NAME = re.compile(r"[A-Za-z0-9\-_]{1,64}")
 PARAMETER_NAME = re.compile(r"[A-Za-z0-9\-_]{1,256}")
 STEP_TYPES = (
-    "Training", "Processing", "Tuning", "Transform", "Model", "RegisterModel", "Condition", "Fail",
-    "Callback", "Lambda", "ClarifyCheck", "QualityCheck", "EMR", "AutoML", "EndpointConfig", "Endpoint",
+    "Training",
+    "Processing",
+    "Tuning",
+    "Transform",
+    "Model",
+    "RegisterModel",
+    "Condition",
+    "Fail",
+    "Callback",
+    "Lambda",
+    "ClarifyCheck",
+    "QualityCheck",
+    "EMR",
+    "AutoML",
+    "EndpointConfig",
+    "Endpoint",
 )
 RETRY_EXCEPTION_TYPES = (
-    "Step.SERVICE_FAULT", "Step.THROTTLING",
-    "SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT",
+    "Step.SERVICE_FAULT",
+    "Step.THROTTLING",
+    "SageMaker.JOB_INTERNAL_ERROR",
+    "SageMaker.CAPACITY_ERROR",
+    "SageMaker.RESOURCE_LIMIT",
 )
 MAX_RETRY_ATTEMPTS = 20
 MAX_EXPIRE_AFTER_MINUTES = 14400
@@ -99,7 +116,11 @@ class Step:
     @property
     def output_parameters(self) -> tuple[str, ...]:
         """The names a Callback or Lambda step declares in OutputParameters."""
-        return tuple(str(o.get("OutputName")) for o in self.raw.get("OutputParameters") or [] if isinstance(o, dict))
+        return tuple(
+            str(o.get("OutputName"))
+            for o in self.raw.get("OutputParameters") or []
+            if isinstance(o, dict)
+        )
 
     @property
     def conditions(self) -> list[Any]:
@@ -127,17 +148,23 @@ def parse_definition(text: str) -> PipelineDefinition:
     except json.JSONDecodeError as exc:
         raise DefinitionError(f"PipelineDefinition is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
-        raise DefinitionError("PipelineDefinition must be a JSON object with Version, Parameters and Steps.")
+        raise DefinitionError(
+            "PipelineDefinition must be a JSON object with Version, Parameters and Steps."
+        )
     version = document.get("Version")
     if version != SCHEMA_VERSION:
         raise DefinitionError(
             f"PipelineDefinition Version {version!r} is not supported; the supported version is {SCHEMA_VERSION}."
         )
-    parameters = tuple(_parameter(p, i) for i, p in enumerate(_list(document, "Parameters", "PipelineDefinition")))
+    parameters = tuple(
+        _parameter(p, i) for i, p in enumerate(_list(document, "Parameters", "PipelineDefinition"))
+    )
     names = [p.name for p in parameters]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
-        raise DefinitionError(f"Parameter names must be unique; '{duplicate}' is declared more than once.")
+        raise DefinitionError(
+            f"Parameter names must be unique; '{duplicate}' is declared more than once."
+        )
     raw_steps = _list(document, "Steps", "PipelineDefinition")
     if not raw_steps:
         raise DefinitionError("PipelineDefinition Steps must hold at least one step.")
@@ -145,7 +172,9 @@ def parse_definition(text: str) -> PipelineDefinition:
     _collect(raw_steps, None, steps, "Steps")
     experiment = document.get("PipelineExperimentConfig")
     if experiment is not None and not isinstance(experiment, dict):
-        raise DefinitionError("PipelineExperimentConfig must be an object with ExperimentName and TrialName.")
+        raise DefinitionError(
+            "PipelineExperimentConfig must be an object with ExperimentName and TrialName."
+        )
     return PipelineDefinition(version, parameters, steps, experiment, text)
 
 
@@ -164,9 +193,13 @@ def _parameter(raw: Any, index: int) -> Parameter:
         raise DefinitionError(f"{where} must be an object with Name and Type.")
     name, kind = raw.get("Name"), raw.get("Type", "String")
     if not isinstance(name, str) or not PARAMETER_NAME.fullmatch(name):
-        raise DefinitionError(f"{where}.Name {name!r} is not valid: 1 to 256 letters, digits, '-' or '_'.")
+        raise DefinitionError(
+            f"{where}.Name {name!r} is not valid: 1 to 256 letters, digits, '-' or '_'."
+        )
     if kind not in PARAMETER_TYPES:
-        raise DefinitionError(f"Parameter '{name}' has Type {kind!r}; allowed: {', '.join(PARAMETER_TYPES)}.")
+        raise DefinitionError(
+            f"Parameter '{name}' has Type {kind!r}; allowed: {', '.join(PARAMETER_TYPES)}."
+        )
     enum = raw.get("EnumValues")
     if enum is not None:
         if not isinstance(enum, list) or not enum:
@@ -178,7 +211,9 @@ def _parameter(raw: Any, index: int) -> Parameter:
     if has_default:
         _check_type(name, kind, default, "DefaultValue")
         if enum is not None and default not in enum:
-            raise DefinitionError(f"Parameter '{name}' DefaultValue {default!r} is not one of its EnumValues {enum}.")
+            raise DefinitionError(
+                f"Parameter '{name}' DefaultValue {default!r} is not one of its EnumValues {enum}."
+            )
     return Parameter(name, kind, default, has_default, tuple(enum) if enum is not None else None)
 
 
@@ -193,11 +228,15 @@ def _check_type(name: str, kind: str, value: Any, what: str) -> None:
         raise DefinitionError(f"Parameter '{name}' is of Type {kind}, but {what} {value!r} is not.")
 
 
-def _collect(raw_steps: list[Any], branch: Branch | None, steps: dict[str, Step], where: str) -> None:
+def _collect(
+    raw_steps: list[Any], branch: Branch | None, steps: dict[str, Step], where: str
+) -> None:
     for index, raw in enumerate(raw_steps):
         step = _step(raw, branch, f"{where}[{index}]")
         if step.name in steps:
-            raise DefinitionError(f"Step names must be unique in a pipeline; '{step.name}' is used more than once.")
+            raise DefinitionError(
+                f"Step names must be unique in a pipeline; '{step.name}' is used more than once."
+            )
         steps[step.name] = step
         if step.type == "Condition":
             arguments = raw.get("Arguments") or {}
@@ -211,16 +250,22 @@ def _step(raw: Any, branch: Branch | None, where: str) -> Step:
         raise DefinitionError(f"{where} must be an object with Name, Type and Arguments.")
     name, kind = raw.get("Name"), raw.get("Type")
     if not isinstance(name, str) or not STEP_NAME.fullmatch(name):
-        raise DefinitionError(f"{where}.Name {name!r} is not valid: 1 to 64 letters, digits, '-' or '_'.")
+        raise DefinitionError(
+            f"{where}.Name {name!r} is not valid: 1 to 64 letters, digits, '-' or '_'."
+        )
     if kind not in STEP_TYPES:
-        raise DefinitionError(f"Step '{name}' has Type {kind!r}, which is not a step type; allowed: {', '.join(STEP_TYPES)}.")
+        raise DefinitionError(
+            f"Step '{name}' has Type {kind!r}, which is not a step type; allowed: {', '.join(STEP_TYPES)}."
+        )
     depends_on = raw.get("DependsOn") or []
     if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
         raise DefinitionError(f"Step '{name}' DependsOn must be a list of step names.")
     arguments = raw.get("Arguments", {})
     if kind == "Condition":
         if not isinstance(arguments, dict) or not isinstance(arguments.get("Conditions"), list):
-            raise DefinitionError(f"Condition step '{name}' must give Arguments.Conditions as a list.")
+            raise DefinitionError(
+                f"Condition step '{name}' must give Arguments.Conditions as a list."
+            )
         arguments = {"Conditions": arguments["Conditions"]}
     return Step(
         name=name,
@@ -229,7 +274,9 @@ def _step(raw: Any, branch: Branch | None, where: str) -> Step:
         depends_on=tuple(depends_on),
         display_name=raw.get("DisplayName"),
         description=raw.get("Description"),
-        retry_policies=tuple(_retry_policy(name, p, i) for i, p in enumerate(_list(raw, "RetryPolicies", name))),
+        retry_policies=tuple(
+            _retry_policy(name, p, i) for i, p in enumerate(_list(raw, "RetryPolicies", name))
+        ),
         cache=_cache(name, raw.get("CacheConfig")),
         property_files=tuple(_property_file(name, f) for f in _list(raw, "PropertyFiles", name)),
         branch=branch,
@@ -243,17 +290,29 @@ def _retry_policy(step: str, raw: Any, index: int) -> RetryPolicy:
         raise DefinitionError(f"{where} must be an object.")
     types = raw.get("ExceptionType") or []
     if not isinstance(types, list) or not types:
-        raise DefinitionError(f"{where}.ExceptionType must list at least one of {', '.join(RETRY_EXCEPTION_TYPES)}.")
+        raise DefinitionError(
+            f"{where}.ExceptionType must list at least one of {', '.join(RETRY_EXCEPTION_TYPES)}."
+        )
     unknown = [t for t in types if t not in RETRY_EXCEPTION_TYPES]
     if unknown:
-        raise DefinitionError(f"{where}.ExceptionType {unknown[0]!r} is not one of {', '.join(RETRY_EXCEPTION_TYPES)}.")
+        raise DefinitionError(
+            f"{where}.ExceptionType {unknown[0]!r} is not one of {', '.join(RETRY_EXCEPTION_TYPES)}."
+        )
     attempts, expire = raw.get("MaxAttempts"), raw.get("ExpireAfterMin")
     if (attempts is None) == (expire is None):
         raise DefinitionError(f"{where} must give exactly one of MaxAttempts and ExpireAfterMin.")
-    if attempts is not None and not (isinstance(attempts, int) and 1 <= attempts <= MAX_RETRY_ATTEMPTS):
-        raise DefinitionError(f"{where}.MaxAttempts {attempts!r} must be an integer from 1 to {MAX_RETRY_ATTEMPTS}.")
-    if expire is not None and not (isinstance(expire, (int, float)) and 0 < expire <= MAX_EXPIRE_AFTER_MINUTES):
-        raise DefinitionError(f"{where}.ExpireAfterMin {expire!r} must be from 1 to {MAX_EXPIRE_AFTER_MINUTES} minutes.")
+    if attempts is not None and not (
+        isinstance(attempts, int) and 1 <= attempts <= MAX_RETRY_ATTEMPTS
+    ):
+        raise DefinitionError(
+            f"{where}.MaxAttempts {attempts!r} must be an integer from 1 to {MAX_RETRY_ATTEMPTS}."
+        )
+    if expire is not None and not (
+        isinstance(expire, (int, float)) and 0 < expire <= MAX_EXPIRE_AFTER_MINUTES
+    ):
+        raise DefinitionError(
+            f"{where}.ExpireAfterMin {expire!r} must be from 1 to {MAX_EXPIRE_AFTER_MINUTES} minutes."
+        )
     interval, backoff = raw.get("IntervalSeconds", 1), raw.get("BackoffRate", 2.0)
     for member, value in (("IntervalSeconds", interval), ("BackoffRate", backoff)):
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
@@ -276,6 +335,10 @@ def _cache(step: str, raw: Any) -> CacheConfig | None:
 
 
 def _property_file(step: str, raw: Any) -> PropertyFile:
-    if not isinstance(raw, dict) or not all(isinstance(raw.get(k), str) for k in ("PropertyFileName", "OutputName", "FilePath")):
-        raise DefinitionError(f"Step '{step}' PropertyFiles entries must give PropertyFileName, OutputName and FilePath.")
+    if not isinstance(raw, dict) or not all(
+        isinstance(raw.get(k), str) for k in ("PropertyFileName", "OutputName", "FilePath")
+    ):
+        raise DefinitionError(
+            f"Step '{step}' PropertyFiles entries must give PropertyFileName, OutputName and FilePath."
+        )
     return PropertyFile(raw["PropertyFileName"], raw["OutputName"], raw["FilePath"])

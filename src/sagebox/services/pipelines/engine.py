@@ -49,7 +49,18 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 """How often running steps are looked at when nothing wakes the loop."""
 INTERRUPTED_PREFIX = "InternalServerError: the sagebox server stopped"
-CACHEABLE = ("Processing", "Training", "Tuning", "Transform", "AutoML", "Callback", "Lambda", "EMR", "ClarifyCheck", "QualityCheck")
+CACHEABLE = (
+    "Processing",
+    "Training",
+    "Tuning",
+    "Transform",
+    "AutoML",
+    "Callback",
+    "Lambda",
+    "EMR",
+    "ClarifyCheck",
+    "QualityCheck",
+)
 FAILURE_LIMIT = 1024
 
 
@@ -68,7 +79,9 @@ class ExecutionRun(JobRun):
     """The loop of one execution. A server shutdown interrupts it and leaves the execution
     Executing for the next server to resume."""
 
-    def __init__(self, name: str, document: dict[str, Any], context: JobContext, parts: EngineParts) -> None:
+    def __init__(
+        self, name: str, document: dict[str, Any], context: JobContext, parts: EngineParts
+    ) -> None:
         super().__init__(name, document, context)
         own = internal_of(document)
         self.arn = document["PipelineExecutionArn"]
@@ -78,12 +91,16 @@ class ExecutionRun(JobRun):
         self._kinds = parts.kinds
         self._records = parts.steps
         self._context = parts.context
-        self.max_parallel = int((document.get("ParallelismConfiguration") or {}).get("MaxParallelExecutionSteps") or 50)
+        self.max_parallel = int(
+            (document.get("ParallelismConfiguration") or {}).get("MaxParallelExecutionSteps") or 50
+        )
         self._selected = set(own.get("selected_steps") or [])
         self._reused = self.graph.upstream(self._selected) if self._selected else set()
         self._source_arn = own.get("source_execution_arn")
         self._wake = threading.Event()
-        self._steps: dict[str, dict[str, Any]] = {r.document["StepName"]: r.document for r in self._records.of_execution(self.arn)}
+        self._steps: dict[str, dict[str, Any]] = {
+            r.document["StepName"]: r.document for r in self._records.of_execution(self.arn)
+        }
         self._properties: dict[str, Mapping[str, Any]] = {}
         variables = {
             "PipelineExecutionId": self._context.execution_id,
@@ -92,7 +109,13 @@ class ExecutionRun(JobRun):
             "PipelineArn": self._context.pipeline_arn,
             "StartDateTime": iso_time(float(document["CreationTime"])),
         }
-        self.scope = ExecutionScope(self.definition, own["parameters"], variables, self._properties_of, self._context.objects)
+        self.scope = ExecutionScope(
+            self.definition,
+            own["parameters"],
+            variables,
+            self._properties_of,
+            self._context.objects,
+        )
 
     # -- control (any thread) --------------------------------------------------------------
 
@@ -140,13 +163,18 @@ class ExecutionRun(JobRun):
 
     def _running(self) -> list[str]:
         return [
-            n for n, d in self._steps.items()
+            n
+            for n, d in self._steps.items()
             if d["StepStatus"] in states.ACTIVE_STATES and not internal_of(d).get("retry_at")
         ]
 
     def _waiting(self) -> list[str]:
         """Steps waiting to be retried."""
-        return [n for n, d in self._steps.items() if d["StepStatus"] in states.ACTIVE_STATES and internal_of(d).get("retry_at")]
+        return [
+            n
+            for n, d in self._steps.items()
+            if d["StepStatus"] in states.ACTIVE_STATES and internal_of(d).get("retry_at")
+        ]
 
     def _next_timeout(self) -> float:
         retry_times = [internal_of(self._steps[n])["retry_at"] for n in self._waiting()]
@@ -166,7 +194,10 @@ class ExecutionRun(JobRun):
         started = False
         now = time.time()
         for name in self._waiting():
-            if internal_of(self._steps[name])["retry_at"] <= now and len(self._running()) < self.max_parallel:
+            if (
+                internal_of(self._steps[name])["retry_at"] <= now
+                and len(self._running()) < self.max_parallel
+            ):
                 self._attempt(name)
                 started = True
         if any(d["StepStatus"] == states.FAILED for d in self._steps.values()):
@@ -192,7 +223,9 @@ class ExecutionRun(JobRun):
         if not failed:
             return Ending(COMPLETED)
         first = self._steps[failed[0]]
-        reason = f"Step failure: {failed[0]} failed: {first.get('FailureReason') or 'no reason given'}"
+        reason = (
+            f"Step failure: {failed[0]} failed: {first.get('FailureReason') or 'no reason given'}"
+        )
         if len(failed) > 1:
             reason += f" (also failed: {', '.join(failed[1:])})"
         return Ending(FAILED, reason[:FAILURE_LIMIT])
@@ -207,7 +240,11 @@ class ExecutionRun(JobRun):
             "StartTime": now,
             "StepStatus": states.STARTING,
             "AttemptCount": 0,
-            "_sagebox": {"type": step.type, "first_attempt_at": now, "pipeline_arn": self._context.pipeline_arn},
+            "_sagebox": {
+                "type": step.type,
+                "first_attempt_at": now,
+                "pipeline_arn": self._context.pipeline_arn,
+            },
         }
         if step.display_name:
             document["StepDisplayName"] = step.display_name
@@ -224,10 +261,14 @@ class ExecutionRun(JobRun):
         own.pop("job", None)
         document["AttemptCount"] = int(document.get("AttemptCount") or 0) + 1
         kind = self._kinds[step.type]
-        name_for_job = job_name(kind.job_kind, self._context.execution_id, name) if kind.job_kind else None
+        name_for_job = (
+            job_name(kind.job_kind, self._context.execution_id, name) if kind.job_kind else None
+        )
         self.scope.job_name = name_for_job
         try:
-            arguments = step.arguments if step.type == "Condition" else evaluate(step.arguments, self.scope)
+            arguments = (
+                step.arguments if step.type == "Condition" else evaluate(step.arguments, self.scope)
+            )
         except ExpressionError as exc:
             self._conclude(name, Progress(states.FAILED, f"ClientError: {exc}"))
             return
@@ -245,7 +286,9 @@ class ExecutionRun(JobRun):
             return
         except Exception as exc:
             log.exception("pipeline step %s of %s could not start", name, self.arn)
-            self._retry_or_fail(name, SERVICE_FAULT, f"InternalServerError: the step could not start: {exc!r}")
+            self._retry_or_fail(
+                name, SERVICE_FAULT, f"InternalServerError: the step could not start: {exc!r}"
+            )
             return
         self._started(name, outcome)
 
@@ -255,7 +298,9 @@ class ExecutionRun(JobRun):
         elif error.code in ("ThrottlingException", "Throttling"):
             self._retry_or_fail(name, THROTTLING, f"ThrottlingException: {error.message}")
         else:
-            self._conclude(name, Progress(states.FAILED, f"ClientError: {error.message}"), retryable=False)
+            self._conclude(
+                name, Progress(states.FAILED, f"ClientError: {error.message}"), retryable=False
+            )
 
     def _started(self, name: str, outcome: Started) -> None:
         document = self._steps[name]
@@ -278,7 +323,11 @@ class ExecutionRun(JobRun):
         finds the runs made before."""
         if step.type not in CACHEABLE:
             return False
-        extra = {k: step.raw.get(k) for k in ("FunctionArn", "SqsQueueUrl", "OutputParameters") if k in step.raw}
+        extra = {
+            k: step.raw.get(k)
+            for k in ("FunctionArn", "SqsQueueUrl", "OutputParameters")
+            if k in step.raw
+        }
         key = cache_key(self._context.pipeline_arn, step.name, step.type, arguments, extra or None)
         document = self._steps[step.name]
         internal_of(document)["cache_key"] = key
@@ -289,7 +338,9 @@ class ExecutionRun(JobRun):
         if hit is None:
             return False
         source = hit.document
-        origin = (source.get("CacheHitResult") or {}).get("SourcePipelineExecutionArn") or hit.parent_arn
+        origin = (source.get("CacheHitResult") or {}).get(
+            "SourcePipelineExecutionArn"
+        ) or hit.parent_arn
         document["Metadata"] = copy.deepcopy(source.get("Metadata") or {})
         document["CacheHitResult"] = {"SourcePipelineExecutionArn": origin}
         for member in ("job", "properties"):
@@ -303,15 +354,24 @@ class ExecutionRun(JobRun):
         source = self._records.get(self._source_id(), name)
         now = time.time()
         document: dict[str, Any] = {
-            "StepName": name, "StartTime": now, "StepStatus": states.STARTING, "AttemptCount": 0,
+            "StepName": name,
+            "StartTime": now,
+            "StepStatus": states.STARTING,
+            "AttemptCount": 0,
             "_sagebox": {"type": self.definition.steps[name].type, "first_attempt_at": now},
         }
         self._steps[name] = document
         if source is None or source.document.get("StepStatus") != states.SUCCEEDED:
-            self._conclude(name, Progress(states.FAILED, (
-                f"ClientError: step {name} did not succeed in the source execution {self._source_arn}, "
-                "so a selective execution cannot reuse it."
-            )))
+            self._conclude(
+                name,
+                Progress(
+                    states.FAILED,
+                    (
+                        f"ClientError: step {name} did not succeed in the source execution {self._source_arn}, "
+                        "so a selective execution cannot reuse it."
+                    ),
+                ),
+            )
             return
         document["Metadata"] = copy.deepcopy(source.document.get("Metadata") or {})
         document["AttemptCount"] = source.document.get("AttemptCount", 1)
@@ -356,13 +416,21 @@ class ExecutionRun(JobRun):
             ends_by_itself = self._kinds[step.type].stop(document, self._context)
             own["stop_requested"] = True
             if ends_by_itself:
-                document["StepStatus"] = states.STOPPING if step.type not in ("Callback", "Lambda") else document["StepStatus"]
+                document["StepStatus"] = (
+                    states.STOPPING
+                    if step.type not in ("Callback", "Lambda")
+                    else document["StepStatus"]
+                )
                 self._save(name)
             else:
                 self._conclude(name, Progress(states.STOPPED))
 
     def _conclude(self, name: str, progress: Progress, *, retryable: bool = True) -> None:
-        if retryable and progress.state == states.FAILED and self._retry_later(name, progress.reason):
+        if (
+            retryable
+            and progress.state == states.FAILED
+            and self._retry_later(name, progress.reason)
+        ):
             return
         document = self._steps[name]
         own = internal_of(document)
@@ -393,8 +461,11 @@ class ExecutionRun(JobRun):
         step = self.definition.steps[name]
         document = self._steps[name]
         delay = retry_delay(
-            step.retry_policies, failure_type(text), int(document.get("AttemptCount") or 1),
-            float(internal_of(document)["first_attempt_at"]), time.time(),
+            step.retry_policies,
+            failure_type(text),
+            int(document.get("AttemptCount") or 1),
+            float(internal_of(document)["first_attempt_at"]),
+            time.time(),
         )
         return delay is not None and self._schedule(name, delay, text)
 
@@ -403,8 +474,11 @@ class ExecutionRun(JobRun):
         step = self.definition.steps[name]
         document = self._steps[name]
         delay = retry_delay(
-            step.retry_policies, exception_type, int(document.get("AttemptCount") or 1),
-            float(internal_of(document)["first_attempt_at"]), time.time(),
+            step.retry_policies,
+            exception_type,
+            int(document.get("AttemptCount") or 1),
+            float(internal_of(document)["first_attempt_at"]),
+            time.time(),
         )
         if delay is not None and not self.stop_requested:
             self._schedule(name, delay, reason)
@@ -426,10 +500,13 @@ class ExecutionRun(JobRun):
         if existing is None:
             self._records.create(self._context.execution_id, self.arn, document)
         else:
+
             def replace(record: Any) -> None:
                 answered = record.document.get("StepStatus") not in states.ACTIVE_STATES
                 if answered and document["StepStatus"] in states.ACTIVE_STATES:
-                    self._steps[name] = record.document  # a callback's answer came meanwhile: it stands
+                    self._steps[name] = (
+                        record.document
+                    )  # a callback's answer came meanwhile: it stands
                     return
                 record.document = document
 
@@ -443,7 +520,9 @@ class ExecutionRun(JobRun):
             return self._properties[name]
         document = self._steps.get(name)
         if document is None or document["StepStatus"] != states.SUCCEEDED:
-            raise ExpressionError(f"step '{name}' has not succeeded, so its properties have no values")
+            raise ExpressionError(
+                f"step '{name}' has not succeeded, so its properties have no values"
+            )
         step = self.definition.steps[name]
         found = _plain(self._kinds[step.type].properties(document))
         self._properties[name] = found

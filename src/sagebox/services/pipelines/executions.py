@@ -144,9 +144,17 @@ class PipelineExecutionService(JobService[ExecutionRun]):
 
     def start(self, request: dict[str, Any]) -> dict[str, Any]:
         pipeline = self._pipelines.get(request["PipelineName"])
-        version = self._pipelines.version_of(pipeline, request.get("PipelineVersionId"), request.get("PipelineVersionAlias"))
-        version_id = int(version.document["PipelineVersionId"]) if version else self._pipelines.current_version(pipeline)
-        text = self._pipelines.versions.definition(version or self._pipelines.versions.get(pipeline, version_id))
+        version = self._pipelines.version_of(
+            pipeline, request.get("PipelineVersionId"), request.get("PipelineVersionAlias")
+        )
+        version_id = (
+            int(version.document["PipelineVersionId"])
+            if version
+            else self._pipelines.current_version(pipeline)
+        )
+        text = self._pipelines.versions.definition(
+            version or self._pipelines.versions.get(pipeline, version_id)
+        )
         definition = checked_definition(text)
         token = request.get("ClientRequestToken")
         earlier = self._by_token(pipeline.arn, token)
@@ -156,7 +164,9 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             parameters = resolve_parameters(definition, request.get("PipelineParameters"))
         except DefinitionError as exc:
             raise ValidationError(str(exc)) from exc
-        selection = check_selection(self, pipeline, definition, request.get("SelectiveExecutionConfig"))
+        selection = check_selection(
+            self, pipeline, definition, request.get("SelectiveExecutionConfig")
+        )
         execution = naming.execution_id()
         arn = naming.execution_arn(pipeline.arn, execution)
         now = round(time.time(), 3)
@@ -164,14 +174,16 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         document: dict[str, Any] = {
             "PipelineArn": pipeline.arn,
             "PipelineExecutionArn": arn,
-            "PipelineExecutionDisplayName": request.get("PipelineExecutionDisplayName") or f"execution-{int(now * 1000)}",
+            "PipelineExecutionDisplayName": request.get("PipelineExecutionDisplayName")
+            or f"execution-{int(now * 1000)}",
             "PipelineExecutionStatus": self.states.word(IN_PROGRESS),
             "PipelineExecutionDescription": request.get("PipelineExecutionDescription"),
             "CreationTime": now,
             "LastModifiedTime": now,
             "CreatedBy": caller,
             "LastModifiedBy": caller,
-            "ParallelismConfiguration": request.get("ParallelismConfiguration") or pipeline.document.get("ParallelismConfiguration"),
+            "ParallelismConfiguration": request.get("ParallelismConfiguration")
+            or pipeline.document.get("ParallelismConfiguration"),
             "SelectiveExecutionConfig": selection.config if selection else None,
             "PipelineVersionId": version_id,
             "RoleArn": request.get("RoleArn") or pipeline.document.get("RoleArn"),
@@ -189,8 +201,14 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             document["PipelineExperimentConfig"] = experiment
         document = {k: v for k, v in document.items() if v is not None}
         record = ResourceRecord(
-            self.family.kind, execution, arn, self.states.word(IN_PROGRESS), to_datetime(now), to_datetime(now),
-            document, parent_arn=pipeline.arn,
+            self.family.kind,
+            execution,
+            arn,
+            self.states.word(IN_PROGRESS),
+            to_datetime(now),
+            to_datetime(now),
+            document,
+            parent_arn=pipeline.arn,
         )
         self._repo.create(record)
         self._pipelines.note_execution(pipeline, version_id, arn, now)
@@ -205,7 +223,9 @@ class PipelineExecutionService(JobService[ExecutionRun]):
     def latest_arn(self, pipeline_arn: str) -> str | None:
         """The ARN of the pipeline's latest execution, if it has one."""
         records, _ = self._repo.query(
-            Condition(("PipelineArn",), "Equals", pipeline_arn), ColumnSort("CreationTime", "Descending"), max_results=1
+            Condition(("PipelineArn",), "Equals", pipeline_arn),
+            ColumnSort("CreationTime", "Descending"),
+            max_results=1,
         )
         return records[0].arn if records else None
 
@@ -213,27 +233,44 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         if not token:
             return None
         found, _ = self._repo.query(
-            AllOf([Condition(("PipelineArn",), "Equals", pipeline_arn), Condition(("_sagebox", "client_token"), "Equals", token)]),
+            AllOf(
+                [
+                    Condition(("PipelineArn",), "Equals", pipeline_arn),
+                    Condition(("_sagebox", "client_token"), "Equals", token),
+                ]
+            ),
             max_results=1,
         )
         return found[0] if found else None
 
     def _experiment_config(
-        self, definition: PipelineDefinition, parameters: dict[str, Any], pipeline: ResourceRecord,
-        execution: str, arn: str, now: float,
+        self,
+        definition: PipelineDefinition,
+        parameters: dict[str, Any],
+        pipeline: ResourceRecord,
+        execution: str,
+        arn: str,
+        now: float,
     ) -> dict[str, str] | None:
         if not definition.experiment_config:
             return None
         variables = {
-            "PipelineExecutionId": execution, "PipelineExecutionArn": arn, "PipelineName": pipeline.name,
-            "PipelineArn": pipeline.arn, "StartDateTime": str(now),
+            "PipelineExecutionId": execution,
+            "PipelineExecutionArn": arn,
+            "PipelineName": pipeline.name,
+            "PipelineArn": pipeline.arn,
+            "StartDateTime": str(now),
         }
         scope = ExecutionScope(definition, parameters, variables, lambda step: {}, self._objects)
         try:
             resolved = evaluate(dict(definition.experiment_config), scope)
         except ExpressionError as exc:
             raise ValidationError(f"PipelineExperimentConfig: {exc}") from exc
-        return {k: as_text(v) for k, v in resolved.items() if k in ("ExperimentName", "TrialName") and v is not None}
+        return {
+            k: as_text(v)
+            for k, v in resolved.items()
+            if k in ("ExperimentName", "TrialName") and v is not None
+        }
 
     # -- reading executions ----------------------------------------------------------------
 
@@ -252,20 +289,35 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         conditions: list[Expression] = [Condition(("PipelineArn",), "Equals", pipeline.arn)]
         if request.get("PipelineVersionAlias"):
             version = self._pipelines.versions.with_alias(pipeline, request["PipelineVersionAlias"])
-            conditions.append(Condition(("PipelineVersionId",), "Equals", int(version.document["PipelineVersionId"])))
+            conditions.append(
+                Condition(
+                    ("PipelineVersionId",), "Equals", int(version.document["PipelineVersionId"])
+                )
+            )
         if request.get("CreatedAfter") is not None:
-            conditions.append(Condition(("CreationTime",), "GreaterThan", request["CreatedAfter"].timestamp()))
+            conditions.append(
+                Condition(("CreationTime",), "GreaterThan", request["CreatedAfter"].timestamp())
+            )
         if request.get("CreatedBefore") is not None:
-            conditions.append(Condition(("CreationTime",), "LessThan", request["CreatedBefore"].timestamp()))
+            conditions.append(
+                Condition(("CreationTime",), "LessThan", request["CreatedBefore"].timestamp())
+            )
         by = "Name" if request.get("SortBy") == "PipelineExecutionArn" else "CreationTime"
         try:
             records, token = self._repo.query(
-                AllOf(conditions), ColumnSort(by, request.get("SortOrder") or "Descending"),
-                max_results=request.get("MaxResults") or DEFAULT_PAGE_SIZE, next_token=request.get("NextToken"),
+                AllOf(conditions),
+                ColumnSort(by, request.get("SortOrder") or "Descending"),
+                max_results=request.get("MaxResults") or DEFAULT_PAGE_SIZE,
+                next_token=request.get("NextToken"),
             )
         except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
-        return {"PipelineExecutionSummaries": [self.summary(r) for r in records], "NextToken": token}
+            raise ValidationError(
+                f"Invalid pagination token: {request.get('NextToken')!r}"
+            ) from exc
+        return {
+            "PipelineExecutionSummaries": [self.summary(r) for r in records],
+            "NextToken": token,
+        }
 
     def summary(self, record: ResourceRecord) -> dict[str, Any]:
         document = record.document
@@ -283,11 +335,15 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         record = self.get(request.get("PipelineExecutionArn") or "")
         try:
             steps, token = self._steps.page(
-                record.arn, request.get("SortOrder") or "Descending",
-                request.get("MaxResults") or STEPS_PAGE_SIZE, request.get("NextToken"),
+                record.arn,
+                request.get("SortOrder") or "Descending",
+                request.get("MaxResults") or STEPS_PAGE_SIZE,
+                request.get("NextToken"),
             )
         except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
+            raise ValidationError(
+                f"Invalid pagination token: {request.get('NextToken')!r}"
+            ) from exc
         for step in steps:
             if step.get("StepStatus") == "Starting":
                 step["StepStatus"] = "Executing"
@@ -302,14 +358,19 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             try:
                 start = int(request["NextToken"])
             except ValueError as exc:
-                raise ValidationError(f"Invalid pagination token: {request['NextToken']!r}") from exc
+                raise ValidationError(
+                    f"Invalid pagination token: {request['NextToken']!r}"
+                ) from exc
         size = request.get("MaxResults") or 50
         token = str(start + size) if start + size < len(parameters) else None
         return {"PipelineParameters": parameters[start : start + size], "NextToken": token}
 
     def describe_definition(self, request: dict[str, Any]) -> dict[str, Any]:
         record = self.get(request["PipelineExecutionArn"])
-        return {"PipelineDefinition": internal(record)["definition"], "CreationTime": record.document["CreationTime"]}
+        return {
+            "PipelineDefinition": internal(record)["definition"],
+            "CreationTime": record.document["CreationTime"],
+        }
 
     def _definition_of(self, execution_arn: str) -> PipelineDefinition:
         return parse_definition(internal(self.get(execution_arn))["definition"])
@@ -340,7 +401,11 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         record = self.get(request["PipelineExecutionArn"])
 
         def change(execution: ResourceRecord) -> None:
-            for member in ("PipelineExecutionDescription", "PipelineExecutionDisplayName", "ParallelismConfiguration"):
+            for member in (
+                "PipelineExecutionDescription",
+                "PipelineExecutionDisplayName",
+                "ParallelismConfiguration",
+            ):
                 if request.get(member) is not None:
                     execution.document[member] = request[member]
             now = time.time()
@@ -362,7 +427,9 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         record = self.get(request["PipelineExecutionArn"])
         with self._lock:
             if record.name in self._runs:
-                raise ValidationError(f"Pipeline execution '{record.arn}' is still running; it cannot be retried.")
+                raise ValidationError(
+                    f"Pipeline execution '{record.arn}' is still running; it cannot be retried."
+                )
 
         def again(execution: ResourceRecord) -> None:
             if self.states.state_of(execution) not in RETRYABLE:
@@ -387,7 +454,9 @@ class PipelineExecutionService(JobService[ExecutionRun]):
 
     def launch(self, name: str) -> None:
         """An execution's loop runs in its own thread; only its steps' jobs take job slots."""
-        loop = threading.Thread(target=self.execute, args=(name,), name=f"pipeline-{name}", daemon=True)
+        loop = threading.Thread(
+            target=self.execute, args=(name,), name=f"pipeline-{name}", daemon=True
+        )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()] + [loop]
         loop.start()
@@ -400,7 +469,9 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             run = self.build_run(record)
         except Exception as exc:
             log.exception("pipeline execution %s could not be prepared", name)
-            self._end(name, FAILED, f"InternalServerError: sagebox could not run the execution: {exc!r}")
+            self._end(
+                name, FAILED, f"InternalServerError: sagebox could not run the execution: {exc!r}"
+            )
             return
         with self._lock:
             self._runs[name] = run
@@ -419,11 +490,18 @@ class PipelineExecutionService(JobService[ExecutionRun]):
     def build_run(self, record: ResourceRecord) -> ExecutionRun:
         pipeline_name = self._pipelines.get(str(record.parent_arn)).name
         context = StepContext(
-            settings=self._settings, objects=self._objects, pipeline_name=pipeline_name,
-            pipeline_arn=str(record.parent_arn), execution_id=record.name, execution_arn=record.arn,
-            role_arn=record.document.get("RoleArn"), wake=lambda: self._wake_name(record.name),
+            settings=self._settings,
+            objects=self._objects,
+            pipeline_name=pipeline_name,
+            pipeline_arn=str(record.parent_arn),
+            execution_id=record.name,
+            execution_arn=record.arn,
+            role_arn=record.document.get("RoleArn"),
+            wake=lambda: self._wake_name(record.name),
         )
-        parts = EngineParts(self._kinds, self._steps, context, lambda step: self._step_changed(record.arn, step))
+        parts = EngineParts(
+            self._kinds, self._steps, context, lambda step: self._step_changed(record.arn, step)
+        )
         return ExecutionRun(record.name, record.document, self.context, parts)
 
     def _wake_name(self, name: str) -> None:
@@ -479,5 +557,3 @@ def _retry_step(record: ResourceRecord, now: float) -> None:
     own = internal(record)
     own.update(retry_at=now, first_attempt_at=now)
     own.pop("stop_requested", None)
-
-

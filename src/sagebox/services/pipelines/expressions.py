@@ -24,8 +24,14 @@ from typing import Any, Protocol
 
 GET, JOIN, JSON_GET = "Get", "Std:Join", "Std:JsonGet"
 EXECUTION_VARIABLES = (
-    "PipelineExecutionId", "PipelineExecutionArn", "StartDateTime", "CurrentDateTime",
-    "PipelineName", "PipelineArn", "TrainingJobName", "ProcessingJobName",
+    "PipelineExecutionId",
+    "PipelineExecutionArn",
+    "StartDateTime",
+    "CurrentDateTime",
+    "PipelineName",
+    "PipelineArn",
+    "TrainingJobName",
+    "ProcessingJobName",
 )
 _TOKEN = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
 
@@ -112,14 +118,22 @@ def parse_get(text: Any) -> Reference:
         if not step or not path:
             raise ExpressionError(f"'{text}' names no property of step '{step}'")
         tokens = parse_path(path)
-        if tokens[0] == Attribute("PropertyFiles") and len(tokens) == 2 and isinstance(tokens[1], Attribute):
+        if (
+            tokens[0] == Attribute("PropertyFiles")
+            and len(tokens) == 2
+            and isinstance(tokens[1], Attribute)
+        ):
             return PropertyFileRef(step, tokens[1].name)
         return PropertyRef(step, tokens, text)
-    raise ExpressionError(f"'{text}' is not a Get of Parameters.<name>, Execution.<variable> or Steps.<step>.<property>")
+    raise ExpressionError(
+        f"'{text}' is not a Get of Parameters.<name>, Execution.<variable> or Steps.<step>.<property>"
+    )
 
 
 def is_expression(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and next(iter(value)) in (GET, JOIN, JSON_GET)
+    return (
+        isinstance(value, dict) and len(value) == 1 and next(iter(value)) in (GET, JOIN, JSON_GET)
+    )
 
 
 def references(value: Any) -> Iterator[Reference]:
@@ -136,7 +150,9 @@ def references(value: Any) -> Iterator[Reference]:
                 if isinstance(source, dict) and GET in source and len(source) == 1:
                     reference = parse_get(source[GET])
                     if not isinstance(reference, PropertyFileRef):
-                        raise ExpressionError(f"Std:JsonGet PropertyFile must Get Steps.<step>.PropertyFiles.<name>, not {source[GET]!r}")
+                        raise ExpressionError(
+                            f"Std:JsonGet PropertyFile must Get Steps.<step>.PropertyFiles.<name>, not {source[GET]!r}"
+                        )
                     yield reference
                 else:
                     yield from references(source)
@@ -173,7 +189,9 @@ def evaluate(value: Any, scope: Scope) -> Any:
                 return _get(parse_get(operand), scope)
             if operator == JOIN:
                 on = operand.get("On", "") if isinstance(operand, dict) else ""
-                return str(on).join(as_text(evaluate(item, scope)) for item in _join_values(operand))
+                return str(on).join(
+                    as_text(evaluate(item, scope)) for item in _join_values(operand)
+                )
             return _json_get(operand, scope)
         return {key: evaluate(item, scope) for key, item in value.items()}
     if isinstance(value, list):
@@ -193,13 +211,17 @@ def _get(reference: Reference, scope: Scope) -> Any:
 
 def _join_values(operand: Any) -> list[Any]:
     if not isinstance(operand, dict) or not isinstance(operand.get("Values"), list):
-        raise ExpressionError(f"Std:Join takes {{'On': <string>, 'Values': [...]}}, not {operand!r}")
+        raise ExpressionError(
+            f"Std:Join takes {{'On': <string>, 'Values': [...]}}, not {operand!r}"
+        )
     return list(operand["Values"])
 
 
 def _json_get_operands(operand: Any) -> tuple[Any, str]:
     if not isinstance(operand, dict) or not isinstance(operand.get("Path"), str):
-        raise ExpressionError(f"Std:JsonGet takes a PropertyFile or S3Uri and a Path, not {operand!r}")
+        raise ExpressionError(
+            f"Std:JsonGet takes a PropertyFile or S3Uri and a Path, not {operand!r}"
+        )
     if "PropertyFile" in operand:
         return operand["PropertyFile"], operand["Path"]
     if "S3Uri" in operand:
@@ -242,7 +264,9 @@ def step_into(value: Any, token: PathToken, path: str) -> Any:
         if isinstance(value, list) and -len(value) <= token.position < len(value):
             return value[token.position]
         size = len(value) if isinstance(value, list) else 0
-        raise ExpressionError(f"'{path}': index {token.position} is out of range (the list holds {size})")
+        raise ExpressionError(
+            f"'{path}': index {token.position} is out of range (the list holds {size})"
+        )
     if isinstance(value, dict):
         if token.key in value:
             return value[token.key]

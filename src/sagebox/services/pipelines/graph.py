@@ -30,7 +30,9 @@ ENDED_STATES = (SUCCEEDED, FAILED, STOPPED)
 def step_references(step: Step) -> list[PropertyRef | PropertyFileRef]:
     """The other steps' properties and property files a step's arguments refer to."""
     found = []
-    trees = [operands(c) for c in step.conditions] if step.type == "Condition" else [[step.arguments]]
+    trees = (
+        [operands(c) for c in step.conditions] if step.type == "Condition" else [[step.arguments]]
+    )
     for tree in trees:
         for value in tree:
             found += [r for r in references(value) if isinstance(r, (PropertyRef, PropertyFileRef))]
@@ -67,7 +69,7 @@ class PipelineGraph:
                 if dependency not in self.dependencies:
                     continue
                 if state.get(dependency) == 1:
-                    return [*trail[trail.index(dependency):], dependency]
+                    return [*trail[trail.index(dependency) :], dependency]
                 if dependency not in state:
                     cycle = visit(dependency)
                     if cycle:
@@ -110,7 +112,8 @@ class PipelineGraph:
                     skipped.append(name)
                     changed = True
         ready = [
-            name for name in self.order
+            name
+            for name in self.order
             if states.get(name, PENDING) == PENDING
             and all(states.get(d, PENDING) == SUCCEEDED for d in self.dependencies[name])
             and self._branch_taken(name, outcomes)
@@ -121,8 +124,14 @@ class PipelineGraph:
         branch = self.definition.steps[name].branch
         return branch is None or outcomes.get(branch.condition_step) == branch.outcome
 
-    def _never_runs(self, name: str, states: Mapping[str, str], outcomes: Mapping[str, bool]) -> bool:
+    def _never_runs(
+        self, name: str, states: Mapping[str, str], outcomes: Mapping[str, bool]
+    ) -> bool:
         branch = self.definition.steps[name].branch
-        if branch is not None and branch.condition_step in outcomes and outcomes[branch.condition_step] != branch.outcome:
+        if (
+            branch is not None
+            and branch.condition_step in outcomes
+            and outcomes[branch.condition_step] != branch.outcome
+        ):
             return True
         return any(states.get(d) == SKIPPED for d in self.dependencies[name])

@@ -46,24 +46,42 @@ class JobStepKind:
     def name_member(self) -> str:
         return self.service.family.name_member
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         if job_name is None:
             raise ValueError(f"a {step.type} step needs a job name")
         request = copy.deepcopy(arguments) if isinstance(arguments, dict) else {}
         request[self.name_member] = job_name
-        tags = [t for t in request.get("Tags") or [] if t.get("Key") not in (EXECUTION_TAG, STEP_TAG)]
-        request["Tags"] = [*tags, {"Key": EXECUTION_TAG, "Value": context.execution_arn}, {"Key": STEP_TAG, "Value": step.name}]
+        tags = [
+            t for t in request.get("Tags") or [] if t.get("Key") not in (EXECUTION_TAG, STEP_TAG)
+        ]
+        request["Tags"] = [
+            *tags,
+            {"Key": EXECUTION_TAG, "Value": context.execution_arn},
+            {"Key": STEP_TAG, "Value": step.name},
+        ]
         if self.job_kind == "TrainingJob" and is_function_step(request):
-            request["Environment"] = {**(request.get("Environment") or {}), **server_environment(context)}
+            request["Environment"] = {
+                **(request.get("Environment") or {}),
+                **server_environment(context),
+            }
         answer = self.service.create(request)
         arn = answer[self.service.family.arn_member]
-        return Started(EXECUTING, {self.metadata_key: {"Arn": arn}}, job={"kind": self.job_kind, "name": job_name})
+        return Started(
+            EXECUTING,
+            {self.metadata_key: {"Arn": arn}},
+            job={"kind": self.job_kind, "name": job_name},
+        )
 
     def status(self, record: Mapping[str, Any], context: StepContext) -> Progress:
         job = record["_sagebox"]["job"]
         found = self.service.record(job["name"])
         if found is None:
-            return Progress(STEP_FAILED, f"InternalServerError: the step's {self.service.family.noun} {job['name']} is gone.")
+            return Progress(
+                STEP_FAILED,
+                f"InternalServerError: the step's {self.service.family.noun} {job['name']} is gone.",
+            )
         state = self.service.states.state_of(found)
         if state in ACTIVE:
             return Progress(EXECUTING)
@@ -106,7 +124,9 @@ class JobStepKind:
 def is_function_step(request: Mapping[str, Any]) -> bool:
     """A training job the SDK's ``@step`` decorator made: it runs the remote-function driver."""
     channels = request.get("InputDataConfig") or []
-    return any(isinstance(c, dict) and c.get("ChannelName") == REMOTE_FUNCTION_CHANNEL for c in channels)
+    return any(
+        isinstance(c, dict) and c.get("ChannelName") == REMOTE_FUNCTION_CHANNEL for c in channels
+    )
 
 
 def server_environment(context: StepContext) -> dict[str, str]:

@@ -41,7 +41,9 @@ from sagebox.services.pipelines.step_kinds import (
 
 DEFAULT_HANDLER = "lambda_function.lambda_handler"
 TIMEOUT_SECONDS = 900
-INTERRUPTED = "InternalServerError: the sagebox server stopped while the Lambda function was running."
+INTERRUPTED = (
+    "InternalServerError: the sagebox server stopped while the Lambda function was running."
+)
 _BOOTSTRAP = """
 import importlib, json, sys, time
 folder, handler, output, name, TIMEOUT = *sys.argv[1:5], float(sys.argv[5])
@@ -81,14 +83,19 @@ class LambdaStepKind:
     _running: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         arn = str(step.raw.get("FunctionArn"))
         key = f"{context.execution_id}/{step.name}/{job_name}"
         with self._lock:
             self._running.add(key)
         event = arguments if isinstance(arguments, dict) else {}
         thread = threading.Thread(
-            target=self._invoke, args=(key, step, arn, event, context), name=f"lambda-{step.name}", daemon=True
+            target=self._invoke,
+            args=(key, step, arn, event, context),
+            name=f"lambda-{step.name}",
+            daemon=True,
         )
         thread.start()
         return Started(EXECUTING, {"Lambda": {"Arn": arn}}, job={"kind": "Lambda", "name": key})
@@ -107,11 +114,15 @@ class LambdaStepKind:
     def properties(self, record: Mapping[str, Any]) -> Mapping[str, Any]:
         return record["_sagebox"].get("properties") or {"OutputParameters": {}}
 
-    def _invoke(self, key: str, step: Step, arn: str, event: dict[str, Any], context: StepContext) -> None:
+    def _invoke(
+        self, key: str, step: Step, arn: str, event: dict[str, Any], context: StepContext
+    ) -> None:
         try:
             progress = self._call(step, arn, event, context)
         except Exception as exc:  # noqa: BLE001 - whatever happens, the step must end
-            progress = Progress(FAILED, f"InternalServerError: sagebox could not run the Lambda function: {exc!r}")
+            progress = Progress(
+                FAILED, f"InternalServerError: sagebox could not run the Lambda function: {exc!r}"
+            )
         with self._lock:
             self._running.discard(key)
             self._results[key] = progress
@@ -121,10 +132,13 @@ class LambdaStepKind:
         name = function_name(arn)
         folder = function_folder(context.settings, arn)
         if not folder.is_dir():
-            return Progress(FAILED, (
-                f"ClientError: the Lambda function '{name}' ({arn}) is not registered with sagebox: put its code "
-                f"in {folder} (handler {DEFAULT_HANDLER}, or the module.function named in a file 'handler' there)."
-            ))
+            return Progress(
+                FAILED,
+                (
+                    f"ClientError: the Lambda function '{name}' ({arn}) is not registered with sagebox: put its code "
+                    f"in {folder} (handler {DEFAULT_HANDLER}, or the module.function named in a file 'handler' there)."
+                ),
+            )
         handler_file = folder / "handler"
         handler = handler_file.read_text().strip() if handler_file.is_file() else DEFAULT_HANDLER
         env = {**os.environ, **server_environment(context)}
@@ -132,15 +146,35 @@ class LambdaStepKind:
             output = Path(scratch) / "result.json"
             try:
                 finished = subprocess.run(
-                    [sys.executable, "-c", _BOOTSTRAP, str(folder), handler, str(output), name, str(TIMEOUT_SECONDS)],
-                    input=json.dumps(event), capture_output=True, text=True, cwd=folder, env=env,
-                    timeout=TIMEOUT_SECONDS, check=False,
+                    [
+                        sys.executable,
+                        "-c",
+                        _BOOTSTRAP,
+                        str(folder),
+                        handler,
+                        str(output),
+                        name,
+                        str(TIMEOUT_SECONDS),
+                    ],
+                    input=json.dumps(event),
+                    capture_output=True,
+                    text=True,
+                    cwd=folder,
+                    env=env,
+                    timeout=TIMEOUT_SECONDS,
+                    check=False,
                 )
             except subprocess.TimeoutExpired:
-                return Progress(FAILED, f"ClientError: the Lambda function '{name}' timed out after {TIMEOUT_SECONDS} s.")
+                return Progress(
+                    FAILED,
+                    f"ClientError: the Lambda function '{name}' timed out after {TIMEOUT_SECONDS} s.",
+                )
             if finished.returncode != 0:
                 lines = [line for line in finished.stderr.splitlines() if line.strip()]
-                return Progress(FAILED, f"ClientError: the Lambda function '{name}' failed: {lines[-1] if lines else 'no output'}")
+                return Progress(
+                    FAILED,
+                    f"ClientError: the Lambda function '{name}' failed: {lines[-1] if lines else 'no output'}",
+                )
             result = json.loads(output.read_text())
         return _outputs(step, name, arn, result)
 
@@ -148,15 +182,23 @@ class LambdaStepKind:
 def _outputs(step: Step, name: str, arn: str, result: Any) -> Progress:
     declared = declared_outputs(step)
     if declared and not isinstance(result, dict):
-        return Progress(FAILED, f"ClientError: the Lambda function '{name}' returned {type(result).__name__}, not an object with its outputs.")
+        return Progress(
+            FAILED,
+            f"ClientError: the Lambda function '{name}' returned {type(result).__name__}, not an object with its outputs.",
+        )
     values: dict[str, Any] = {}
     for output, kind in declared.items():
         if output not in result:
-            return Progress(FAILED, f"ClientError: the Lambda function '{name}' returned no output '{output}'.")
+            return Progress(
+                FAILED, f"ClientError: the Lambda function '{name}' returned no output '{output}'."
+            )
         try:
             values[output] = typed_output(kind, result[output])
         except (TypeError, ValueError) as exc:
-            return Progress(FAILED, f"ClientError: the Lambda output '{output}' is not of OutputType {kind}: {exc}")
+            return Progress(
+                FAILED,
+                f"ClientError: the Lambda output '{output}' is not of OutputType {kind}: {exc}",
+            )
     shown = [{"Name": k, "Value": as_text(v)} for k, v in values.items()]
     return Progress(
         SUCCEEDED,

@@ -28,7 +28,9 @@ class ModelStepKind:
     models: ModelService
     job_kind: str = "Model"
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         request = copy.deepcopy(arguments) if isinstance(arguments, dict) else {}
         request["ModelName"] = job_name
         if context.role_arn and not request.get("ExecutionRoleArn"):
@@ -53,7 +55,9 @@ class RegisterModelStepKind:
     model_package_groups: ModelPackageGroupService
     job_kind: str = "ModelPackage"
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         request = copy.deepcopy(arguments) if isinstance(arguments, dict) else {}
         group = request.get("ModelPackageGroupName")
         if group:
@@ -62,7 +66,9 @@ class RegisterModelStepKind:
                 try:
                     self.model_package_groups.create({"ModelPackageGroupName": group})
                 except ValidationError:
-                    if self.model_package_groups.find(group) is None:  # not made meanwhile by another step
+                    if (
+                        self.model_package_groups.find(group) is None
+                    ):  # not made meanwhile by another step
                         raise
         elif not request.get("ModelPackageName"):
             request["ModelPackageName"] = job_name

@@ -78,7 +78,9 @@ class PipelineService(RecordService):
         if existing is not None:
             if token and internal(existing).get("client_token") == token:
                 return {"PipelineArn": existing.arn}  # a retry of the request that created it
-            raise ValidationError(f"Pipeline names must be unique within an account and region: {arn} already exists.")
+            raise ValidationError(
+                f"Pipeline names must be unique within an account and region: {arn} already exists."
+            )
         text = self._definition_text(request)
         checked_definition(text)
         now = round(time.time(), 3)
@@ -99,11 +101,15 @@ class PipelineService(RecordService):
             "_sagebox": {"client_token": token, "version": 1},
         }
         document = {k: v for k, v in document.items() if v is not None}
-        record = ResourceRecord(self.family.kind, name, arn, "Active", to_datetime(now), to_datetime(now), document)
+        record = ResourceRecord(
+            self.family.kind, name, arn, "Active", to_datetime(now), to_datetime(now), document
+        )
         try:
             self._repo.create(record)
         except AlreadyExists as exc:
-            raise ValidationError(f"Pipeline names must be unique within an account and region: {arn} already exists.") from exc
+            raise ValidationError(
+                f"Pipeline names must be unique within an account and region: {arn} already exists."
+            ) from exc
         self.versions.add(record, 1, text, request.get("PipelineVersionAliases"))
         if request.get("Tags"):
             self._store.tags.add(arn, request["Tags"])
@@ -111,20 +117,29 @@ class PipelineService(RecordService):
         return {"PipelineArn": arn}
 
     def _definition_text(self, request: dict[str, Any], required: bool = True) -> str:
-        inline, location = request.get("PipelineDefinition"), request.get("PipelineDefinitionS3Location")
+        inline, location = (
+            request.get("PipelineDefinition"),
+            request.get("PipelineDefinitionS3Location"),
+        )
         if inline is not None and location is not None:
-            raise ValidationError("Give either PipelineDefinition or PipelineDefinitionS3Location, not both.")
+            raise ValidationError(
+                "Give either PipelineDefinition or PipelineDefinitionS3Location, not both."
+            )
         if inline is not None:
             return str(inline)
         if location is None:
             if required:
-                raise ValidationError("Either PipelineDefinition or PipelineDefinitionS3Location must be given.")
+                raise ValidationError(
+                    "Either PipelineDefinition or PipelineDefinitionS3Location must be given."
+                )
             return ""
         uri = s3_uri(location["Bucket"], location["ObjectKey"])
         try:
             return self._objects.read_bytes(uri).decode("utf-8")
         except (ObjectStoreError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"PipelineDefinitionS3Location {uri} cannot be read: {exc}") from exc
+            raise ValidationError(
+                f"PipelineDefinitionS3Location {uri} cannot be read: {exc}"
+            ) from exc
 
     # -- read -----------------------------------------------------------------------------
 
@@ -143,18 +158,28 @@ class PipelineService(RecordService):
     def describe_pipeline(self, request: dict[str, Any]) -> dict[str, Any]:
         record = self.get(request["PipelineName"])
         document = public(record.document)
-        version = self.version_of(record, request.get("PipelineVersionId"), request.get("PipelineVersionAlias"))
+        version = self.version_of(
+            record, request.get("PipelineVersionId"), request.get("PipelineVersionAlias")
+        )
         if version is not None:
             document["PipelineDefinition"] = self.versions.definition(version)
-            for member in ("PipelineVersionDisplayName", "PipelineVersionDescription", "PipelineVersionAliases"):
+            for member in (
+                "PipelineVersionDisplayName",
+                "PipelineVersionDescription",
+                "PipelineVersionAliases",
+            ):
                 if version.document.get(member) is not None:
                     document[member] = version.document[member]
         return document
 
-    def version_of(self, record: ResourceRecord, version_id: int | None, alias: str | None) -> ResourceRecord | None:
+    def version_of(
+        self, record: ResourceRecord, version_id: int | None, alias: str | None
+    ) -> ResourceRecord | None:
         """The version a request names by id or alias (None when it names none)."""
         if version_id is not None and alias is not None:
-            raise ValidationError("Give either PipelineVersionId or PipelineVersionAlias, not both.")
+            raise ValidationError(
+                "Give either PipelineVersionId or PipelineVersionAlias, not both."
+            )
         if version_id is not None:
             return self.versions.get(record, int(version_id))
         if alias is not None:
@@ -171,22 +196,33 @@ class PipelineService(RecordService):
             conditions.append(Condition(("PipelineName",), "GreaterThanOrEqualTo", prefix))
             conditions.append(Condition(("PipelineName",), "LessThan", prefix + "\U0010ffff"))
         if request.get("CreatedAfter") is not None:
-            conditions.append(Condition(("CreationTime",), "GreaterThan", request["CreatedAfter"].timestamp()))
+            conditions.append(
+                Condition(("CreationTime",), "GreaterThan", request["CreatedAfter"].timestamp())
+            )
         if request.get("CreatedBefore") is not None:
-            conditions.append(Condition(("CreationTime",), "LessThan", request["CreatedBefore"].timestamp()))
+            conditions.append(
+                Condition(("CreationTime",), "LessThan", request["CreatedBefore"].timestamp())
+            )
         sort = ColumnSort(
-            "Name" if request.get("SortBy") == "Name" else "CreationTime", request.get("SortOrder") or "Descending"
+            "Name" if request.get("SortBy") == "Name" else "CreationTime",
+            request.get("SortOrder") or "Descending",
         )
         try:
             records, token = self._repo.query(
-                AllOf(conditions) if conditions else None, sort,
-                max_results=request.get("MaxResults") or DEFAULT_PAGE_SIZE, next_token=request.get("NextToken"),
+                AllOf(conditions) if conditions else None,
+                sort,
+                max_results=request.get("MaxResults") or DEFAULT_PAGE_SIZE,
+                next_token=request.get("NextToken"),
             )
         except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
+            raise ValidationError(
+                f"Invalid pagination token: {request.get('NextToken')!r}"
+            ) from exc
         summaries = []
         for record in records:
-            summary = {k: record.document[k] for k in self.family.summary_fields if k in record.document}
+            summary = {
+                k: record.document[k] for k in self.family.summary_fields if k in record.document
+            }
             if record.document.get("LastRunTime") is not None:
                 summary["LastExecutionTime"] = record.document["LastRunTime"]
             summaries.append(summary)
@@ -206,7 +242,12 @@ class PipelineService(RecordService):
 
         def change(pipeline: ResourceRecord) -> None:
             document = pipeline.document
-            for member in ("PipelineDisplayName", "PipelineDescription", "RoleArn", "ParallelismConfiguration"):
+            for member in (
+                "PipelineDisplayName",
+                "PipelineDescription",
+                "RoleArn",
+                "ParallelismConfiguration",
+            ):
                 if request.get(member) is not None:
                     document[member] = request[member]
             if text:
@@ -221,17 +262,27 @@ class PipelineService(RecordService):
         if text:
             self.versions.add(updated, version, text, request.get("PipelineVersionAliases"))
         elif request.get("PipelineVersionAliases"):
-            self.versions.update(updated, {"PipelineVersionId": version, "PipelineVersionAliasOperations": {
-                "Add": request["PipelineVersionAliases"]}})
+            self.versions.update(
+                updated,
+                {
+                    "PipelineVersionId": version,
+                    "PipelineVersionAliasOperations": {"Add": request["PipelineVersionAliases"]},
+                },
+            )
         self.publish(UPDATED, updated)
         return {"PipelineArn": updated.arn, "PipelineVersionId": version}
 
     def update_version(self, request: dict[str, Any]) -> dict[str, Any]:
         record = self.get(request["PipelineArn"])
         version = self.versions.update(record, request)
-        return {"PipelineArn": record.arn, "PipelineVersionId": version.document["PipelineVersionId"]}
+        return {
+            "PipelineArn": record.arn,
+            "PipelineVersionId": version.document["PipelineVersionId"],
+        }
 
-    def note_execution(self, record: ResourceRecord, version: int, execution_arn: str, when: float) -> None:
+    def note_execution(
+        self, record: ResourceRecord, version: int, execution_arn: str, when: float
+    ) -> None:
         """An execution started: the pipeline's LastRunTime and the version's last execution."""
         self._modify(record, lambda p: p.document.__setitem__("LastRunTime", when))
         self.versions.note_execution(record, version, execution_arn)
@@ -247,10 +298,12 @@ class PipelineService(RecordService):
     def delete(self, name: str) -> dict[str, Any]:
         record = self.get(name)
         running, _ = self._executions.query(
-            AllOf([
-                Condition(("PipelineArn",), "Equals", record.arn),
-                Condition(("PipelineExecutionStatus",), "In", list(ACTIVE_EXECUTION_STATUSES)),
-            ]),
+            AllOf(
+                [
+                    Condition(("PipelineArn",), "Equals", record.arn),
+                    Condition(("PipelineExecutionStatus",), "In", list(ACTIVE_EXECUTION_STATUSES)),
+                ]
+            ),
             max_results=1,
         )
         if running:
@@ -260,7 +313,9 @@ class PipelineService(RecordService):
             )
         token = None
         while True:
-            page, token = self._executions.list(parent_arn=record.arn, max_results=100, next_token=token)
+            page, token = self._executions.list(
+                parent_arn=record.arn, max_results=100, next_token=token
+            )
             for execution in page:
                 self._steps.delete_of(execution.arn)
                 try:

@@ -23,7 +23,10 @@ from sagebox.services.pipelines.expressions import Attribute, Index, Key, PathTo
 ROOT_SHAPES: Mapping[str, tuple[str, ...]] = {
     "Training": ("DescribeTrainingJobResponse",),
     "Processing": ("DescribeProcessingJobResponse",),
-    "Tuning": ("DescribeHyperParameterTuningJobResponse", "ListTrainingJobsForHyperParameterTuningJobResponse"),
+    "Tuning": (
+        "DescribeHyperParameterTuningJobResponse",
+        "ListTrainingJobsForHyperParameterTuningJobResponse",
+    ),
     "Transform": ("DescribeTransformJobResponse",),
     "Model": ("DescribeModelOutput",),
     "RegisterModel": ("DescribeModelPackageOutput",),
@@ -34,8 +37,10 @@ ROOT_SHAPES: Mapping[str, tuple[str, ...]] = {
 CHECK_PROPERTIES: Mapping[str, tuple[str, ...]] = {
     "ClarifyCheck": ("CalculatedBaselineConstraints", "BaselineUsedForDriftCheckConstraints"),
     "QualityCheck": (
-        "CalculatedBaselineStatistics", "CalculatedBaselineConstraints",
-        "BaselineUsedForDriftCheckStatistics", "BaselineUsedForDriftCheckConstraints",
+        "CalculatedBaselineStatistics",
+        "CalculatedBaselineConstraints",
+        "BaselineUsedForDriftCheckStatistics",
+        "BaselineUsedForDriftCheckConstraints",
     ),
 }
 
@@ -46,7 +51,11 @@ def property_problem(step: Step, reference: PropertyRef) -> str | None:
     if step.type == "Fail":
         return f"a Fail step has no properties, so '{reference.text}' names nothing"
     if step.type == "Condition":
-        return None if path == (Attribute("Outcome"),) else f"a Condition step's only property is Outcome, not '{_text(path)}'"
+        return (
+            None
+            if path == (Attribute("Outcome"),)
+            else f"a Condition step's only property is Outcome, not '{_text(path)}'"
+        )
     if step.type in ("Callback", "Lambda"):
         return _output_parameter_problem(step, path)
     if step.type in CHECK_PROPERTIES:

@@ -23,9 +23,13 @@ from sagebox.services.pipelines.definition import RetryPolicy
 
 SERVICE_FAULT, THROTTLING = "Step.SERVICE_FAULT", "Step.THROTTLING"
 JOB_INTERNAL_ERROR, CAPACITY_ERROR, RESOURCE_LIMIT = (
-    "SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR", "SageMaker.RESOURCE_LIMIT",
+    "SageMaker.JOB_INTERNAL_ERROR",
+    "SageMaker.CAPACITY_ERROR",
+    "SageMaker.RESOURCE_LIMIT",
 )
-DEFAULT_POLICY = RetryPolicy((SERVICE_FAULT, THROTTLING), interval_seconds=1.0, backoff_rate=2.0, max_attempts=3)
+DEFAULT_POLICY = RetryPolicy(
+    (SERVICE_FAULT, THROTTLING), interval_seconds=1.0, backoff_rate=2.0, max_attempts=3
+)
 _REASON_TYPES = (("InternalServerError", JOB_INTERNAL_ERROR), ("CapacityError", CAPACITY_ERROR))
 
 
@@ -58,7 +62,7 @@ def retry_delay(
     if policy is None:
         return None
     retries = attempts - 1
-    delay = policy.interval_seconds * policy.backoff_rate ** retries
+    delay = policy.interval_seconds * policy.backoff_rate**retries
     if policy.max_attempts is not None:
         return delay if retries < policy.max_attempts else None
     deadline = first_attempt_at + (policy.expire_after_minutes or 0) * 60

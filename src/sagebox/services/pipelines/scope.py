@@ -30,7 +30,10 @@ PropertiesOf = Callable[[str], Mapping[str, Any]]
 
 
 def iso_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+    return (
+        datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{int(epoch * 1000) % 1000:03d}Z"
+    )
 
 
 class ExecutionScope:
@@ -61,7 +64,9 @@ class ExecutionScope:
             return iso_time(time.time())
         if name in ("TrainingJobName", "ProcessingJobName"):
             if self.job_name is None:
-                raise ExpressionError(f"Execution.{name} has a value only in the arguments of a step that makes a job")
+                raise ExpressionError(
+                    f"Execution.{name} has a value only in the arguments of a step that makes a job"
+                )
             return self.job_name
         if name not in self._variables:
             raise ExpressionError(f"Execution.{name} is not an execution variable")

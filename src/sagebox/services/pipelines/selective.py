@@ -42,17 +42,28 @@ def check_selection(
         raise ValidationError("SelectiveExecutionConfig.SelectedSteps must name at least one step.")
     unknown = [s for s in selected if s not in definition.steps]
     if unknown:
-        raise ValidationError(f"SelectiveExecutionConfig.SelectedSteps: '{unknown[0]}' is not a step of the pipeline.")
+        raise ValidationError(
+            f"SelectiveExecutionConfig.SelectedSteps: '{unknown[0]}' is not a step of the pipeline."
+        )
     selected += _branch_steps(definition, selected)
     source_arn = config.get("SourcePipelineExecutionArn") or service.latest_arn(pipeline.arn)
     if source_arn is None:
-        raise ValidationError(f"Pipeline '{pipeline.arn}' has no execution whose steps a selective execution could reuse.")
+        raise ValidationError(
+            f"Pipeline '{pipeline.arn}' has no execution whose steps a selective execution could reuse."
+        )
     source = service.get(source_arn)
     if source.parent_arn != pipeline.arn:
-        raise ValidationError(f"SourcePipelineExecutionArn '{source_arn}' is not an execution of pipeline '{pipeline.arn}'.")
+        raise ValidationError(
+            f"SourcePipelineExecutionArn '{source_arn}' is not an execution of pipeline '{pipeline.arn}'."
+        )
     if source.document.get("PipelineExecutionStatus") in ("Executing", "Stopping"):
-        raise ValidationError(f"SourcePipelineExecutionArn '{source_arn}' is still running; a source must have ended.")
-    ran = {r.document["StepName"]: r.document.get("StepStatus") for r in service.step_records.of_execution(source.arn)}
+        raise ValidationError(
+            f"SourcePipelineExecutionArn '{source_arn}' is still running; a source must have ended."
+        )
+    ran = {
+        r.document["StepName"]: r.document.get("StepStatus")
+        for r in service.step_records.of_execution(source.arn)
+    }
     for needed in sorted(PipelineGraph(definition).upstream(set(selected))):
         if ran.get(needed) != "Succeeded":
             raise ValidationError(
@@ -74,7 +85,11 @@ def _branch_steps(definition: PipelineDefinition, selected: list[str]) -> list[s
     while changed:
         changed = False
         for name, step in definition.steps.items():
-            if step.branch is not None and step.branch.condition_step in chosen and name not in chosen:
+            if (
+                step.branch is not None
+                and step.branch.condition_step in chosen
+                and name not in chosen
+            ):
                 chosen.add(name)
                 found.append(name)
                 changed = True

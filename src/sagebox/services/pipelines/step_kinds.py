@@ -18,7 +18,16 @@ from sagebox.services.pipelines.definition import Step
 from sagebox.services.pipelines.expressions import Scope
 from sagebox.services.pipelines.graph import EXECUTING, FAILED, STOPPED, SUCCEEDED
 
-__all__ = ["EXECUTING", "FAILED", "STOPPED", "SUCCEEDED", "Progress", "Started", "StepContext", "StepKind"]
+__all__ = [
+    "EXECUTING",
+    "FAILED",
+    "STOPPED",
+    "SUCCEEDED",
+    "Progress",
+    "Started",
+    "StepContext",
+    "StepKind",
+]
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,9 @@ class StepKind(Protocol):
 
     job_kind: str | None
 
-    def start(self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext) -> Started:
+    def start(
+        self, step: Step, arguments: Any, job_name: str | None, scope: Scope, context: StepContext
+    ) -> Started:
         """Starts the step with its resolved arguments (ServiceError when the call is refused)."""
 
     def status(self, record: Mapping[str, Any], context: StepContext) -> Progress:

@@ -40,19 +40,29 @@ class StepRecords:
     def __init__(self, store: MetadataStore) -> None:
         self._repo = store.resources(STEP_KIND)
 
-    def create(self, execution: str, execution_arn: str, document: dict[str, Any]) -> ResourceRecord:
+    def create(
+        self, execution: str, execution_arn: str, document: dict[str, Any]
+    ) -> ResourceRecord:
         now = time.time()
         name = step_record_name(execution, document["StepName"])
         record = ResourceRecord(
-            STEP_KIND, name, f"{execution_arn}/step/{document['StepName']}", document.get("StepStatus", ""),
-            to_datetime(now), to_datetime(now), document, parent_arn=execution_arn,
+            STEP_KIND,
+            name,
+            f"{execution_arn}/step/{document['StepName']}",
+            document.get("StepStatus", ""),
+            to_datetime(now),
+            to_datetime(now),
+            document,
+            parent_arn=execution_arn,
         )
         return self._repo.create(record)
 
     def get(self, execution: str, step: str) -> ResourceRecord | None:
         return self._repo.get(step_record_name(execution, step))
 
-    def modify(self, execution: str, step: str, change: Callable[[ResourceRecord], None]) -> ResourceRecord:
+    def modify(
+        self, execution: str, step: str, change: Callable[[ResourceRecord], None]
+    ) -> ResourceRecord:
         def changing(record: ResourceRecord) -> None:
             change(record)
             record.status = record.document.get("StepStatus", record.status)
@@ -66,8 +76,11 @@ class StepRecords:
         token = None
         while True:
             page, token = self._repo.list(
-                parent_arn=execution_arn, sort_by="CreationTime", sort_order="Ascending",
-                max_results=100, next_token=token,
+                parent_arn=execution_arn,
+                sort_by="CreationTime",
+                sort_order="Ascending",
+                max_results=100,
+                next_token=token,
             )
             records.extend(page)
             if not token:
@@ -78,8 +91,11 @@ class StepRecords:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """One page of ListPipelineExecutionSteps (InvalidNextToken for a bad token)."""
         records, token = self._repo.list(
-            parent_arn=execution_arn, sort_by="CreationTime", sort_order=sort_order,
-            max_results=max_results, next_token=next_token,
+            parent_arn=execution_arn,
+            sort_by="CreationTime",
+            sort_order=sort_order,
+            max_results=max_results,
+            next_token=next_token,
         )
         return [public(r.document) for r in records], token
 
@@ -97,13 +113,18 @@ class StepRecords:
             Condition(("StepStatus",), "Equals", SUCCEEDED),
         ]
         if newer_than is not None:
-            conditions.append(Condition(("_sagebox", "ended_at"), "GreaterThanOrEqualTo", newer_than))
-        records, _ = self._repo.query(AllOf(conditions), ColumnSort("CreationTime", "Descending"), max_results=1)
+            conditions.append(
+                Condition(("_sagebox", "ended_at"), "GreaterThanOrEqualTo", newer_than)
+            )
+        records, _ = self._repo.query(
+            AllOf(conditions), ColumnSort("CreationTime", "Descending"), max_results=1
+        )
         return records[0] if records else None
 
     def by_callback_token(self, token: str) -> ResourceRecord | None:
         records, _ = self._repo.query(
-            Condition(("_sagebox", "callback_token"), "Equals", token), ColumnSort("CreationTime", "Descending"),
+            Condition(("_sagebox", "callback_token"), "Equals", token),
+            ColumnSort("CreationTime", "Descending"),
             max_results=1,
         )
         return records[0] if records else None

@@ -41,19 +41,26 @@ def validate(definition: PipelineDefinition) -> PipelineGraph:
     for step in steps.values():
         for dependency in step.depends_on:
             if dependency not in steps:
-                raise DefinitionError(f"Step '{step.name}' DependsOn '{dependency}', which is not a step of the pipeline.")
+                raise DefinitionError(
+                    f"Step '{step.name}' DependsOn '{dependency}', which is not a step of the pipeline."
+                )
             if dependency == step.name:
                 raise DefinitionError(f"Step '{step.name}' cannot depend on itself.")
         _check_step_shape(step)
         for value in _expression_trees(step):
             _check_references(definition, step.name, _references(value, f"step '{step.name}'"))
     if definition.experiment_config:
-        _check_references(definition, None, _references(dict(definition.experiment_config), "PipelineExperimentConfig"))
+        _check_references(
+            definition,
+            None,
+            _references(dict(definition.experiment_config), "PipelineExperimentConfig"),
+        )
     graph = PipelineGraph(definition)
     cycle = graph.find_cycle()
     if cycle:
         raise DefinitionError(
-            "The pipeline's steps depend on each other in a cycle: " + " -> ".join(cycle)
+            "The pipeline's steps depend on each other in a cycle: "
+            + " -> ".join(cycle)
             + " (each step needs the next, through DependsOn or a property reference)."
         )
     return graph
@@ -78,11 +85,17 @@ def _check_step_shape(step: Step) -> None:
         raise DefinitionError(f"Callback step '{step.name}' must give SqsQueueUrl.")
     elif step.type == "Lambda" and not isinstance(step.raw.get("FunctionArn"), str):
         raise DefinitionError(f"Lambda step '{step.name}' must give FunctionArn.")
-    elif step.type not in ("Condition", "Callback", "Lambda", "Fail") and not isinstance(step.arguments, dict):
-        raise DefinitionError(f"Step '{step.name}' of Type {step.type} must give its Arguments as an object.")
+    elif step.type not in ("Condition", "Callback", "Lambda", "Fail") and not isinstance(
+        step.arguments, dict
+    ):
+        raise DefinitionError(
+            f"Step '{step.name}' of Type {step.type} must give its Arguments as an object."
+        )
     for file in step.property_files:
         if step.type != "Processing":
-            raise DefinitionError(f"Step '{step.name}' declares PropertyFiles, which only Processing steps have.")
+            raise DefinitionError(
+                f"Step '{step.name}' declares PropertyFiles, which only Processing steps have."
+            )
         outputs = ((step.arguments or {}).get("ProcessingOutputConfig") or {}).get("Outputs") or []
         if file.output_name not in [o.get("OutputName") for o in outputs if isinstance(o, dict)]:
             raise DefinitionError(
@@ -98,7 +111,9 @@ def _references(value: Any, where: str) -> list[Reference]:
         raise DefinitionError(f"In {where}: {exc}.") from exc
 
 
-def _check_references(definition: PipelineDefinition, owner: str | None, found: list[Reference]) -> None:
+def _check_references(
+    definition: PipelineDefinition, owner: str | None, found: list[Reference]
+) -> None:
     where = f"Step '{owner}'" if owner else "PipelineExperimentConfig"
     steps = definition.steps
     for reference in found:
@@ -114,10 +129,18 @@ def _check_references(definition: PipelineDefinition, owner: str | None, found: 
                     f"({', '.join(EXECUTION_VARIABLES)})."
                 )
         elif reference.step not in steps:
-            text = reference.text if isinstance(reference, PropertyRef) else f"Steps.{reference.step}.PropertyFiles.{reference.file}"
-            raise DefinitionError(f"{where} refers to {text}, but there is no step named '{reference.step}'.")
+            text = (
+                reference.text
+                if isinstance(reference, PropertyRef)
+                else f"Steps.{reference.step}.PropertyFiles.{reference.file}"
+            )
+            raise DefinitionError(
+                f"{where} refers to {text}, but there is no step named '{reference.step}'."
+            )
         elif reference.step == owner:
-            raise DefinitionError(f"{where} refers to its own properties, which exist only once it has run.")
+            raise DefinitionError(
+                f"{where} refers to its own properties, which exist only once it has run."
+            )
         elif isinstance(reference, PropertyFileRef):
             target = steps[reference.step]
             if reference.file not in [f.name for f in target.property_files]:
@@ -128,10 +151,14 @@ def _check_references(definition: PipelineDefinition, owner: str | None, found: 
         else:
             problem = property_problem(steps[reference.step], reference)
             if problem:
-                raise DefinitionError(f"{where} refers to an unknown property {reference.text}: {problem}.")
+                raise DefinitionError(
+                    f"{where} refers to an unknown property {reference.text}: {problem}."
+                )
 
 
-def resolve_parameters(definition: PipelineDefinition, given: list[Mapping[str, str]] | None) -> dict[str, Any]:
+def resolve_parameters(
+    definition: PipelineDefinition, given: list[Mapping[str, str]] | None
+) -> dict[str, Any]:
     """Every parameter's value for one execution, typed as declared; DefinitionError says
     which given parameter does not fit, or which parameter without a default was not given."""
     values: dict[str, Any] = {}
@@ -141,7 +168,9 @@ def resolve_parameters(definition: PipelineDefinition, given: list[Mapping[str, 
         parameter = definition.parameter(name)
         if parameter is None:
             declared = ", ".join(p.name for p in definition.parameters) or "none"
-            raise DefinitionError(f"Parameter '{name}' is not a parameter of the pipeline (declared: {declared}).")
+            raise DefinitionError(
+                f"Parameter '{name}' is not a parameter of the pipeline (declared: {declared})."
+            )
         if name in seen:
             raise DefinitionError(f"Parameter '{name}' is given more than once.")
         seen.add(name)
@@ -150,7 +179,9 @@ def resolve_parameters(definition: PipelineDefinition, given: list[Mapping[str, 
         if parameter.name in values:
             continue
         if not parameter.has_default:
-            raise DefinitionError(f"Parameter '{parameter.name}' has no default value, so StartPipelineExecution must give one.")
+            raise DefinitionError(
+                f"Parameter '{parameter.name}' has no default value, so StartPipelineExecution must give one."
+            )
         values[parameter.name] = parameter.default
     return values
 
@@ -162,19 +193,27 @@ def typed_value(parameter: Parameter, text: str) -> Any:
         try:
             value = int(text)
         except ValueError:
-            raise DefinitionError(f"Parameter '{parameter.name}' is an Integer; '{text}' is not an integer.") from None
+            raise DefinitionError(
+                f"Parameter '{parameter.name}' is an Integer; '{text}' is not an integer."
+            ) from None
     elif parameter.type == "Float":
         try:
             value = float(text)
         except ValueError:
-            raise DefinitionError(f"Parameter '{parameter.name}' is a Float; '{text}' is not a number.") from None
+            raise DefinitionError(
+                f"Parameter '{parameter.name}' is a Float; '{text}' is not a number."
+            ) from None
     elif parameter.type == "Boolean":
         if text.strip().lower() not in (*_TRUE, *_FALSE):
-            raise DefinitionError(f"Parameter '{parameter.name}' is a Boolean; '{text}' is not true or false.")
+            raise DefinitionError(
+                f"Parameter '{parameter.name}' is a Boolean; '{text}' is not true or false."
+            )
         value = text.strip().lower() in _TRUE
     else:
         value = text
     if parameter.enum_values is not None and value not in parameter.enum_values:
         allowed = ", ".join(str(v) for v in parameter.enum_values)
-        raise DefinitionError(f"Parameter '{parameter.name}' value '{text}' is not one of its EnumValues: {allowed}.")
+        raise DefinitionError(
+            f"Parameter '{parameter.name}' value '{text}' is not one of its EnumValues: {allowed}."
+        )
     return value

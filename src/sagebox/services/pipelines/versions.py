@@ -23,7 +23,9 @@ class PipelineVersions:
     def __init__(self, store: MetadataStore) -> None:
         self._repo = store.resources(VERSION_KIND)
 
-    def add(self, pipeline: ResourceRecord, version: int, definition: str, aliases: list[str] | None) -> ResourceRecord:
+    def add(
+        self, pipeline: ResourceRecord, version: int, definition: str, aliases: list[str] | None
+    ) -> ResourceRecord:
         now = round(time.time(), 3)
         if aliases:
             self.take_aliases(pipeline.arn, aliases)
@@ -35,8 +37,14 @@ class PipelineVersions:
             "_sagebox": {"definition": definition},
         }
         record = ResourceRecord(
-            VERSION_KIND, f"{pipeline.name}/{version}", f"{pipeline.arn}/version/{version}", "",
-            to_datetime(now), to_datetime(now), document, parent_arn=pipeline.arn,
+            VERSION_KIND,
+            f"{pipeline.name}/{version}",
+            f"{pipeline.arn}/version/{version}",
+            "",
+            to_datetime(now),
+            to_datetime(now),
+            document,
+            parent_arn=pipeline.arn,
         )
         return self._repo.create(record)
 
@@ -47,9 +55,18 @@ class PipelineVersions:
         return record
 
     def with_alias(self, pipeline: ResourceRecord, alias: str) -> ResourceRecord:
-        found = next((r for r in self.of(pipeline.arn) if alias in (r.document.get("PipelineVersionAliases") or [])), None)
+        found = next(
+            (
+                r
+                for r in self.of(pipeline.arn)
+                if alias in (r.document.get("PipelineVersionAliases") or [])
+            ),
+            None,
+        )
         if found is None:
-            raise ResourceNotFound(f"No version of pipeline '{pipeline.arn}' has the alias '{alias}'.")
+            raise ResourceNotFound(
+                f"No version of pipeline '{pipeline.arn}' has the alias '{alias}'."
+            )
         return found
 
     def of(self, pipeline_arn: str) -> list[ResourceRecord]:
@@ -57,7 +74,11 @@ class PipelineVersions:
         token = None
         while True:
             page, token = self._repo.list(
-                parent_arn=pipeline_arn, sort_by="CreationTime", sort_order="Ascending", max_results=100, next_token=token
+                parent_arn=pipeline_arn,
+                sort_by="CreationTime",
+                sort_order="Ascending",
+                max_results=100,
+                next_token=token,
             )
             records.extend(page)
             if not token:
@@ -69,6 +90,7 @@ class PipelineVersions:
 
     def take_aliases(self, pipeline_arn: str, aliases: list[str]) -> None:
         """Removes `aliases` from every version of the pipeline (one version holds an alias)."""
+
         def without(version: ResourceRecord) -> None:
             held = version.document.get("PipelineVersionAliases") or []
             version.document["PipelineVersionAliases"] = [a for a in held if a not in aliases]
@@ -81,7 +103,9 @@ class PipelineVersions:
         try:
             self._repo.modify(
                 f"{pipeline.name}/{version}",
-                lambda r: r.document.__setitem__("LastExecutionPipelineExecutionArn", execution_arn),
+                lambda r: r.document.__setitem__(
+                    "LastExecutionPipelineExecutionArn", execution_arn
+                ),
             )
         except NotFound:
             return
@@ -101,7 +125,9 @@ class PipelineVersions:
             for member in ("PipelineVersionDisplayName", "PipelineVersionDescription"):
                 if request.get(member) is not None:
                     version.document[member] = request[member]
-            held = [a for a in version.document.get("PipelineVersionAliases") or [] if a not in removed]
+            held = [
+                a for a in version.document.get("PipelineVersionAliases") or [] if a not in removed
+            ]
             version.document["PipelineVersionAliases"] = held + [a for a in added if a not in held]
 
         return self._repo.modify(record.name, change)
@@ -118,10 +144,17 @@ class PipelineVersions:
                 next_token=request.get("NextToken"),
             )
         except InvalidNextToken as exc:
-            raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
+            raise ValidationError(
+                f"Invalid pagination token: {request.get('NextToken')!r}"
+            ) from exc
         fields = (
-            "PipelineArn", "PipelineVersionId", "CreationTime", "PipelineVersionDescription",
-            "PipelineVersionDisplayName", "LastExecutionPipelineExecutionArn", "PipelineVersionAliases",
+            "PipelineArn",
+            "PipelineVersionId",
+            "CreationTime",
+            "PipelineVersionDescription",
+            "PipelineVersionDisplayName",
+            "LastExecutionPipelineExecutionArn",
+            "PipelineVersionAliases",
         )
         summaries = [{k: r.document[k] for k in fields if k in r.document} for r in records]
         return {"PipelineVersionSummaries": summaries, "NextToken": token}

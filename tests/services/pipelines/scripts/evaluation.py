@@ -23,7 +23,11 @@ if __name__ == "__main__":
     labels, features = test.iloc[:, 0].to_numpy(), test.iloc[:, 1:].to_numpy()
     predictions = booster.predict(xgboost.DMatrix(features))
     errors = (labels - predictions) ** 2
-    report = {"regression_metrics": {"mse": {"value": float(errors.mean()), "standard_deviation": float(np.std(errors))}}}
+    report = {
+        "regression_metrics": {
+            "mse": {"value": float(errors.mean()), "standard_deviation": float(np.std(errors))}
+        }
+    }
     os.makedirs(f"{BASE}/evaluation", exist_ok=True)
     with open(f"{BASE}/evaluation/evaluation.json", "w") as handle:
         json.dump(report, handle)

@@ -19,4 +19,6 @@ if __name__ == "__main__":
     for name, rows in (("train", train), ("validation", validation), ("test", test)):
         os.makedirs(f"{BASE}/{name}", exist_ok=True)
         pd.DataFrame(rows).to_csv(f"{BASE}/{name}/{name}.csv", header=False, index=False)
-    print(f"split {len(data)} rows: {len(train)} train, {len(validation)} validation, {len(test)} test")
+    print(
+        f"split {len(data)} rows: {len(train)} train, {len(validation)} validation, {len(test)} test"
+    )
