@@ -186,15 +186,20 @@ def test_a_cached_run_reuses_the_unchanged_steps(abalone: Abalone, sagemaker: An
     assert versions[0]["LastExecutionPipelineExecutionArn"] == execution.arn
 
 
-def test_the_execution_is_a_lineage_context_with_its_jobs(abalone: Abalone, sagemaker: Any) -> None:
+def test_the_execution_is_a_lineage_context_with_its_jobs_and_models(
+    abalone: Abalone, sagemaker: Any
+) -> None:
     contexts = sagemaker.list_contexts(SourceUri=abalone.first.arn)["ContextSummaries"]
     assert len(contexts) == 1 and contexts[0]["ContextType"] == "PipelineExecution"
-    edges = sagemaker.list_associations(DestinationArn=contexts[0]["ContextArn"])[
-        "AssociationSummaries"
-    ]
-    sources = {e["SourceArn"].split("/")[-1] for e in edges}
+    edges = sagemaker.list_associations(DestinationArn=contexts[0]["ContextArn"], MaxResults=100)
+    sources = {e["SourceArn"] for e in edges["AssociationSummaries"]}
     steps = {s["StepName"]: s for s in abalone.first.list_steps()}
-    training = steps["AbaloneTrain"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1]
-    assert f"{training}-aws-training-job" in sources
-    package_artifacts = [e for e in edges if e.get("SourceType") == "Model"]
-    assert package_artifacts, edges
+    training = sagemaker.describe_training_job(
+        TrainingJobName=steps["AbaloneTrain"]["Metadata"]["TrainingJob"]["Arn"].split("/")[-1]
+    )
+    assert any(a.endswith(f"/{training['TrainingJobName']}-aws-training-job") for a in sources)
+    package = steps["AbaloneRegisterModel-RegisterModel"]["Metadata"]["RegisterModel"]["Arn"]
+    model_data = training["ModelArtifacts"]["S3ModelArtifacts"]
+    for uri in (package, model_data):
+        artifact = sagemaker.list_artifacts(SourceUri=uri)["ArtifactSummaries"][0]["ArtifactArn"]
+        assert artifact in sources, uri

@@ -2,8 +2,9 @@
 
 StartPipelineExecution makes a context (ContextType ``PipelineExecution``, Source.SourceUri
 the execution's ARN, its pipeline and execution in Properties). As steps run, the trial
-component of each training, processing and transform job a step starts, and the artifact
-of each model package a RegisterModel step registers, are AssociatedWith that context;
+component of each training, processing and transform job a step starts, the artifact of
+each model package a RegisterModel step registers and the model-data artifacts of each
+model a Model step creates are AssociatedWith that context;
 so QueryLineage from the execution's context reaches the jobs, and through their own
 lineage the data they read and the models they made. The group of a registered package
 keeps the execution's ARN in its context's Properties (PipelineExecutionArn), where the
@@ -60,6 +61,20 @@ def step_updated(recorder: LineageRecorder, event: ResourceEvent) -> None:
             context = _context(recorder, execution_arn, pipeline_arn)
             component = recorder.trial_component(job, arn.rsplit("/", 1)[-1])
             recorder.connect(component, context, "AssociatedWith")
+    model = (metadata.get("Model") or {}).get("Arn")
+    if model and event.document.get("StepStatus") == "Succeeded":
+        context = _context(recorder, execution_arn, pipeline_arn)
+        described = recorder.document("Model", model.rsplit("/", 1)[-1])
+        containers = (
+            [described["PrimaryContainer"]]
+            if described.get("PrimaryContainer")
+            else described.get("Containers") or []
+        )
+        for container in containers:
+            if container.get("ModelDataUrl"):
+                recorder.connect(
+                    recorder.artifact(container["ModelDataUrl"], "Model"), context, "AssociatedWith"
+                )
     package = (metadata.get("RegisterModel") or {}).get("Arn")
     if package and event.document.get("StepStatus") == "Succeeded":
         context = _context(recorder, execution_arn, pipeline_arn)
