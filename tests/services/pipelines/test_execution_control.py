@@ -241,3 +241,21 @@ def test_execution_updates_and_listing(sagemaker: Any) -> None:
     wait_execution(sagemaker, third)
     with pytest.raises(ClientError, match="does not exist"):
         sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn[:-3] + "zzz")
+
+
+def test_a_job_stopped_outside_the_pipeline_fails_its_execution(sagemaker: Any) -> None:
+    steps = [processing("Sleep", "import time; time.sleep(120)"), processing("After", DependsOn=["Sleep"])]
+    arn = create_and_start(sagemaker, unique("stopped-job"), definition(steps))
+    job = job_name(wait_step(sagemaker, arn, "Sleep", ("Executing",)))
+    deadline = time.time() + 60
+    while True:
+        try:
+            sagemaker.stop_processing_job(ProcessingJobName=job)
+            break
+        except ClientError:  # not running yet
+            assert time.time() < deadline
+            time.sleep(0.2)
+    described = wait_execution(sagemaker, arn, timeout=60)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert described["FailureReason"] == "Step failure: Sleep failed: its job was stopped"
+    assert "After" not in steps_of(sagemaker, arn)

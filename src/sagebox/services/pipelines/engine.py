@@ -157,10 +157,6 @@ class ExecutionRun(JobRun):
             self._wake.wait(self._next_timeout())
         return Ending(FAILED, "interrupted")
 
-    def _state(self, name: str) -> str:
-        document = self._steps.get(name)
-        return document["StepStatus"] if document else states.PENDING
-
     def _running(self) -> list[str]:
         return [
             n
@@ -200,7 +196,7 @@ class ExecutionRun(JobRun):
             ):
                 self._attempt(name)
                 started = True
-        if any(d["StepStatus"] == states.FAILED for d in self._steps.values()):
+        if any(d["StepStatus"] in (states.FAILED, states.STOPPED) for d in self._steps.values()):
             return started  # a failed step: nothing new starts; the running steps finish
         view = {n: d["StepStatus"] for n, d in self._steps.items()}
         for name in self.graph.next_steps(view, self._outcomes()).ready:
@@ -216,16 +212,20 @@ class ExecutionRun(JobRun):
         return started
 
     def _ending(self) -> Ending:
+        """Succeeded when no step failed; else Failed, naming the first step that failed (a step
+        whose job was stopped from outside the pipeline counts as failed: what needs it never ran)."""
+        ended_badly = (states.FAILED, states.STOPPED)
         failed = sorted(
-            (n for n, d in self._steps.items() if d["StepStatus"] == states.FAILED),
+            (n for n, d in self._steps.items() if d["StepStatus"] in ended_badly),
             key=lambda n: self._steps[n].get("EndTime") or 0,
         )
         if not failed:
             return Ending(COMPLETED)
         first = self._steps[failed[0]]
-        reason = (
-            f"Step failure: {failed[0]} failed: {first.get('FailureReason') or 'no reason given'}"
+        cause = first.get("FailureReason") or (
+            "its job was stopped" if first["StepStatus"] == states.STOPPED else "no reason given"
         )
+        reason = f"Step failure: {failed[0]} failed: {cause}"
         if len(failed) > 1:
             reason += f" (also failed: {', '.join(failed[1:])})"
         return Ending(FAILED, reason[:FAILURE_LIMIT])
@@ -315,7 +315,8 @@ class ExecutionRun(JobRun):
             document["StepStatus"] = states.EXECUTING
             self._save(name)
             return
-        self._conclude(name, Progress(outcome.state, outcome.reason))
+        # A step that failed as it started (a Fail step, an unsupported type) is not retried.
+        self._conclude(name, Progress(outcome.state, outcome.reason), retryable=False)
 
     def _cache_hit(self, step: Step, arguments: Any) -> bool:
         """Reuses an earlier successful run with the same cache key, when the step's CacheConfig
