@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagebox.services.errors import ResourceLimitExceeded, ServiceError
-from sagebox.services.job_states import COMPLETED, FAILED, STOPPED, internal
+from sagebox.services.job_states import COMPLETED, FAILED, STOPPED
 from sagebox.services.jobs import Ending, JobContext, JobRun
 from sagebox.services.pipelines import graph as states
 from sagebox.services.pipelines.cache import cache_key, parse_duration
@@ -543,6 +543,3 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "timestamp"):
         return value.timestamp()
     return value
-
-
-__all__ = ["EngineParts", "ExecutionRun", "internal"]

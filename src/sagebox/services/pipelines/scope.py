@@ -21,7 +21,6 @@ from sagebox.services.pipelines.expressions import (
     ExpressionError,
     PropertyFileRef,
     PropertyRef,
-    json_path,
     step_into,
 )
 
@@ -106,6 +105,3 @@ class ExecutionScope:
             return json.loads(data)
         except ValueError as exc:
             raise ExpressionError(f"{s3_uri} does not hold JSON: {exc}") from exc
-
-
-__all__ = ["ExecutionScope", "iso_time", "json_path"]

@@ -15,12 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sagebox.services.job_states import internal, public, to_datetime
+from sagebox.services.job_states import public, to_datetime
 from sagebox.store import (
     AllOf,
     ColumnSort,
     Condition,
-    InvalidNextToken,
     MetadataStore,
     NotFound,
     ResourceRecord,
@@ -128,6 +127,3 @@ class StepRecords:
             max_results=1,
         )
         return records[0] if records else None
-
-
-__all__ = ["STEP_KIND", "InvalidNextToken", "StepRecords", "internal", "step_record_name"]
