@@ -33,7 +33,12 @@ from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo  # noqa: E4
 from sagemaker.workflow.fail_step import FailStep  # noqa: E402
 from sagemaker.workflow.functions import Join, JsonGet  # noqa: E402
 from sagemaker.workflow.model_step import ModelStep  # noqa: E402
-from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString  # noqa: E402
+from sagemaker.workflow.parameters import (  # noqa: E402
+    ParameterBoolean,
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+)
 from sagemaker.workflow.pipeline import Pipeline  # noqa: E402
 from sagemaker.workflow.pipeline_context import PipelineSession  # noqa: E402
 from sagemaker.workflow.properties import PropertyFile  # noqa: E402
@@ -96,6 +101,7 @@ def abalone_pipeline(name: str, bucket: str, group: str, *, cache: bool = False)
     input_data = ParameterString(name="InputData", default_value=f"s3://{bucket}/abalone/raw")
     batch_data = ParameterString(name="BatchData", default_value=f"s3://{bucket}/abalone/batch")
     mse_threshold = ParameterFloat(name="MseThreshold", default_value=6000.0)
+    shuffle = ParameterBoolean(name="ShuffleData", default_value=True)
 
     processor = SKLearnProcessor(
         framework_version="1.2-1",
@@ -114,6 +120,7 @@ def abalone_pipeline(name: str, bucket: str, group: str, *, cache: bool = False)
                 for n in ("train", "validation", "test")
             ],
             code=os.path.join(SCRIPTS, "preprocessing.py"),
+            arguments=["--shuffle", shuffle.to_string()],
         ),
         cache_config=cache_config,
     )
@@ -260,6 +267,7 @@ def abalone_pipeline(name: str, bucket: str, group: str, *, cache: bool = False)
             input_data,
             batch_data,
             mse_threshold,
+            shuffle,
         ],
         steps=[step_process, step_train, step_tune, step_eval, step_cond],
         sagemaker_session=pipeline_session,

@@ -123,6 +123,13 @@ def test_the_execution_keeps_its_parameters_and_definition(
     }
     assert parameters["MseThreshold"] == "6000.0"
     assert parameters["ProcessingInstanceCount"] == "1"  # defaults are listed too
+    assert parameters["ShuffleData"] == "true"
+    processed = sagemaker.describe_processing_job(
+        ProcessingJobName=abalone.first.list_steps()[-1]["Metadata"]["ProcessingJob"]["Arn"].split(
+            "/"
+        )[-1]
+    )
+    assert processed["AppSpecification"]["ContainerArguments"] == ["--shuffle", "true"]
     definition = sagemaker.describe_pipeline_definition_for_execution(
         PipelineExecutionArn=abalone.first.arn
     )

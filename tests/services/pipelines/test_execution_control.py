@@ -244,7 +244,10 @@ def test_execution_updates_and_listing(sagemaker: Any) -> None:
 
 
 def test_a_job_stopped_outside_the_pipeline_fails_its_execution(sagemaker: Any) -> None:
-    steps = [processing("Sleep", "import time; time.sleep(120)"), processing("After", DependsOn=["Sleep"])]
+    steps = [
+        processing("Sleep", "import time; time.sleep(120)"),
+        processing("After", DependsOn=["Sleep"]),
+    ]
     arn = create_and_start(sagemaker, unique("stopped-job"), definition(steps))
     job = job_name(wait_step(sagemaker, arn, "Sleep", ("Executing",)))
     deadline = time.time() + 60

@@ -4,6 +4,7 @@ The abalone example's preprocessing step, on a CSV with a header whose first col
 the label.
 """
 
+import argparse
 import glob
 import os
 
@@ -13,8 +14,11 @@ import pandas as pd
 BASE = "/opt/ml/processing"
 
 if __name__ == "__main__":
-    frames = [pd.read_csv(path) for path in sorted(glob.glob(f"{BASE}/input/*.csv"))]
-    data = pd.concat(frames).sample(frac=1.0, random_state=0).to_numpy()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shuffle", choices=["true", "false"], default="true")
+    shuffle = parser.parse_args().shuffle == "true"
+    frames = pd.concat([pd.read_csv(path) for path in sorted(glob.glob(f"{BASE}/input/*.csv"))])
+    data = (frames.sample(frac=1.0, random_state=0) if shuffle else frames).to_numpy()
     train, validation, test = np.split(data, [int(0.7 * len(data)), int(0.85 * len(data))])
     for name, rows in (("train", train), ("validation", validation), ("test", test)):
         os.makedirs(f"{BASE}/{name}", exist_ok=True)
