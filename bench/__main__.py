@@ -17,6 +17,7 @@ from bench import (
     latency_under_attack,
     linear_learner,
     pca,
+    pipelines,
     random_cut_forest,
     sdk_flow,
     search,
@@ -43,6 +44,7 @@ BENCHMARKS = {
     "experiments": experiments.run,
     "search": search.run,
     "clarify": clarify.run,
+    "pipeline_scheduling": pipelines.run,
 }
 
 

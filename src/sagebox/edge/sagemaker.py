@@ -63,6 +63,16 @@ OPERATIONS: dict[str, Handler] = {
     "AssociateTrialComponent": lambda p, r: p.trial_components.associate(r),
     "DisassociateTrialComponent": lambda p, r: p.trial_components.disassociate(r),
     "Search": lambda p, r: p.search.search(r),
+    "DescribePipeline": lambda p, r: p.pipelines.describe_pipeline(r),
+    "ListPipelineVersions": lambda p, r: p.pipelines.list_versions(r),
+    "UpdatePipelineVersion": lambda p, r: p.pipelines.update_version(r),
+    "StartPipelineExecution": lambda p, r: p.pipeline_executions.start(r),
+    "RetryPipelineExecution": lambda p, r: p.pipeline_executions.retry(r),
+    "ListPipelineExecutionSteps": lambda p, r: p.pipeline_executions.list_steps(r),
+    "ListPipelineParametersForExecution": lambda p, r: p.pipeline_executions.list_parameters(r),
+    "DescribePipelineDefinitionForExecution": lambda p, r: p.pipeline_executions.describe_definition(r),
+    "SendPipelineExecutionStepSuccess": lambda p, r: p.pipeline_executions.callbacks.succeed(r),
+    "SendPipelineExecutionStepFailure": lambda p, r: p.pipeline_executions.callbacks.fail(r),
 }
 
 

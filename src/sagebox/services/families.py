@@ -189,6 +189,23 @@ ASSOCIATION = Family(
     "sagebox.services.lineage.associations:AssociationService", ("List",), "association",
 )
 
+# SageMaker Pipelines (services/pipelines/): a pipeline's versions and an execution's steps are
+# records of their own kinds (PipelineVersion, PipelineExecutionStep); an execution is a job whose
+# statuses are Executing / Stopping / Stopped / Failed / Succeeded, named by its ARN (its resource
+# type is the pipeline's: pipeline/<name>/execution/<id>). Explicit rows in edge/sagemaker.py serve
+# StartPipelineExecution, the versions, the steps, parameters and definition of an execution, Retry
+# and the callback answers.
+PIPELINE = Family(
+    "Pipeline", "pipeline", "pipelines", "sagebox.services.pipelines.pipelines:PipelineService",
+    ("Create", "List", "Update", "Delete"), "pipeline",
+)
+PIPELINE_EXECUTION = Family(
+    "PipelineExecution", "pipeline", "pipeline_executions",
+    "sagebox.services.pipelines.executions:PipelineExecutionService",
+    ("Describe", "List", "Update", "Stop"), "pipeline execution",
+    status_member="PipelineExecutionStatus", is_job=True,
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -208,6 +225,8 @@ FAMILIES: tuple[Family, ...] = (
     ACTION,
     CONTEXT,
     ASSOCIATION,
+    PIPELINE,  # Pipelines: executions run steps through the job, hosting and registry services
+    PIPELINE_EXECUTION,
 )
 
 

@@ -1,7 +1,10 @@
 """The job state machine, applied to a job's stored record; one for every job family.
 
 <Kind>Status: InProgress -> Completed | Failed | Stopping -> Stopped. A terminal status
-stamps the family's end-time member. Families with secondary statuses (training's
+stamps the family's end-time member. A family whose SageMaker statuses use other words
+for the same states (pipeline executions: Executing, Succeeded) names them in `words`;
+the lifecycle always speaks of its own states, and the record and the Describe document
+hold the family's word. Families with secondary statuses (training's
 SecondaryStatus and SecondaryStatusTransitions) keep them in step: every status change
 also enters a secondary status, and `enter` moves the secondary status alone
 (Downloading, Training, Uploading).
@@ -20,8 +23,10 @@ from typing import Any
 from sagebox.services.families import Family
 from sagebox.store import ResourceRecord
 
-TERMINAL = ("Completed", "Failed", "Stopped")
-ACTIVE = ("InProgress", "Stopping")
+IN_PROGRESS, STOPPING, COMPLETED, FAILED, STOPPED = "InProgress", "Stopping", "Completed", "Failed", "Stopped"
+TERMINAL = (COMPLETED, FAILED, STOPPED)
+ACTIVE = (IN_PROGRESS, STOPPING)
+LIFECYCLE = (*ACTIVE, *TERMINAL)
 FAILURE_REASON_LIMIT = 1024
 
 
@@ -78,9 +83,17 @@ class JobStates:
         secondary: SecondaryStatuses | None = None,
         on_end: Callable[[dict[str, Any], float], None] | None = None,
         interrupted_note: str = "",
+        words: Mapping[str, str] | None = None,
     ) -> None:
         if family.status_member is None:
             raise ValueError(f"family {family.kind} has no status member")
+        unknown = sorted(set(words or {}) - set(LIFECYCLE))
+        if unknown:
+            raise ValueError(f"{family.kind}: {unknown} are not lifecycle states ({', '.join(LIFECYCLE)})")
+        self._words = {state: (words or {}).get(state, state) for state in LIFECYCLE}
+        self._states = {word: state for state, word in self._words.items()}
+        if len(self._states) != len(LIFECYCLE):
+            raise ValueError(f"{family.kind}: two lifecycle states share one word in {self._words}")
         self.family = family
         self._status_member = family.status_member
         self._secondary = secondary
@@ -90,13 +103,29 @@ class JobStates:
             f"the job was interrupted. {interrupted_note}Create a new job to run it again."
         )
 
+    # -- the family's words for the lifecycle's states ---------------------------------------
+
+    def word(self, state: str) -> str:
+        """The family's status for a lifecycle state (Executing for InProgress, ...)."""
+        return self._words[state]
+
+    def words(self, states: tuple[str, ...] | list[str]) -> list[str]:
+        return [self._words[state] for state in states]
+
+    def state_of(self, record: ResourceRecord) -> str:
+        """The lifecycle state of a job's record, whatever word its family uses."""
+        return self._states.get(record.status, record.status)
+
+    # -- moving a job -------------------------------------------------------------------------
+
     def advance(
         self, record: ResourceRecord, status: str, now: float, *, secondary: str | None = None, message: str | None = None
     ) -> None:
-        """Moves the job to a primary `status` (with its secondary status, when tracked)."""
+        """Moves the job to the lifecycle state `status` (with its secondary status, when tracked)."""
         document = record.document
-        record.status = status
-        document[self._status_member] = status
+        word = self._words.get(status, status)
+        record.status = word
+        document[self._status_member] = word
         terminal = status in TERMINAL
         if terminal:
             if self.family.end_time_member:
@@ -104,7 +133,7 @@ class JobStates:
             if self._on_end is not None:
                 self._on_end(document, now)
         if self._secondary is not None:
-            self._secondary.enter(document, secondary or status, now, message, terminal)
+            self._secondary.enter(document, secondary or word, now, message, terminal)
         touch(record, now)
 
     def enter(self, record: ResourceRecord, secondary: str, now: float, message: str | None = None) -> None:
@@ -116,8 +145,7 @@ class JobStates:
 
     def fail(self, record: ResourceRecord, reason: str, now: float) -> None:
         record.document["FailureReason"] = reason[:FAILURE_REASON_LIMIT]
-        self.advance(record, "Failed", now)
+        self.advance(record, FAILED, now)
 
-    @staticmethod
-    def is_terminal(record: ResourceRecord) -> bool:
-        return record.status in TERMINAL
+    def is_terminal(self, record: ResourceRecord) -> bool:
+        return self.state_of(record) in TERMINAL

@@ -39,7 +39,18 @@ from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
 from sagebox.services.events import CREATED, ENDED, EventBus, ResourceEvent
 from sagebox.services.families import Family
-from sagebox.services.job_states import JobStates, internal, public, to_datetime
+from sagebox.services.job_states import (
+    ACTIVE,
+    COMPLETED,
+    FAILED,
+    IN_PROGRESS,
+    STOPPED,
+    STOPPING,
+    JobStates,
+    internal,
+    public,
+    to_datetime,
+)
 from sagebox.services.listing import list_resources
 from sagebox.store import AlreadyExists, MetadataStore, NotFound, ResourceRecord, ResourceRepository
 
@@ -158,10 +169,10 @@ class JobRun(ABC):
         try:
             ending = self.run()
         except JobFailure as exc:
-            ending = Ending("Failed", exc.reason)
+            ending = Ending(FAILED, exc.reason)
         except Exception as exc:
             log.exception("%s %s failed inside sagebox", self._states.family.noun, self.name)
-            ending = Ending("Failed", f"InternalServerError: sagebox could not run the job: {exc!r}")
+            ending = Ending(FAILED, f"InternalServerError: sagebox could not run the job: {exc!r}")
         finally:
             self.clean_up()
         self.conclude(ending)
@@ -174,15 +185,15 @@ class JobRun(ABC):
         """Drops what the run no longer needs (downloaded inputs, scratch folders)."""
 
     def conclude(self, ending: Ending) -> None:
-        if ending.status != "Completed" and self.interrupted:
-            ending = Ending("Failed", self._states.server_stopped_reason)
+        if ending.status != COMPLETED and self.interrupted:
+            ending = Ending(FAILED, self._states.server_stopped_reason)
 
         def end(record: ResourceRecord) -> None:
             if self._states.is_terminal(record):
                 return
             record.document.update(ending.members)
             now = time.time()
-            if ending.status == "Failed":
+            if ending.status == FAILED:
                 self._states.fail(record, ending.reason or "InternalServerError", now)
             else:
                 self._states.advance(record, ending.status, now, secondary=ending.secondary)
@@ -191,7 +202,7 @@ class JobRun(ABC):
 
     def stopped_ending(self, secondary: str | None = None, members: Mapping[str, Any] | None = None) -> Ending:
         """The ending of a run that was stopped (or outlived its runtime limit)."""
-        return Ending("Stopped", secondary=secondary, members=members or {})
+        return Ending(STOPPED, secondary=secondary, members=members or {})
 
 
 RunT = TypeVar("RunT", bound=JobRun)
@@ -258,7 +269,9 @@ class JobService(ABC, Generic[RunT]):
         document = self.new_document(request, arn, now)
         document.update(members or {})
         moment = to_datetime(now)
-        record = ResourceRecord(self.family.kind, name, arn, "InProgress", moment, moment, document, parent_arn)
+        record = ResourceRecord(
+            self.family.kind, name, arn, self.states.word(IN_PROGRESS), moment, moment, document, parent_arn
+        )
         try:
             self._repo.create(record)
         except AlreadyExists as exc:
@@ -293,13 +306,13 @@ class JobService(ABC, Generic[RunT]):
             run = self._runs.get(name)
 
             def stopping(record: ResourceRecord) -> None:
-                if record.status != "InProgress":
+                if self.states.state_of(record) != IN_PROGRESS:
                     raise ValidationError(
                         f"The {self.family.noun} {name} is in status {record.status} and cannot be stopped; "
-                        "only an InProgress job can be stopped."
+                        f"only an {self.states.word(IN_PROGRESS)} job can be stopped."
                     )
                 launched = internal(record).get("launched")
-                self.states.advance(record, "Stopping" if launched else "Stopped", time.time())
+                self.states.advance(record, STOPPING if launched else STOPPED, time.time())
 
             try:
                 record = self._repo.modify(name, stopping)
@@ -307,7 +320,7 @@ class JobService(ABC, Generic[RunT]):
                 raise self.not_found(name) from exc
             if run is not None:
                 run.stop()
-        if record.status == "Stopped":  # it had not been launched: it ends here
+        if self.states.state_of(record) == STOPPED:  # it had not been launched: it ends here
             self._publish(ENDED, record)
         return {}
 
@@ -319,16 +332,16 @@ class JobService(ABC, Generic[RunT]):
 
     def execute(self, name: str) -> None:
         record = self._repo.get(name)
-        if record is None or record.status != "InProgress":
+        if record is None or self.states.state_of(record) != IN_PROGRESS:
             return
         try:
             run = self.build_run(record)
         except JobFailure as exc:
-            self._end(name, "Failed", exc.reason)
+            self._end(name, FAILED, exc.reason)
             return
         except Exception as exc:
             log.exception("%s %s could not be prepared", self.family.noun, name)
-            self._end(name, "Failed", f"InternalServerError: sagebox could not run the job: {exc!r}")
+            self._end(name, FAILED, f"InternalServerError: sagebox could not run the job: {exc!r}")
             return
         with self._lock:
             self._runs[name] = run
@@ -353,8 +366,8 @@ class JobService(ABC, Generic[RunT]):
             return False
         log.error("%s %s was left %s by its run", self.family.noun, name, record.status)
         if run.stopping:
-            return self._end(name, "Stopped", None)
-        return self._end(name, "Failed", "InternalServerError: the job ended without a result.")
+            return self._end(name, STOPPED, None)
+        return self._end(name, FAILED, "InternalServerError: the job ended without a result.")
 
     def _mark_launched(self, name: str) -> bool:
         """Marks the job launched, in one transaction with the check that it may start."""
@@ -362,10 +375,11 @@ class JobService(ABC, Generic[RunT]):
 
         def launching(record: ResourceRecord) -> None:
             nonlocal allowed, stopped
-            if record.status == "Stopping":  # stopped between queueing and now
-                self.states.advance(record, "Stopped", time.time())
+            state = self.states.state_of(record)
+            if state == STOPPING:  # stopped between queueing and now
+                self.states.advance(record, STOPPED, time.time())
                 stopped = True
-            elif record.status == "InProgress":
+            elif state == IN_PROGRESS:
                 internal(record)["launched"] = True
                 allowed = True
 
@@ -382,7 +396,7 @@ class JobService(ABC, Generic[RunT]):
             nonlocal ended
             if self.states.is_terminal(record):
                 return
-            if status == "Failed":
+            if status == FAILED:
                 self.states.fail(record, reason or "InternalServerError", time.time())
             else:
                 self.states.advance(record, status, time.time())
@@ -399,15 +413,16 @@ class JobService(ABC, Generic[RunT]):
     def recover(self) -> None:
         """After a restart: queued jobs run; jobs that were running end, with whatever they
         left running (a stopping one ends Stopped, a running one Failed, saying why)."""
-        for record in self._repo.list_by_status(["InProgress", "Stopping"]):
-            if record.status == "InProgress" and not internal(record).get("launched"):
+        for record in self._repo.list_by_status(self.states.words(ACTIVE)):
+            state = self.states.state_of(record)
+            if state == IN_PROGRESS and not internal(record).get("launched"):
                 self.launch(record.name)
                 continue
             for token in internal(record).get("executions") or []:
                 self._executor.end_leftovers(token)
             self._end(
                 record.name,
-                "Stopped" if record.status == "Stopping" else "Failed",
+                STOPPED if state == STOPPING else FAILED,
                 self.states.server_stopped_reason,
             )
 

@@ -10,6 +10,8 @@ log group                              stream
 ``/aws/sagemaker/TransformJobs``       ``<job>/instance-1-container-1-<epoch seconds>``
 ``/aws/sagemaker/ProcessingJobs``      ``<job>/algo-1-<epoch seconds>``
 ``/aws/sagemaker/Endpoints/<name>``    ``<variant>/<instance id>``
+``/aws/sagemaker/Pipelines/``          ``<queue name>`` (the messages of pipeline
+``CallbackMessages``                   callback steps, as their SQS queue would get them)
 =====================================  ==========================================
 
 The epoch in a job's stream name is its first event's time, so a stream exists once
@@ -34,6 +36,7 @@ TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
 TRANSFORM_GROUP = "/aws/sagemaker/TransformJobs"
 PROCESSING_GROUP = "/aws/sagemaker/ProcessingJobs"
 ENDPOINT_GROUP_PREFIX = "/aws/sagemaker/Endpoints/"
+CALLBACK_MESSAGES_GROUP = "/aws/sagemaker/Pipelines/CallbackMessages"
 DEFAULT_EVENT_LIMIT = 10_000
 DEFAULT_STREAM_LIMIT = 50
 DEFAULT_FILTER_LIMIT = 10_000
@@ -88,6 +91,9 @@ class LogService:
         elif group == PROCESSING_GROUP:
             for path in sorted((self._settings.jobs_dir / "processing").glob("*/logs/*.jsonl")):
                 yield from self._job_stream(group, path.parent.parent.name, path)
+        elif group == CALLBACK_MESSAGES_GROUP:
+            for path in sorted((home / "pipelines" / "callback-messages").glob("*.jsonl")):
+                yield Stream(group, path.stem, path, _first_timestamp(path))
         elif group.startswith(ENDPOINT_GROUP_PREFIX):
             endpoint = group.removeprefix(ENDPOINT_GROUP_PREFIX)
             folder = home / "endpoints" / endpoint / "logs"
@@ -109,6 +115,8 @@ class LogService:
             groups.append(TRANSFORM_GROUP)
         if any((self._settings.jobs_dir / "processing").glob("*/logs/*.jsonl")):
             groups.append(PROCESSING_GROUP)
+        if any((self._settings.home / "pipelines" / "callback-messages").glob("*.jsonl")):
+            groups.append(CALLBACK_MESSAGES_GROUP)
         endpoints = self._settings.home / "endpoints"
         if endpoints.is_dir():
             groups += [

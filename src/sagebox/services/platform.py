@@ -29,6 +29,8 @@ from sagebox.services.hosting.invocations import InvocationService
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
+from sagebox.services.pipelines.executions import PipelineExecutionService
+from sagebox.services.pipelines.pipelines import PipelineService
 from sagebox.services.processing import ProcessingJobService
 from sagebox.services.registry.groups import ModelPackageGroupService
 from sagebox.services.registry.packages import ModelPackageService
@@ -58,6 +60,8 @@ class Platform:
     experiments: ExperimentService
     trials: TrialService
     trial_components: TrialComponentService
+    pipelines: PipelineService
+    pipeline_executions: PipelineExecutionService
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sagebox.services.errors import ResourceNotFound
 from sagebox.services.events import CREATED, ENDED, UPDATED, ResourceEvent
-from sagebox.services.lineage import hosting_lineage, job_lineage
+from sagebox.services.lineage import hosting_lineage, job_lineage, pipeline_lineage
 from sagebox.services.lineage.actions import ActionService
 from sagebox.services.lineage.artifacts import ArtifactService
 from sagebox.services.lineage.contexts import ContextService
@@ -48,6 +48,8 @@ class LineageRecorder:
         ("Endpoint", CREATED): hosting_lineage.endpoint_created,
         ("ModelPackage", CREATED): hosting_lineage.model_package_created,
         ("ModelPackage", UPDATED): hosting_lineage.model_package_updated,
+        ("PipelineExecution", CREATED): pipeline_lineage.execution_created,
+        ("PipelineExecutionStep", UPDATED): pipeline_lineage.step_updated,
     }
     KINDS = frozenset(kind for kind, _ in HANDLERS)
 

@@ -31,6 +31,13 @@ class Framework:
     """The pip packages providing `modules`, in the same order."""
     pin_version: bool = True
     """Whether the install hint pins the first package to the image tag's version."""
+    versioned_repository: bool = False
+    """The repository name goes on with a version (sagemaker-base-python-310)."""
+
+    def serves(self, repository: str) -> bool:
+        if self.versioned_repository:
+            return repository == self.repository or repository.startswith(self.repository + "-")
+        return repository == self.repository
 
 
 FRAMEWORKS: tuple[Framework, ...] = (
@@ -44,6 +51,9 @@ FRAMEWORKS: tuple[Framework, ...] = (
         ("torch", "transformers"),
         ("torch", "transformers"),
     ),
+    # The SDK's @remote / @step functions run in SageMaker's base Python image; here, in
+    # this machine's Python, which has the SDK the function's driver needs.
+    Framework("sagemaker-base-python", "Python", (), (), pin_version=False, versioned_repository=True),
 )
 
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
@@ -59,7 +69,7 @@ def framework_for_image(training_image: str | None) -> Framework | None:
     if not training_image:
         return None
     repository = image_repository(training_image)[0]
-    return next((f for f in FRAMEWORKS if f.repository == repository), None)
+    return next((f for f in FRAMEWORKS if f.serves(repository)), None)
 
 
 def framework_repositories() -> str:
