@@ -21,6 +21,7 @@ key per job would keep. Variables the job's own Environment sets win.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 from sagebox.config import Settings
 from sagebox.services.access_keys import AccessKeyService
@@ -62,3 +63,14 @@ class JobApiAccess:
         with self._lock:
             key = self._keys.newest_active(JOB_USER) or self._keys.create(JOB_USER)
         return key.access_key_id, key.secret_access_key
+
+
+def with_api_access(
+    env: Mapping[str, str], api: Mapping[str, str], own: Mapping[str, str] | None
+) -> dict[str, str]:
+    """A job's process environment given the API variables: credential variables the
+    server itself had are left out, and the job's own Environment (`own`) still wins."""
+    own = own or {}
+    reached = {k: v for k, v in env.items() if k not in CREDENTIAL_VARIABLES or k in own}
+    reached.update({k: v for k, v in api.items() if k not in own})
+    return reached

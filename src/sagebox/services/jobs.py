@@ -39,6 +39,7 @@ from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
 from sagebox.services.events import CREATED, ENDED, EventBus, ResourceEvent
 from sagebox.services.families import Family
+from sagebox.services.job_api_access import JobApiAccess
 from sagebox.services.job_states import (
     ACTIVE,
     COMPLETED,
@@ -87,6 +88,8 @@ class JobContext:
     states: JobStates
     objects: ObjectStore
     executor: Executor
+    api: JobApiAccess
+    """How the job's own processes reach this server's API (services/job_api_access.py)."""
 
 
 class JobRun(ABC):
@@ -227,7 +230,9 @@ class JobService(ABC, Generic[RunT]):
         self._repo = store.resources(self.family.kind)
         self._scheduler = scheduler
         self._executor = executor
-        self.context = JobContext(settings, self._repo, self.states, objects, executor)
+        self.context = JobContext(
+            settings, self._repo, self.states, objects, executor, JobApiAccess(settings, store)
+        )
         self._runs: dict[str, RunT] = {}
         self._lock = threading.Lock()
         # Where changes are published; the platform gives every service the shared bus.

@@ -291,3 +291,21 @@ def test_an_entry_point_in_a_built_in_algorithm_image_is_refused(sagemaker: Any,
     error = info.value.response["Error"]
     assert error["Code"] == "ValidationException"
     assert "runs only in framework images" in error["Message"] and "kmeans:1" in error["Message"]
+
+
+def test_a_training_script_reaches_the_api_as_a_job_role_reaches_aws(
+    sagemaker: Any, s3: Any, bucket: str
+) -> None:
+    script = (
+        "import boto3, json, os\n"
+        "job = boto3.client('sagemaker').describe_training_job(TrainingJobName=os.environ['TRAINING_JOB_NAME'])\n"
+        "seen = {'url': os.environ['AWS_ENDPOINT_URL'], 'status': job['TrainingJobStatus']}\n"
+        "json.dump(seen, open(os.path.join(os.environ['SM_OUTPUT_DATA_DIR'], 'seen.json'), 'w'))\n"
+    )
+    request = _script_job(s3, bucket, {"train.py": script})
+    job = _run(sagemaker, request)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    name = request["TrainingJobName"]
+    seen = json.loads(_tar_members(s3, bucket, f"output/{name}/output/output.tar.gz")["seen.json"])
+    assert seen["url"].startswith("http://127.0.0.1:") and seen["status"] == "InProgress"
+    assert "AWS_ENDPOINT_URL" not in job.get("Environment", {})  # not written into the job's description

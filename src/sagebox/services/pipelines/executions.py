@@ -497,6 +497,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             execution_id=record.name,
             execution_arn=record.arn,
             role_arn=record.document.get("RoleArn"),
+            api=self.context.api.environment(),
             wake=lambda: self._wake_name(record.name),
         )
         parts = EngineParts(

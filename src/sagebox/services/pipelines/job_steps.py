@@ -27,7 +27,6 @@ from sagebox.services.pipelines.step_kinds import FAILED as STEP_FAILED
 from sagebox.services.pipelines.step_kinds import STOPPED as STEP_STOPPED
 from sagebox.services.pipelines.step_kinds import SUCCEEDED as STEP_SUCCEEDED
 
-REMOTE_FUNCTION_CHANNEL = "sagemaker_remote_function_bootstrap"
 EXECUTION_TAG, STEP_TAG = "sagemaker:pipeline-execution-arn", "sagemaker:pipeline-step-name"
 TOP_TRAINING_JOBS = 50
 """How many of a tuning step's best training jobs its TrainingJobSummaries property holds."""
@@ -61,11 +60,6 @@ class JobStepKind:
             {"Key": EXECUTION_TAG, "Value": context.execution_arn},
             {"Key": STEP_TAG, "Value": step.name},
         ]
-        if self.job_kind == "TrainingJob" and is_function_step(request):
-            request["Environment"] = {
-                **(request.get("Environment") or {}),
-                **server_environment(context),
-            }
         answer = self.service.create(request)
         arn = answer[self.service.family.arn_member]
         return Started(
@@ -119,25 +113,3 @@ class JobStepKind:
             }
         )
         return list(listing["TrainingJobSummaries"])
-
-
-def is_function_step(request: Mapping[str, Any]) -> bool:
-    """A training job the SDK's ``@step`` decorator made: it runs the remote-function driver."""
-    channels = request.get("InputDataConfig") or []
-    return any(
-        isinstance(c, dict) and c.get("ChannelName") == REMOTE_FUNCTION_CHANNEL for c in channels
-    )
-
-
-def server_environment(context: StepContext) -> dict[str, str]:
-    """How a job's own AWS calls reach this server (as a job's role reaches AWS)."""
-    settings = context.settings
-    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    shown = f"[{host}]" if ":" in host else host
-    return {
-        "AWS_ENDPOINT_URL": f"http://{shown}:{settings.port}",
-        "AWS_ACCESS_KEY_ID": "sagebox-job",
-        "AWS_SECRET_ACCESS_KEY": "sagebox-job",
-        "AWS_DEFAULT_REGION": settings.region,
-        "AWS_REGION": settings.region,
-    }

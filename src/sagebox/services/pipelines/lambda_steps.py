@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.config import Settings
+from sagebox.services.job_api_access import with_api_access
 from sagebox.services.pipelines.callback_steps import declared_outputs, typed_output
 from sagebox.services.pipelines.definition import Step
 from sagebox.services.pipelines.expressions import Scope, as_text
-from sagebox.services.pipelines.job_steps import server_environment
 from sagebox.services.pipelines.step_kinds import (
     EXECUTING,
     FAILED,
@@ -141,7 +141,7 @@ class LambdaStepKind:
             )
         handler_file = folder / "handler"
         handler = handler_file.read_text().strip() if handler_file.is_file() else DEFAULT_HANDLER
-        env = {**os.environ, **server_environment(context)}
+        env = with_api_access(os.environ, context.api, None)
         with tempfile.TemporaryDirectory(prefix="sagebox-lambda-") as scratch:
             output = Path(scratch) / "result.json"
             try:

@@ -41,6 +41,8 @@ class StepContext:
     execution_id: str
     execution_arn: str
     role_arn: str | None
+    api: Mapping[str, str]
+    """How a process a step starts reaches this server's API (services/job_api_access.py)."""
     wake: Callable[[], None]
     """Tells the engine that a step may have moved on (a job ended, a callback arrived)."""
 

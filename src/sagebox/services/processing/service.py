@@ -9,7 +9,6 @@ from typing import Any
 from sagebox.runtime.processing_workspace import job_root
 from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationError
 from sagebox.services.families import PROCESSING_JOB
-from sagebox.services.job_api_access import JobApiAccess
 from sagebox.services.job_states import JobStates
 from sagebox.services.jobs import JobFailure, JobService
 from sagebox.services.processing.requests import initial_document, link_members, plan
@@ -43,7 +42,7 @@ class ProcessingJobService(JobService[ProcessingRun]):
             raise JobFailure(f"ClientError: {exc.message}") from exc
         # The job reaches this server's API as a SageMaker container reaches AWS (Clarify's
         # shadow endpoint, a script's boto3 calls): services/job_api_access.py.
-        api = JobApiAccess(self._settings, self._store).environment()
+        api = self.context.api.environment()
         return ProcessingRun(record.name, record.document, self.context, job_plan, api_environment=api)
 
     def delete(self, name: str) -> dict[str, Any]:

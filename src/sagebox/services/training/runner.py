@@ -20,6 +20,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sagebox.objects import ObjectStoreError
@@ -28,6 +29,7 @@ from sagebox.runtime.logs import append_event, read_events
 from sagebox.runtime.metrics import MetricExtractor, MetricObservation
 from sagebox.runtime.training_workspace import TrainingWorkspace, host_workspaces
 from sagebox.runtime.venv_cache import VirtualEnvCache
+from sagebox.services.job_api_access import with_api_access
 from sagebox.services.jobs import Ending, JobContext, JobRun
 from sagebox.services.training.commands import host_commands
 from sagebox.services.training.lifecycle import STATES
@@ -60,6 +62,7 @@ class TrainingRun(JobRun):
     ) -> None:
         super().__init__(name, document, context)
         self._plan = plan
+        self._context_api = context.api
         self._metric_listener = metric_listener
         self._metrics: dict[str, MetricObservation] = {}
         self._metrics_lock = threading.Lock()
@@ -83,6 +86,9 @@ class TrainingRun(JobRun):
             if self.stopping:
                 return self._stopped("Stopped")
             raise
+        # The job's own AWS calls reach this server, as a job's role reaches AWS.
+        api, own = self._context_api.environment(), self._document.get("Environment")
+        commands = [replace(c, env=with_api_access(c.env, api, own)) for c in commands]
         self._argv = {command.host: list(command.argv) for command in commands}
         outcome = self._train(commands)
         if outcome is None or outcome.cause is ExitCause.STOPPED:
