@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import scipy.sparse as sp
 
+from sagebox.formats.arrow import copy_column
 from sagebox.serving.errors import BadRequest
 
 _PYARROW_THRESHOLD = 256 * 1024
@@ -60,7 +61,7 @@ def _read_with_pyarrow(data: bytes, width: int | None) -> np.ndarray:
         raise ValueError("wrong number of columns")
     out = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
     for index, column in enumerate(table.columns):
-        out[:, index] = column.to_numpy(zero_copy_only=False)
+        copy_column(column, out[:, index])
     return out
 
 
