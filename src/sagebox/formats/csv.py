@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from sagebox.formats.arrow import copy_column
 from sagebox.formats.errors import FormatError
 from sagebox.formats.textfiles import PathArgument, as_path_list, display_name, is_gzip, open_binary
 
@@ -131,7 +132,7 @@ def _assemble(
                 target = weights[start:stop]
             else:
                 target = features[start:stop, column - lead]
-            _copy_column(table.column(column), target)
+            copy_column(table.column(column), target)
         bad_labels = labels is not None and not np.isfinite(labels[start:stop]).all()
         bad_weights = weights is not None and not _valid_weights(weights[start:stop])
         if bad_labels or bad_weights:
@@ -139,14 +140,6 @@ def _assemble(
             raise FormatError(name, "the label or weight column holds a missing or invalid value")
         start = stop
     return CsvData(features, labels, weights)
-
-
-def _copy_column(column: pa.ChunkedArray, target: np.ndarray) -> None:
-    offset = 0
-    for chunk in column.chunks:
-        values = chunk.to_numpy(zero_copy_only=False)
-        target[offset : offset + len(values)] = values
-        offset += len(values)
 
 
 def _valid_weights(weights: np.ndarray) -> bool:

@@ -37,6 +37,8 @@ from sagebox.objects.base import (
     ListPage,
     ObjectInfo,
     ObjectStore,
+    atomic_file,
+    require_key,
     resolve_range,
     stored_headers,
 )
@@ -51,11 +53,11 @@ from sagebox.objects.errors import (
     NoSuchKey,
     NoSuchUpload,
 )
-from sagebox.objects.local_files import read_json, stream_into, write_json
+from sagebox.objects.local_files import copy_file, read_json, stream_into, write_json
 from sagebox.objects.local_keys import KeyPath, key_path
 from sagebox.objects.local_listing import has_keys, list_entries, page_of
 from sagebox.objects.local_multipart import UploadArea
-from sagebox.objects.uris import bucket_name_problem, validate_bucket_name
+from sagebox.objects.uris import bucket_name_problem, parse_s3_uri, validate_bucket_name
 
 
 class LocalObjectStore(ObjectStore):
@@ -158,6 +160,14 @@ class LocalObjectStore(ObjectStore):
             source.close()
             raise
         return info, _read_chunks(source, last - first + 1)
+
+    def download_file(self, uri: str, path: Path) -> None:
+        """Writes one object to `path` atomically, copying its file inside the kernel."""
+        bucket, key = parse_s3_uri(uri)
+        require_key(key)
+        _, source = self._open(bucket, key)
+        with source, atomic_file(Path(path)) as out:
+            copy_file(source, out)
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo:
         path = key_path(key)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from sagebox.algorithms.process_exit import exit_at_once
 from sagebox.algorithms.xgboost.imports import import_xgboost_without_sklearn
 from sagebox.serving.errors import ModelLoadError
 from sagebox.serving.handlers import HANDLERS, load_handler
@@ -101,4 +102,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Once uvicorn has shut down (every request answered), skip the interpreter's
+    # slow teardown: whoever stops this server waits for the process to end.
+    exit_at_once(main())

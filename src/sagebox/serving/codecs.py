@@ -20,9 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from sagebox.formats import recordio
+from sagebox.formats.arrow import copy_column
 from sagebox.formats.errors import FormatError
 from sagebox.serving.errors import BadRequest, UnsupportedContentType
 from sagebox.serving.json_payloads import Features, decode_json, decode_jsonlines
@@ -30,6 +29,9 @@ from sagebox.serving.media import CSV, JSON, JSONLINES, LIBSVM, RECORDIO, MediaT
 from sagebox.serving.text_payloads import decode_csv, decode_libsvm
 
 PARQUET = "application/x-parquet"
+
+# pyarrow.parquet and the RecordIO codec are imported by the functions that use them:
+# most model servers never see those formats and start sooner without them.
 
 __all__ = ["PARQUET", "Features", "decode", "encode_json", "encode_jsonlines", "encode_recordio"]
 
@@ -64,6 +66,8 @@ def decode(body: bytes, media: MediaType, width: int | None) -> Features:
 
 def decode_recordio(body: bytes, width: int | None) -> Features:
     """Features of RecordIO-protobuf records (labels, if any, are ignored)."""
+    from sagebox.formats import recordio
+
     try:
         records = list(recordio.read_records(body, name=RECORDIO))
         if not records:
@@ -78,6 +82,8 @@ def decode_recordio(body: bytes, width: int | None) -> Features:
 
 def decode_parquet(body: bytes, width: int | None) -> np.ndarray:
     """Every column of a Parquet file as a feature, in column order; nulls are missing."""
+    import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(io.BytesIO(body))
     except (pa.ArrowException, OSError) as exc:
@@ -97,7 +103,7 @@ def decode_parquet(body: bytes, width: int | None) -> np.ndarray:
             raise BadRequest(
                 f"{PARQUET}: column '{column_name}' of type {column.type} is not numeric"
             ) from None
-        out[:, index] = values.to_numpy(zero_copy_only=False)
+        copy_column(values, out[:, index])
     return out
 
 
@@ -119,4 +125,6 @@ def encode_jsonlines(columns: Mapping[str, np.ndarray]) -> bytes:
 
 def encode_recordio(columns: Mapping[str, np.ndarray]) -> bytes:
     """One record per row with each output under its name in ``label``."""
+    from sagebox.formats import recordio
+
     return recordio.write_labels(columns)

@@ -13,12 +13,16 @@ is on the latency-critical path of every prediction.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 import traceback
 from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +40,7 @@ MAX_PAYLOAD_VARIABLE = "MAX_CONTENT_LENGTH"
 DEFAULT_MAX_PAYLOAD = 6 * 1024 * 1024
 _TEXT = b"text/plain; charset=utf-8"
 _ROUTES = {"/ping": "GET", "/invocations": "POST", "/execution-parameters": "GET"}
+_UNKNOWN = object()
 
 
 def execution_parameters() -> dict[str, object]:
@@ -145,11 +150,49 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_ready: Callable[[int], None]) -> None:
         super().__init__(config)
         self.on_ready = on_ready
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
         await super().startup(sockets=sockets)
         if self.started:
             self.on_ready(self.servers[0].sockets[0].getsockname()[1])
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """On SIGTERM, end at once when no request awaits its answer; else shut down gracefully.
+
+        uvicorn's graceful shutdown waits for its next tick (up to 0.1 s) and then at
+        least 0.1 s more, closes every connection whose request is answered (or that
+        has none yet) and finally re-raises the signal to end the process by it. When
+        every connection is in that state there is nothing to wait for, and whoever
+        stops the server (a transform job before it completes, an endpoint being
+        deleted) is waiting for the process to end. The check runs on the event loop,
+        between its callbacks, so that a response being written is seen as complete.
+        """
+        super().handle_exit(sig, frame)
+        if sig == signal.SIGTERM and self.started and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._end_if_idle, sig)
+
+    def _end_if_idle(self, sig: int) -> None:
+        if self._answering():
+            return  # uvicorn's graceful shutdown is under way
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        signal.signal(sig, signal.SIG_DFL)
+        signal.raise_signal(sig)
+
+    def _answering(self) -> bool:
+        """Whether a connection has a request whose response is not complete.
+
+        The test uvicorn's own shutdown applies to each connection; a connection of a
+        kind that does not expose its request cycle counts as answering.
+        """
+        for connection in self.server_state.connections:
+            cycle = getattr(connection, "cycle", _UNKNOWN)
+            if cycle is _UNKNOWN or (cycle is not None and not getattr(cycle, "response_complete", False)):
+                return True
+        return False
 
 
 def run(app: InferenceApp, port: int, on_ready: Callable[[int], None]) -> None:

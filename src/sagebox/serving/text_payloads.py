@@ -12,7 +12,6 @@ LIBSVM requests hold ``index:value`` tokens; tokens without a colon (a label) an
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import scipy.sparse as sp
 
+from sagebox.formats.arrow import copy_column
 from sagebox.serving.errors import BadRequest
 
 _PYARROW_THRESHOLD = 256 * 1024
@@ -46,8 +46,10 @@ def decode_csv(body: bytes, width: int | None, name: str = "text/csv") -> np.nda
 
 
 def _read_with_pyarrow(data: bytes, width: int | None) -> np.ndarray:
+    # A BufferReader hands pyarrow the body's own memory; a Python file object would
+    # be read through the interpreter, chunk by chunk (about 30% more CPU per request).
     table = pacsv.read_csv(
-        io.BytesIO(data),
+        pa.BufferReader(data),
         read_options=pacsv.ReadOptions(autogenerate_column_names=True),
         parse_options=pacsv.ParseOptions(quote_char=False, ignore_empty_lines=True),
         convert_options=pacsv.ConvertOptions(
@@ -60,7 +62,7 @@ def _read_with_pyarrow(data: bytes, width: int | None) -> np.ndarray:
         raise ValueError("wrong number of columns")
     out = np.empty((table.num_rows, table.num_columns), dtype=np.float64)
     for index, column in enumerate(table.columns):
-        out[:, index] = column.to_numpy(zero_copy_only=False)
+        copy_column(column, out[:, index])
     return out
 
 

@@ -2,6 +2,7 @@
 
 from sagebox.algorithms.amazon.job import run_training
 from sagebox.algorithms.pca.train import train
+from sagebox.algorithms.process_exit import exit_at_once
 
 if __name__ == "__main__":
-    raise SystemExit(run_training(train))
+    exit_at_once(run_training(train))

@@ -4,21 +4,29 @@ A channel is read according to its ``ContentType``: ``text/csv`` (``csv``;
 ``label_size`` may only be 1) or ``text/libsvm`` / ``text/x-libsvm`` (``libsvm``),
 LIBSVM when none is given, as SageMaker does. Files whose name starts with ``.``
 or ``_`` (e.g. ``_SUCCESS`` markers) are not data.
+
+Only what reading CSV needs is imported with this module; scipy, the LIBSVM reader
+and xgboost are imported where they are used, so that a job can read its CSV
+channels (``prefetch``) while the process is still importing xgboost.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-import xgboost as xgb
 
 from sagebox.algorithms.contract import TrainingEnvironment
 from sagebox.formats.csv import read_csv
 from sagebox.formats.errors import FormatError
-from sagebox.formats.libsvm import read_libsvm
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
+    import xgboost as xgb
+
+    from sagebox.algorithms.xgboost.prefetch import CsvPrefetch
 
 CSV = "csv"
 LIBSVM = "libsvm"
@@ -79,8 +87,14 @@ def data_files(env: TrainingEnvironment, channel: str) -> list[Path]:
     return [path for path in env.channel_files(channel) if not path.name.startswith("_")]
 
 
-def read_channel(env: TrainingEnvironment, channel: str, csv_weights: bool) -> ChannelData | None:
-    """The channel's rows, or None when it holds no data files."""
+def read_channel(
+    env: TrainingEnvironment, channel: str, csv_weights: bool, prefetch: CsvPrefetch | None = None
+) -> ChannelData | None:
+    """The channel's rows, or None when it holds no data files.
+
+    ``prefetch``: CSV channels already read in the background, taken from there when
+    they were read from the same files with the same ``csv_weights``.
+    """
     files = data_files(env, channel)
     if not files:
         return None
@@ -89,12 +103,17 @@ def read_channel(env: TrainingEnvironment, channel: str, csv_weights: bool) -> C
     root = env.channel_dir(channel)
     try:
         if kind == CSV:
-            features, labels, weights = read_csv(files, has_weights=csv_weights, display_root=root)
+            data = prefetch.take(channel, files, csv_weights) if prefetch else None
+            if data is None:
+                data = read_csv(files, has_weights=csv_weights, display_root=root)
+            features, labels, weights = data
             if labels is None:
                 raise TrainingError(f"channel '{channel}': CSV data has no label column")
             return ChannelData(channel, features, labels, weights)
-        data = read_libsvm(files, display_root=root)
-        return ChannelData(channel, data.features, data.labels, data.weights, data.qid)
+        from sagebox.formats.libsvm import read_libsvm
+
+        rows = read_libsvm(files, display_root=root)
+        return ChannelData(channel, rows.features, rows.labels, rows.weights, rows.qid)
     except FormatError as exc:
         raise TrainingError(f"channel '{channel}': {exc}") from None
 
@@ -117,6 +136,8 @@ def align(train: ChannelData, validation: ChannelData) -> tuple[ChannelData, Cha
 
 
 def _widen(data: ChannelData, width: int) -> ChannelData:
+    import scipy.sparse as sp
+
     matrix = data.features
     if not isinstance(matrix, sp.csr_matrix) or matrix.shape[1] == width:
         return data
@@ -127,6 +148,8 @@ def _widen(data: ChannelData, width: int) -> ChannelData:
 
 
 def to_dmatrix(data: ChannelData, nthread: int) -> xgb.DMatrix:
+    import xgboost as xgb
+
     return xgb.DMatrix(
         data.features,
         label=data.labels,

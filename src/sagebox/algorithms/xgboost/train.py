@@ -40,6 +40,7 @@ from sagebox.algorithms.xgboost.params import (
     evaluation_plan,
     tuning_metric_name,
 )
+from sagebox.algorithms.xgboost.prefetch import CsvPrefetch
 
 MODEL_FILE = "xgboost-model"
 TEMPORARY_SUFFIX = ".partial.ubj"
@@ -92,12 +93,15 @@ class SaveEveryRound(xgb.callback.TrainingCallback):
         return False
 
 
-def train(env: TrainingEnvironment) -> xgb.Booster:
-    """Train as the job folder describes and save the model; raises a client error."""
+def train(env: TrainingEnvironment, prefetch: CsvPrefetch | None = None) -> xgb.Booster:
+    """Train as the job folder describes and save the model; raises a client error.
+
+    ``prefetch``: the job's CSV channels, already being read in the background.
+    """
     values = XGBOOST_HYPERPARAMETERS.validate(env.hyperparameters)
     given = XGBOOST_HYPERPARAMETERS.explicit(env.hyperparameters)
     tuning_metric = tuning_metric_name(env.hyperparameters.get("_tuning_objective_metric"))
-    train_data, validation_data = _load_channels(env, csv_weights=values["csv_weights"] == 1)
+    train_data, validation_data = _load_channels(env, values["csv_weights"] == 1, prefetch)
     early_stopping_rounds = values["early_stopping_rounds"]
     if early_stopping_rounds is not None and validation_data is None:
         raise TrainingError(
@@ -140,15 +144,15 @@ def train(env: TrainingEnvironment) -> xgb.Booster:
 
 
 def _load_channels(
-    env: TrainingEnvironment, csv_weights: bool
+    env: TrainingEnvironment, csv_weights: bool, prefetch: CsvPrefetch | None
 ) -> tuple[ChannelData, ChannelData | None]:
     _check_channels(env)
-    train_data = read_channel(env, "train", csv_weights)
+    train_data = read_channel(env, "train", csv_weights, prefetch)
     if train_data is None:
         raise TrainingError("channel 'train' has no data files")
     if "validation" not in env.channels and not env.channel_dir("validation").is_dir():
         return train_data, None
-    validation_data = read_channel(env, "validation", csv_weights)
+    validation_data = read_channel(env, "validation", csv_weights, prefetch)
     if validation_data is None:
         raise TrainingError("channel 'validation' is configured but has no data files")
     return align(train_data, validation_data)
@@ -193,10 +197,10 @@ def _failure_message(exc: BaseException) -> str:
     return f"ClientError: {text}"
 
 
-def run(env: TrainingEnvironment) -> int:
+def run(env: TrainingEnvironment, prefetch: CsvPrefetch | None = None) -> int:
     """Train, turning failures into ``output/failure`` and an exit status."""
     try:
-        train(env)
+        train(env, prefetch)
     except CLIENT_ERRORS as exc:
         message = _failure_message(exc)
         env.write_failure(message)
@@ -220,7 +224,7 @@ def _terminate_handler(model_dir: Path) -> Callable[[int, FrameType | None], Non
     return terminate
 
 
-def main() -> int:
+def main(prefetch: CsvPrefetch | None = None) -> int:
     """Run training on a worker thread so that SIGTERM is handled at once, even mid-round."""
     base = default_base_dir()
     signal.signal(signal.SIGTERM, _terminate_handler(base / "model"))
@@ -232,7 +236,7 @@ def main() -> int:
         log(message)
         return EXIT_FAILED
     outcome: list[int] = []
-    worker = threading.Thread(target=lambda: outcome.append(run(env)), name="xgboost-train")
+    worker = threading.Thread(target=lambda: outcome.append(run(env, prefetch)), name="xgboost-train")
     worker.start()
     while worker.is_alive():
         worker.join(timeout=0.5)

@@ -38,6 +38,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import xgboost as xgb
 
+from sagebox.formats.arrow import float64_array
 from sagebox.serving import codecs, media
 from sagebox.serving.errors import BadRequest, ModelLoadError, NoContent
 
@@ -177,7 +178,7 @@ class XGBoostHandler:
             # several times faster than repr() per row (an exponent may be spelled out).
             buffer = pa.BufferOutputStream()
             pacsv.write_csv(
-                pa.table({"score": scores.astype(np.float64)}),
+                pa.record_batch([float64_array(scores)], names=["score"]),
                 buffer,
                 pacsv.WriteOptions(include_header=False, quoting_style="none"),
             )
