@@ -119,7 +119,7 @@ def _server_start(folder: Path, booster: Any) -> float:
 
     (folder / "model").mkdir(parents=True, exist_ok=True)
     booster.save_model(str(folder / "model" / "xgboost-model.ubj"))
-    server = ModelServerProcess("xgboost", executor=open_executor(), base_dir=folder, log_file=folder / "server.jsonl")
+    server = ModelServerProcess("sagebox.serving.handlers.xgboost", executor=open_executor(), base_dir=folder, log_file=folder / "server.jsonl")
     started = time.perf_counter()
     server.start()
     server.wait_ready()

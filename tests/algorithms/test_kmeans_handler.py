@@ -22,7 +22,7 @@ ROWS = np.array([[1.0, 1.0, 0.0], [9.0, 0.5, 0.25], [0.0, 0.0, 0.0], [1.0, 8.0, 
 @pytest.fixture
 def handler(tmp_path: Path) -> KMeansHandler:
     save_model(tmp_path, "model_algo-1", {"centroids": CENTROIDS}, {"k": 3, "feature_dim": 3})
-    loaded = load_handler("kmeans", tmp_path)
+    loaded = load_handler("sagebox.serving.handlers.kmeans", tmp_path)
     assert isinstance(loaded, KMeansHandler)
     return loaded
 

@@ -36,7 +36,7 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory, iris) -> Path:  # noqa: 
 
 @pytest.fixture(scope="module")
 def handler(model_dir: Path) -> KnnHandler:
-    loaded = load_handler("knn", model_dir)
+    loaded = load_handler("sagebox.serving.handlers.knn", model_dir)
     assert isinstance(loaded, KnnHandler)
     return loaded
 
@@ -133,7 +133,7 @@ def test_bad_rows_are_client_errors(handler: KnnHandler, body: bytes, message: s
 
 def test_a_folder_without_a_knn_model_is_refused(tmp_path: Path, model_dir: Path) -> None:
     with pytest.raises(ModelLoadError, match="model_algo-1.npz"):
-        load_handler("knn", tmp_path)
+        load_handler("sagebox.serving.handlers.knn", tmp_path)
     save_model(tmp_path, MODEL_NAME, {"labels": np.zeros(3, np.float32)}, {"k": 1})
     with pytest.raises(ModelLoadError, match="not a k-NN model"):
-        load_handler("knn", tmp_path)
+        load_handler("sagebox.serving.handlers.knn", tmp_path)

@@ -32,7 +32,7 @@ REGRESSOR = LinearModel("regressor", "squared_loss", np.array([2.0, 0.0, -1.0]),
 
 def serve(tmp_path: Path, model: LinearModel) -> LinearLearnerHandler:
     save_model(tmp_path, MODEL_NAME, model.arrays(), model.settings())
-    handler = load_handler("linear-learner", tmp_path)
+    handler = load_handler("sagebox.serving.handlers.linear_learner", tmp_path)
     assert isinstance(handler, LinearLearnerHandler)
     return handler
 

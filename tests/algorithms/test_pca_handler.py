@@ -25,7 +25,7 @@ def handler_for(folder: Path, with_mean: bool = True) -> PCAHandler:
     if with_mean:
         arrays["mean"] = MEAN
     save_model(folder, "model_algo-1", arrays, {})
-    loaded = load_handler("pca", folder)
+    loaded = load_handler("sagebox.serving.handlers.pca", folder)
     assert isinstance(loaded, PCAHandler)
     return loaded
 

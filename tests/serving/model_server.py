@@ -19,7 +19,7 @@ class ModelServerProcess:
     """One model server process on a free loopback port (``SAGEMAKER_BIND_TO_PORT=0``)."""
 
     def __init__(
-        self, base_dir: Path, handler: str = "xgboost", env: dict[str, str] | None = None
+        self, base_dir: Path, handler: str = "sagebox.serving.handlers.xgboost", env: dict[str, str] | None = None
     ) -> None:
         self.base_dir = base_dir
         self.handler = handler

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from sagebox.algorithms.registry import ALGORITHMS
 from sagebox.serving.errors import ModelLoadError
-from sagebox.serving.handlers import HANDLERS, load_handler
+from sagebox.serving.handlers import load_handler
 from sagebox.serving.handlers.xgboost import XGBoostHandler, find_model_file
 from tests.serving.conftest import TrainedModel
 from tests.serving.model_server import ModelServerProcess, run_to_exit
 from tests.serving.payloads import csv_body, parse_csv
 
 
-def test_registry_names_the_xgboost_handler() -> None:
-    assert "xgboost" in HANDLERS
-    with pytest.raises(KeyError, match="unknown handler 'nope'; known handlers: .*xgboost"):
-        load_handler("nope", Path("."))
+def test_every_built_in_algorithm_names_a_handler_module_and_nothing_else_loads() -> None:
+    for spec in ALGORITHMS:  # the one table linking algorithms and their handlers
+        assert importlib.import_module(spec.serving_module).load
+    with pytest.raises(KeyError, match="a handler is a module of sagebox.serving.handlers"):
+        load_handler("os", Path("."))
+    with pytest.raises(KeyError, match="no such module"):
+        load_handler("sagebox.serving.handlers.nope", Path("."))
 
 
 @pytest.mark.parametrize("file_name", ["model.json", "model.ubj", "booster.bin"])
@@ -31,7 +36,7 @@ def test_a_single_saved_model_file_is_served(
     kind = "json" if file_name.endswith(".json") else "ubj"
     (tmp_path / "model" / file_name).write_bytes(bytes(model.booster.save_raw(kind)))
     (tmp_path / "model" / "notes.txt").write_text("not a model")
-    handler = load_handler("xgboost", tmp_path / "model")
+    handler = load_handler("sagebox.serving.handlers.xgboost", tmp_path / "model")
     body, content_type = handler.predict(csv_body(model.rows), "text/csv", "")
     assert content_type == "text/csv; charset=utf-8"
     np.testing.assert_array_equal(parse_csv(body.decode()), model.predict(model.rows))
@@ -67,13 +72,13 @@ def test_broken_model_folders_raise_model_load_error(
     tmp_path: Path, files: dict[str, bytes], message: str
 ) -> None:
     with pytest.raises(ModelLoadError) as raised:
-        load_handler("xgboost", write(tmp_path / "model", files))
+        load_handler("sagebox.serving.handlers.xgboost", write(tmp_path / "model", files))
     assert message in str(raised.value)
 
 
 def test_missing_model_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="does not exist"):
-        load_handler("xgboost", tmp_path / "absent")
+        load_handler("sagebox.serving.handlers.xgboost", tmp_path / "absent")
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def slow_server(base_dir: Path) -> ModelServerProcess:
     code = base_dir / "model" / "code"
     code.mkdir(parents=True)
     (code / "inference.py").write_text(SLOW_SCRIPT)
-    return ModelServerProcess(base_dir, handler="script", env={"SAGEMAKER_PROGRAM": "inference.py"}).start()
+    return ModelServerProcess(base_dir, handler="sagebox.serving.handlers.script", env={"SAGEMAKER_PROGRAM": "inference.py"}).start()
 
 
 def test_an_idle_server_ends_by_sigterm(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ class AlgorithmSpec:
     image_repositories: tuple[str, ...]
     entry_module: str
     """Run as ``python -m <entry_module>`` inside the job's folder."""
+    serving_module: str
+    """The model server's handler of its models (``python -m sagebox.serving --handler <it>``)."""
     hyperparameters: HyperparameterSpace
     metric_definitions: tuple[dict[str, str], ...]
     channels: tuple[str, ...]

@@ -1,4 +1,4 @@
-"""``python -m sagebox.serving --handler xgboost``: run one model server.
+"""``python -m sagebox.serving --handler sagebox.serving.handlers.xgboost``: run one model server.
 
 The model folder is ``$SAGEMAKER_BASE_DIR/model`` (base ``/opt/ml`` by default), the
 port ``$SAGEMAKER_BIND_TO_PORT`` (8080 by default); flags override both. The model is
@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sagebox.algorithms.process_exit import exit_at_once
-from sagebox.algorithms.xgboost.imports import import_xgboost_without_sklearn
 from sagebox.serving.errors import ModelLoadError
-from sagebox.serving.handlers import HANDLERS, load_handler
+from sagebox.serving.handlers import load_handler
 from sagebox.serving.server import InferenceApp, run
 
 PORT_VARIABLE = "SAGEMAKER_BIND_TO_PORT"
@@ -35,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sagebox.serving", description="Run a SageMaker-compatible model server."
     )
-    parser.add_argument("--handler", required=True, choices=sorted(HANDLERS))
+    parser.add_argument("--handler", required=True, help="the handler module, e.g. sagebox.serving.handlers.xgboost")
     parser.add_argument(
         "--model-dir",
         type=Path,
@@ -86,10 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = Path(os.environ.get(BASE_DIR_VARIABLE) or DEFAULT_BASE_DIR)
     model_dir = args.model_dir or base / "model"
     port = _port(args.port)
-    if args.handler == "xgboost":
-        import_xgboost_without_sklearn()
     try:
         handler = load_handler(args.handler, model_dir)
+    except KeyError as exc:
+        print(f"ModelLoadError: {exc.args[0]}", file=sys.stderr, flush=True)
+        return EXIT_MODEL_LOAD_FAILED
     except ModelLoadError as exc:
         print(f"ModelLoadError: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
         return EXIT_MODEL_LOAD_FAILED

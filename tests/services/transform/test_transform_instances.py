@@ -13,7 +13,7 @@ from sagebox.services.transform.instances import ContainerSetup, InvocationFaile
 
 
 def chain(tmp_path: Path, containers: int) -> TransformInstance:
-    setups = [ContainerSetup("xgboost", tmp_path / str(n), {}) for n in range(containers)]
+    setups = [ContainerSetup("sagebox.serving.handlers.xgboost", tmp_path / str(n), {}) for n in range(containers)]
     return TransformInstance(1, setups, tmp_path / "logs", open_executor())
 
 

@@ -28,6 +28,7 @@ FACTORIZATION_MACHINES = AlgorithmSpec(
     name="factorization-machines",
     image_repositories=("factorization-machines",),
     entry_module="sagebox.algorithms.factorization_machines",
+    serving_module="sagebox.serving.handlers.factorization_machines",
     hyperparameters=FM_HYPERPARAMETERS,
     metric_definitions=METRIC_DEFINITIONS,
     channels=("train", "test"),

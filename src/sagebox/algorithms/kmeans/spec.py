@@ -17,6 +17,7 @@ KMEANS = AlgorithmSpec(
     name="kmeans",
     image_repositories=("kmeans",),
     entry_module="sagebox.algorithms.kmeans",
+    serving_module="sagebox.serving.handlers.kmeans",
     hyperparameters=KMEANS_HYPERPARAMETERS,
     metric_definitions=METRIC_DEFINITIONS,
     channels=("train", "test"),

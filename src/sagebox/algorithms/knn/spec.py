@@ -16,6 +16,7 @@ KNN = AlgorithmSpec(
     name="knn",
     image_repositories=("knn",),
     entry_module="sagebox.algorithms.knn",
+    serving_module="sagebox.serving.handlers.knn",
     hyperparameters=KNN_HYPERPARAMETERS,
     metric_definitions=METRIC_DEFINITIONS,
     channels=("train", "test"),

@@ -47,6 +47,7 @@ LINEAR_LEARNER = AlgorithmSpec(
     name="linear-learner",
     image_repositories=("linear-learner",),
     entry_module="sagebox.algorithms.linear_learner",
+    serving_module="sagebox.serving.handlers.linear_learner",
     hyperparameters=LINEAR_LEARNER_HYPERPARAMETERS,
     metric_definitions=METRIC_DEFINITIONS,
     channels=CHANNELS,

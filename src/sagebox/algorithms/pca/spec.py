@@ -13,6 +13,7 @@ PCA = AlgorithmSpec(
     name="pca",
     image_repositories=("pca",),
     entry_module="sagebox.algorithms.pca",
+    serving_module="sagebox.serving.handlers.pca",
     hyperparameters=PCA_HYPERPARAMETERS,
     metric_definitions=METRIC_DEFINITIONS,
     channels=("train", "test"),

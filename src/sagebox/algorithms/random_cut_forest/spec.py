@@ -14,6 +14,7 @@ RANDOM_CUT_FOREST = AlgorithmSpec(
     name="randomcutforest",
     image_repositories=("randomcutforest",),
     entry_module="sagebox.algorithms.random_cut_forest",
+    serving_module="sagebox.serving.handlers.random_cut_forest",
     hyperparameters=RCF_HYPERPARAMETERS,
     metric_definitions=METRIC_DEFINITIONS,
     channels=("train", "test"),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
+from types import ModuleType
 
 
-def import_xgboost_without_sklearn() -> None:
+def import_xgboost_without_sklearn() -> ModuleType:
     """Imports xgboost without its optional scikit-learn wrappers.
 
     ``import xgboost`` imports scikit-learn when it is installed (about 1.2 s here),
@@ -14,12 +15,13 @@ def import_xgboost_without_sklearn() -> None:
     much sooner; code that needs scikit-learn later still imports it normally.
     """
     if "xgboost" in sys.modules:
-        return
+        return sys.modules["xgboost"]
     hidden = "sklearn" not in sys.modules
     if hidden:
         sys.modules["sklearn"] = None  # type: ignore[assignment]
     try:
-        import xgboost  # noqa: F401
+        import xgboost
     finally:
         if hidden:
             del sys.modules["sklearn"]
+    return xgboost

@@ -10,6 +10,7 @@ XGBOOST = AlgorithmSpec(
     name="xgboost",
     image_repositories=("sagemaker-xgboost", "xgboost"),
     entry_module="sagebox.algorithms.xgboost",
+    serving_module="sagebox.serving.handlers.xgboost",
     hyperparameters=XGBOOST_HYPERPARAMETERS,
     metric_definitions=XGBOOST_METRICS,
     channels=("train", "validation"),

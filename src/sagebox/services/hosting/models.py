@@ -44,7 +44,7 @@ def serving_handler(container: dict[str, Any]) -> str:
         raise ValidationError(
             f"Image '{image}' is not an inference image sagebox can serve. Supported: {supported_images()}."
         )
-    return algorithm.name
+    return algorithm.serving_module
 
 
 def containers_of(model: dict[str, Any]) -> list[dict[str, Any]]:

@@ -27,7 +27,7 @@ from sagebox.runtime.venv_cache import RequirementsInstallError, VirtualEnvCache
 from sagebox.services.hosting.fleet import prepare_model
 from sagebox.services.training.frameworks import image_repository
 
-SCRIPT_HANDLER = "script"
+SCRIPT_HANDLER = "sagebox.serving.handlers.script"  # the script handler module
 PROGRAM_VARIABLE = "SAGEMAKER_PROGRAM"
 SUBMIT_DIRECTORY_VARIABLE = "SAGEMAKER_SUBMIT_DIRECTORY"
 CODE_DIR_VARIABLE = "SAGEBOX_CODE_DIR"

@@ -11,7 +11,6 @@ libraries its model needs.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -32,38 +31,20 @@ class HandlerLoader(Protocol):
     def __call__(self, model_dir: Path) -> Handler: ...
 
 
-@dataclass(frozen=True)
-class HandlerSpec:
-    """A registered handler: its name and the module whose ``load`` builds it."""
-
-    name: str
-    module: str
-
-    def load(self, model_dir: Path) -> Handler:
-        loader: HandlerLoader = importlib.import_module(self.module).load
-        return loader(model_dir)
+# Every handler module lives here; a built-in algorithm names its own in its AlgorithmSpec
+# (`serving_module`), the one table that links algorithms and handlers.
+PACKAGE = "sagebox.serving.handlers"
+SCRIPT = f"{PACKAGE}.script"
+"""The handler of models served through the user's inference script (script mode)."""
 
 
-HANDLERS: dict[str, HandlerSpec] = {
-    spec.name: spec
-    for spec in (
-        HandlerSpec("xgboost", "sagebox.serving.handlers.xgboost"),
-        HandlerSpec("linear-learner", "sagebox.serving.handlers.linear_learner"),
-        HandlerSpec("kmeans", "sagebox.serving.handlers.kmeans"),
-        HandlerSpec("pca", "sagebox.serving.handlers.pca"),
-        HandlerSpec("knn", "sagebox.serving.handlers.knn"),
-        HandlerSpec("randomcutforest", "sagebox.serving.handlers.random_cut_forest"),
-        HandlerSpec("factorization-machines", "sagebox.serving.handlers.factorization_machines"),
-        HandlerSpec("script", "sagebox.serving.handlers.script"),
-    )
-}
-
-
-def load_handler(name: str, model_dir: Path) -> Handler:
-    """Build the named handler for a model folder; raises ``KeyError`` for unknown names."""
+def load_handler(module: str, model_dir: Path) -> Handler:
+    """Build a model folder's handler with `module`'s ``load``; ``KeyError`` for a module
+    outside this package (the model server runs only sagebox's own handlers)."""
+    if not module.startswith(f"{PACKAGE}.") or not module[len(PACKAGE) + 1 :].isidentifier():
+        raise KeyError(f"unknown handler '{module}': a handler is a module of {PACKAGE}")
     try:
-        spec = HANDLERS[name]
-    except KeyError:
-        known = ", ".join(sorted(HANDLERS))
-        raise KeyError(f"unknown handler '{name}'; known handlers: {known}") from None
-    return spec.load(model_dir)
+        loader: HandlerLoader = importlib.import_module(module).load
+    except ModuleNotFoundError as exc:
+        raise KeyError(f"unknown handler '{module}': no such module") from exc
+    return loader(model_dir)
