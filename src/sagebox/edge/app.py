@@ -9,7 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sts
+from sagebox.edge import cloudwatch, iam, logs, routing, runtime, s3, sagemaker, sts
 from sagebox.edge.errors import AWSError, json_error, query_error, request_id
 from sagebox.edge.gate import RequestGate, caller_of
 from sagebox.services.errors import ServiceError
@@ -73,6 +73,8 @@ class EdgeApp:
                 return await sagemaker.handle(request, body, self.platform, rid)
             if service == "logs":
                 return await logs.handle(request, body, self.platform, rid)
+            if service == "cloudwatch":
+                return await cloudwatch.handle(request, body, self.platform, rid)
             if service == "s3":
                 return await s3.handle(request, self.platform.objects, rid)
             if service == "sts":

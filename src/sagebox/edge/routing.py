@@ -8,6 +8,8 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 
 _INVOCATION = re.compile(r"^/endpoints/[^/]+/(invocations|async-invocations)$")
+_CLOUDWATCH_TARGET = "GraniteServiceVersion20100801."
+_CLOUDWATCH_CBOR_PATH = "/service/GraniteServiceVersion20100801/operation/"
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -25,13 +27,16 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
 
 
 def service_of(request: Request, body: bytes) -> str:
-    """The service to route to: sagemaker, logs, sagemaker-runtime, sts, iam, s3, health, or unknown:<name>."""
+    """The service to route to: sagemaker, logs, cloudwatch, sagemaker-runtime, sts, iam, s3,
+    health, or unknown:<name>."""
     target = request.headers.get("x-amz-target", "")
     if target.startswith("SageMaker."):
         return "sagemaker"
     if target.startswith("Logs_20140328."):
         return "logs"
     path = request.url.path
+    if target.startswith(_CLOUDWATCH_TARGET) or path.startswith(_CLOUDWATCH_CBOR_PATH):
+        return "cloudwatch"
     if path.startswith("/_sagebox/"):
         return "health"
     scope = credential_scope(request)
@@ -44,6 +49,8 @@ def service_of(request: Request, body: bytes) -> str:
         return "sts"
     if service == "iam":
         return "iam"
+    if service == "monitoring":  # CloudWatch's signing name: its query protocol
+        return "cloudwatch"
     if service in (None, "s3"):
         return "s3"
     return f"unknown:{service}"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sagebox.store.associations import AssociationRepository
 from sagebox.store.database import Database
+from sagebox.store.metrics import MetricRepository
 from sagebox.store.query import Expression, Sort
 from sagebox.store.resources import (
     ResourceRecord,
@@ -32,6 +33,7 @@ class MetadataStore:
             raise
         self._tags = TagRepository(self._db)
         self._associations = AssociationRepository(self._db)
+        self._metrics = MetricRepository(self._db)
 
     @property
     def dialect(self) -> str:
@@ -64,6 +66,11 @@ class MetadataStore:
     def associations(self) -> AssociationRepository:
         """Lineage associations (edges between ARNs), walkable in both directions."""
         return self._associations
+
+    @property
+    def metrics(self) -> MetricRepository:
+        """CloudWatch metric data (series and their data points), expired by age."""
+        return self._metrics
 
     def close(self) -> None:
         self._db.close()
