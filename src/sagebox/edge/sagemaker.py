@@ -60,6 +60,8 @@ OPERATIONS: dict[str, Handler] = {
     "AddAssociation": lambda p, r: p.associations.add(r),
     "DeleteAssociation": lambda p, r: p.associations.delete(r),
     "QueryLineage": lambda p, r: p.associations.query_lineage(r),
+    "StartMonitoringSchedule": lambda p, r: p.monitoring_schedules.start(r["MonitoringScheduleName"]),
+    "ListMonitoringExecutions": lambda p, r: p.monitoring_schedules.list_executions(r),
 }
 
 

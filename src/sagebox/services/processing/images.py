@@ -24,7 +24,10 @@ class ProcessingImage:
 
 
 # One row per image; the analyses themselves live in sagebox/analysis/.
-PROCESSING_IMAGES: tuple[ProcessingImage, ...] = ()
+PROCESSING_IMAGES: tuple[ProcessingImage, ...] = (
+    # image_uris.retrieve("model-monitor", region): every region's account serves this repository
+    ProcessingImage("Model Monitor analyzer", ("sagemaker-model-monitor-analyzer",), "sagebox.analysis.model_monitor"),
+)
 
 
 def builtin_processing_image(image_uri: str | None) -> ProcessingImage | None:
