@@ -44,8 +44,20 @@ def capture_files(source: Path) -> list[Path]:
     return sorted(p for p in source.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix in (".jsonl", ".json", ""))
 
 
-def _stamp(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S") if moment is not None else None
+def time_key(moment: datetime) -> str:
+    """A moment as comparable text, to the millisecond: 2026-01-02T03:04:05.678."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23]
+
+
+def record_time_key(inference_time: str) -> str:
+    """An inferenceTime ("...:05.678Z" or "...:05Z") as comparable text (`time_key`)."""
+    return inference_time[:23] if inference_time[19:20] == "." else inference_time[:19] + ".000"
+
+
+def _time_keys(times: pa.ChunkedArray) -> pa.ChunkedArray:
+    with_millis = pc.equal(pc.utf8_slice_codeunits(times, 19, 20), ".")
+    whole = pc.binary_join_element_wise(pc.utf8_slice_codeunits(times, 0, 19), ".000", "")
+    return pc.if_else(with_millis, pc.utf8_slice_codeunits(times, 0, 23), whole)
 
 
 def read_records(source: Path, start: datetime | None = None, end: datetime | None = None) -> pa.Table:
@@ -64,12 +76,12 @@ def read_records(source: Path, start: datetime | None = None, end: datetime | No
     if not tables:
         return _flatten(CAPTURE_SCHEMA.empty_table())
     table = _flatten(pa.concat_tables(tables))
-    times = pc.utf8_slice_codeunits(table.column("inference_time"), 0, 19)
+    times = _time_keys(table.column("inference_time"))
     keep = None
     if start is not None:
-        keep = pc.greater_equal(times, _stamp(start))
+        keep = pc.greater_equal(times, time_key(start))
     if end is not None:
-        before = pc.less(times, _stamp(end))
+        before = pc.less(times, time_key(end))
         keep = before if keep is None else pc.and_(keep, before)
     return table.filter(pc.fill_null(keep, False)) if keep is not None else table
 

@@ -70,7 +70,9 @@ def run(env: AnalyzerEnvironment) -> str:
     if not env.is_monitoring:
         outputs.write_json(env.output_path, "constraints.json", suggestion.suggest(profiles, env.categorical_drift_method))
         return outputs.completion_message(0)
-    result = violations.check(profiles, constraints or {"features": []}, baseline_statistics, env.categorical_drift_method)
+    # Without baseline constraints there is nothing to check: the execution reports statistics.
+    result = (violations.check(profiles, constraints, baseline_statistics, env.categorical_drift_method)
+              if constraints is not None else violations.CheckResult())
     outputs.write_json(env.output_path, "constraint_violations.json", {"violations": result.violations})
     emit = str(((constraints or {}).get("monitoring_config") or {}).get("emit_metrics", "Enabled")).lower() != "disabled"
     if env.publish_cloudwatch_metrics and emit:

@@ -131,15 +131,15 @@ def _lines(path: Path, skip_header: bool) -> Iterator[str]:
 
 
 def _capture_records(source: Path, start: datetime | None, end: datetime | None) -> Iterator[InferenceRecord]:
-    low = start.strftime("%Y-%m-%dT%H:%M:%S") if start else None
-    high = end.strftime("%Y-%m-%dT%H:%M:%S") if end else None
+    low = capture.time_key(start) if start else None
+    high = capture.time_key(end) if end else None
     for path in capture.capture_files(source):
         with path.open(encoding="utf-8") as handle:
             for line in handle:
                 if not line.strip():
                     continue
                 record = json.loads(line)
-                moment = str((record.get("eventMetadata") or {}).get("inferenceTime") or "")[:19]
+                moment = capture.record_time_key(str((record.get("eventMetadata") or {}).get("inferenceTime") or ""))
                 if (low and moment < low) or (high and moment >= high):
                     continue
                 yield InferenceRecord(record)

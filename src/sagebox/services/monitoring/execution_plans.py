@@ -67,6 +67,9 @@ def processing_job_name(schedule_arn: str, created: float, scheduled: datetime) 
 
 
 def _stamp(moment: datetime) -> str:
+    """ISO 8601 in UTC, to the millisecond when the moment has one (captured records are)."""
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
