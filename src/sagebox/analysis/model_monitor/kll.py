@@ -9,7 +9,8 @@ aim at directly: the sorted column cut into blocks of ``2**h`` values, one item 
 block's middle value) per block on level ``h``, with ``h`` the smallest level at which at
 most ``k`` items remain, and the values left over spread over the lower levels by the
 binary digits of their count. Every sketch's weights add up to the column's count, and a
-rank read from it is off by at most half a block (``1 / (2k)`` of the data).
+rank read from it is off by at most half a block (at most ``1 / k`` of the data, since the
+top level holds more than ``k / 2`` items).
 """
 
 from __future__ import annotations

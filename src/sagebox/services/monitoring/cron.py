@@ -45,7 +45,8 @@ class Cron:
         """The time between runs, which is each run's default analysis window."""
         if len(self.hours) < 2:
             return timedelta(days=1)
-        return timedelta(hours=min(b - a for a, b in zip(self.hours, self.hours[1:], strict=False)))
+        gaps = [b - a for a, b in zip(self.hours, self.hours[1:], strict=False)] + [self.hours[0] + 24 - self.hours[-1]]
+        return timedelta(hours=min(gaps))
 
     def next_after(self, moment: datetime) -> datetime:
         """The first run time strictly after `moment`."""
@@ -84,4 +85,5 @@ def parse(expression: str) -> Cron | None:
     every = int(step) if step else 24
     if not 0 <= first <= 23 or not 1 <= every <= 24:
         raise refused(expression)
-    return Cron(tuple(range(first, 24, every)))
+    # As SageMaker documents it, the hours wrap around the day: 17/12 runs at 17:00 and 05:00.
+    return Cron(tuple(sorted({(first + step) % 24 for step in range(0, 24, every)})))
