@@ -13,6 +13,7 @@ from bench import (
     kmeans,
     knn,
     linear_learner,
+    model_monitor,
     pca,
     random_cut_forest,
     sdk_flow,
@@ -35,6 +36,7 @@ BENCHMARKS = {
     "factorization_machines": factorization_machines.run,
     "random_cut_forest": random_cut_forest.run,
     "document_queries": document_queries.run,
+    "model_monitor": model_monitor.run,
 }
 
 

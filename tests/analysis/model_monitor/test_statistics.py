@@ -41,6 +41,9 @@ def test_kll_sketch_weights_and_rank_error() -> None:
     assert np.max(np.abs(kll.cdf(items, weights, points) - exact)) <= stride / 2 / len(values) + 1e-9 <= 1 / kll.SKETCH_SIZE
     small = np.sort(np.array([3.0, 1.0, 2.0]))
     assert kll.sketch(small) == [[1.0, 2.0, 3.0]]
+    rng = np.random.default_rng(5)
+    for column in (rng.normal(size=300_001), rng.lognormal(sigma=3, size=100_000), rng.integers(0, 4, size=50_000) * 1.0):
+        assert kll.sketch_of(column) == kll.sketch(np.sort(column))  # order statistics, without the sort
 
 
 def test_values_are_typed_as_deequ_types_csv_text() -> None:

@@ -24,9 +24,9 @@ def kinds(result) -> set[tuple[str, str]]:  # noqa: ANN001
 def test_simple_distance_is_the_two_sample_kolmogorov_smirnov_statistic() -> None:
     rng = np.random.default_rng(5)
     first, second = np.sort(rng.normal(size=1500)), np.sort(rng.normal(0.3, 1.2, size=700))
-    distance = drift.numeric_distance(kll.sketch(first), second, "Simple")
+    distance = drift.numeric_distance(kll.sketch(first), kll.sketch_of(second), "Simple")
     assert distance == pytest.approx(stats.ks_2samp(first, second).statistic, abs=1e-12)
-    robust = drift.numeric_distance(kll.sketch(first), second, "Robust")
+    robust = drift.numeric_distance(kll.sketch(first), kll.sketch_of(second), "Robust")
     assert robust == pytest.approx(max(0.0, distance - 1.8 * np.sqrt((1500 + 700) / (1500 * 700))))
 
 

@@ -69,13 +69,17 @@ def read_records(source: Path, start: datetime | None = None, end: datetime | No
     for path in files:
         if path.stat().st_size == 0:
             continue
+        laid_out = _read_laid_out(path)
+        if laid_out is not None:
+            tables.append(laid_out)
+            continue
         try:
-            tables.append(pajson.read_json(path, parse_options=options))
+            tables.append(_flatten(pajson.read_json(path, parse_options=options)))
         except pa.ArrowInvalid as exc:
             raise AnalysisError(f"The capture file {path.name} is not SageMaker capture JSON Lines: {exc}") from exc
     if not tables:
         return _flatten(CAPTURE_SCHEMA.empty_table())
-    table = _flatten(pa.concat_tables(tables))
+    table = pa.concat_tables(tables)
     times = _time_keys(table.column("inference_time"))
     keep = None
     if start is not None:
@@ -83,7 +87,62 @@ def read_records(source: Path, start: datetime | None = None, end: datetime | No
     if end is not None:
         before = pc.less(times, time_key(end))
         keep = before if keep is None else pc.and_(keep, before)
-    return table.filter(pc.fill_null(keep, False)) if keep is not None else table
+    if keep is None:
+        return table
+    keep = pc.fill_null(keep, False)
+    return table if pc.all(keep).as_py() else table.filter(keep)  # filtering copies every column
+
+
+# The tokens between double quotes of a capture record as SageMaker (and sagebox) lay it out:
+# {"captureData":{"endpointInput":{"observedContentType":"..","mode":"INPUT","data":"..",
+# "encoding":".."},"endpointOutput":{...,"mode":"OUTPUT",...}},"eventMetadata":{"eventId":"..",
+# "inferenceTime":".."[,"inferenceId":".."]},"eventVersion":"0"}
+_LITERALS = {1: "captureData", 3: "endpointInput", 13: "data", 21: "endpointOutput", 31: "data", 39: "eventMetadata",
+             45: "inferenceTime"}
+_FIELDS = {"input_observedContentType": 7, "input_data": 15, "input_encoding": 19, "output_observedContentType": 25,
+           "output_data": 33, "output_encoding": 37, "event_id": 43, "inference_time": 47}
+_WIDTHS = {53: None, 57: 51}  # tokens per line -> the inferenceId token, when there is one
+
+
+def _read_laid_out(path: Path) -> pa.Table | None:
+    """The file's records when every line has the standard layout, read by splitting lines at
+    double quotes (three times faster than parsing JSON); None otherwise (the JSON reader then
+    reads the file). Payloads escaping anything but a final newline take the JSON reader too."""
+    wanted = sorted({*_LITERALS, *_FIELDS.values(), 49, 51})
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(delimiter='"', quote_char=False, double_quote=False, escape_char=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in wanted}, include_columns=[f"f{i}" for i in wanted],
+                include_missing_columns=True),
+        )
+        width = len(path.open(encoding="utf-8").readline().split('"'))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if width not in _WIDTHS:
+        return None
+    for index, literal in _LITERALS.items():
+        if not pc.all(pc.equal(table.column(f"f{index}"), literal)).as_py():
+            return None
+    identity = _WIDTHS[width]
+    if identity is not None and not pc.all(pc.equal(table.column("f49"), "inferenceId")).as_py():
+        return None
+    columns: dict[str, Any] = {}
+    for name, index in _FIELDS.items():
+        column = table.column(f"f{index}")
+        if name.endswith("_data"):
+            column = pc.replace_substring_regex(column, r"\\n$", "\n")
+            if pc.any(pc.match_substring(column, "\\")).as_py():
+                return None  # escapes to decode: the JSON reader decodes them
+        columns[name] = column
+    columns["inference_id"] = table.column(f"f{identity}") if identity is not None else pa.nulls(table.num_rows, pa.string())
+    return pa.table({name: columns[name] for name in _COLUMN_ORDER})
+
+
+_COLUMN_ORDER = ("input_data", "input_encoding", "input_observedContentType", "output_data", "output_encoding",
+                 "output_observedContentType", "event_id", "inference_id", "inference_time")
 
 
 def _flatten(table: pa.Table) -> pa.Table:
@@ -95,11 +154,14 @@ def _flatten(table: pa.Table) -> pa.Table:
             columns[f"{prefix}_{field}"] = pc.struct_field(payload, field)
     for field, name in (("eventId", "event_id"), ("inferenceId", "inference_id"), ("inferenceTime", "inference_time")):
         columns[name] = pc.struct_field(metadata, field)
-    return pa.table(columns)
+    return pa.table({name: columns[name] for name in _COLUMN_ORDER})
 
 
-def features(records: pa.Table, index_names: tuple[str, ...]) -> pa.Table:
-    """The records' payload columns (outputs first), one row per line of data, named _c0, _c1, ..."""
+def features(records: pa.Table, index_names: tuple[str, ...], numeric: list[bool] | None = None) -> pa.Table:
+    """The records' payload columns (outputs first), one row per line of data, named _c0, _c1, ...
+
+    `numeric` says, by position, which columns the baseline found numeric: those are read
+    as numbers straight away (and untyped if the data disagrees)."""
     prefixes = [INDEX_COLUMNS[name] for name in ("endpointOutput", "endpointInput") if name in index_names]
     if not prefixes or records.num_rows == 0:
         return pa.table({})
@@ -107,35 +169,58 @@ def features(records: pa.Table, index_names: tuple[str, ...]) -> pa.Table:
     for prefix in prefixes:
         has = pc.is_valid(records.column(f"{prefix}_data"))
         present = has if present is None else pc.and_(present, has)
-    records = records.filter(present)
+    if not pc.all(present).as_py():
+        records = records.filter(present)
     if records.num_rows == 0:
         return pa.table({})
-    parts = [_fast_csv(records, prefix) for prefix in prefixes]
+    parts = []
+    position = 0
+    for prefix in prefixes:
+        width = _width(records, prefix)
+        kinds = (numeric or [])[position : position + width] if width else []
+        types = {i: pa.float64() for i, flag in enumerate(kinds) if flag} if width and len(kinds) == width else None
+        parts.append(_fast_csv(records, prefix, types))
+        position += width or 0
     if any(part is None for part in parts):
         return _record_by_record(records, prefixes)
     return _positional([column for part in parts for column in part.columns])  # type: ignore[union-attr]
 
 
-def _fast_csv(records: pa.Table, prefix: str) -> pa.Table | None:
-    """The payloads as one CSV text parsed by Arrow, when every one of them is plain CSV."""
+def _fast_csv(records: pa.Table, prefix: str, types: dict[int, pa.DataType] | None = None) -> pa.Table | None:
+    """The payloads as one CSV text parsed by Arrow, when every one of them is plain CSV.
+
+    Payloads that already end with a newline are a CSV text as they lie in Arrow's buffer;
+    others are joined with newlines first (empty lines, from payloads that had one, are
+    skipped by the reader). `types` (column position: type) spares the reader its type
+    inference; if a value does not fit, the columns are read untyped."""
     encodings = pc.unique(pc.fill_null(records.column(f"{prefix}_encoding"), "")).to_pylist()
     if encodings != ["CSV"]:
         return None
-    data = pc.utf8_rtrim(records.column(f"{prefix}_data"), characters="\r\n").combine_chunks()
-    lines = pc.binary_join_element_wise(data, "\n", "")
-    if pa.types.is_large_string(lines.type):
-        lines = lines.cast(pa.string())
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
-    buffer = lines.buffers()[2]
-    first, last = int(offsets[0]), int(offsets[-1])
-    try:
-        return pacsv.read_csv(
-            pa.BufferReader(buffer.slice(first, last - first)),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
-        )
-    except pa.ArrowInvalid:
-        return None  # ragged rows: the record-by-record path says which
+    data = records.column(f"{prefix}_data")
+    if data.num_chunks == 1 and pc.all(pc.ends_with(data, "\n")).as_py():
+        chunk = data.chunk(0)
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+        text = chunk.buffers()[2].slice(int(offsets[0]), int(offsets[-1]) - int(offsets[0]))
+    else:
+        text = pa.py_buffer("\n".join(data.to_pylist()).encode("utf-8"))
+    for given in ([types] if types else []) + [None]:
+        names = [f"f{i}" for i in range(max(given) + 1)] if given else None
+        try:
+            return pacsv.read_csv(
+                pa.BufferReader(text),
+                read_options=pacsv.ReadOptions(column_names=names, autogenerate_column_names=names is None),
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=True, column_types={f"f{i}": t for i, t in (given or {}).items()}),
+            )
+        except pa.ArrowInvalid:
+            continue  # a value that is not of the expected type, or ragged rows
+    return None  # ragged rows: the record-by-record path says which
+
+
+def _width(records: pa.Table, prefix: str) -> int | None:
+    """The number of CSV values of the first payload (a guess of every payload's width)."""
+    first = records.column(f"{prefix}_data")[0].as_py() or ""
+    return first.split("\n", 1)[0].count(",") + 1 if first else None
 
 
 def _positional(columns: list[pa.ChunkedArray | pa.Array]) -> pa.Table:

@@ -33,7 +33,7 @@ def feature_constraints(profile: ColumnProfile) -> dict[str, Any]:
     kind = profile.inferred_type
     feature: dict[str, Any] = {"name": profile.name, "inferred_type": kind, "completeness": profile.completeness}
     if kind in NUMERIC_TYPES and profile.values is not None and len(profile.values):
-        feature["num_constraints"] = {"is_non_negative": bool(profile.values[0] >= 0)}
+        feature["num_constraints"] = {"is_non_negative": bool(profile.summary["min"] >= 0)}
     elif kind == STRING and profile.categories and len(profile.categories) <= MAX_DOMAIN:
         feature["string_constraints"] = {"domains": sorted(profile.categories)}
     return feature

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from sagebox.analysis.model_monitor.statistics import (
     profile_table,
     statistics_document,
 )
+
+log = logging.getLogger("model_monitor")
 
 
 def read_json_file(path: Path | None, what: str) -> dict[str, Any] | None:
@@ -57,7 +61,11 @@ def run(env: AnalyzerEnvironment) -> str:
     preprocessor = RecordPreprocessor(env.record_preprocessor_script) if env.record_preprocessor_script else None
     constraints = read_json_file(env.baseline_constraints, "constraints")
     baseline_statistics = read_json_file(env.baseline_statistics, "statistics")
-    table = datasets.read_table(env, preprocessor)
+    expected = (constraints or {}).get("features") or []
+    numeric = [f.get("inferred_type") in NUMERIC_TYPES for f in expected if "name" in f] or None
+    started = time.perf_counter()
+    table = datasets.read_table(env, preprocessor, numeric)
+    log.info("read %d rows x %d columns in %.2f s", table.num_rows, table.num_columns, time.perf_counter() - started)
     if constraints is not None:
         table = named_like_baseline(table, [f["name"] for f in constraints.get("features") or [] if "name" in f])
     elif baseline_statistics is not None:
@@ -65,7 +73,9 @@ def run(env: AnalyzerEnvironment) -> str:
     if table.num_rows == 0:
         window = f" between {env.start_time:%Y-%m-%dT%H:%M:%SZ} and {env.end_time:%Y-%m-%dT%H:%M:%SZ}" if env.start_time and env.end_time else ""
         raise AnalysisError(f"The data set holds no records{window} to analyze.")
+    started = time.perf_counter()
     profiles = profile_table(table, excluded(table, env.excluded_features))
+    log.info("profiled %d features in %.2f s", len(profiles), time.perf_counter() - started)
     outputs.write_json(env.output_path, "statistics.json", statistics_document(profiles, table.num_rows))
     if not env.is_monitoring:
         outputs.write_json(env.output_path, "constraints.json", suggestion.suggest(profiles, env.categorical_drift_method))
@@ -100,10 +110,10 @@ def feature_metrics(env: AnalyzerEnvironment, profiles: list[ColumnProfile], dri
     lines = []
     for profile in profiles:
         if profile.inferred_type in NUMERIC_TYPES and profile.values is not None and len(profile.values):
-            values = profile.values
+            summary = profile.summary
             lines.append(outputs.metric(f"feature_data_{profile.name}", moment, dimensions, statistics={
-                "SampleCount": float(len(values)), "Sum": float(values.sum()),
-                "Minimum": float(values[0]), "Maximum": float(values[-1])}))
+                "SampleCount": float(profile.present), "Sum": summary["sum"],
+                "Minimum": summary["min"], "Maximum": summary["max"]}))
         lines.append(outputs.metric(f"feature_non_null_{profile.name}", moment, dimensions, value=profile.completeness))
         if profile.name in drift:
             lines.append(outputs.metric(f"feature_baseline_drift_{profile.name}", moment, dimensions, value=drift[profile.name]))

@@ -60,14 +60,17 @@ def _flag(value: Any, default: bool) -> bool:
     return bool(value)
 
 
-def read_table(env: AnalyzerEnvironment, preprocessor: RecordPreprocessor | None = None) -> pa.Table:
-    """The analysed data as a table (columns by name, or _c0, _c1, ... by position)."""
+def read_table(
+    env: AnalyzerEnvironment, preprocessor: RecordPreprocessor | None = None, numeric: list[bool] | None = None
+) -> pa.Table:
+    """The analysed data as a table (columns by name, or _c0, _c1, ... by position);
+    `numeric`: which positions the baseline says are numbers (a hint for captured CSV)."""
     kind, options = _format(env.dataset_format)
     if kind == CAPTURE_FORMAT.lower():
         if preprocessor is not None:
             return _preprocessed(_capture_records(env.dataset_source, env.start_time, env.end_time), preprocessor)
         records = capture.read_records(env.dataset_source, env.start_time, env.end_time)
-        return capture.features(records, env.capture_index_names)
+        return capture.features(records, env.capture_index_names, numeric)
     files = data_files(env.dataset_source)
     if not files:
         raise AnalysisError(f"dataset_source {env.dataset_source.name} holds no files.")
@@ -88,7 +91,7 @@ def _csv(path: Path, header: bool) -> pa.Table:
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(autogenerate_column_names=not header, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=not header),
             convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
         )
     except pa.ArrowInvalid as exc:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from sagebox.analysis.model_monitor import kll
 
@@ -30,16 +29,16 @@ def robust(distance: float, baseline_count: float, current_count: float, method:
     return max(0.0, distance - allowance)
 
 
-def numeric_distance(baseline_levels: list[list[float]], current_sorted: np.ndarray, method: str = "Robust") -> float:
+def numeric_distance(baseline_levels: list[list[float]], current_levels: list[list[float]], method: str = "Robust") -> float:
+    """The distance between two KLL sketches' distributions (exact for sketches that hold
+    every value, as those of at most k values do), at every item of either."""
     items, weights = kll.weighted_items(baseline_levels)
-    if len(items) == 0 or len(current_sorted) == 0:
+    current_items, current_weights = kll.weighted_items(current_levels)
+    if len(items) == 0 or len(current_items) == 0:
         return 0.0
-    current_items, current_weights = kll.weighted_items(kll.sketch(current_sorted))
     points = np.union1d(items, current_items)
-    baseline_cdf = kll.cdf(items, weights, points)
-    current_cdf = np.searchsorted(current_sorted, points, side="right") / len(current_sorted)
-    simple = float(np.max(np.abs(baseline_cdf - current_cdf)))
-    return robust(simple, float(weights.sum()), float(len(current_sorted)), method)
+    simple = float(np.max(np.abs(kll.cdf(items, weights, points) - kll.cdf(current_items, current_weights, points))))
+    return robust(simple, float(weights.sum()), float(current_weights.sum()), method)
 
 
 def categorical_distance(baseline: dict[str, float], current: dict[str, int], method: str = "Robust") -> float:
@@ -61,4 +60,6 @@ def chi_squared_p_value(baseline: dict[str, float], current: dict[str, int]) -> 
     shares = np.array([max(baseline.get(v, 0.0), 0.5) for v in values], dtype=np.float64)
     expected = shares / shares.sum() * current_total
     observed = np.array([current.get(v, 0) for v in values], dtype=np.float64)
+    from scipy import stats  # only this method needs scipy, whose import costs seconds
+
     return float(stats.chisquare(observed, expected).pvalue)

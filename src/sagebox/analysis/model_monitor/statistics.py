@@ -8,15 +8,17 @@ columns get count, missing, mean, sum, population standard deviation, min, max, 
 equal-width buckets and a KLL sketch (`kll.py`); the others a distinct count and the
 value counts (the 1000 most frequent values as categorical buckets).
 
-Columns are profiled on a thread pool: the sort and the numpy reductions release the GIL.
+Columns are profiled on a thread pool: numpy's passes release the GIL.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -43,7 +45,7 @@ class ColumnProfile:
     missing: int
     type_counts: dict[str, int] = field(default_factory=dict)
     values: np.ndarray | None = None
-    """The present values, sorted, when every one is a number."""
+    """The present values (in data order), when every one is a number."""
     categories: dict[str, int] | None = None
     """Value counts, when the column is typed String (or Boolean)."""
 
@@ -59,6 +61,15 @@ class ColumnProfile:
             if self.type_counts.get(kind):
                 return kind
         return STRING if self.type_counts.get(BOOLEAN) else UNKNOWN
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """numerical_statistics' numbers and distribution (numeric columns)."""
+        return numeric_summary(self.values if self.values is not None else np.empty(0))
+
+    @property
+    def sketch_levels(self) -> list[list[float]]:
+        return self.summary["distribution"]["kll"]["sketch"]["data"]
 
     @property
     def completeness(self) -> float:
@@ -79,7 +90,7 @@ class ColumnProfile:
         common = {"num_present": self.present, "num_missing": self.missing}
         kind = self.inferred_type
         if kind in NUMERIC_TYPES and self.values is not None:
-            return {"name": self.name, "inferred_type": kind, "numerical_statistics": {"common": common, **numeric_summary(self.values)}}
+            return {"name": self.name, "inferred_type": kind, "numerical_statistics": {"common": common, **self.summary}}
         categories = self.categories or {}
         ordered = sorted(categories.items(), key=lambda item: (-item[1], item[0]))[:MAX_CATEGORIES]
         return {
@@ -92,15 +103,16 @@ class ColumnProfile:
 
 
 def numeric_summary(values: np.ndarray) -> dict[str, Any]:
-    """Mean, sum, std_dev, min, max and the KLL distribution of sorted present values."""
+    """Mean, sum, std_dev, min, max and the KLL distribution of the present values."""
     if len(values) == 0:
         return {"mean": 0.0, "sum": 0.0, "std_dev": 0.0, "min": 0.0, "max": 0.0,
                 "distribution": {"kll": {"buckets": [], "sketch": _sketch([])}}}
-    low, high = float(values[0]), float(values[-1])
+    low, high = float(values.min()), float(values.max())
+    total = float(values.sum())
     return {
-        "mean": float(values.mean()), "sum": float(values.sum()), "std_dev": float(values.std()),
+        "mean": total / len(values), "sum": total, "std_dev": float(values.std()),
         "min": low, "max": high,
-        "distribution": {"kll": {"buckets": buckets(values, low, high), "sketch": _sketch(kll.sketch(values))}},
+        "distribution": {"kll": {"buckets": buckets(values, low, high), "sketch": _sketch(kll.sketch_of(values))}},
     }
 
 
@@ -109,11 +121,10 @@ def _sketch(levels: list[list[float]]) -> dict[str, Any]:
 
 
 def buckets(values: np.ndarray, low: float, high: float) -> list[dict[str, float]]:
+    """Ten equal-width buckets from min to max (the last one closed), with their counts."""
     if low == high:
         return [{"lower_bound": low, "upper_bound": high, "count": float(len(values))}]
-    edges = np.linspace(low, high, BUCKETS + 1)
-    positions = np.searchsorted(values, edges[1:-1], side="left")
-    counts = np.diff(np.concatenate([[0], positions, [len(values)]]))
+    counts, edges = np.histogram(values, bins=BUCKETS, range=(low, high))
     return [
         {"lower_bound": float(edges[i]), "upper_bound": float(edges[i + 1]), "count": float(counts[i])}
         for i in range(BUCKETS)
@@ -130,9 +141,11 @@ def profile_column(name: str, column: pa.ChunkedArray | pa.Array) -> ColumnProfi
         kind = column.type
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
         values = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        values = values[~np.isnan(values)]
+        missing = np.isnan(values)
+        if missing.any():
+            values = values[~missing]
         label = INTEGRAL if pa.types.is_integer(kind) else FRACTIONAL
-        return ColumnProfile(name, len(values), len(column) - len(values), {label: len(values)}, np.sort(values))
+        return ColumnProfile(name, len(values), len(column) - len(values), {label: len(values)}, values)
     if pa.types.is_boolean(kind):
         present = len(column) - column.null_count
         counts = _value_counts(column.cast(pa.string()))
@@ -150,7 +163,7 @@ def profile_column(name: str, column: pa.ChunkedArray | pa.Array) -> ColumnProfi
     profile = ColumnProfile(name, present, len(text) - present, counts)
     if present and number == present:
         values = pc.cast(pc.utf8_trim_whitespace(text), pa.float64()).to_numpy(zero_copy_only=False)
-        profile.values = np.sort(values[~np.isnan(values)])
+        profile.values = values[~np.isnan(values)]
     else:
         profile.categories = _value_counts(text)
     return profile
@@ -169,9 +182,14 @@ def profile_table(table: pa.Table, excluded: Iterable[str] = (), workers: int = 
     """Every column's profile, in column order (`excluded` names left out)."""
     skip = set(excluded)
     names = [n for n in table.column_names if n not in skip]
-    threads = workers or max(1, min(8, len(names)))
+    threads = workers or max(1, min(os.cpu_count() or 1, len(names)))
+    def profiled(name: str) -> ColumnProfile:
+        profile = profile_column(name, table.column(name))
+        _ = profile.summary if profile.values is not None else None  # computed on the pool's threads
+        return profile
+
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(lambda n: profile_column(n, table.column(n)), names))
+        return list(pool.map(profiled, names))
 
 
 def statistics_document(profiles: list[ColumnProfile], item_count: int) -> dict[str, Any]:

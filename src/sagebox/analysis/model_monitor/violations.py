@@ -131,7 +131,7 @@ def _drift(result: CheckResult, profile: ColumnProfile, baseline: dict[str, Any]
     threshold = float(distribution.get("comparison_threshold", 0.1))
     numeric = (baseline.get("numerical_statistics") or {}).get("distribution", {}).get("kll")
     if numeric is not None and profile.values is not None:
-        distance = drift.numeric_distance((numeric.get("sketch") or {}).get("data") or [], profile.values, method)
+        distance = drift.numeric_distance((numeric.get("sketch") or {}).get("data") or [], profile.sketch_levels, method)
         result.drift[profile.name] = distance
         if distance > threshold + TOLERANCE:
             result.add(profile.name, "baseline_drift_check", f"Baseline drift distance: {distance} exceeds threshold: {threshold}")
