@@ -16,6 +16,7 @@ from bench import (
     knn,
     latency_under_attack,
     linear_learner,
+    model_monitor,
     pca,
     pipelines,
     random_cut_forest,
@@ -45,6 +46,7 @@ BENCHMARKS = {
     "search": search.run,
     "clarify": clarify.run,
     "pipeline_scheduling": pipelines.run,
+    "model_monitor": model_monitor.run,
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from sagebox.edge import iam, logs, runtime, s3, sagemaker, sagemaker_metrics
+from sagebox.edge import cloudwatch, iam, logs, runtime, s3, sagemaker, sagemaker_metrics
 from sagebox.service_models import service_model
 
 STS_IMPLEMENTED = {"GetCallerIdentity"}
@@ -43,6 +43,7 @@ def main() -> None:
     lines += section("STS (`sts`)", "sts", STS_IMPLEMENTED)
     lines += section("IAM (`iam`)", "iam", iam.IMPLEMENTED_OPERATIONS)
     lines += section("CloudWatch Logs (`logs`)", "logs", set(logs.OPERATIONS))
+    lines += section("CloudWatch (`cloudwatch`)", "cloudwatch", set(cloudwatch.OPERATIONS))
     lines += section("SageMaker Runtime (`sagemaker-runtime`)", "sagemaker-runtime", RUNTIME_IMPLEMENTED)
     lines += section("SageMaker Metrics (`sagemaker-metrics`)", "sagemaker-metrics", set(sagemaker_metrics.OPERATIONS))
     sys.stdout.write("\n".join(lines))

@@ -20,7 +20,8 @@ CLIENT_ENV = {
 @pytest.fixture(scope="session")
 def sagebox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One server for the session; AWS_ENDPOINT_URL and dummy credentials point clients at it."""
-    fast = {"SAGEBOX_CAPTURE_FLUSH_SECONDS": "0.5", "SAGEBOX_SERVERLESS_IDLE_SECONDS": "3"}
+    fast = {"SAGEBOX_CAPTURE_FLUSH_SECONDS": "0.5", "SAGEBOX_SERVERLESS_IDLE_SECONDS": "3",
+            "SAGEBOX_METRICS_FLUSH_SECONDS": "1"}
     server = ServerProcess(tmp_path_factory.mktemp("sagebox-home"), fast).start()
     saved = {key: os.environ.get(key) for key in [*CLIENT_ENV, "AWS_ENDPOINT_URL"]}
     os.environ.update(CLIENT_ENV)

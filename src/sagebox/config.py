@@ -74,6 +74,10 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     insecure: bool = False
+    # CloudWatch: how often endpoints publish their aggregated invocation metrics, and how
+    # long metric data are kept (CloudWatch keeps one-minute data 15 days).
+    metrics_flush_seconds: float = 60.0
+    metrics_retention_days: float = 15.0
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:
@@ -109,6 +113,8 @@ class Settings:
             allowed_hosts=_env_list("SAGEBOX_ALLOWED_HOSTS"),
             cors_origins=_env_list("SAGEBOX_CORS_ORIGINS"),
             insecure=_env_flag("SAGEBOX_INSECURE"),
+            metrics_flush_seconds=float(env.get("SAGEBOX_METRICS_FLUSH_SECONDS", "60")),
+            metrics_retention_days=float(env.get("SAGEBOX_METRICS_RETENTION_DAYS", "15")),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -9,7 +9,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge import iam, logs, routing, runtime, s3, sagemaker, sagemaker_metrics, sts
+from sagebox.edge import (
+    cloudwatch,
+    iam,
+    logs,
+    routing,
+    runtime,
+    s3,
+    sagemaker,
+    sagemaker_metrics,
+    sts,
+)
 from sagebox.edge.body_limits import limit_for, read_limited
 from sagebox.edge.errors import AWSError, bounded_message, json_error, query_error, request_id
 from sagebox.edge.gate import RequestGate, caller_of
@@ -81,6 +91,8 @@ class EdgeApp:
                 return await sagemaker.handle(request, body, self.platform, rid)
             if service == "logs":
                 return await logs.handle(request, body, self.platform, rid)
+            if service == "cloudwatch":
+                return await cloudwatch.handle(request, body, self.platform, rid)
             if service == "s3":
                 return await s3.handle(request, self.platform.objects, rid)
             if service == "sts":

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from sagebox.edge.auth import MAX_SKEW_SECONDS
 from sagebox.edge.auth_failure import AuthFailure, Refusal
-from sagebox.edge.errors import AWSError, json_error, query_error
+from sagebox.edge.errors import AWSError, cbor_error, json_error, query_error
 from sagebox.edge.rest_xml import XML_DECLARATION
 from sagebox.edge.s3_wire import common_headers
 
@@ -63,13 +63,15 @@ _QUERY: dict[Refusal, tuple[str, int, str | None]] = {
 def auth_error_response(
     failure: AuthFailure, protocol: str, request_id: str, method: str
 ) -> Response:
-    """`protocol` is "json", "query" or "s3"."""
+    """`protocol` is "json", "query", "cbor" or "s3"."""
     if protocol == "s3":
         return _s3_error(failure, request_id, method)
     table = _QUERY if protocol == "query" else _JSON
     code, status, message = table[failure.reason]
     text = message or _with_headers(failure)
     error = AWSError(code, text, status)
+    if protocol == "cbor":
+        return cbor_error(error, request_id)
     return query_error(error, request_id) if protocol == "query" else json_error(error, request_id)
 
 

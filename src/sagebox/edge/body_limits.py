@@ -23,8 +23,8 @@ FORM_BODY_LIMIT = 1024 * 1024
 
 def limit_for(request: Request) -> int | None:
     """The body limit of a request the edge reads whole, or None when it reads none."""
-    if request.headers.get("x-amz-target"):
-        return JSON_BODY_LIMIT
+    if request.headers.get("x-amz-target") or request.headers.get("smithy-protocol"):
+        return JSON_BODY_LIMIT  # JSON 1.0/1.1, and RPC v2 CBOR (CloudWatch) the same way
     if request.method == "POST" and "x-www-form-urlencoded" in request.headers.get("content-type", ""):
         return FORM_BODY_LIMIT
     return None

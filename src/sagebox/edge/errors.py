@@ -47,6 +47,19 @@ def json_error(error: AWSError, rid: str) -> Response:
     )
 
 
+def cbor_error(error: AWSError, rid: str) -> Response:
+    """The Smithy RPC v2 CBOR protocol's error (CloudWatch as boto3 calls it)."""
+    from sagebox.edge import cbor
+
+    body = cbor.encode({"__type": error.code, "message": error.message})
+    return Response(
+        body,
+        status_code=error.status,
+        media_type="application/cbor",
+        headers={"smithy-protocol": "rpc-v2-cbor", "x-amzn-RequestId": rid},
+    )
+
+
 def query_error(error: AWSError, rid: str) -> Response:
     kind = "Receiver" if error.status >= 500 else "Sender"
     body = (

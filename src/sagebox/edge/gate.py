@@ -20,7 +20,7 @@ from sagebox.edge import chunk_signatures, routing
 from sagebox.edge.auth import Caller, SigV4Verifier
 from sagebox.edge.auth_errors import auth_error_response
 from sagebox.edge.auth_failure import AuthFailure
-from sagebox.edge.errors import AWSError, json_error, query_error
+from sagebox.edge.errors import AWSError, cbor_error, json_error, query_error
 from sagebox.edge.origin import OriginPolicy, ServedHosts, host_name
 from sagebox.edge.s3_wire import error_response
 from sagebox.objects.errors import UnknownObjectStoreError
@@ -130,7 +130,9 @@ def caller_of(request: Request) -> Caller | None:
 
 
 def protocol_of(request: Request, service: str) -> str:
-    """The error shape a request's client reads: "json", "query" or "s3"."""
+    """The error shape a request's client reads: "json", "query", "cbor" or "s3"."""
+    if request.headers.get("smithy-protocol") == "rpc-v2-cbor":
+        return "cbor"
     if service in _JSON_SERVICES:
         return "json"
     if service in _QUERY_SERVICES or (
@@ -150,4 +152,6 @@ def _error(protocol: str, error: AWSError, rid: str, method: str) -> Response:
         return error_response(failure, rid, method=method, bucket="", key="")
     if protocol == "query":
         return query_error(error, rid)
+    if protocol == "cbor":
+        return cbor_error(error, rid)
     return json_error(error, rid)

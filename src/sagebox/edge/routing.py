@@ -10,6 +10,8 @@ from starlette.requests import Request
 _INVOCATION = re.compile(r"^/endpoints/[^/]+/(invocations|async-invocations)$")
 # sagemaker-metrics signs as "sagemaker" (botocore's signingName); its operations are paths.
 _METRICS_PATHS = ("/BatchPutMetrics", "/BatchGetMetrics")
+_CLOUDWATCH_TARGET = "GraniteServiceVersion20100801."
+_CLOUDWATCH_CBOR_PATH = "/service/GraniteServiceVersion20100801/operation/"
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 
 
@@ -27,7 +29,7 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
 
 
 def service_of(request: Request, body: bytes) -> str:
-    """The service to route to: sagemaker, logs, sagemaker-runtime, sagemaker-metrics, sts, iam, s3,
+    """The service to route to: sagemaker, logs, cloudwatch, sagemaker-runtime, sagemaker-metrics, sts, iam, s3,
     health, or unknown:<name>."""
     target = request.headers.get("x-amz-target", "")
     if target.startswith("SageMaker."):
@@ -35,6 +37,8 @@ def service_of(request: Request, body: bytes) -> str:
     if target.startswith("Logs_20140328."):
         return "logs"
     path = request.url.path
+    if target.startswith(_CLOUDWATCH_TARGET) or path.startswith(_CLOUDWATCH_CBOR_PATH):
+        return "cloudwatch"
     if path.startswith("/_sagebox/"):
         return "health"
     scope = credential_scope(request)
@@ -49,6 +53,8 @@ def service_of(request: Request, body: bytes) -> str:
         return "sts"
     if service == "iam":
         return "iam"
+    if service == "monitoring":  # CloudWatch's signing name: its query protocol
+        return "cloudwatch"
     if service in (None, "s3"):
         return "s3"
     return f"unknown:{service}"

@@ -73,6 +73,8 @@ OPERATIONS: dict[str, Handler] = {
     "DescribePipelineDefinitionForExecution": lambda p, r: p.pipeline_executions.describe_definition(r),
     "SendPipelineExecutionStepSuccess": lambda p, r: p.pipeline_executions.callbacks.succeed(r),
     "SendPipelineExecutionStepFailure": lambda p, r: p.pipeline_executions.callbacks.fail(r),
+    "StartMonitoringSchedule": lambda p, r: p.monitoring_schedules.start(r["MonitoringScheduleName"]),
+    "ListMonitoringExecutions": lambda p, r: p.monitoring_schedules.list_executions(r),
 }
 
 

@@ -206,6 +206,35 @@ PIPELINE_EXECUTION = Family(
     status_member="PipelineExecutionStatus", is_job=True,
 )
 
+# Model Monitor (services/monitoring/): the four job definition families (records), then the
+# schedules, whose executions are processing jobs started on the definitions' images.
+DATA_QUALITY_JOB_DEFINITION = Family(
+    "DataQualityJobDefinition", "data-quality-job-definition", "data_quality_job_definitions",
+    "sagebox.services.monitoring.definitions:DataQualityJobDefinitionService",
+    ("Create", "Describe", "List", "Delete"), "data quality job definition",
+)
+MODEL_QUALITY_JOB_DEFINITION = Family(
+    "ModelQualityJobDefinition", "model-quality-job-definition", "model_quality_job_definitions",
+    "sagebox.services.monitoring.definitions:ModelQualityJobDefinitionService",
+    ("Create", "Describe", "List", "Delete"), "model quality job definition",
+)
+MODEL_BIAS_JOB_DEFINITION = Family(
+    "ModelBiasJobDefinition", "model-bias-job-definition", "model_bias_job_definitions",
+    "sagebox.services.monitoring.definitions:ModelBiasJobDefinitionService",
+    ("Create", "Describe", "List", "Delete"), "model bias job definition",
+)
+MODEL_EXPLAINABILITY_JOB_DEFINITION = Family(
+    "ModelExplainabilityJobDefinition", "model-explainability-job-definition", "model_explainability_job_definitions",
+    "sagebox.services.monitoring.definitions:ModelExplainabilityJobDefinitionService",
+    ("Create", "Describe", "List", "Delete"), "model explainability job definition",
+)
+MONITORING_SCHEDULE = Family(
+    "MonitoringSchedule", "monitoring-schedule", "monitoring_schedules",
+    "sagebox.services.monitoring.schedules:MonitoringScheduleService",
+    ("Create", "Describe", "List", "Update", "Delete", "Stop"), "monitoring schedule",
+    status_member="MonitoringScheduleStatus",
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -227,6 +256,11 @@ FAMILIES: tuple[Family, ...] = (
     ASSOCIATION,
     PIPELINE,  # Pipelines: executions run steps through the job, hosting and registry services
     PIPELINE_EXECUTION,
+    DATA_QUALITY_JOB_DEFINITION,  # Model Monitor: built with the processing service
+    MODEL_QUALITY_JOB_DEFINITION,
+    MODEL_BIAS_JOB_DEFINITION,
+    MODEL_EXPLAINABILITY_JOB_DEFINITION,
+    MONITORING_SCHEDULE,  # follows processing jobs' events; built with endpoints and processing
 )
 
 

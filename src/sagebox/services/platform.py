@@ -29,6 +29,7 @@ from sagebox.services.hosting.invocations import InvocationService
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
+from sagebox.services.metrics.service import MetricService
 from sagebox.services.pipelines.executions import PipelineExecutionService
 from sagebox.services.pipelines.pipelines import PipelineService
 from sagebox.services.processing import ProcessingJobService
@@ -73,6 +74,7 @@ class Platform:
         self.scheduler = JobScheduler(settings.max_concurrent_jobs)
         self.executor = open_executor(settings.executor)
         self.events = EventBus()  # every family service publishes its changes here
+        self.metrics = MetricService(settings, self.store)  # CloudWatch metrics
         self.services: dict[str, Any] = {}  # family kind -> its service
         for family in FAMILIES:
             service = self._build(family)
@@ -87,6 +89,8 @@ class Platform:
             interval_seconds=settings.health_check_seconds,
             serverless_idle_seconds=settings.serverless_idle_seconds,
             capture_flush_seconds=settings.capture_flush_seconds,
+            metrics=self.metrics,
+            metrics_flush_seconds=settings.metrics_flush_seconds,
         )
         self.logs = LogService(settings)
         # Declares the document index of what it searches; builds some records by Describe.

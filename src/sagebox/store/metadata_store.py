@@ -9,6 +9,7 @@ from sagebox.store.database import Database
 from sagebox.store.document_index import DocumentIndex
 from sagebox.store.index_paths import IndexedPath
 from sagebox.store.metric_points import MetricPointRepository
+from sagebox.store.metrics import MetricRepository
 from sagebox.store.query import Expression, Sort
 from sagebox.store.records import ResourceRecord
 from sagebox.store.resource_queries import count_resources, query_and_count, query_resources
@@ -34,6 +35,7 @@ class MetadataStore:
         self._associations = AssociationRepository(self._db)
         self._metric_points = MetricPointRepository(self._db)
         self._index = DocumentIndex(self._db)
+        self._metrics = MetricRepository(self._db)
 
     @property
     def dialect(self) -> str:
@@ -111,6 +113,11 @@ class MetadataStore:
     @property
     def metric_points(self) -> MetricPointRepository:
         return self._metric_points
+
+    @property
+    def metrics(self) -> MetricRepository:
+        """CloudWatch metric data (series and their data points), expired by age."""
+        return self._metrics
 
     def close(self) -> None:
         self._db.close()

@@ -29,6 +29,7 @@ from sagebox.services.errors import (
 from sagebox.services.hosting.capture import CaptureWriter, capture_record
 from sagebox.services.hosting.endpoints import EndpointService
 from sagebox.services.hosting.fleet import FleetStartError, Instance, VariantFleet
+from sagebox.services.metrics.endpoint_metrics import InvocationMetrics
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,32 @@ class InvocationResult:
     custom_attributes: str | None
 
 
+def error_class(error: InvocationError) -> int:
+    """4 or 5: which of Invocation4XXErrors / Invocation5XXErrors a failed request counts in
+    (a model's own answer by its status; no healthy instance or a dropped model server: 5)."""
+    if isinstance(error, ModelError):
+        original = error.members.get("OriginalStatusCode")
+        return 4 if isinstance(original, int) and 400 <= original < 500 else 5
+    return 5 if isinstance(error, ModelNotReady) else 4
+
+
 class InvocationService:
-    def __init__(self, endpoints: EndpointService, objects: ObjectStore, account_id: str, region: str) -> None:
+    def __init__(
+        self,
+        endpoints: EndpointService,
+        objects: ObjectStore,
+        account_id: str,
+        region: str,
+        metrics: InvocationMetrics | None = None,
+    ) -> None:
         self._endpoints = endpoints
         self._objects = objects
         self._account_id = account_id
         self._region = region
         self._session: aiohttp.ClientSession | None = None
         self.capture = CaptureWriter(objects)
+        # CloudWatch invocation metrics, aggregated here and flushed by the supervisor's beat.
+        self.metrics = metrics or InvocationMetrics()
         self._tasks: set[asyncio.Task[None]] = set()
         self._cold_start = asyncio.Lock()
         self._in_flight: dict[int, int] = {}
@@ -82,6 +101,7 @@ class InvocationService:
     # -- InvokeEndpoint -----------------------------------------------------------
 
     async def invoke(self, name: str, invocation: Invocation, *, payload_limit: int = MAX_PAYLOAD_BYTES) -> InvocationResult:
+        started = time.perf_counter()
         if len(invocation.body) > payload_limit:
             raise InvocationValidationError(
                 f"Request payload of {len(invocation.body)} bytes exceeds the {payload_limit} byte "
@@ -96,15 +116,23 @@ class InvocationService:
                     f"variants: {sorted(deployment.variants)}."
                 )
             raise InvocationValidationError(f"Endpoint {name} has no variant with a weight above zero.")
-        body, content_type, attributes = await self._call_fleet(name, fleet, invocation)
+        try:
+            body, content_type, attributes, model_seconds = await self._call_fleet(name, fleet, invocation)
+        except InvocationError as exc:
+            self.metrics.record(name, fleet.name, None, time.perf_counter() - started, error_class(exc))
+            raise
         capture = deployment.config.get("DataCaptureConfig")
         if self.capture.sampled(capture):
             self._capture(capture, name, fleet.name, invocation, body, content_type)  # type: ignore[arg-type]
         for shadow in deployment.shadows.values():
             self._spawn(self._shadow(name, shadow, invocation, capture))
+        self.metrics.record(name, fleet.name, model_seconds, time.perf_counter() - started, None)
         return InvocationResult(body, content_type, fleet.name, attributes)
 
-    async def _call_fleet(self, endpoint: str, fleet: VariantFleet, invocation: Invocation) -> tuple[bytes, str, str | None]:
+    async def _call_fleet(
+        self, endpoint: str, fleet: VariantFleet, invocation: Invocation
+    ) -> tuple[bytes, str, str | None, float]:
+        """The answer (body, content type, custom attributes) and the seconds the model took."""
         limit = int(fleet.serverless.get("MaxConcurrency", 1)) if fleet.serverless else None
         key = id(fleet)
         if limit is not None and self._in_flight.get(key, 0) >= limit:
@@ -118,7 +146,9 @@ class InvocationService:
             while True:
                 instance = fleet.pick() or await self._next_instance(endpoint, fleet, deadline)
                 try:
-                    return await self._call_instance(endpoint, instance, invocation)
+                    called = time.perf_counter()
+                    answer = await self._call_instance(endpoint, instance, invocation)
+                    return (*answer, time.perf_counter() - called)
                 except TimeoutError as exc:
                     raise ModelError(
                         f"Your invocation timed out while waiting for a response from container primary "
@@ -225,11 +255,14 @@ class InvocationService:
 
     async def _shadow(self, endpoint: str, fleet: VariantFleet, invocation: Invocation, capture: dict[str, Any] | None) -> None:
         """Shadow variants get a copy of the request; their answers are only recorded."""
+        started = time.perf_counter()
         try:
-            body, content_type, _ = await self._call_fleet(endpoint, fleet, replace(invocation, target_variant=None))
+            body, content_type, _, model_seconds = await self._call_fleet(endpoint, fleet, replace(invocation, target_variant=None))
         except InvocationError as exc:
+            self.metrics.record(endpoint, fleet.name, None, time.perf_counter() - started, error_class(exc))
             log.info("shadow variant %s of %s answered an error: %s", fleet.name, endpoint, exc.message)
             return
+        self.metrics.record(endpoint, fleet.name, model_seconds, time.perf_counter() - started, None)
         if self.capture.sampled(capture):
             self._capture(capture, endpoint, fleet.name, invocation, body, content_type)  # type: ignore[arg-type]
 

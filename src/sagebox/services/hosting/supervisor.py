@@ -4,7 +4,8 @@ An instance whose process died leaves the rotation at once and is replaced by a 
 one; one whose process lives but whose /ping fails is replaced after
 ``FAILED_PINGS_TO_REPLACE`` failures in a row, so a server slowed down by a burst of
 traffic is not thrown away while it is answering. Serverless instances stop after
-sitting idle. Captured data is flushed on the same beat.
+sitting idle. Captured data is flushed on the same beat, and so are the endpoints'
+CloudWatch invocation metrics (every ``metrics_flush_seconds``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from sagebox.services.hosting.endpoints import EndpointService
 from sagebox.services.hosting.fleet import FleetStartError, Instance, VariantFleet, drain_and_stop
 from sagebox.services.hosting.invocations import InvocationService
+from sagebox.services.metrics.endpoint_metrics import MetricPublisher
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +33,16 @@ class EndpointSupervisor:
         interval_seconds: float = 1.0,
         serverless_idle_seconds: float = 60.0,
         capture_flush_seconds: float = 5.0,
+        metrics: MetricPublisher | None = None,
+        metrics_flush_seconds: float = 60.0,
     ) -> None:
         self._endpoints = endpoints
         self._invocations = invocations
         self._interval = interval_seconds
         self._idle = serverless_idle_seconds
         self._flush_every = capture_flush_seconds
+        self._metrics = metrics
+        self._metrics_every = metrics_flush_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="endpoint-supervisor", daemon=True)
         self._replacing: set[str] = set()
@@ -50,10 +56,22 @@ class EndpointSupervisor:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+        self.flush_metrics()
+
+    def flush_metrics(self) -> None:
+        """Publishes the invocation metrics aggregated since the last flush."""
+        if self._metrics is not None:
+            self._invocations.metrics.flush(self._metrics)
 
     def _run(self) -> None:
-        flushed = time.time()
-        while not self._stop.wait(self._interval):
+        flushed = metrics_flushed = checked = time.time()
+        while not self._stop.wait(min(self._interval, self._metrics_every)):
+            if time.time() - metrics_flushed >= self._metrics_every:
+                self.flush_metrics()
+                metrics_flushed = time.time()
+            if time.time() - checked < self._interval * 0.999:
+                continue
+            checked = time.time()
             for name, deployment in self._endpoints.deployments():
                 for fleet in deployment.all_fleets():
                     self.check(name, fleet)

@@ -27,6 +27,8 @@ class ProcessingImage:
 PROCESSING_IMAGES: tuple[ProcessingImage, ...] = (
     # SageMaker Clarify: bias metrics, SHAP and partial dependence (image_uris.retrieve("clarify", region)).
     ProcessingImage("clarify", ("sagemaker-clarify-processing",), "sagebox.analysis.clarify"),
+    # image_uris.retrieve("model-monitor", region): every region's account serves this repository
+    ProcessingImage("Model Monitor analyzer", ("sagemaker-model-monitor-analyzer",), "sagebox.analysis.model_monitor"),
 )
 
 
