@@ -139,7 +139,7 @@ def test_the_log_is_a_cloudwatch_stream(sagebox_server: Any, finished: Any) -> N
     logs = boto3.client("logs")
     request, _ = finished
     name = request["ProcessingJobName"]
-    groups = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/")["logGroups"]]
+    groups = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"]]
     assert LOG_GROUP in groups
     streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")["logStreams"]
     assert len(streams) == 1

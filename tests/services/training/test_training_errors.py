@@ -142,9 +142,9 @@ def test_malformed_csv_row_fails_with_file_and_line(sagemaker: Any, s3: Any, dia
 
 
 def test_unimplemented_operation_is_named(sagemaker: Any) -> None:
-    error = _error(sagemaker.list_pipelines)
+    error = _error(sagemaker.list_compilation_jobs)
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert "ListPipelines" in error["Error"]["Message"]
+    assert "ListCompilationJobs" in error["Error"]["Message"]
 
 
 def test_tags_on_unknown_resource(sagemaker: Any) -> None:

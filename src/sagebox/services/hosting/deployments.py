@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sagebox.algorithms.registry import resolve
 from sagebox.objects import ObjectStore, ObjectStoreError
 from sagebox.runtime.executor import Executor
 from sagebox.runtime.venv_cache import VirtualEnvCache
@@ -85,9 +86,10 @@ def _container_plans(
         elif handler == SCRIPT_HANDLER:  # the inference script brings (or fetches) its model
             (base / "model").mkdir(parents=True, exist_ok=True)
         else:
+            algorithm = resolve(training_image=container.get("Image", ""))
             raise FleetStartError(
                 f"Variant {variant}: container {index + 1} (image {container.get('Image', '')}) has no ModelDataUrl, "
-                f"and the built-in {handler} algorithm serves a trained model: give the container the S3 URI "
+                f"and the built-in {algorithm.name if algorithm else handler} algorithm serves a trained model: give the container the S3 URI "
                 "of its model.tar.gz in ModelDataUrl."
             )
         environment = {str(k): str(v) for k, v in (container.get("Environment") or {}).items()}
