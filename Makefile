@@ -41,7 +41,7 @@ demo: install
 
 test: install install-clients
 	$(BIN)/ruff check src tests bench scripts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts
