@@ -12,6 +12,9 @@ and writes to processing/output (the 'analysis_result' output):
     explanations_shap/out.csv        local SHAP values (save_local_shap_values)
     explanations_shap/baseline.csv   the baseline it computed, when none was given
 
+A job whose Environment says ``analysis_type`` MODEL_BIAS or MODEL_EXPLAINABILITY is a Model
+Monitor execution (bias or feature attribution drift): `monitoring.run` does it instead.
+
 A ClarifyError (bad configuration, a missing column, a model that answers nonsense) is
 written to output/message and the process exits 1, so the job fails with that reason. The
 model is reached through boto3 as the environment configures it (AWS_ENDPOINT_URL and
