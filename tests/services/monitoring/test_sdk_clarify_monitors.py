@@ -260,6 +260,13 @@ def test_what_bias_and_explainability_monitors_refuse(sagemaker: Any, s3: Any, r
     assert "lacks 'label_values_or_threshold'" in message and "'facet'" in message
     message = refused(create, **bias_definition(flows.unique("b"), endpoint, monitoring_bucket, config, truth, image=flows.ANALYZER))
     assert "is not the SageMaker Clarify image" in message
+    no_job = {**bias_definition(flows.unique("b"), endpoint, monitoring_bucket, config, truth),
+              "ModelBiasBaselineConfig": {"BaseliningJobName": "never-ran"}}
+    assert "ModelBiasBaselineConfig.BaseliningJobName 'never-ran' does not name a processing job" in refused(create, **no_job)
+    gone = f"s3://{monitoring_bucket}/nothing/analysis.json"
+    no_file = {**bias_definition(flows.unique("b"), endpoint, monitoring_bucket, config, truth),
+               "ModelBiasBaselineConfig": {"ConstraintsResource": {"S3Uri": gone}}}
+    assert f"ModelBiasBaselineConfig.ConstraintsResource.S3Uri '{gone}' does not exist" in refused(create, **no_file)
     explain = sagemaker.create_model_explainability_job_definition
     request = bias_definition(flows.unique("e"), endpoint, monitoring_bucket, config, truth)
     request = {key.replace("ModelBias", "ModelExplainability"): value for key, value in request.items()}
