@@ -215,7 +215,24 @@ def test_model_explainability_monitor_reports_attribution_drift(sagemaker: Any, 
     [violation] = monitor.latest_monitoring_constraint_violations().body_dict["violations"]
     assert violation == {"label": "label0", "metric_name": "shap", "constraint_check_type": "feature_attribution_drift_check",
                          "description": f"Feature attribution drift {expected} exceeds threshold 0.9"}
-    sagemaker.delete_endpoint(EndpointName=endpoint)
+
+    # traffic like the baseline's, on an endpoint of its own: the same ranking, no violation
+    monitor.delete_monitoring_schedule()
+    alike = flows.deploy_capturing(sagemaker, classifier, monitoring_bucket)
+    traffic = loans(20, seed=10)
+    for feature in quiet:
+        traffic[feature] = reference_row[FEATURES.index(feature)]
+    send(runtime, alike, traffic)
+    flows.wait_capture(s3, monitoring_bucket, alike, len(traffic))
+    monitor.create_monitoring_schedule(
+        endpoint_input=alike, output_s3_uri=f"s3://{monitoring_bucket}/explainability-reports",
+        schedule_cron_expression=CronExpressionGenerator.now(), data_analysis_start_time="-PT1H", data_analysis_end_time="-PT0H",
+    )
+    execution, status = ended(monitor)
+    assert status == "Completed", execution.describe().get("FailureReason")
+    assert monitor.latest_monitoring_constraint_violations().body_dict["violations"] == []
+    for name in (endpoint, alike):
+        sagemaker.delete_endpoint(EndpointName=name)
 
 
 def bias_definition(name: str, endpoint: str, bucket: str, config: str, truth: str, image: str = CLARIFY) -> dict[str, Any]:
