@@ -16,13 +16,24 @@ from sagebox.analysis.model_monitor.environment import AnalyzerEnvironment
 
 
 def environment(**given: object) -> AnalyzerEnvironment:
-    return AnalyzerEnvironment(dataset_format={"sagemakerCaptureJson": {}}, dataset_source=Path("."), output_path=Path("."), **given)  # type: ignore[arg-type]
+    return AnalyzerEnvironment(
+        dataset_format={"sagemakerCaptureJson": {}},
+        dataset_source=Path("."),
+        output_path=Path("."),
+        **given,
+    )  # type: ignore[arg-type]
 
 
 def test_requests_in_csv_json_and_base64() -> None:
-    assert request_rows("34,1,52.5\n20,0,15", "CSV", "text/csv", None) == [[34, 1, 52.5], [20, 0, 15]]
+    assert request_rows("34,1,52.5\n20,0,15", "CSV", "text/csv", None) == [
+        [34, 1, 52.5],
+        [20, 0, 15],
+    ]
     document = json.dumps({"instances": [{"features": [1, 2.5]}, {"features": [3, 4]}]})
-    assert request_rows(document, "JSON", "application/json", "instances[*].features") == [[1, 2.5], [3, 4]]
+    assert request_rows(document, "JSON", "application/json", "instances[*].features") == [
+        [1, 2.5],
+        [3, 4],
+    ]
     lines = '{"features": [1, 2]}\n{"features": [5, 6]}'
     assert request_rows(lines, "JSON", "application/jsonlines", "features") == [[1, 2], [5, 6]]
     encoded = base64.b64encode(b"7,8").decode()
@@ -33,10 +44,21 @@ def test_requests_in_csv_json_and_base64() -> None:
 
 def test_answers_give_labels_and_scores_as_the_attributes_say() -> None:
     assert answer_values("0.73\n0.2", "CSV", "text/csv", 2, environment()) == (None, [0.73, 0.2])
-    assert answer_values("1,0.9", "CSV", "text/csv", 1, environment(inference_attribute="0", probability_attribute="1")) == ([1.0], [0.9])
+    assert answer_values(
+        "1,0.9",
+        "CSV",
+        "text/csv",
+        1,
+        environment(inference_attribute="0", probability_attribute="1"),
+    ) == ([1.0], [0.9])
     lines = '{"label": "yes", "score": 0.8}\n{"label": "no", "score": 0.1}'
-    assert answer_values(lines, "JSON", "application/jsonlines", 2, environment(inference_attribute="label", probability_attribute="score")) == (
-        ["yes", "no"], [0.8, 0.1])
+    assert answer_values(
+        lines,
+        "JSON",
+        "application/jsonlines",
+        2,
+        environment(inference_attribute="label", probability_attribute="score"),
+    ) == (["yes", "no"], [0.8, 0.1])
 
 
 def test_feature_names_leave_the_label_out() -> None:

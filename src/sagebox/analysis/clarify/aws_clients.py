@@ -25,7 +25,12 @@ def downloader(s3: Any, scratch: Path) -> Any:
         target = into or Path(tempfile.mkdtemp(dir=scratch))
         try:
             pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            keys = [item["Key"] for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/")]
+            keys = [
+                item["Key"]
+                for page in pages
+                for item in page.get("Contents", [])
+                if not item["Key"].endswith("/")
+            ]
             if not keys:
                 raise ClarifyError(f"Failed to download data: there is no object at {uri}.")
             for key in keys:
@@ -36,6 +41,10 @@ def downloader(s3: Any, scratch: Path) -> Any:
             raise
         except Exception as exc:  # noqa: BLE001 - any S3 failure is a download failure
             raise ClarifyError(f"Failed to download data from {uri}: {exc}") from exc
-        return target if into is not None or len(keys) > 1 else target / (keys[0][len(prefix) :].lstrip("/") or os.path.basename(keys[0]))
+        return (
+            target
+            if into is not None or len(keys) > 1
+            else target / (keys[0][len(prefix) :].lstrip("/") or os.path.basename(keys[0]))
+        )
 
     return download

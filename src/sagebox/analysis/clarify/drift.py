@@ -55,7 +55,15 @@ def _bias_values(analysis: dict[str, Any]) -> Iterator[tuple[tuple[str, str, str
         for facet, entries in facets.items():
             for entry in entries or []:
                 for metric in entry.get("metrics") or []:
-                    yield (section, str(facet), str(entry.get("value_or_threshold")), str(metric.get("name"))), metric.get("value")
+                    yield (
+                        (
+                            section,
+                            str(facet),
+                            str(entry.get("value_or_threshold")),
+                            str(metric.get("name")),
+                        ),
+                        metric.get("value"),
+                    )
 
 
 def bias_drift(current: dict[str, Any], baseline: dict[str, Any]) -> list[dict[str, Any]]:
@@ -68,11 +76,15 @@ def bias_drift(current: dict[str, Any], baseline: dict[str, Any]) -> list[dict[s
             continue
         fair = FAIR_VALUES.get(key[3], 0.0)
         if abs(found - fair) > abs(limit - fair):
-            violations.append({
-                "facet": key[1], "facet_value": key[2], "metric_name": key[3],
-                "constraint_check_type": "bias_drift_check",
-                "description": f"Value {found} does not meet the constraint requirement",
-            })
+            violations.append(
+                {
+                    "facet": key[1],
+                    "facet_value": key[2],
+                    "metric_name": key[3],
+                    "constraint_check_type": "bias_drift_check",
+                    "description": f"Value {found} does not meet the constraint requirement",
+                }
+            )
     return violations
 
 
@@ -81,7 +93,11 @@ def _shap_labels(analysis: dict[str, Any]) -> dict[str, dict[str, float]]:
     labels = {}
     for label, content in section.items():
         values = (content or {}).get("global_shap_values") or {}
-        labels[str(label)] = {str(k): v for k, v in values.items() if _number(v) is not None and math.isfinite(_number(v) or 0)}
+        labels[str(label)] = {
+            str(k): v
+            for k, v in values.items()
+            if _number(v) is not None and math.isfinite(_number(v) or 0)
+        }
     return labels
 
 
@@ -106,8 +122,12 @@ def attribution_drift(current: dict[str, Any], baseline: dict[str, Any]) -> list
             continue
         score = attribution_ndcg(limits[label], values)
         if score < NDCG_THRESHOLD:
-            violations.append({
-                "label": label, "metric_name": "shap", "constraint_check_type": "feature_attribution_drift_check",
-                "description": f"Feature attribution drift {score} exceeds threshold {NDCG_THRESHOLD}",
-            })
+            violations.append(
+                {
+                    "label": label,
+                    "metric_name": "shap",
+                    "constraint_check_type": "feature_attribution_drift_check",
+                    "description": f"Feature attribution drift {score} exceeds threshold {NDCG_THRESHOLD}",
+                }
+            )
     return violations

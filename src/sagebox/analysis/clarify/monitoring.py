@@ -69,12 +69,17 @@ MODEL_EXPLAINABILITY = "MODEL_EXPLAINABILITY"
 DEFAULT_CONFIG = "/opt/ml/processing/input/config/analysis_config.json"
 PREDICTED = "predicted_label"
 BIAS_METHODS = {"pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": "all"}}
-INFINITY_METRIC = 2.348543e108  # how CloudWatch receives an infinite bias metric, as SageMaker publishes it
+INFINITY_METRIC = (
+    2.348543e108  # how CloudWatch receives an infinite bias metric, as SageMaker publishes it
+)
 
 
 def requested() -> bool:
     """Whether this job is a bias or explainability monitoring execution."""
-    return (job_environment().get("analysis_type") or "").upper() in (MODEL_BIAS, MODEL_EXPLAINABILITY)
+    return (job_environment().get("analysis_type") or "").upper() in (
+        MODEL_BIAS,
+        MODEL_EXPLAINABILITY,
+    )
 
 
 # -- the captured traffic -------------------------------------------------------------------
@@ -85,7 +90,14 @@ def _cell(text: str) -> Any:
         value = float(text)
     except ValueError:
         return text.strip()
-    return int(value) if math.isfinite(value) and value == int(value) and "." not in text and "e" not in text.lower() else value
+    return (
+        int(value)
+        if math.isfinite(value)
+        and value == int(value)
+        and "." not in text
+        and "e" not in text.lower()
+        else value
+    )
 
 
 def _decoded(data: str | None, encoding: str | None) -> str:
@@ -101,16 +113,23 @@ def _json_documents(text: str) -> list[Any]:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def request_rows(data: str | None, encoding: str | None, content_type: str | None, features: str | None) -> list[list[Any]]:
+def request_rows(
+    data: str | None, encoding: str | None, content_type: str | None, features: str | None
+) -> list[list[Any]]:
     """The feature rows of one captured request: CSV lines, or JSON located by `features`."""
     text = _decoded(data, encoding)
     if "json" not in (content_type or "").lower():
-        return [[_cell(c) for c in row] for row in csv.reader(line for line in text.splitlines() if line.strip())]
+        return [
+            [_cell(c) for c in row]
+            for row in csv.reader(line for line in text.splitlines() if line.strip())
+        ]
     rows: list[list[Any]] = []
     try:
         documents = _json_documents(text)
     except json.JSONDecodeError as exc:
-        raise ClarifyError(f"A captured request is not the JSON its content type {content_type} says: {exc}") from exc
+        raise ClarifyError(
+            f"A captured request is not the JSON its content type {content_type} says: {exc}"
+        ) from exc
     for document in documents:
         found = jmespath.search(features, document) if features else document
         if isinstance(found, list) and found and all(isinstance(r, list) for r in found):
@@ -138,12 +157,20 @@ def _attribute(value: str | None, accept: str) -> Any:
     return int(value) if accept == "text/csv" and value.lstrip("-").isdigit() else value
 
 
-def answer_values(data: str | None, encoding: str | None, content_type: str | None, count: int,
-                  env: AnalyzerEnvironment) -> tuple[list[Any] | None, list[Any] | None]:
+def answer_values(
+    data: str | None,
+    encoding: str | None,
+    content_type: str | None,
+    count: int,
+    env: AnalyzerEnvironment,
+) -> tuple[list[Any] | None, list[Any] | None]:
     """(labels, scores) of one captured answer to `count` records, read as Clarify reads a model's."""
     accept = _accept(content_type)
-    spec = PredictorSpec(accept_type=accept, label=_attribute(env.inference_attribute, accept),
-                         probability=_attribute(env.probability_attribute, accept))
+    spec = PredictorSpec(
+        accept_type=accept,
+        label=_attribute(env.inference_attribute, accept),
+        probability=_attribute(env.probability_attribute, accept),
+    )
     return records_of(parse_answer(_decoded(data, encoding).encode(), accept, count), spec, count)
 
 
@@ -151,7 +178,11 @@ def feature_names(headers: Any, label: Any, width: int) -> list[str]:
     """The names of the captured features: the configuration's headers without the label's."""
     names = [str(h) for h in headers] if isinstance(headers, list) else None
     if names is not None and len(names) == width + 1:
-        drop = label if isinstance(label, str) and label in names else (names[label] if isinstance(label, int) else None)
+        drop = (
+            label
+            if isinstance(label, str) and label in names
+            else (names[label] if isinstance(label, int) else None)
+        )
         if drop is None:
             raise ClarifyError(
                 f"The analysis configuration's headers {names} name {len(names)} columns for {width} captured features "
@@ -187,20 +218,34 @@ class Traffic:
         self.scores: list[Any] = []
         has_labels = has_scores = True
         for i in range(records.num_rows):
-            rows = request_rows(column["input_data"][i], column["input_encoding"][i], column["input_observedContentType"][i],
-                                features_attribute)
+            rows = request_rows(
+                column["input_data"][i],
+                column["input_encoding"][i],
+                column["input_observedContentType"][i],
+                features_attribute,
+            )
             if not rows:
                 continue
-            labels, scores = answer_values(column["output_data"][i], column["output_encoding"][i],
-                                           column["output_observedContentType"][i], len(rows), env)
-            has_labels, has_scores = has_labels and labels is not None, has_scores and scores is not None
+            labels, scores = answer_values(
+                column["output_data"][i],
+                column["output_encoding"][i],
+                column["output_observedContentType"][i],
+                len(rows),
+                env,
+            )
+            has_labels, has_scores = (
+                has_labels and labels is not None,
+                has_scores and scores is not None,
+            )
             self.rows.extend(rows)
             self.keys.extend([str(column["inference_id"][i] or column["event_id"][i])] * len(rows))
             self.labels.extend(labels or [None] * len(rows))
             self.scores.extend(scores or [None] * len(rows))
         widths = {len(r) for r in self.rows}
         if len(widths) != 1:
-            raise ClarifyError(f"The captured requests hold different numbers of features: {sorted(widths)}.")
+            raise ClarifyError(
+                f"The captured requests hold different numbers of features: {sorted(widths)}."
+            )
         self.width = widths.pop()
         self.records = records.num_rows
         if not has_labels:
@@ -219,14 +264,34 @@ def _label_value(text: Any) -> Any:
     return _cell(str(text)) if text is not None else None
 
 
-def analyse_bias(env: AnalyzerEnvironment, given: dict[str, Any], traffic: Traffic) -> tuple[dict[str, Any], str]:
+def analyse_bias(
+    env: AnalyzerEnvironment, given: dict[str, Any], traffic: Traffic
+) -> tuple[dict[str, Any], str]:
     label = given.get("label")
     names = feature_names(given.get("headers"), label, traffic.width)
-    label_name = label if isinstance(label, str) and label not in names else (
-        [str(h) for h in given["headers"]][label] if isinstance(label, int) and isinstance(given.get("headers"), list) else "label")
-    methods = {k: v for k, v in (given.get("methods") or {}).items() if k in BIAS_METHODS} or BIAS_METHODS
-    document = {**{k: v for k, v in given.items() if k not in ("headers", "predictor", "methods", "dataset_uri")},
-                "dataset_type": "text/csv", "label": label_name, "predicted_label": PREDICTED, "methods": methods}
+    label_name = (
+        label
+        if isinstance(label, str) and label not in names
+        else (
+            [str(h) for h in given["headers"]][label]
+            if isinstance(label, int) and isinstance(given.get("headers"), list)
+            else "label"
+        )
+    )
+    methods = {
+        k: v for k, v in (given.get("methods") or {}).items() if k in BIAS_METHODS
+    } or BIAS_METHODS
+    document = {
+        **{
+            k: v
+            for k, v in given.items()
+            if k not in ("headers", "predictor", "methods", "dataset_uri")
+        },
+        "dataset_type": "text/csv",
+        "label": label_name,
+        "predicted_label": PREDICTED,
+        "methods": methods,
+    }
     config = AnalysisConfig.from_dict(document)
     try:
         truths = ground_truth(env.ground_truth_source)
@@ -242,10 +307,16 @@ def analyse_bias(env: AnalyzerEnvironment, given: dict[str, Any], traffic: Traff
     frame = traffic.frame(names).iloc[keep].reset_index(drop=True)
     frame[label_name] = [_label_value(truths[traffic.keys[i]]) for i in keep]
     if any(v is None for v in frame[label_name]):
-        raise ClarifyError("A ground truth record has no label value (groundTruthData.data is empty).")
+        raise ClarifyError(
+            "A ground truth record has no label value (groundTruthData.data is empty)."
+        )
     labels = [traffic.labels[i] for i in keep] if traffic.labels else None
     scores = [traffic.scores[i] for i in keep] if traffic.scores else None
-    threshold = env.probability_threshold_attribute if env.probability_threshold_attribute is not None else config.threshold
+    threshold = (
+        env.probability_threshold_attribute
+        if env.probability_threshold_attribute is not None
+        else config.threshold
+    )
     categorical = not is_continuous(frame[label_name], config.label_values_or_threshold)
     frame[PREDICTED] = predicted_labels(labels, scores, PredictorSpec(), threshold, categorical)
     dataset = build_dataset(frame, config, label=label_name, predicted=PREDICTED)
@@ -258,15 +329,28 @@ def analyse_bias(env: AnalyzerEnvironment, given: dict[str, Any], traffic: Traff
 
 def analyse_explainability(given: dict[str, Any], traffic: Traffic) -> dict[str, Any]:
     names = feature_names(given.get("headers"), given.get("label"), traffic.width)
-    methods = {k: v for k, v in (given.get("methods") or {}).items() if k in ("shap", "pdp", "report")}
+    methods = {
+        k: v for k, v in (given.get("methods") or {}).items() if k in ("shap", "pdp", "report")
+    }
     if "shap" not in methods:
-        raise ClarifyError("Analysis configuration schema validation error: 'methods.shap' is required to monitor feature attribution drift.")
-    document = {**{k: v for k, v in given.items() if k not in ("headers", "label", "methods", "dataset_uri", "facet")},
-                "dataset_type": "text/csv", "methods": methods}
+        raise ClarifyError(
+            "Analysis configuration schema validation error: 'methods.shap' is required to monitor feature attribution drift."
+        )
+    document = {
+        **{
+            k: v
+            for k, v in given.items()
+            if k not in ("headers", "label", "methods", "dataset_uri", "facet")
+        },
+        "dataset_type": "text/csv",
+        "methods": methods,
+    }
     config = AnalysisConfig.from_dict(document)
     dataset = build_dataset(traffic.frame(names), config)
     if config.predictor is None:
-        raise ClarifyError("Analysis configuration schema validation error: 'predictor' is required to explain the model.")
+        raise ClarifyError(
+            "Analysis configuration schema validation error: 'predictor' is required to explain the model."
+        )
     with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
         sagemaker, runtime, s3 = clients()
         endpoint = stack.enter_context(model_endpoint(config.predictor, sagemaker))
@@ -274,11 +358,17 @@ def analyse_explainability(given: dict[str, Any], traffic: Traffic) -> dict[str,
         booster = None
         if tree_model.enabled():
             try:
-                booster = tree_model.load_booster(sagemaker, s3, config.predictor.model_name, config.predictor.endpoint_name)
+                booster = tree_model.load_booster(
+                    sagemaker, s3, config.predictor.model_name, config.predictor.endpoint_name
+                )
             except Exception as exc:  # noqa: BLE001 - any doubt means Kernel SHAP
                 log.info("no XGBoost booster for TreeSHAP (%s): Kernel SHAP", exc)
-        baseline, computed = resolve_baseline(config, dataset.features, downloader(s3, Path(scratch)))
-        result = run_analysis(config, dataset, model, baseline=baseline, baseline_computed=computed, booster=booster)
+        baseline, computed = resolve_baseline(
+            config, dataset.features, downloader(s3, Path(scratch))
+        )
+        result = run_analysis(
+            config, dataset, model, baseline=baseline, baseline_computed=computed, booster=booster
+        )
         log.info("the model was invoked %d times", model.invocations)
     return result.analysis
 
@@ -297,24 +387,49 @@ def metric_lines(env: AnalyzerEnvironment, analysis: dict[str, Any]) -> list[dic
     """The CloudWatch metrics SageMaker publishes for an analysis (bias_metric_<name>, feature_<name>)."""
     moment, base = metric_moment(env), metric_dimensions(env)
     lines = []
-    for section, stage in (("pre_training_bias_metrics", "Pre-training"), ("post_training_bias_metrics", "Post-training")):
+    for section, stage in (
+        ("pre_training_bias_metrics", "Pre-training"),
+        ("post_training_bias_metrics", "Post-training"),
+    ):
         content = analysis.get(section) or {}
         for facet, entries in (content.get("facets") or {}).items():
             for entry in entries:
-                dimensions = {**base, "BiasStage": stage, "Label": str(content.get("label")),
-                              "LabelValue": str(content.get("label_value_or_threshold")), "Facet": str(facet),
-                              "FacetValue": str(entry.get("value_or_threshold"))}
+                dimensions = {
+                    **base,
+                    "BiasStage": stage,
+                    "Label": str(content.get("label")),
+                    "LabelValue": str(content.get("label_value_or_threshold")),
+                    "Facet": str(facet),
+                    "FacetValue": str(entry.get("value_or_threshold")),
+                }
                 for metric in entry.get("metrics") or []:
                     value = _metric_value(metric.get("value"))
                     if value is not None:
-                        lines.append(outputs.metric(f"bias_metric_{metric['name']}", moment, dimensions, value=value))
+                        lines.append(
+                            outputs.metric(
+                                f"bias_metric_{metric['name']}", moment, dimensions, value=value
+                            )
+                        )
     for label, content in ((analysis.get("explanations") or {}).get("kernel_shap") or {}).items():
         dimensions = {**base, "ExplainabilityMethod": "KernelShap", "Label": str(label)}
         for feature, value in (content.get("global_shap_values") or {}).items():
-            lines.append(outputs.metric(f"feature_{feature}", moment, {**dimensions, "ValueType": "GlobalShapValues"}, value=float(value)))
+            lines.append(
+                outputs.metric(
+                    f"feature_{feature}",
+                    moment,
+                    {**dimensions, "ValueType": "GlobalShapValues"},
+                    value=float(value),
+                )
+            )
         if content.get("expected_value") is not None:
-            lines.append(outputs.metric("ExpectedValue", moment, {**dimensions, "ValueType": "ExpectedValue"},
-                                        value=float(content["expected_value"])))
+            lines.append(
+                outputs.metric(
+                    "ExpectedValue",
+                    moment,
+                    {**dimensions, "ValueType": "ExpectedValue"},
+                    value=float(content["expected_value"]),
+                )
+            )
     return lines
 
 
@@ -335,10 +450,22 @@ def run() -> str:
     try:
         env = read_environment()
         raw = job_environment()
-        given = _read_object(local_path(raw.get("analysis_config") or DEFAULT_CONFIG), "analysis configuration (ConfigUri)")
-        baseline = _read_object(env.baseline_constraints, "baseline constraints file") if env.baseline_constraints else None
+        given = _read_object(
+            local_path(raw.get("analysis_config") or DEFAULT_CONFIG),
+            "analysis configuration (ConfigUri)",
+        )
+        baseline = (
+            _read_object(env.baseline_constraints, "baseline constraints file")
+            if env.baseline_constraints
+            else None
+        )
         traffic = Traffic(env, raw.get("features_attribute") or None)
-        log.info("%s over %d captured records (%d rows)", env.analysis_type, traffic.records, len(traffic.rows))
+        log.info(
+            "%s over %d captured records (%d rows)",
+            env.analysis_type,
+            traffic.records,
+            len(traffic.rows),
+        )
         note = ""
         if env.analysis_type == MODEL_BIAS:
             analysis, note = analyse_bias(env, given, traffic)
@@ -350,7 +477,9 @@ def run() -> str:
         raise ClarifyError(str(exc)) from exc
     env.output_path.mkdir(parents=True, exist_ok=True)
     (env.output_path / "analysis.json").write_text(json.dumps(analysis, indent=2), encoding="utf-8")
-    outputs.write_json(env.output_path, "constraint_violations.json", {"version": "1.0", "violations": violations})
+    outputs.write_json(
+        env.output_path, "constraint_violations.json", {"version": "1.0", "violations": violations}
+    )
     if env.publish_cloudwatch_metrics:
         outputs.write_metrics(env.cloudwatch_directory, metric_lines(env, analysis))
     message = outputs.completion_message(len(violations))
