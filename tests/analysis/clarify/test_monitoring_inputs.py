@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from sagebox.analysis.clarify.errors import ClarifyError
-from sagebox.analysis.clarify.monitoring import answer_values, feature_names, request_rows
+from sagebox.analysis.clarify.monitoring import (
+    _scores_located,
+    answer_values,
+    feature_names,
+    request_rows,
+)
 from sagebox.analysis.model_monitor.environment import AnalyzerEnvironment
 
 
@@ -68,3 +73,15 @@ def test_feature_names_leave_the_label_out() -> None:
     assert feature_names(None, "Target", 3) == ["column_0", "column_1", "column_2"]
     with pytest.raises(ClarifyError, match="2 headers"):
         feature_names(["Age", "Gender"], "Target", 4)
+
+
+def test_the_predictor_learns_where_the_scores_are_from_the_endpoint_input() -> None:
+    predictor = {"model_name": "m", "accept_type": "text/csv"}
+    assert _scores_located(predictor, environment(inference_attribute="1"))["probability"] == 1
+    jsonl = {"model_name": "m", "accept_type": "application/jsonlines"}
+    assert (
+        _scores_located(jsonl, environment(probability_attribute="score"))["probability"] == "score"
+    )
+    given = {"model_name": "m", "probability": 2}
+    assert _scores_located(given, environment(inference_attribute="0")) == given
+    assert _scores_located(predictor, environment()) == predictor

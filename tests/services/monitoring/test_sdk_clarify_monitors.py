@@ -327,6 +327,7 @@ def test_model_explainability_monitor_reports_attribution_drift(
         data_config(classifier, monitoring_bucket, f"s3://{monitoring_bucket}/{key}"),
         shap,
         model_config(classifier),
+        model_scores=0,  # the score's column: kept in the EndpointInput's InferenceAttribute
         wait=True,
         logs=False,
     )

@@ -327,7 +327,23 @@ def analyse_bias(
     return analysis, note
 
 
-def analyse_explainability(given: dict[str, Any], traffic: Traffic) -> dict[str, Any]:
+def _scores_located(predictor: Any, env: AnalyzerEnvironment) -> Any:
+    """The predictor, told where the model's scores are when the configuration does not say: the
+    SDK keeps suggest_baseline's model_scores in the EndpointInput's attributes instead."""
+    if not isinstance(predictor, dict) or "probability" in predictor or "label" in predictor:
+        return predictor
+    where = env.probability_attribute or env.inference_attribute
+    if where is None:
+        return predictor
+    accept = str(
+        predictor.get("accept_type") or predictor.get("content_type") or "text/csv"
+    ).lower()
+    return {**predictor, "probability": _attribute(where, accept)}
+
+
+def analyse_explainability(
+    env: AnalyzerEnvironment, given: dict[str, Any], traffic: Traffic
+) -> dict[str, Any]:
     names = feature_names(given.get("headers"), given.get("label"), traffic.width)
     methods = {
         k: v for k, v in (given.get("methods") or {}).items() if k in ("shap", "pdp", "report")
@@ -345,6 +361,8 @@ def analyse_explainability(given: dict[str, Any], traffic: Traffic) -> dict[str,
         "dataset_type": "text/csv",
         "methods": methods,
     }
+    if "predictor" in document:
+        document["predictor"] = _scores_located(document["predictor"], env)
     config = AnalysisConfig.from_dict(document)
     dataset = build_dataset(traffic.frame(names), config)
     if config.predictor is None:
@@ -471,7 +489,7 @@ def run() -> str:
             analysis, note = analyse_bias(env, given, traffic)
             violations = drift.bias_drift(analysis, baseline) if baseline is not None else []
         else:
-            analysis = analyse_explainability(given, traffic)
+            analysis = analyse_explainability(env, given, traffic)
             violations = drift.attribution_drift(analysis, baseline) if baseline is not None else []
     except AnalysisError as exc:
         raise ClarifyError(str(exc)) from exc
