@@ -301,6 +301,12 @@ def test_model_bias_monitor_reports_bias_drift(
         Namespace="aws/sagemaker/Endpoints/bias-metrics", MetricName="bias_metric_DPPL"
     )["Metrics"]
     assert any({"Name": "Facet", "Value": "Gender"} in p["Dimensions"] for p in points)
+    listed = monitor.sagemaker_session.sagemaker_client.list_monitoring_executions(
+        EndpointName=endpoint, MonitoringTypeEquals="ModelBias"
+    )["MonitoringExecutionSummaries"]
+    assert [(e["MonitoringType"], e["MonitoringExecutionStatus"]) for e in listed] == [
+        ("ModelBias", "CompletedWithViolations")
+    ]
 
 
 def test_model_explainability_monitor_reports_attribution_drift(
@@ -358,6 +364,13 @@ def test_model_explainability_monitor_reports_attribution_drift(
     ]["label0"]
     for feature in loud:
         assert current["global_shap_values"][feature] == pytest.approx(0.0, abs=1e-9)
+    published = boto3.client("cloudwatch").list_metrics(
+        Namespace="aws/sagemaker/Endpoints/explainability-metrics",
+        Dimensions=[{"Name": "Endpoint", "Value": endpoint}],
+    )["Metrics"]
+    assert {f"feature_{f}" for f in FEATURES} | {"ExpectedValue"} == {
+        m["MetricName"] for m in published
+    }
     features = sorted(importance)
     expected = ndcg_score(
         [[importance[f] for f in features]], [[current["global_shap_values"][f] for f in features]]
