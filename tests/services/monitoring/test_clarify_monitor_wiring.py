@@ -20,6 +20,9 @@ from tests.services.monitoring import flows
 
 CLARIFY = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
 BUCKET = "clarify-wiring"
+ANALYSIS_CONFIG = {"label": "y", "label_values_or_threshold": [1], "facet": [{"name_or_index": "sex"}],
+                   "methods": {"shap": {"baseline": [[1, 2]]}}, "predictor": {"model_name": "m", "instance_type": "ml.m5.large",
+                                                                         "initial_instance_count": 1}}
 
 
 @pytest.fixture()
@@ -56,7 +59,7 @@ def definition(kind: str, config: str, constraints: str) -> dict[str, Any]:
 @pytest.mark.parametrize("kind", ["ModelBias", "ModelExplainability"])
 def test_executions_run_the_clarify_image_with_its_configuration(platform: Platform, kind: str) -> None:
     now = datetime.now(UTC)
-    config = put(platform, "definitions/analysis_config.json", json.dumps({"label": "y", "facet": [{"name_or_index": "sex"}]}).encode())
+    config = put(platform, "definitions/analysis_config.json", json.dumps(ANALYSIS_CONFIG).encode())
     constraints = put(platform, "baseline/analysis.json", b'{"version": "1.0"}')
     put(platform, f"transform-capture/{now:%Y/%m/%d/%H}/data.jsonl", b'{"features": [1, 2]}\n')
     put(platform, f"ground-truth/{now:%Y/%m/%d/%H}/labels.jsonl", b'{"groundTruthData": {"data": "1", "encoding": "CSV"}}\n')

@@ -3,8 +3,10 @@ filters, update, start and stop, delete (a definition in use is kept), tags."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -19,13 +21,21 @@ def endpoint(sagemaker: Any, monitoring_bucket: str, regressor: TrainedModel) ->
     return flows.deploy_capturing(sagemaker, regressor, monitoring_bucket)
 
 
+ANALYSIS_CONFIGS = {
+    "ModelBias": {"label": "y", "label_values_or_threshold": [1], "facet": [{"name_or_index": "sex"}], "headers": ["y", "sex", "x"]},
+    "ModelExplainability": {"methods": {"shap": {"baseline": [[1, 2]]}}, "headers": ["sex", "x"],
+                            "predictor": {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1}},
+}
+
+
 def clarify_definition(kind: str, name: str, endpoint: str, bucket: str) -> dict[str, Any]:
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"config/{kind}/analysis_config.json", Body=json.dumps(ANALYSIS_CONFIGS[kind]).encode())
     job_input: dict[str, Any] = {"EndpointInput": {"EndpointName": endpoint, "LocalPath": "/opt/ml/processing/input/endpoint"}}
     if kind == "ModelBias":
         job_input["GroundTruthS3Input"] = {"S3Uri": f"s3://{bucket}/gt"}
     return {
         "JobDefinitionName": name,
-        f"{kind}AppSpecification": {"ImageUri": CLARIFY, "ConfigUri": f"s3://{bucket}/config/analysis_config.json"},
+        f"{kind}AppSpecification": {"ImageUri": CLARIFY, "ConfigUri": f"s3://{bucket}/config/{kind}/analysis_config.json"},
         f"{kind}JobInput": job_input,
         f"{kind}JobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": f"s3://{bucket}/out", "LocalPath": "/opt/ml/processing/output"}}]},
         "JobResources": {"ClusterConfig": flows.CLUSTER}, "RoleArn": flows.ROLE,

@@ -12,6 +12,9 @@ and writes to processing/output (the 'analysis_result' output):
     explanations_shap/out.csv        local SHAP values (save_local_shap_values)
     explanations_shap/baseline.csv   the baseline it computed, when none was given
 
+A job whose Environment says ``analysis_type`` MODEL_BIAS or MODEL_EXPLAINABILITY is a Model
+Monitor execution (bias or feature attribution drift): `monitoring.run` does it instead.
+
 A ClarifyError (bad configuration, a missing column, a model that answers nonsense) is
 written to output/message and the process exits 1, so the job fails with that reason. The
 model is reached through boto3 as the environment configures it (AWS_ENDPOINT_URL and
@@ -30,8 +33,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sagebox.analysis.clarify import tree_model
+from sagebox.analysis.clarify import monitoring, tree_model
 from sagebox.analysis.clarify.analysis import AnalysisResult, run_analysis
+from sagebox.analysis.clarify.aws_clients import clients, downloader
 from sagebox.analysis.clarify.baseline import resolve_baseline
 from sagebox.analysis.clarify.config import AnalysisConfig
 from sagebox.analysis.clarify.dataset import load_dataset
@@ -56,36 +60,6 @@ class Paths:
         return cls(Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")))
 
 
-def _clients() -> tuple[Any, Any, Any]:
-    import boto3
-
-    return boto3.client("sagemaker"), boto3.client("sagemaker-runtime"), boto3.client("s3")
-
-
-def _downloader(s3: Any, scratch: Path) -> Any:
-    def download(uri: str, into: Path | None = None) -> Path:
-        if not uri.startswith("s3://"):
-            raise ClarifyError(f"{uri!r} is not an S3 URI (s3://bucket/key).")
-        bucket, _, prefix = uri[len("s3://") :].partition("/")
-        target = into or Path(tempfile.mkdtemp(dir=scratch))
-        try:
-            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-            keys = [item["Key"] for page in pages for item in page.get("Contents", []) if not item["Key"].endswith("/")]
-            if not keys:
-                raise ClarifyError(f"Failed to download data: there is no object at {uri}.")
-            for key in keys:
-                path = target / (key[len(prefix) :].lstrip("/") or os.path.basename(key))
-                path.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(path))
-        except ClarifyError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any S3 failure is a download failure
-            raise ClarifyError(f"Failed to download data from {uri}: {exc}") from exc
-        return target if into is not None or len(keys) > 1 else target / (keys[0][len(prefix) :].lstrip("/") or os.path.basename(keys[0]))
-
-    return download
-
-
 def _write_outputs(paths: Paths, config: AnalysisConfig, result: AnalysisResult, identifiers: Any) -> None:
     paths.output.mkdir(parents=True, exist_ok=True)
     (paths.output / "analysis.json").write_text(json.dumps(result.analysis, indent=2), encoding="utf-8")
@@ -104,16 +78,16 @@ def analyse(paths: Paths) -> AnalysisResult:
     config = AnalysisConfig.load(paths.config)
     needs_model = bool(config.shap or config.pdp or (config.post_training_methods and config.predicted_label is None))
     with ExitStack() as stack, tempfile.TemporaryDirectory() as scratch:
-        clients = _clients() if (needs_model or config.dataset_uri or isinstance(getattr(config.shap, "baseline", None), str)) else None
-        download = _downloader(clients[2], Path(scratch)) if clients else None
+        aws = clients() if (needs_model or config.dataset_uri or isinstance(getattr(config.shap, "baseline", None), str)) else None
+        download = downloader(aws[2], Path(scratch)) if aws else None
         data_folder = paths.data
         if config.dataset_uri:
             data_folder = download(config.dataset_uri, Path(scratch) / "dataset")  # type: ignore[misc]
         dataset = load_dataset(data_folder, config)
         log.info("dataset: %d records, features %s", len(dataset.frame), list(dataset.feature_columns))
         model = booster = None
-        if needs_model and config.predictor is not None and clients is not None:
-            sagemaker, runtime, s3 = clients
+        if needs_model and config.predictor is not None and aws is not None:
+            sagemaker, runtime, s3 = aws
             endpoint = stack.enter_context(model_endpoint(config.predictor, sagemaker))
             model = ModelClient(runtime, endpoint, config.predictor, list(dataset.feature_columns))
             if config.shap is not None and tree_model.enabled():
@@ -145,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     paths = Paths.from_environment()
     try:
+        if monitoring.requested():
+            message = monitoring.run()
+            paths.message.parent.mkdir(parents=True, exist_ok=True)
+            paths.message.write_text(message[:1024], encoding="utf-8")
+            log.info("%s", message)
+            return 0
         analyse(paths)
     except ClarifyError as exc:
         log.error("%s", exc)

@@ -9,11 +9,12 @@ object store), and an image sagebox can run.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
 from sagebox.algorithms.registry import split_image
 from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
-from sagebox.services.errors import ValidationError
+from sagebox.services.errors import ServiceError, ValidationError
 from sagebox.services.monitoring.windows import offset
 from sagebox.services.processing.images import default_entrypoint
 from sagebox.services.processing.requests import container_path
@@ -117,3 +118,71 @@ def check_app(where: str, app: dict[str, Any]) -> None:
     check_uri(f"{where}.RecordPreprocessorSourceUri", app.get("RecordPreprocessorSourceUri"))
     check_uri(f"{where}.PostAnalyticsProcessorSourceUri", app.get("PostAnalyticsProcessorSourceUri"))
     check_uri(f"{where}.ConfigUri", app.get("ConfigUri"))
+
+
+def check_capturing_endpoint(where: str, name: str, endpoints: Any) -> None:
+    """The endpoint a monitoring job reads must exist and capture its traffic."""
+    try:
+        described = endpoints.describe(name)
+    except ServiceError as exc:
+        raise ValidationError(f"The endpoint {name} to monitor does not exist ({where}): {exc.message}") from exc
+    capture = described.get("DataCaptureConfig") or {}
+    if not capture.get("EnableCapture"):
+        raise ValidationError(
+            f"Data capture is not enabled for endpoint {name}: a monitoring schedule analyzes the requests the "
+            f"endpoint captures, and its configuration {described.get('EndpointConfigName')} has no DataCaptureConfig "
+            "with EnableCapture. Update the endpoint to a configuration that captures data."
+        )
+
+
+# What each Clarify monitor's analysis configuration must say (the SDK's BiasAnalysisConfig and
+# ExplainabilityAnalysisConfig write these members).
+_CLARIFY_MEMBERS = {
+    "ModelBias": (("label", "the column of observed labels"),
+                  ("label_values_or_threshold", "the positive label value(s) or threshold"),
+                  ("facet", "the sensitive columns, a list of {name_or_index, value_or_threshold}")),
+    "ModelExplainability": (("methods", 'the explanation method, {"shap": {...}}'),
+                            ("predictor", "how to call the model: model_name (a shadow endpoint) or endpoint_name")),
+}
+
+
+def check_clarify_app(where: str, app: dict[str, Any], monitoring_type: str, objects: ObjectStore) -> None:
+    """A bias or explainability monitor runs the Clarify image with the analysis configuration at ConfigUri."""
+    image = app.get("ImageUri") or ""
+    if split_image(image)[0] != CLARIFY_REPOSITORY:
+        raise ValidationError(
+            f"{where}.ImageUri '{image}' is not the SageMaker Clarify image ({CLARIFY_REPOSITORY}, as "
+            "image_uris.retrieve('clarify', region) names it): bias and explainability monitors run Clarify."
+        )
+    uri = app.get("ConfigUri") or ""
+    check_uri(f"{where}.ConfigUri", uri)
+    try:
+        body = objects.read_bytes(uri)
+    except (ObjectStoreError, ValueError) as exc:
+        raise ValidationError(
+            f"{where}.ConfigUri '{uri}' does not exist: upload the analysis configuration (analysis_config.json) first."
+        ) from exc
+    try:
+        config = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"{where}.ConfigUri '{uri}' is not a JSON analysis configuration: {exc}.") from exc
+    if not isinstance(config, dict):
+        raise ValidationError(f"{where}.ConfigUri '{uri}' must hold a JSON object (an analysis configuration).")
+    missing = [f"'{member}' ({meaning})" for member, meaning in _CLARIFY_MEMBERS[monitoring_type] if not config.get(member)]
+    if missing:
+        raise ValidationError(
+            f"The analysis configuration at {where}.ConfigUri '{uri}' lacks {', '.join(missing)}, which a "
+            f"{monitoring_type} monitor needs."
+        )
+    if monitoring_type == "ModelExplainability":
+        if not isinstance(config["methods"], dict) or "shap" not in config["methods"]:
+            raise ValidationError(
+                f"The analysis configuration at {where}.ConfigUri '{uri}' has no methods.shap: feature attribution "
+                "drift compares SHAP values."
+            )
+        predictor = config["predictor"]
+        if not isinstance(predictor, dict) or not (predictor.get("model_name") or predictor.get("endpoint_name")):
+            raise ValidationError(
+                f"The analysis configuration at {where}.ConfigUri '{uri}' has a predictor with neither model_name "
+                "nor endpoint_name: Clarify has no model to explain."
+            )

@@ -60,6 +60,7 @@ class JobDefinitionService(RecordService):
         checks.check_output(self.member("JobOutputConfig"), request[self.member("JobOutputConfig")], input_path)
         checks.check_app(self.member("AppSpecification"), request[self.member("AppSpecification")])
         checks.check_baseline(self.member("BaselineConfig"), request.get(self.member("BaselineConfig")), self._objects, self._processing)
+        self.check_specific(request)
         now = time.time()
         arn = self.arn_of(name)
         document = {key: copy.deepcopy(value) for key, value in request.items() if key != "Tags"}
@@ -74,6 +75,9 @@ class JobDefinitionService(RecordService):
             self._store.tags.add(arn, request["Tags"])
         self.publish(CREATED, record)
         return {"JobDefinitionArn": arn}
+
+    def check_specific(self, request: dict[str, Any]) -> None:
+        """What only this family checks (nothing by default)."""
 
     def endpoint_name(self, document: dict[str, Any]) -> str:
         job_input = document.get(self.member("JobInput")) or {}
@@ -125,12 +129,30 @@ class ModelQualityJobDefinitionService(JobDefinitionService):
     needs_ground_truth = True
 
 
-class ModelBiasJobDefinitionService(JobDefinitionService):
+class ClarifyJobDefinitionService(JobDefinitionService):
+    """Bias and explainability monitors: the Clarify image with a valid analysis configuration at
+    ConfigUri, and an endpoint that exists and captures (their executions need its traffic)."""
+
+    def __init__(
+        self, settings: Settings, store: MetadataStore, objects: ObjectStore, processing: Any, endpoints: Any
+    ) -> None:
+        super().__init__(settings, store, objects, processing)
+        self._endpoints = endpoints
+
+    def check_specific(self, request: dict[str, Any]) -> None:
+        where = self.member("AppSpecification")
+        checks.check_clarify_app(where, request[where], self.monitoring_type, self._objects)
+        endpoint = self.endpoint_name(request)
+        if endpoint:
+            checks.check_capturing_endpoint(f"{self.member('JobInput')}.EndpointInput.EndpointName", endpoint, self._endpoints)
+
+
+class ModelBiasJobDefinitionService(ClarifyJobDefinitionService):
     family = MODEL_BIAS_JOB_DEFINITION
     monitoring_type = "ModelBias"
     needs_ground_truth = True
 
 
-class ModelExplainabilityJobDefinitionService(JobDefinitionService):
+class ModelExplainabilityJobDefinitionService(ClarifyJobDefinitionService):
     family = MODEL_EXPLAINABILITY_JOB_DEFINITION
     monitoring_type = "ModelExplainability"

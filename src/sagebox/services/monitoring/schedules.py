@@ -26,7 +26,7 @@ from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceErro
 from sagebox.services.events import CREATED, DELETED, UPDATED, EventBus
 from sagebox.services.families import MONITORING_SCHEDULE
 from sagebox.services.job_states import internal, to_datetime
-from sagebox.services.monitoring import cron, jobs, listing, windows
+from sagebox.services.monitoring import checks, cron, jobs, listing, windows
 from sagebox.services.monitoring.execution_plans import ExecutionPlanner
 from sagebox.services.monitoring.executions import ExecutionService, summary
 from sagebox.services.monitoring.scheduler import MonitoringScheduler
@@ -75,17 +75,7 @@ class MonitoringScheduleService(RecordService):
         return job, job.monitoring_type
 
     def _check_endpoint(self, name: str) -> None:
-        try:
-            described = self._endpoints.describe(name)
-        except ServiceError as exc:
-            raise ValidationError(f"The endpoint {name} to monitor does not exist: {exc.message}") from exc
-        capture = described.get("DataCaptureConfig") or {}
-        if not capture.get("EnableCapture"):
-            raise ValidationError(
-                f"Data capture is not enabled for endpoint {name}: a monitoring schedule analyzes the requests the "
-                f"endpoint captures, and its configuration {described.get('EndpointConfigName')} has no DataCaptureConfig "
-                "with EnableCapture. Update the endpoint to a configuration that captures data."
-            )
+        checks.check_capturing_endpoint("the EndpointInput of MonitoringScheduleConfig's job", name, self._endpoints)
 
     # -- API -------------------------------------------------------------------------------
 
