@@ -1,0 +1,285 @@
+"""The web console at /ui/: routes, the shared layout's context, sessions, security headers.
+
+The edge hands every unsigned request under /ui/ here (routing.is_console_path) after
+the Host and Origin rules (gate.py). Static files (CSS, the console's script, uPlot)
+ship inside this package and are served from it; nothing is fetched from elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jinja2
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import compile_path
+from starlette.staticfiles import StaticFiles
+
+from sagebox.edge.ui.calls import ApiCalls, ApiFailure
+from sagebox.edge.ui.listing import list_route
+from sagebox.edge.ui.pages import FamilyPages, PageContext, PageRoute
+from sagebox.edge.ui.session import ConsoleSessions, Session
+from sagebox.services.access_keys import AccessKeyService, CachedAccessKeys
+from sagebox.services.platform import Platform
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+STATIC_PREFIX = "/ui/static/"
+# One module per family (pages/__init__.py describes the pattern); the order is the menu's.
+FAMILIES = (
+    "home",
+    "training",
+    "tuning",
+    "processing",
+    "transform",
+    "hosting",
+    "registry",
+    "pipelines",
+    "s3",
+    "signin",
+)
+NOT_FOUND_CODES = ("ResourceNotFound", "ResourceNotFoundException", "NoSuchBucket", "NoSuchKey")
+SECURITY_HEADERS = {
+    # Scripts, styles and images from this server only: no inline script runs.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+STATUS_CLASSES = {
+    "good": ("Completed", "InService", "Succeeded", "Approved", "Executing", "Executed"),
+    "busy": (
+        "InProgress",
+        "Creating",
+        "Updating",
+        "Stopping",
+        "Starting",
+        "Pending",
+        "Executing",
+        "SystemUpdating",
+        "RollingBack",
+        "PendingManualApproval",
+    ),
+    "bad": ("Failed", "Rejected", "OutOfService", "Deleting", "Stopped"),
+}
+
+
+def when(value: Any) -> str:
+    """Epoch seconds (as the API serializes timestamps) as UTC text."""
+    if value is None or value == "":
+        return ""
+    try:
+        moment = datetime.fromtimestamp(float(value), tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def dig(row: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(row, Mapping):
+            row = row.get(part)
+        elif isinstance(row, list) and part.isdigit() and int(part) < len(row):
+            row = row[int(part)]
+        else:
+            return None
+    return row
+
+
+def status_class(status: Any) -> str:
+    for name, statuses in STATUS_CLASSES.items():
+        if status in statuses:
+            return name
+    return "plain"
+
+
+def duration(start: Any, end: Any) -> str:
+    try:
+        seconds = float(end) - float(start)
+    except (TypeError, ValueError):
+        return ""
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+class CompiledRoute:
+    def __init__(self, route: PageRoute) -> None:
+        self.route = route
+        self.regex, _, self.convertors = compile_path(route.path)
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        found = self.regex.match(path)
+        if found is None:
+            return None
+        return {
+            key: self.convertors[key].convert(value) for key, value in found.groupdict().items()
+        }
+
+
+class Console:
+    """Serves /ui/ for one platform."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        settings = platform.settings
+        keys = (
+            CachedAccessKeys(AccessKeyService(platform.store, settings.account_id))
+            if settings.auth_required
+            else None
+        )
+        self.sessions = ConsoleSessions(settings.home, keys)
+        self.static = StaticFiles(directory=HERE / "static")
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(when=when, dig=dig, status_class=status_class)
+        self.env.globals.update(dig=dig, duration=duration)
+        self.families: list[FamilyPages] = [
+            importlib.import_module(f"sagebox.edge.ui.pages.{name}").PAGES for name in FAMILIES
+        ]
+        routes = [list_route(page) for family in self.families for page in family.lists]
+        routes += [route for family in self.families for route in family.routes]
+        self.routes = [CompiledRoute(route) for route in routes]
+        self.nav = [(f.nav_title, f.nav_path) for f in self.families if f.nav_title]
+
+    async def handle(self, request: Request, body: bytes) -> Response:
+        path = request.url.path
+        if path == "/ui":
+            return RedirectResponse("/ui/", status_code=308)
+        if path.startswith(STATIC_PREFIX):
+            response = await self._static(request, path.removeprefix(STATIC_PREFIX))
+        else:
+            response = await self._page(request, body)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _static(self, request: Request, relative: str) -> Response:
+        if (
+            request.method not in ("GET", "HEAD")
+            or not re.fullmatch(r"[\w./-]+", relative)
+            or ".." in relative
+        ):
+            return HTMLResponse("not found", status_code=404)
+        response = await self.static.get_response(relative, request.scope)
+        response.headers["Cache-Control"] = "max-age=3600"
+        return response
+
+    async def _page(self, request: Request, body: bytes) -> Response:
+        session = self.sessions.read(request)
+        caller = await run_in_threadpool(session.caller, self.sessions.keys)
+        found, allowed = self._route(request)
+        render = self._renderer(request, session, caller)
+        if found is None:
+            status = 405 if allowed else 404
+            text = (
+                "This page does not take that method."
+                if allowed
+                else "There is no such console page."
+            )
+            return self._finish(
+                request,
+                session,
+                HTMLResponse(
+                    render("error.html", {"code": str(status), "error_message": text}), status
+                ),
+            )
+        route, params = found
+        if self.sessions.auth_required and caller is None and not route.public:
+            if request.method == "GET":
+                response: Response = RedirectResponse(
+                    f"/ui/signin?next={request.url.path}", status_code=303
+                )
+            else:
+                message = "Sign in first: this server requires an access key pair (--auth)."
+                response = HTMLResponse(
+                    render("error.html", {"code": "403", "error_message": message}), 403
+                )
+            return self._finish(request, session, response)
+        form: dict[str, str] = {}
+        if request.method == "POST":
+            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            if not self.sessions.csrf_valid(session, form.get("csrf")):
+                message = (
+                    "The form's CSRF token is missing or stale: reload the page and try again."
+                )
+                return self._finish(
+                    request,
+                    session,
+                    HTMLResponse(
+                        render("error.html", {"code": "403", "error_message": message}), 403
+                    ),
+                )
+        ctx = PageContext(
+            request, params, form, ApiCalls(self.platform, caller), session, render, self.sessions
+        )
+        try:
+            response = await route.handler(ctx)
+        except ApiFailure as failure:
+            status = failure.status
+            if (
+                failure.code in NOT_FOUND_CODES
+                or failure.message.startswith("Could not find")
+                or "not found" in failure.message
+            ):
+                status = 404
+            context = {"code": f"{status} {failure.code}", "error_message": failure.message}
+            response = HTMLResponse(render("error.html", context), status if status >= 400 else 400)
+        except Exception as exc:  # a page's own fault: an HTML answer, logged, never a traceback
+            log.exception("the console failed to serve %s %s", request.method, request.url.path)
+            context = {
+                "code": "500",
+                "error_message": f"The console failed to show this page: {exc!r:.300}",
+            }
+            response = HTMLResponse(render("error.html", context), 500)
+        if ctx.end_session:
+            self.sessions.store(request, response, None)
+            return response
+        return self._finish(request, ctx.new_session or session, response)
+
+    def _finish(self, request: Request, session: Session, response: Response) -> Response:
+        self.sessions.store(request, response, session)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    def _route(self, request: Request) -> tuple[tuple[PageRoute, dict[str, Any]] | None, bool]:
+        allowed = False
+        method = "GET" if request.method == "HEAD" else request.method
+        for compiled in self.routes:
+            params = compiled.match(request.url.path)
+            if params is None:
+                continue
+            if method in compiled.route.methods:
+                return (compiled.route, params), True
+            allowed = True
+        return None, allowed
+
+    def _renderer(self, request: Request, session: Session, caller: Any):  # noqa: ANN202 - a closure
+        base = {
+            "nav": self.nav,
+            "path": request.url.path,
+            "csrf": self.sessions.csrf_token(session),
+            "auth_required": self.sessions.auth_required,
+            "user": caller.key.user_name if caller is not None else None,
+            "message": request.query_params.get("msg", ""),
+        }
+
+        def render(template: str, context: dict[str, Any]) -> str:
+            return self.env.get_template(template).render({**base, **context})
+
+        return render
