@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -24,6 +22,7 @@ from starlette.routing import compile_path
 from starlette.staticfiles import StaticFiles
 
 from sagebox.edge.ui.calls import ApiCalls, ApiFailure
+from sagebox.edge.ui.formatting import dig, duration, status_class, when
 from sagebox.edge.ui.listing import list_route
 from sagebox.edge.ui.pages import FamilyPages, PageContext, PageRoute
 from sagebox.edge.ui.session import ConsoleSessions, Session
@@ -58,59 +57,6 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-STATUS_CLASSES = {
-    "good": ("Completed", "InService", "Succeeded", "Approved", "Executing", "Executed"),
-    "busy": (
-        "InProgress",
-        "Creating",
-        "Updating",
-        "Stopping",
-        "Starting",
-        "Pending",
-        "Executing",
-        "SystemUpdating",
-        "RollingBack",
-        "PendingManualApproval",
-    ),
-    "bad": ("Failed", "Rejected", "OutOfService", "Deleting", "Stopped"),
-}
-
-
-def when(value: Any) -> str:
-    """Epoch seconds (as the API serializes timestamps) as UTC text."""
-    if value is None or value == "":
-        return ""
-    try:
-        moment = datetime.fromtimestamp(float(value), tz=UTC)
-    except (TypeError, ValueError, OverflowError):
-        return str(value)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def dig(row: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(row, Mapping):
-            row = row.get(part)
-        elif isinstance(row, list) and part.isdigit() and int(part) < len(row):
-            row = row[int(part)]
-        else:
-            return None
-    return row
-
-
-def status_class(status: Any) -> str:
-    for name, statuses in STATUS_CLASSES.items():
-        if status in statuses:
-            return name
-    return "plain"
-
-
-def duration(start: Any, end: Any) -> str:
-    try:
-        seconds = float(end) - float(start)
-    except (TypeError, ValueError):
-        return ""
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 class CompiledRoute:

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from sagebox.edge.ui.formatting import when
 from sagebox.edge.ui.pages import Column, FamilyPages, ListPage, PageContext, PageRoute, model_enum
 from sagebox.services.logs import TRAINING_GROUP
 from sagebox.services.training.metric_history import metric_history
@@ -70,7 +71,15 @@ async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
             for metric, points in curves.items()
         },
         "log": [str(e["message"]) for e in events[-LOG_TAIL_LINES:]],
-        "transitions": described.get("SecondaryStatusTransitions", []),
+        "transitions": [
+            {
+                "status": t["Status"],
+                "started": when(t.get("StartTime")),
+                "message": t.get("StatusMessage", ""),
+            }
+            for t in described.get("SecondaryStatusTransitions", [])
+        ],
+        "trainingTime": described.get("TrainingTimeInSeconds"),
         "failureReason": described.get("FailureReason"),
         "described": described,
     }

@@ -77,6 +77,24 @@
         text(log, state.log.join("\n"));
         if (atEnd) log.scrollTop = log.scrollHeight;
       }
+      var actions = document.getElementById("job-actions");
+      if (actions) actions.hidden = !state.running;
+      text(document.getElementById("job-time"), state.trainingTime == null ? "" : state.trainingTime + " s");
+      text(document.getElementById("log-note"),
+        "(the last " + state.log.length + " lines" + (state.running ? ", updating" : "") + ")");
+      var transitions = document.getElementById("transitions");
+      if (transitions) {
+        transitions.innerHTML = "";
+        state.transitions.forEach(function (t) {
+          var row = document.createElement("tr");
+          [t.status, t.started, t.message].forEach(function (v) {
+            var cell = document.createElement("td");
+            cell.textContent = v;
+            row.appendChild(cell);
+          });
+          transitions.appendChild(row);
+        });
+      }
       var table = document.querySelector("#final-metrics tbody");
       if (table && state.finalMetrics.length) {
         table.innerHTML = "";
