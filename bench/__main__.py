@@ -6,6 +6,7 @@ import sys
 
 from bench import (
     clarify,
+    console,
     document_queries,
     experiments,
     factorization_machines,
@@ -47,6 +48,7 @@ BENCHMARKS = {
     "clarify": clarify.run,
     "pipeline_scheduling": pipelines.run,
     "model_monitor": model_monitor.run,
+    "console": console.run,
 }
 
 

@@ -10,10 +10,12 @@ from starlette.responses import JSONResponse, Response
 from sagebox.edge.ui.formatting import when
 from sagebox.edge.ui.pages import Column, FamilyPages, ListPage, PageContext, PageRoute, model_enum
 from sagebox.services.logs import TRAINING_GROUP
-from sagebox.services.training.metric_history import metric_history
+from sagebox.services.training.metric_history import MetricHistories, history_key
 
 LOG_TAIL_LINES = 200
 RUNNING = ("InProgress", "Stopping")
+# The curves of recently viewed jobs: a polled page reads only the lines logged since.
+HISTORIES = MetricHistories(tail=LOG_TAIL_LINES)
 
 LIST = ListPage(
     path="/ui/training-jobs",
@@ -32,8 +34,11 @@ LIST = ListPage(
 )
 
 
-async def log_events(ctx: PageContext, group: str, job: str) -> list[dict[str, Any]]:
-    """Every log event of a job's streams (FilterLogEvents, paged), oldest first."""
+async def log_events(
+    ctx: PageContext, group: str, job: str, since: int | None = None
+) -> list[dict[str, Any]]:
+    """The log events of a job's streams (FilterLogEvents, paged), oldest first; from the
+    timestamp `since` (epoch milliseconds) on, when given."""
     events: list[dict[str, Any]] = []
     token = None
     while True:
@@ -42,6 +47,7 @@ async def log_events(ctx: PageContext, group: str, job: str) -> list[dict[str, A
             "logs",
             logGroupName=group,
             logStreamNamePrefix=f"{job}/",
+            startTime=since,
             nextToken=token,
         )
         events += answer.get("events", [])
@@ -53,9 +59,12 @@ async def log_events(ctx: PageContext, group: str, job: str) -> list[dict[str, A
 async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
     """What the page shows and refreshes: status, metric curves, final metrics, log tail."""
     described = await ctx.api("DescribeTrainingJob", TrainingJobName=name)
-    events = await log_events(ctx, TRAINING_GROUP, name)
     definitions = described.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
-    curves = await run_in_threadpool(metric_history, definitions, events)
+    key = history_key(described["CreationTime"], definitions)
+    # Only what was logged since this job's page was last answered is read again.
+    events = await log_events(ctx, TRAINING_GROUP, name, HISTORIES.since(name, key))
+    history = await run_in_threadpool(HISTORIES.advance, name, key, definitions, events)
+    curves = history.curves
     return {
         "name": name,
         "status": described["TrainingJobStatus"],
@@ -63,14 +72,11 @@ async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
         "running": described["TrainingJobStatus"] in RUNNING,
         "finalMetrics": described.get("FinalMetricDataList", []),
         "metrics": {
-            metric: {
-                "t": [t for t, _ in points],
-                "step": list(range(len(points))),
-                "value": [v for _, v in points],
-            }
+            # each value in the order logged; the chart's x is its index (step)
+            metric: {"value": [v for _, v in points]}
             for metric, points in curves.items()
         },
-        "log": [str(e["message"]) for e in events[-LOG_TAIL_LINES:]],
+        "log": history.tail,
         "transitions": [
             {
                 "status": t["Status"],

@@ -54,8 +54,9 @@
     var charts = document.getElementById("charts");
     function render(state) {
       Object.keys(state.metrics).sort().forEach(function (name, i) {
-        var m = state.metrics[name];
-        drawChart(charts, name, m.step, m.value, "step", i, false);
+        var values = state.metrics[name].value;
+        var steps = values.map(function (_, k) { return k; });
+        drawChart(charts, name, steps, values, "step", i, false);
       });
       var status = document.getElementById("job-status");
       if (status) {
