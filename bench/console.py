@@ -1,18 +1,18 @@
 """The web console's pages with 10,000 training jobs stored, and a 10,000-point metric curve.
 
-A real `sagebox serve` runs one real training job (the built-in XGBoost, 20 rounds);
-its stored Describe document is then copied into 10,000 completed training jobs
-written straight into the store while the server is stopped (creating them through the
-API would only time job start-up), and one copy gets a log of 10,000 rounds, i.e. two
-metric curves of 10,000 points each. The server is started again on that home and:
+A real `sagebox serve` runs one real training job (the built-in XGBoost, 10,000
+rounds on the diabetes data: two metric curves of 10,000 points each); its stored
+Describe document is then copied into 10,000 completed training jobs written straight
+into the store while the server is stopped (creating them through the API would only
+time job start-up). The server is started again on that home and:
 
 - the training-job list page (first page of 50, the default sort; then filtered by
   NameContains and sorted by Name; then the second page by NextToken), p50 over
   repeated GETs, against the reference of the ListTrainingJobs call the page makes,
   sent by boto3 to the same server;
-- the detail page of the 10,000-round job (DescribeTrainingJob, the job's log read by
-  FilterLogEvents, both curves extracted and rendered), against the reference of
-  DescribeTrainingJob plus GetLogEvents through boto3.
+- the page of the 10,000-round job (DescribeTrainingJob, both curves by BatchGetMetrics,
+  the log's last 200 lines by GetLogEvents, rendered), against the reference of the
+  same three calls through boto3.
 
 Targets (issue 17): list pages p50 <= 100 ms with 10,000 training jobs; a detail page
 with a 10,000-point curve p50 <= 200 ms.
@@ -77,7 +77,7 @@ def _train_one(endpoint: str) -> str:
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
         RoleArn=ROLE,
-        HyperParameters={"objective": "reg:squarederror", "num_round": "20"},
+        HyperParameters={"objective": "reg:squarederror", "num_round": str(ROUNDS)},
         InputDataConfig=[
             {"ChannelName": c, "ContentType": "text/csv",
              "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://console-bench/{c}/"}}}
@@ -88,13 +88,13 @@ def _train_one(endpoint: str) -> str:
         StoppingCondition={"MaxRuntimeInSeconds": 600},
     )  # fmt: skip
     sagemaker.get_waiter("training_job_completed_or_stopped").wait(
-        TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600}
     )
     return name
 
 
 def _fill(home: Path, seed: str) -> str:
-    """10,000 copies of the seed job in the store; the last one gets a 10,000-round log."""
+    """10,000 copies of the seed job in the store; the seed job is the long one."""
     url = f"sqlite:///{home / 'sagebox.db'}"
     store = MetadataStore(url)
     try:
@@ -125,17 +125,16 @@ def _fill(home: Path, seed: str) -> str:
                 connection.execute(sa.insert(resources), rows)
     finally:
         database.close()
-    long_job = f"bench-job-{JOBS - 1:05d}"
-    logs = home / "jobs" / "training" / long_job / "logs"
-    logs.mkdir(parents=True)
-    start = int(record.document["CreationTime"] * 1000)
-    rng = np.random.default_rng(0)
-    with (logs / "algo-1.jsonl").open("w") as handle:
-        for step in range(ROUNDS):
-            train, valid = 60 * np.exp(-step / 2000) + rng.random(), 65 + rng.random()
-            line = f"[{step}]#011train-rmse:{train:.5f}#011validation-rmse:{valid:.5f}"
-            handle.write(json.dumps({"timestamp": start + step, "message": line}) + "\n")
-    return long_job
+    return seed
+
+
+def _points_drawn(http: httpx.Client, job: str) -> int:
+    """How many points each curve of the job's page has (checked equal)."""
+    state = http.get(f"/ui/training-jobs/{job}/live").json()
+    lengths = {len(m["value"]) for m in state["metrics"].values()}
+    if len(lengths) != 1 or not state["metrics"]:
+        raise RuntimeError(f"the page's curves have {lengths} points")
+    return lengths.pop()
 
 
 def _p50_ms(call: Callable[[], Any], repeats: int) -> float:
@@ -201,27 +200,34 @@ def run(repeats: int = 31) -> dict[str, Any]:
                         "met": "yes" if page_ms <= LIST_TARGET_MS else "no",
                     })  # fmt: skip
 
+                metrics = boto3.client("sagemaker-metrics", endpoint_url=server.endpoint_url)
+
                 def reference_detail() -> None:
-                    sagemaker.describe_training_job(TrainingJobName=long_job)
+                    described = sagemaker.describe_training_job(TrainingJobName=long_job)
+                    metrics.batch_get_metrics(MetricQueries=[
+                        {"MetricName": m["MetricName"], "ResourceArn": described["TrainingJobArn"], "MetricStat": "Last",
+                         "Period": "IterationNumber", "XAxisType": "IterationNumber"}
+                        for m in described["FinalMetricDataList"]
+                    ])  # fmt: skip
                     stream = logs.describe_log_streams(
                         logGroupName="/aws/sagemaker/TrainingJobs",
                         logStreamNamePrefix=f"{long_job}/",
                     )["logStreams"][0]["logStreamName"]
                     logs.get_log_events(
-                        logGroupName="/aws/sagemaker/TrainingJobs",
-                        logStreamName=stream,
-                        startFromHead=True,
+                        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream, limit=200
                     )
 
-                detail_ms = _p50_ms(
-                    _get(http, f"/ui/training-jobs/{long_job}", "validation:rmse"),
-                    max(7, repeats // 3),
-                )
-                api_ms = _p50_ms(reference_detail, max(7, repeats // 3))
+                detail = _get(http, f"/ui/training-jobs/{long_job}", "validation:rmse")
+                started = time.perf_counter()
+                detail()
+                cold_ms = (time.perf_counter() - started) * 1000
+                detail_ms = _p50_ms(detail, repeats)
+                api_ms = _p50_ms(reference_detail, repeats)
+                points = _points_drawn(http, long_job)
                 rows.append({
-                    "measure": f"training-job page with two {ROUNDS:,}-point metric curves: p50 ms",
+                    "measure": f"training-job page with two {points:,}-point metric curves: p50 ms (first view {cold_ms:.0f} ms)",
                     "sagebox": f"{detail_ms:.1f}",
-                    "reference": f"{api_ms:.1f} (DescribeTrainingJob + GetLogEvents via boto3)",
+                    "reference": f"{api_ms:.1f} (DescribeTrainingJob + BatchGetMetrics + GetLogEvents via boto3)",
                     "ratio": f"{detail_ms / api_ms:.2f}", "target": f"<= {DETAIL_TARGET_MS:.0f} ms",
                     "met": "yes" if detail_ms <= DETAIL_TARGET_MS else "no",
                 })  # fmt: skip
@@ -234,8 +240,8 @@ def run(repeats: int = 31) -> dict[str, Any]:
             f"`sagebox serve` on SQLite, {JOBS:,} completed training jobs written into the store in {filled_s:.1f} s "
             f"(copies of one real XGBoost job's document); p50 of {repeats} GETs per list page over loopback HTTP "
             "(httpx, one connection), the reference being the List call the page makes, sent by boto3 to the same "
-            "server. The detail page re-extracts both curves from the 10,000-line log with the job's MetricDefinitions "
-            "on every request. Live updates: a running job's page polls every second, so a logged metric line "
+            "server. A finished job's page reads its curves with BatchGetMetrics (the series kept when it ended); a "
+            "running job's page extracts them from the log, reading only the lines logged since its last answer. Live updates: a running job's page polls every second, so a logged metric line "
             "reaches the browser within 1 s plus one detail-page answer."
         ),
     }

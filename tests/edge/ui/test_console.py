@@ -36,6 +36,7 @@ expect = pytest.importorskip(
     reason="the console's browser tests need Playwright for Python (pip install -e '.[dev]')",
 ).expect
 ROUNDS = 30
+INVOCATIONS = 3
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,30 @@ def _metric_series(
     return series
 
 
+def _invocations(cloudwatch: Any, endpoint: str, variants: tuple[str, ...]) -> dict[str, float]:
+    """Invocations per variant as CloudWatch answers, once all of them are published."""
+    deadline = time.time() + 30
+    while True:
+        sums = {}
+        for variant in variants:
+            points = cloudwatch.get_metric_statistics(
+                Namespace="AWS/SageMaker",
+                MetricName="Invocations",
+                Period=60,
+                Statistics=["Sum"],
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": endpoint},
+                    {"Name": "VariantName", "Value": variant},
+                ],
+                StartTime=time.time() - 3600,
+                EndTime=time.time() + 60,
+            )["Datapoints"]
+            sums[variant] = sum(p["Sum"] for p in points)
+        if sum(sums.values()) >= INVOCATIONS or time.time() > deadline:
+            return sums
+        time.sleep(0.5)
+
+
 def test_training_job_page_follows_the_job_live_and_charts_its_metrics(
     console: ConsolePage, sagemaker: Any, bucket: str, tuning_job: str
 ) -> None:
@@ -137,6 +162,12 @@ def test_training_job_page_follows_the_job_live_and_charts_its_metrics(
         assert drawn[metric] == pytest.approx(logged[metric], rel=1e-6), metric
         assert drawn[metric][-1] == pytest.approx(value, rel=1e-6), metric
     assert len(drawn["validation:rmse"]) == ROUNDS
+    # Opened again once the job has ended: the curves SageMaker keeps (BatchGetMetrics).
+    page = console.open(f"/ui/training-jobs/{name}")
+    again = page.evaluate(
+        "Object.fromEntries(Object.entries(window.sagebox.charts).map(([k, c]) => [k, c.data[1].map(Number)]))"
+    )
+    assert {k: again[k] for k in final} == {k: drawn[k] for k in final}
     assert page.locator("#log").inner_text().strip() != ""
     console.screenshot("training-job")
     console.assert_no_errors()
@@ -209,8 +240,22 @@ def test_endpoint_page_shows_its_variants_weights(
     sagemaker.get_waiter("endpoint_in_service").wait(
         EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 90}
     )
+    runtime = boto3.client("sagemaker-runtime")
+    for _ in range(INVOCATIONS):
+        runtime.invoke_endpoint(
+            EndpointName=name,
+            ContentType="text/csv",
+            Body=b"0.01,0.02,0.03,0.04,0.05,0.06,0.07,0.08,0.09,0.1",
+        )
+    sums = _invocations(boto3.client("cloudwatch"), name, ("Blue", "Green"))
     described = sagemaker.describe_endpoint(EndpointName=name)
     page = console.open(f"/ui/endpoints/{name}")
+    drawn = page.evaluate(
+        "Object.fromEntries(Object.entries(window.sagebox.charts).filter(([k]) => k.startsWith('Invocations'))"
+        ".map(([k, c]) => [k.split(': ')[1], c.data[1].reduce((a, b) => a + b, 0)]))"
+    )
+    assert drawn == {variant: total for variant, total in sums.items() if total}
+    assert sum(drawn.values()) == INVOCATIONS
     for variant in described["ProductionVariants"]:
         row = page.locator(f"#variants tr[data-variant={variant['VariantName']}]")
         assert float(row.locator("td.weight").inner_text()) == variant["CurrentWeight"]

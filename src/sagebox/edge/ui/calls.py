@@ -1,7 +1,7 @@
 """The console's API calls: SageMaker and CloudWatch Logs operations, made as any client makes them.
 
 Every page reads through the same operation tables the HTTP edge serves
-(edge/sagemaker.py, edge/logs.py): the request is validated against botocore's input
+(edge/sagemaker.py, edge/logs.py, edge/cloudwatch.py): the request is validated against botocore's input
 shape, the services answer, the answer is serialized from the output shape, and the
 caller is the signed-in user. So a page shows what the API says and an action a page
 offers is the API call any client could make, with the same errors.
@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from sagebox.edge import json_service, logs, sagemaker
+from sagebox.edge import cloudwatch, json_service, logs, sagemaker, sagemaker_metrics
 from sagebox.edge.auth import Caller
 from sagebox.edge.errors import AWSError
 from sagebox.edge.sts import identity_of
@@ -22,7 +22,12 @@ from sagebox.services.callers import acting_as
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
 
-TABLES = {"sagemaker": sagemaker.OPERATIONS, "logs": logs.OPERATIONS}
+TABLES = {
+    "sagemaker": sagemaker.OPERATIONS,
+    "logs": logs.OPERATIONS,
+    "cloudwatch": cloudwatch.OPERATIONS,
+    "sagemaker-metrics": sagemaker_metrics.OPERATIONS,
+}
 
 
 class ApiFailure(Exception):

@@ -13,6 +13,7 @@ from sagebox.services.logs import TRAINING_GROUP
 from sagebox.services.training.metric_history import MetricHistories, history_key
 
 LOG_TAIL_LINES = 200
+MAX_QUERIES = 100  # BatchGetMetrics takes at most 100 queries
 RUNNING = ("InProgress", "Stopping")
 # The curves of recently viewed jobs: a polled page reads only the lines logged since.
 HISTORIES = MetricHistories(tail=LOG_TAIL_LINES)
@@ -56,27 +57,83 @@ async def log_events(
             return events
 
 
+async def stored_curves(
+    ctx: PageContext, described: dict[str, Any]
+) -> dict[str, list[float]] | None:
+    """An ended job's curves as SageMaker keeps them: BatchGetMetrics on the job's ARN, one
+    value a step (the series its trial component got from the log when the job ended).
+    None while they are not all there yet (the job has just ended)."""
+    names = [m["MetricName"] for m in described.get("FinalMetricDataList", [])][:MAX_QUERIES]
+    if not names:
+        return None
+    answer = await ctx.api(
+        "BatchGetMetrics",
+        "sagemaker-metrics",
+        MetricQueries=[
+            {
+                "MetricName": metric,
+                "ResourceArn": described["TrainingJobArn"],
+                "MetricStat": "Last",
+                "Period": "IterationNumber",
+                "XAxisType": "IterationNumber",
+            }
+            for metric in names
+        ],
+    )
+    results = answer.get("MetricQueryResults", [])
+    if len(results) != len(names) or any(
+        r.get("Status") != "Complete" or not r.get("MetricValues") for r in results
+    ):
+        return None
+    return {
+        metric: list(result["MetricValues"]) for metric, result in zip(names, results, strict=True)
+    }
+
+
+async def log_tail(ctx: PageContext, group: str, job: str, lines: int) -> list[str]:
+    """The last `lines` events of a job's streams (GetLogEvents from the end of each)."""
+    streams = await ctx.api(
+        "DescribeLogStreams", "logs", logGroupName=group, logStreamNamePrefix=f"{job}/"
+    )
+    events: list[dict[str, Any]] = []
+    for stream in streams.get("logStreams", []):
+        answer = await ctx.api(
+            "GetLogEvents",
+            "logs",
+            logGroupName=group,
+            logStreamName=stream["logStreamName"],
+            limit=lines,
+        )
+        events += answer.get("events", [])
+    events.sort(key=lambda e: e["timestamp"])
+    return [str(e["message"]) for e in events[-lines:]]
+
+
 async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
     """What the page shows and refreshes: status, metric curves, final metrics, log tail."""
     described = await ctx.api("DescribeTrainingJob", TrainingJobName=name)
-    definitions = described.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
-    key = history_key(described["CreationTime"], definitions)
-    # Only what was logged since this job's page was last answered is read again.
-    events = await log_events(ctx, TRAINING_GROUP, name, HISTORIES.since(name, key))
-    history = await run_in_threadpool(HISTORIES.advance, name, key, definitions, events)
-    curves = history.curves
+    running = described["TrainingJobStatus"] in RUNNING
+    values = None if running else await stored_curves(ctx, described)
+    if values is not None:
+        tail = await log_tail(ctx, TRAINING_GROUP, name, LOG_TAIL_LINES)
+    else:
+        # Running (or just ended): the curves from the log, reading only what was logged
+        # since this job's page was last answered.
+        definitions = described.get("AlgorithmSpecification", {}).get("MetricDefinitions") or []
+        key = history_key(described["CreationTime"], definitions)
+        events = await log_events(ctx, TRAINING_GROUP, name, HISTORIES.since(name, key))
+        history = await run_in_threadpool(HISTORIES.advance, name, key, definitions, events)
+        values = {metric: [v for _, v in points] for metric, points in history.curves.items()}
+        tail = history.tail
     return {
         "name": name,
         "status": described["TrainingJobStatus"],
         "secondaryStatus": described.get("SecondaryStatus"),
-        "running": described["TrainingJobStatus"] in RUNNING,
+        "running": running,
         "finalMetrics": described.get("FinalMetricDataList", []),
-        "metrics": {
-            # each value in the order logged; the chart's x is its index (step)
-            metric: {"value": [v for _, v in points]}
-            for metric, points in curves.items()
-        },
-        "log": history.tail,
+        # each metric's values a step; the chart's x is the step
+        "metrics": {metric: {"value": series} for metric, series in values.items()},
+        "log": tail,
         "transitions": [
             {
                 "status": t["Status"],

@@ -10,7 +10,7 @@
     return Math.max(320, Math.min(560, (el.parentElement || el).clientWidth - 8));
   }
 
-  function drawChart(container, name, xs, ys, xLabel, index, points) {
+  function drawChart(container, name, xs, ys, xLabel, index, points, time, range) {
     var data = [xs, ys];
     var existing = sagebox.charts[name];
     if (existing) {
@@ -25,7 +25,7 @@
       title: name,
       width: chartWidth(container),
       height: 220,
-      scales: { x: { time: false } },
+      scales: { x: range ? { time: !!time, range: range } : { time: !!time } },
       series: [
         { label: xLabel },
         {
@@ -147,7 +147,9 @@
         sagebox.charts[spec.name].destroy();
         delete sagebox.charts[spec.name];
       }
-      if (spec.x.length) drawChart(node.parentElement, spec.name, spec.x, spec.y, spec.xLabel || "", i, spec.points);
+      if (spec.x.length) {
+        drawChart(node.parentElement, spec.name, spec.x, spec.y, spec.xLabel || "", i, spec.points, spec.time, spec.range);
+      }
     });
   }
 
