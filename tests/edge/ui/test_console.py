@@ -9,9 +9,11 @@ console error, and leaves a screenshot in test-artifacts/ui/.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -352,4 +354,61 @@ def test_every_main_page_answers_without_console_errors(console: ConsolePage, bu
         console.page.click("#objects a[download]")
     assert download.value.suggested_filename == "data.csv"
     time.sleep(0.2)
+    console.assert_no_errors()
+
+
+def test_a_file_uploaded_in_the_s3_browser_is_what_get_object_returns(
+    console: ConsolePage, s3: Any, bucket: str, tmp_path: Path
+) -> None:
+    local = tmp_path / "notes.csv"
+    local.write_bytes(b"label,x\n1,0.5\n" * 1000)
+    page = console.open(f"/ui/s3/{bucket}?prefix=uploads/")
+    page.set_input_files("#upload input[type=file]", str(local))
+    page.click("#upload button[type=submit]")
+    page.wait_for_load_state("load")
+    assert (
+        page.locator(".flash").inner_text().startswith(f"Uploaded s3://{bucket}/uploads/notes.csv")
+    )
+    assert (
+        s3.get_object(Bucket=bucket, Key="uploads/notes.csv")["Body"].read() == local.read_bytes()
+    )
+    assert "notes.csv" in page.locator("#objects").inner_text()
+    console.assert_no_errors()
+
+
+def test_a_pipeline_execution_page_shows_its_steps_as_the_api_lists_them(
+    console: ConsolePage, sagemaker: Any
+) -> None:
+    name = unique("ui-pipeline")
+    definition = {
+        "Version": "2020-12-01",
+        "Steps": [
+            {
+                "Name": "StopHere",
+                "Type": "Fail",
+                "Arguments": {"ErrorMessage": "stopped on purpose"},
+            }
+        ],
+    }
+    sagemaker.create_pipeline(
+        PipelineName=name, PipelineDefinition=json.dumps(definition), RoleArn=ROLE
+    )
+    arn = sagemaker.start_pipeline_execution(PipelineName=name)["PipelineExecutionArn"]
+    deadline = time.time() + 60
+    while (
+        sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+        == "Executing"
+    ):
+        assert time.time() < deadline
+        time.sleep(0.3)
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
+        "PipelineExecutionSteps"
+    ]
+    page = console.open(f"/ui/pipelines/{name}")
+    page.click("#executions a")
+    page.wait_for_load_state("load")
+    for step in steps:
+        row = page.locator(f"#steps tr[data-step={step['StepName']}]")
+        assert row.locator("td").nth(1).inner_text() == step["StepStatus"]
+    console.screenshot("pipeline-execution")
     console.assert_no_errors()

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import compile_path
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STATIC_PREFIX = "/ui/static/"
+MAX_UPLOAD_FILES = 1
 # One module per family (pages/__init__.py describes the pattern); the order is the menu's.
 FAMILIES = (
     "home",
@@ -158,8 +160,18 @@ class Console:
                 )
             return self._finish(request, session, response)
         form: dict[str, str] = {}
+        uploads: dict[str, UploadFile] = {}
         if request.method == "POST":
-            form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+            if request.headers.get("content-type", "").startswith("multipart/form-data"):
+                # A file upload: the body was left unread by the edge; files spool to disk.
+                parsed = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=20)
+                for field, item in parsed.multi_items():
+                    if isinstance(item, UploadFile):
+                        uploads[field] = item
+                    else:
+                        form[field] = item
+            else:
+                form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
             if not self.sessions.csrf_valid(session, form.get("csrf")):
                 message = (
                     "The form's CSRF token is missing or stale: reload the page and try again."
@@ -172,7 +184,14 @@ class Console:
                     ),
                 )
         ctx = PageContext(
-            request, params, form, ApiCalls(self.platform, caller), session, render, self.sessions
+            request,
+            params,
+            form,
+            ApiCalls(self.platform, caller),
+            session,
+            render,
+            self.sessions,
+            uploads,
         )
         try:
             response = await route.handler(ctx)
@@ -193,6 +212,8 @@ class Console:
                 "error_message": f"The console failed to show this page: {exc!r:.300}",
             }
             response = HTMLResponse(render("error.html", context), 500)
+        for upload in uploads.values():
+            await upload.close()
         if ctx.end_session:
             self.sessions.store(request, response, None)
             return response

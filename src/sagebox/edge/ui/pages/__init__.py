@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -35,6 +36,7 @@ class PageContext:
     session: Session
     render_template: Callable[[str, dict[str, Any]], str]
     sessions: ConsoleSessions
+    uploads: Mapping[str, UploadFile] = field(default_factory=dict)  # a multipart form's files
     new_session: Session | None = None  # set by sign-in; None keeps the current one
     end_session: bool = False  # set by sign-out
 

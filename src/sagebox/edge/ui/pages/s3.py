@@ -1,4 +1,4 @@
-"""The S3 browser: buckets, a bucket's keys by prefix ("folders"), downloads.
+"""The S3 browser: buckets, a bucket's keys by prefix ("folders"), downloads and uploads.
 
 It reads the object store the S3 API serves (the same `ObjectStore` the S3 edge calls),
 one page of keys at a time.
@@ -77,6 +77,22 @@ async def download(ctx: PageContext) -> Response:
     )
 
 
+async def upload(ctx: PageContext) -> Response:
+    """A file from the browser stored as s3://bucket/<prefix><name>, as PutObject stores it."""
+    name, prefix = ctx.params["bucket"], ctx.form.get("prefix", "")
+    given = ctx.uploads.get("file")
+    if given is None or not given.filename:
+        raise ApiFailure("ValidationException", "Choose a file to upload.")
+    key = prefix + (ctx.form.get("name", "").strip() or given.filename.rsplit("/", 1)[-1])
+    info = await _store_call(
+        _objects(ctx).put_object, name, key, given.file, content_type=given.content_type or None
+    )
+    query = {"prefix": prefix} if prefix else {}
+    return ctx.redirect(
+        f"/ui/s3/{quote(name)}", **query, msg=f"Uploaded s3://{name}/{key} ({info.size} bytes)."
+    )
+
+
 PAGES = FamilyPages(
     "S3",
     "/ui/s3",
@@ -84,5 +100,6 @@ PAGES = FamilyPages(
         PageRoute("/ui/s3", buckets),
         PageRoute("/ui/s3/{bucket}", bucket),
         PageRoute("/ui/s3/{bucket}/download", download),
+        PageRoute("/ui/s3/{bucket}/upload", upload, methods=("POST",)),
     ),
 )
