@@ -301,6 +301,19 @@ def test_an_approval_clicked_in_the_page_is_what_boto3_sees(
         sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Approved"
     )
     assert page.locator("#packages tr[data-version='1'] td.approval").inner_text() == "Approved"
+    # The version's own page: Reject there, and back on that page.
+    page.click("#packages tr[data-version='1'] a")
+    page.wait_for_load_state("load")
+    page.locator("button", has_text="Reject").click()
+    page.wait_for_load_state("load")
+    assert page.locator("#approval").inner_text() == "Rejected"
+    assert (
+        sagemaker.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"] == "Rejected"
+    )
+    console.screenshot("model-package")
+    # A message the console did not sign is not shown.
+    console.open("/ui/?flash=forged&msg=forged")
+    assert console.page.locator(".flash").count() == 0
     console.assert_no_errors()
 
 

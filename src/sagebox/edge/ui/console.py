@@ -243,7 +243,7 @@ class Console:
             "csrf": self.sessions.csrf_token(session),
             "auth_required": self.sessions.auth_required,
             "user": caller.key.user_name if caller is not None else None,
-            "message": request.query_params.get("msg", ""),
+            "message": self.sessions.read_flash(request.query_params.get("flash", "")),
         }
 
         def render(template: str, context: dict[str, Any]) -> str:

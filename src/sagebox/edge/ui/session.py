@@ -32,6 +32,7 @@ from sagebox.services.access_keys import AccessKey, CachedAccessKeys
 COOKIE = "sagebox_console"
 MAX_AGE_SECONDS = 12 * 3600
 SECRET_FILE = "console-session.key"
+FLASH_MAX_AGE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class ConsoleSessions:
     def __init__(self, home: Path, keys: CachedAccessKeys | None) -> None:
         self._secret = _secret(home)
         self._serializer = URLSafeTimedSerializer(self._secret, salt="sagebox-console-session")
+        self._flashes = URLSafeTimedSerializer(self._secret, salt="sagebox-console-flash")
         self.keys = keys  # None when authentication is off
 
     @property
@@ -99,6 +101,17 @@ class ConsoleSessions:
             return None
         given = secret_access_key.strip().encode()
         return key if hmac.compare_digest(key.secret_access_key.encode(), given) else None
+
+    def sign_flash(self, message: str) -> str:
+        return self._flashes.dumps(message)
+
+    def read_flash(self, token: str) -> str:
+        """A message signed by `sign_flash` in the last minute, or ""."""
+        try:
+            message = self._flashes.loads(token, max_age=FLASH_MAX_AGE_SECONDS)
+        except BadSignature:
+            return ""
+        return message if isinstance(message, str) else ""
 
     def csrf_token(self, session: Session) -> str:
         return hmac.new(self._secret, f"csrf:{session.sid}".encode(), hashlib.sha256).hexdigest()

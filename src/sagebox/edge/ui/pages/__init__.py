@@ -46,13 +46,16 @@ class PageContext:
     def render(self, template: str, status: int = 200, **context: Any) -> Response:
         return HTMLResponse(self.render_template(template, context), status_code=status)
 
-    @staticmethod
-    def redirect(path: str, **query: str) -> Response:
-        """303 to a console page (after a form: the browser GETs it)."""
+    def redirect(self, path: str, msg: str = "", **query: str) -> Response:
+        """303 to a console page (after a form: the browser GETs it); `msg` is shown there
+        once, signed so that no link can make the console say something it did not."""
         if not path.startswith("/ui"):
             path = "/ui/"
-        suffix = "?" + urlencode(query) if query else ""
-        return RedirectResponse(path + suffix, status_code=303)
+        if msg:
+            query["flash"] = self.sessions.sign_flash(msg)
+        if query:
+            path += ("&" if "?" in path else "?") + urlencode(query)
+        return RedirectResponse(path, status_code=303)
 
 
 Handler = Callable[[PageContext], Awaitable[Response]]
