@@ -202,6 +202,9 @@ def test_tuning_page_sorts_by_the_objective_and_marks_the_api_best_job(
     assert page.locator("#trials tbody tr").evaluate_all(
         "rows => rows.map(r => r.dataset.job)"
     ) == [t["TrainingJobName"] for t in api]
+    lines = page.locator("#parallel polyline")
+    assert sorted(lines.evaluate_all("ls => ls.map(l => l.dataset.job)")) == sorted(t["TrainingJobName"] for t in api)
+    assert page.locator(f"#parallel polyline[data-job='{best}']").get_attribute("stroke-width") == "3.5"
     chart = page.evaluate("Object.values(window.sagebox.charts).map(c => c.data[1].length)")
     assert 2 in chart
     console.screenshot("tuning-job")

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from sagebox.edge.ui import parallel
 from sagebox.edge.ui.pages import Column, FamilyPages, ListPage, PageContext, PageRoute, model_enum
 
 TRIALS_PAGE = 100
@@ -70,8 +71,16 @@ async def job_page(ctx: PageContext) -> Response:
         "xLabel": "trial (creation order)",
         "points": True,
     }
+    ranges = described["HyperParameterTuningJobConfig"].get("ParameterRanges", {})
+    scaling = {
+        r["Name"]: r.get("ScalingType", "Auto")
+        for kind in ("ContinuousParameterRanges", "IntegerParameterRanges")
+        for r in ranges.get(kind, [])
+    }
+    coordinates = parallel.layout(trials, tuned, objective, scaling, best)
     return ctx.render(
         "tuning_job.html",
+        coordinates=coordinates,
         job=described,
         trials=trials,
         best=best,
