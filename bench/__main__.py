@@ -7,6 +7,7 @@ import sys
 from bench import (
     clarify,
     console,
+    console_live,
     document_queries,
     experiments,
     factorization_machines,
@@ -49,6 +50,7 @@ BENCHMARKS = {
     "pipeline_scheduling": pipelines.run,
     "model_monitor": model_monitor.run,
     "console": console.run,
+    "console_live": console_live.run,
 }
 
 
