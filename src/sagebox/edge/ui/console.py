@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 import jinja2
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import compile_path
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 STATIC_PREFIX = "/ui/static/"
 MAX_UPLOAD_FILES = 1
+MAX_FORM_FIELDS = 20
 # One module per family (pages/__init__.py describes the pattern); the order is the menu's.
 FAMILIES = (
     "home",
@@ -131,93 +133,79 @@ class Console:
     async def _page(self, request: Request, body: bytes) -> Response:
         session = self.sessions.read(request)
         caller = await run_in_threadpool(session.caller, self.sessions.keys)
-        found, allowed = self._route(request)
         render = self._renderer(request, session, caller)
+
+        def error(status: int, code: str, message: str) -> Response:
+            page = render("error.html", {"code": code, "error_message": message})
+            return self._finish(request, session, HTMLResponse(page, status))
+
+        found, allowed = self._route(request)
         if found is None:
-            status = 405 if allowed else 404
-            text = (
-                "This page does not take that method."
-                if allowed
-                else "There is no such console page."
-            )
-            return self._finish(
-                request,
-                session,
-                HTMLResponse(
-                    render("error.html", {"code": str(status), "error_message": text}), status
-                ),
-            )
+            if allowed:
+                return error(405, "405", "This page does not take that method.")
+            return error(404, "404", "There is no such console page.")
         route, params = found
         if self.sessions.auth_required and caller is None and not route.public:
             if request.method == "GET":
-                response: Response = RedirectResponse(
-                    f"/ui/signin?next={request.url.path}", status_code=303
-                )
-            else:
-                message = "Sign in first: this server requires an access key pair (--auth)."
-                response = HTMLResponse(
-                    render("error.html", {"code": "403", "error_message": message}), 403
-                )
-            return self._finish(request, session, response)
+                target = f"/ui/signin?next={request.url.path}"
+                return self._finish(request, session, RedirectResponse(target, status_code=303))
+            return error(
+                403, "403", "Sign in first: this server requires an access key pair (--auth)."
+            )
         form: dict[str, str] = {}
         uploads: dict[str, UploadFile] = {}
-        if request.method == "POST":
-            if request.headers.get("content-type", "").startswith("multipart/form-data"):
-                # A file upload: the body was left unread by the edge; files spool to disk.
-                parsed = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=20)
-                for field, item in parsed.multi_items():
-                    if isinstance(item, UploadFile):
-                        uploads[field] = item
-                    else:
-                        form[field] = item
-            else:
-                form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-            if not self.sessions.csrf_valid(session, form.get("csrf")):
-                message = (
-                    "The form's CSRF token is missing or stale: reload the page and try again."
-                )
-                return self._finish(
-                    request,
-                    session,
-                    HTMLResponse(
-                        render("error.html", {"code": "403", "error_message": message}), 403
-                    ),
-                )
-        ctx = PageContext(
-            request,
-            params,
-            form,
-            ApiCalls(self.platform, caller),
-            session,
-            render,
-            self.sessions,
-            uploads,
-        )
         try:
-            response = await route.handler(ctx)
-        except ApiFailure as failure:
-            status = failure.status
-            if (
-                failure.code in NOT_FOUND_CODES
-                or failure.message.startswith("Could not find")
-                or "not found" in failure.message
-            ):
-                status = 404
-            context = {"code": f"{status} {failure.code}", "error_message": failure.message}
-            response = HTMLResponse(render("error.html", context), status if status >= 400 else 400)
-        except Exception as exc:  # a page's own fault: an HTML answer, logged, never a traceback
-            log.exception("the console failed to serve %s %s", request.method, request.url.path)
-            context = {
-                "code": "500",
-                "error_message": f"The console failed to show this page: {exc!r:.300}",
-            }
-            response = HTMLResponse(render("error.html", context), 500)
-        for upload in uploads.values():
-            await upload.close()
+            if request.method == "POST":
+                try:
+                    form, uploads = await _read_form(request, body)
+                except MultiPartException as exc:
+                    return error(400, "400", f"The form could not be read: {exc.message}")
+                if not self.sessions.csrf_valid(session, form.get("csrf")):
+                    message = (
+                        "The form's CSRF token is missing or stale: reload the page and try again."
+                    )
+                    return error(403, "403", message)
+            ctx = PageContext(
+                request,
+                params,
+                form,
+                ApiCalls(self.platform, caller),
+                session,
+                render,
+                self.sessions,
+                uploads,
+            )
+            response = await self._answer(ctx, route, render)
+        finally:
+            for upload in uploads.values():
+                await upload.close()
         if ctx.end_session:
             self.sessions.store(request, response, None)
             return response
         return self._finish(request, ctx.new_session or session, response)
+
+    @staticmethod
+    async def _answer(ctx: PageContext, route: PageRoute, render: Any) -> Response:
+        """The handler's page, or the error page of the API error it met (its code and
+        message as a client would see them) or of its own failure."""
+        try:
+            return await route.handler(ctx)
+        except ApiFailure as failure:
+            status = failure.status
+            missing = failure.message.startswith("Could not find") or "not found" in failure.message
+            if failure.code in NOT_FOUND_CODES or missing:
+                status = 404
+            context = {"code": f"{status} {failure.code}", "error_message": failure.message}
+            return HTMLResponse(render("error.html", context), status if status >= 400 else 400)
+        except Exception as exc:  # a page's own fault: an HTML answer, logged, never a traceback
+            log.exception(
+                "the console failed to serve %s %s", ctx.request.method, ctx.request.url.path
+            )
+            context = {
+                "code": "500",
+                "error_message": f"The console failed to show this page: {exc!r:.300}",
+            }
+            return HTMLResponse(render("error.html", context), 500)
 
     def _finish(self, request: Request, session: Session, response: Response) -> Response:
         self.sessions.store(request, response, session)
@@ -250,3 +238,19 @@ class Console:
             return self.env.get_template(template).render({**base, **context})
 
         return render
+
+
+async def _read_form(request: Request, body: bytes) -> tuple[dict[str, str], dict[str, UploadFile]]:
+    """A POSTed form's fields and files: URL-encoded (the edge has read the body) or
+    multipart (a file upload: read here, files spooled to disk)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)), {}
+    fields: dict[str, str] = {}
+    uploads: dict[str, UploadFile] = {}
+    parsed = await request.form(max_files=MAX_UPLOAD_FILES, max_fields=MAX_FORM_FIELDS)
+    for name, item in parsed.multi_items():
+        if isinstance(item, UploadFile):
+            uploads[name] = item
+        else:
+            fields[name] = item
+    return fields, uploads
