@@ -175,6 +175,9 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("pre.log").forEach(function (log) {
+      log.scrollTop = log.scrollHeight; // a log's tail is its news
+    });
     var state = document.getElementById("job-state");
     if (state) trainingJob(state);
     declaredCharts(document);
