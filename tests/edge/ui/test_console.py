@@ -203,8 +203,13 @@ def test_tuning_page_sorts_by_the_objective_and_marks_the_api_best_job(
         "rows => rows.map(r => r.dataset.job)"
     ) == [t["TrainingJobName"] for t in api]
     lines = page.locator("#parallel polyline")
-    assert sorted(lines.evaluate_all("ls => ls.map(l => l.dataset.job)")) == sorted(t["TrainingJobName"] for t in api)
-    assert page.locator(f"#parallel polyline[data-job='{best}']").get_attribute("stroke-width") == "3.5"
+    assert sorted(lines.evaluate_all("ls => ls.map(l => l.dataset.job)")) == sorted(
+        t["TrainingJobName"] for t in api
+    )
+    assert (
+        page.locator(f"#parallel polyline[data-job='{best}']").get_attribute("stroke-width")
+        == "3.5"
+    )
     chart = page.evaluate("Object.values(window.sagebox.charts).map(c => c.data[1].length)")
     assert 2 in chart
     console.screenshot("tuning-job")
@@ -358,6 +363,7 @@ def test_every_main_page_answers_without_console_errors(console: ConsolePage, bu
         "models": "/ui/models",
         "model-package-groups": "/ui/model-package-groups",
         "pipelines": "/ui/pipelines",
+        "experiments": "/ui/experiments",
         "s3": "/ui/s3",
         "s3-bucket": f"/ui/s3/{bucket}?prefix=diabetes/train/",
     }
@@ -427,4 +433,39 @@ def test_a_pipeline_execution_page_shows_its_steps_as_the_api_lists_them(
         row = page.locator(f"#steps tr[data-step={step['StepName']}]")
         assert row.locator("td").nth(1).inner_text() == step["StepStatus"]
     console.screenshot("pipeline-execution")
+    console.assert_no_errors()
+
+
+def test_an_experiment_page_compares_its_runs_as_the_api_describes_them(
+    console: ConsolePage, sagemaker: Any
+) -> None:
+    experiment, trial = unique("ui-exp"), unique("ui-trial")
+    sagemaker.create_experiment(ExperimentName=experiment)
+    sagemaker.create_trial(TrialName=trial, ExperimentName=experiment)
+    metrics = boto3.client("sagemaker-metrics")
+    runs = {}
+    for index, rate in enumerate((0.1, 0.3)):
+        run = f"{trial}-run{index}"
+        sagemaker.create_trial_component(
+            TrialComponentName=run, Parameters={"learning_rate": {"NumberValue": rate}}
+        )
+        sagemaker.associate_trial_component(TrialComponentName=run, TrialName=trial)
+        values = [1.0 / (step + 1 + index) for step in range(5)]
+        metrics.batch_put_metrics(
+            TrialComponentName=run,
+            MetricData=[
+                {"MetricName": "loss", "Timestamp": time.time(), "Step": step, "Value": value}
+                for step, value in enumerate(values)
+            ],
+        )
+        runs[run] = values
+    page = console.open(f"/ui/experiments/{experiment}")
+    for run, values in runs.items():
+        described = sagemaker.describe_trial_component(TrialComponentName=run)
+        (loss,) = [m for m in described["Metrics"] if m["MetricName"] == "loss"]
+        cell = page.locator(f"#runs tr[data-run='{run}'] td[data-metric=loss]").inner_text()
+        assert float(cell) == pytest.approx(loss["Last"]) == pytest.approx(values[-1])
+    drawn = page.evaluate("window.sagebox.charts.loss.data.slice(1).map(s => Array.from(s))")
+    assert sorted(drawn) == sorted(runs.values())
+    console.screenshot("experiment")
     console.assert_no_errors()

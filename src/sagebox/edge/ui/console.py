@@ -47,6 +47,7 @@ FAMILIES = (
     "hosting",
     "registry",
     "pipelines",
+    "experiments",
     "s3",
     "signin",
 )

@@ -55,6 +55,7 @@ FAMILY_PATHS = {
     "Endpoint": "/ui/endpoints",
     "ModelPackageGroup": "/ui/model-package-groups",
     "Pipeline": "/ui/pipelines",
+    "Experiment": "/ui/experiments",
 }
 
 

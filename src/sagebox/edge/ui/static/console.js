@@ -45,6 +45,24 @@
     return chart;
   }
 
+  /* Several named series on one x axis (null where a series has no value). */
+  function drawSeries(container, spec) {
+    var box = document.createElement("div");
+    box.className = "chart";
+    box.setAttribute("data-chart", spec.name);
+    container.appendChild(box);
+    var series = [{ label: spec.xLabel || "" }];
+    var data = [spec.x];
+    spec.series.forEach(function (s, i) {
+      series.push({ label: s.label, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, points: { show: true, size: 5 } });
+      data.push(s.y);
+    });
+    sagebox.charts[spec.name] = new uPlot(
+      { title: spec.name, width: chartWidth(container), height: 240, scales: { x: { time: false } },
+        series: series, axes: [{ label: spec.xLabel || "" }, {}] },
+      data, box);
+  }
+
   function text(el, value) {
     if (el) el.textContent = value == null ? "" : String(value);
   }
@@ -147,7 +165,9 @@
         sagebox.charts[spec.name].destroy();
         delete sagebox.charts[spec.name];
       }
-      if (spec.x.length) {
+      if (spec.series) {
+        drawSeries(node.parentElement, spec);
+      } else if (spec.x.length) {
         drawChart(node.parentElement, spec.name, spec.x, spec.y, spec.xLabel || "", i, spec.points, spec.time, spec.range);
       }
     });
