@@ -24,7 +24,7 @@ from starlette.routing import compile_path
 from starlette.staticfiles import StaticFiles
 
 from sagebox.edge.ui.calls import ApiCalls, ApiFailure
-from sagebox.edge.ui.formatting import dig, duration, status_class, when
+from sagebox.edge.ui.formatting import dig, status_class, when
 from sagebox.edge.ui.listing import list_route
 from sagebox.edge.ui.pages import FamilyPages, PageContext, PageRoute
 from sagebox.edge.ui.session import ConsoleSessions, Session
@@ -99,7 +99,7 @@ class Console:
             lstrip_blocks=True,
         )
         self.env.filters.update(when=when, dig=dig, status_class=status_class)
-        self.env.globals.update(dig=dig, duration=duration)
+        self.env.globals.update(dig=dig)
         self.families: list[FamilyPages] = [
             importlib.import_module(f"sagebox.edge.ui.pages.{name}").PAGES for name in FAMILIES
         ]

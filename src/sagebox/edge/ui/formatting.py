@@ -51,11 +51,3 @@ def status_class(status: Any) -> str:
         if status in statuses:
             return name
     return "plain"
-
-
-def duration(start: Any, end: Any) -> str:
-    try:
-        seconds = float(end) - float(start)
-    except (TypeError, ValueError):
-        return ""
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

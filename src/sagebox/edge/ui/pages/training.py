@@ -7,7 +7,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from sagebox.edge.ui.formatting import when
+from sagebox.edge.ui.formatting import status_class, when
 from sagebox.edge.ui.pages import Column, FamilyPages, ListPage, PageContext, PageRoute, model_enum
 from sagebox.services.logs import TRAINING_GROUP
 from sagebox.services.training.metric_history import MetricHistories, history_key
@@ -128,6 +128,7 @@ async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
     return {
         "name": name,
         "status": described["TrainingJobStatus"],
+        "statusClass": status_class(described["TrainingJobStatus"]),
         "secondaryStatus": described.get("SecondaryStatus"),
         "running": running,
         "finalMetrics": described.get("FinalMetricDataList", []),

@@ -80,7 +80,7 @@
       if (status) {
         status.innerHTML = "";
         var badge = document.createElement("span");
-        badge.className = "status " + statusClass(state.status);
+        badge.className = "status " + state.statusClass;
         badge.textContent = state.status;
         status.appendChild(badge);
       }
@@ -144,16 +144,6 @@
         .catch(function () { setTimeout(poll, 3000); });
     }
     if (state.running) setTimeout(poll, 1000);
-  }
-
-  function statusClass(status) {
-    var good = ["Completed", "InService", "Succeeded", "Approved", "Executed"];
-    var busy = ["InProgress", "Creating", "Updating", "Stopping", "Starting", "Pending", "Executing"];
-    var bad = ["Failed", "Rejected", "OutOfService", "Deleting", "Stopped"];
-    if (good.indexOf(status) >= 0) return "good";
-    if (busy.indexOf(status) >= 0) return "busy";
-    if (bad.indexOf(status) >= 0) return "bad";
-    return "plain";
   }
 
   /* Charts declared in the page: <script type="application/json" class="chart-data">
