@@ -240,7 +240,8 @@ def run(repeats: int = 31) -> dict[str, Any]:
             f"`sagebox serve` on SQLite, {JOBS:,} completed training jobs written into the store in {filled_s:.1f} s "
             f"(copies of one real XGBoost job's document); p50 of {repeats} GETs per list page over loopback HTTP "
             "(httpx, one connection), the reference being the List call the page makes, sent by boto3 to the same "
-            "server. A finished job's page reads its curves with BatchGetMetrics (the series kept when it ended); a "
+            "server. A finished job's page reads its curves with BatchGetMetrics (the series kept when it ended) and its log "
+            "tail with GetLogEvents at its first view (the figure in brackets) and keeps both for later views; a "
             "running job's page extracts them from the log, reading only the lines logged since its last answer. Live updates: a running job's page polls every second, so a logged metric line "
             "reaches the browser within 1 s plus one detail-page answer."
         ),

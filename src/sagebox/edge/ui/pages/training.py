@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +19,32 @@ MAX_QUERIES = 100  # BatchGetMetrics takes at most 100 queries
 RUNNING = ("InProgress", "Stopping")
 # The curves of recently viewed jobs: a polled page reads only the lines logged since.
 HISTORIES = MetricHistories(tail=LOG_TAIL_LINES)
+
+
+class EndedJobs:
+    """The curves and log tail of the most recently viewed ended jobs, by ARN and
+    LastModifiedTime (a job that changes again gets a new entry)."""
+
+    def __init__(self, capacity: int = 32) -> None:
+        self._capacity = capacity
+        self._jobs: OrderedDict[Any, tuple[dict[str, list[float]], list[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> tuple[dict[str, list[float]], list[str]] | None:
+        with self._lock:
+            found = self._jobs.get(key)
+            if found is not None:
+                self._jobs.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: tuple[dict[str, list[float]], list[str]]) -> None:
+        with self._lock:
+            self._jobs[key] = value
+            while len(self._jobs) > self._capacity:
+                self._jobs.popitem(last=False)
+
+
+ENDED = EndedJobs()
 
 LIST = ListPage(
     path="/ui/training-jobs",
@@ -113,9 +141,16 @@ async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
     """What the page shows and refreshes: status, metric curves, final metrics, log tail."""
     described = await ctx.api("DescribeTrainingJob", TrainingJobName=name)
     running = described["TrainingJobStatus"] in RUNNING
-    values = None if running else await stored_curves(ctx, described)
-    if values is not None:
-        tail = await log_tail(ctx, TRAINING_GROUP, name, LOG_TAIL_LINES)
+    # An ended job's curves and log no longer change: kept for its next views.
+    ended_key = (described["TrainingJobArn"], described.get("LastModifiedTime"))
+    ended = None if running else ENDED.get(ended_key)
+    if ended is None and not running:
+        stored = await stored_curves(ctx, described)
+        if stored is not None:
+            ended = (stored, await log_tail(ctx, TRAINING_GROUP, name, LOG_TAIL_LINES))
+            ENDED.put(ended_key, ended)
+    if ended is not None:
+        values, tail = ended
     else:
         # Running (or just ended): the curves from the log, reading only what was logged
         # since this job's page was last answered.
