@@ -29,8 +29,9 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
 
 
 def is_console_path(request: Request) -> bool:
-    """Whether an unsigned request is for the web console (/ui and below). A signed request,
-    or an S3 presigned URL (v2 or v4), under /ui/ stays S3's: a bucket named "ui"."""
+    """Whether an unsigned request is for the web console (/ui and below). No S3 bucket can
+    be named "ui" (names have 3 to 63 characters), so the path is free; a request signed
+    or presigned for a service still goes to that service."""
     path = request.url.path
     if path != "/ui" and not path.startswith("/ui/"):
         return False
