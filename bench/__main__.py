@@ -6,6 +6,8 @@ import sys
 
 from bench import (
     clarify,
+    console,
+    console_live,
     document_queries,
     experiments,
     factorization_machines,
@@ -47,6 +49,8 @@ BENCHMARKS = {
     "clarify": clarify.run,
     "pipeline_scheduling": pipelines.run,
     "model_monitor": model_monitor.run,
+    "console": console.run,
+    "console_live": console_live.run,
 }
 
 

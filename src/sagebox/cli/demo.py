@@ -54,6 +54,7 @@ def _deploy_and_invoke(sagemaker, job: str, artifact: str, rows, expected) -> No
     sagemaker.create_endpoint(EndpointName=job, EndpointConfigName=job)
     sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     print(f"6. endpoint {job} InService after {time.time() - started:.1f} s")
+    print(f"   console: {os.environ['AWS_ENDPOINT_URL']}/ui/endpoints/{job}")
     answer = runtime.invoke_endpoint(EndpointName=job, ContentType="text/csv", Body=_csv_rows(rows))
     served = [float(v) for v in answer["Body"].read().decode().replace("\n", ",").split(",") if v.strip()]
     print(f"   invoke_endpoint answered from variant {answer['InvokedProductionVariant']}: "
@@ -107,6 +108,7 @@ def run_demo(keep: bool = False, tuning: bool = False) -> int:
         )
         s3, sagemaker, sts = boto3.client("s3"), boto3.client("sagemaker"), boto3.client("sts")
         print(f"   signed with access key {key.access_key_id}; caller identity: {sts.get_caller_identity()['Arn']}")
+        print(f"   console: {endpoint}/ui/ (sign in with {key.access_key_id} / {key.secret_access_key}, a key of this demo's home)")
 
         data = load_breast_cancer()
         x_train, x_test, y_train, y_test = train_test_split(
@@ -144,6 +146,7 @@ def run_demo(keep: bool = False, tuning: bool = False) -> int:
             StoppingCondition={"MaxRuntimeInSeconds": 600},
         )
         print(f"3. created training job {job}")
+        print(f"   watch it live: {endpoint}/ui/training-jobs/{job}")
         seen = 0
         started = time.time()
         while True:

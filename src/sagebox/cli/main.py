@@ -82,6 +82,29 @@ def _parser() -> argparse.ArgumentParser:
         "from the home's store, creating one if it has none (default sagebox)",
     )
 
+    endpoint = argparse.ArgumentParser(add_help=False)
+    endpoint.add_argument(
+        "--endpoint-url", default=None, help="the server (default $AWS_ENDPOINT_URL, else http://127.0.0.1:8080)"
+    )
+    job_kind = argparse.ArgumentParser(add_help=False)
+    job_kind.add_argument(
+        "--kind", choices=("training", "processing", "transform"), default="training", help="the job's kind"
+    )
+    ls = commands.add_parser("ls", parents=[endpoint], help="list resources of a kind; without one, what is running")
+    ls.add_argument("kind", nargs="?", default=None, help="training-jobs, tuning-jobs, endpoints, models, ...")
+    ls.add_argument("--name-contains", default=None)
+    ls.add_argument("--status", default=None, help="StatusEquals, e.g. InProgress")
+    ls.add_argument("--max", type=int, default=50, help="at most this many (default 50)")
+    logs = commands.add_parser("logs", parents=[endpoint, job_kind], help="print a job's log")
+    logs.add_argument("job")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines until the job ends")
+    wait = commands.add_parser("wait", parents=[endpoint, job_kind], help="print a job's progress until it ends")
+    wait.add_argument("job")
+    wait.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds (exit 3)")
+    opener = commands.add_parser("open", parents=[endpoint], help="open the console (at KIND[/NAME]) in a browser")
+    opener.add_argument("resource", nargs="?", default=None, help="e.g. training-jobs/my-job; default: the overview")
+    opener.add_argument("--print", dest="print_only", action="store_true", help="only print the page's URL")
+
     demo = commands.add_parser("demo", help="train XGBoost end to end against a temporary server")
     demo.add_argument("--keep", action="store_true", help="keep the temporary home folder")
     demo.add_argument("--tuning", action="store_true", help="also run a small hyperparameter tuning job")
@@ -125,6 +148,10 @@ def _run(args: argparse.Namespace) -> int:
             return 2
         given = (args.access_key_id, args.secret_access_key) if args.access_key_id else None
         return run_env(settings, args.endpoint_url, args.bucket or DEFAULT_BUCKET, given, args.user)
+    if args.command in ("ls", "logs", "wait", "open"):
+        from sagebox.cli.console_commands import run
+
+        return run(args)
     if args.command == "demo":
         from sagebox.cli.demo import run_demo
 

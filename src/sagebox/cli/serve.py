@@ -41,6 +41,11 @@ def binding_refusal(settings: Settings) -> str | None:
     )
 
 
+def console_host(host: str) -> str:
+    """Where a browser on this machine opens the console: a wildcard address is not one."""
+    return "127.0.0.1" if host in ("0.0.0.0", "[::]", "") else host
+
+
 def serve(settings: Settings, log_level: str = "warning") -> int:
     refusal = binding_refusal(settings)
     if refusal is not None:
@@ -68,5 +73,7 @@ def serve(settings: Settings, log_level: str = "warning") -> int:
         f"sagebox listening on http://{shown}:{port} (home {settings.home}, auth {settings.auth})",
         flush=True,
     )
+    sign_in = " (sign in with an access key pair)" if settings.auth_required else ""
+    print(f"console: http://{console_host(shown)}:{port}/ui/{sign_in}", flush=True)
     server.run(sockets=[sock])
     return 0

@@ -25,6 +25,7 @@ from sagebox.edge.errors import AWSError, bounded_message, json_error, query_err
 from sagebox.edge.gate import RequestGate, caller_of
 from sagebox.edge.json_requests import LARGE_BODIES
 from sagebox.edge.protocol_errors import unknown_service
+from sagebox.edge.ui.console import Console
 from sagebox.services.errors import ServiceError
 from sagebox.services.platform import Platform
 
@@ -41,6 +42,7 @@ class EdgeApp:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.gate = RequestGate.for_store(platform.settings, platform.store)
+        self.console = Console(platform)  # the web console at /ui/
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -99,6 +101,8 @@ class EdgeApp:
                 return sts.handle(body, self.platform.settings.account_id, rid, caller_of(request))
             if service == "iam":
                 return iam.handle(body, self.platform.settings.account_id, rid)
+            if service == "ui":
+                return await self.console.handle(request, body)
             if service == "health":
                 return JSONResponse({"status": "ok", "service": "sagebox"})
             if service == "sagemaker-runtime":

@@ -70,6 +70,16 @@ async def answer(
     return await run_in_threadpool(_read_and_result, service, model, handler, platform, body)
 
 
+def invoke(service: str, operation: str, handler: Handler, platform: Platform, body: bytes) -> dict[str, Any]:
+    """One operation answered in the calling thread exactly as over HTTP: the body read and
+    validated against the input shape, the handler, the answer serialized from the output
+    shape (the web console's calls, edge/ui/calls.py)."""
+    model = operation_model(service, operation)
+    if model is None:
+        raise AWSError("UnknownOperationException", f"{service} has no operation named '{operation}'.")
+    return _read_and_result(service, model, handler, platform, body)
+
+
 def _read_and_result(
     service: str, model: OperationModel, handler: Handler, platform: Platform, body: bytes
 ) -> dict[str, Any]:

@@ -28,9 +28,20 @@ def credential_scope(request: Request) -> tuple[str, str] | None:
     return None
 
 
+def is_console_path(request: Request) -> bool:
+    """Whether an unsigned request is for the web console (/ui and below). No S3 bucket can
+    be named "ui" (names have 3 to 63 characters), so the path is free; a request signed
+    or presigned for a service still goes to that service."""
+    path = request.url.path
+    if path != "/ui" and not path.startswith("/ui/"):
+        return False
+    query = request.query_params
+    return not any(name in query for name in ("AWSAccessKeyId", "Signature", "X-Amz-Signature"))
+
+
 def service_of(request: Request, body: bytes) -> str:
     """The service to route to: sagemaker, logs, cloudwatch, sagemaker-runtime, sagemaker-metrics, sts, iam, s3,
-    health, or unknown:<name>."""
+    health, ui (the web console), or unknown:<name>."""
     target = request.headers.get("x-amz-target", "")
     if target.startswith("SageMaker."):
         return "sagemaker"
@@ -42,6 +53,8 @@ def service_of(request: Request, body: bytes) -> str:
     if path.startswith("/_sagebox/"):
         return "health"
     scope = credential_scope(request)
+    if scope is None and is_console_path(request):
+        return "ui"
     service = scope[1] if scope else None
     if service == "sagemaker" and path.startswith("/endpoints/"):
         return "sagemaker-runtime"

@@ -56,3 +56,22 @@ def read_events(path: Path) -> list[dict[str, object]]:
         return []
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def last_event_timestamp(path: Path, window: int = 64 * 1024) -> int | None:
+    """The timestamp of a log file's last event, read from its end (a long log is not read
+    whole); None when it has none."""
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - window))
+            lines = [line for line in handle.read().splitlines() if line.strip()]
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["timestamp"])
+        except (ValueError, KeyError, TypeError):
+            continue  # the first line of the window may be cut
+    events = read_events(path) if size > window else []
+    return int(events[-1]["timestamp"]) if events else None

@@ -302,6 +302,10 @@ class JobService(ABC, Generic[RunT]):
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
         return list_resources(self._repo, request, self.family, summary=self.summary)
 
+    def count(self) -> int:
+        """How many jobs of this kind exist (the console's overview)."""
+        return self._repo.count()
+
     def summary(self, record: ResourceRecord) -> dict[str, Any]:
         """One job as List<Kind>s shows it."""
         return {k: record.document[k] for k in self.family.summary_fields if k in record.document}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.config import Settings
-from sagebox.runtime.logs import read_events
+from sagebox.runtime.logs import last_event_timestamp, read_events
 from sagebox.services.errors import ServiceError
 
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -173,8 +173,7 @@ class LogService:
         return {"logStreams": described[: request.get("limit") or DEFAULT_STREAM_LIMIT]}
 
     def _describe(self, stream: Stream) -> dict[str, Any]:
-        events = stream.events()
-        last = int(events[-1]["timestamp"]) if events else None
+        last = last_event_timestamp(stream.path)
         size = stream.path.stat().st_size if stream.path.exists() else 0
         item = {
             "logStreamName": stream.name,

@@ -63,6 +63,10 @@ class RecordService:
     def list(self, request: dict[str, Any]) -> dict[str, Any]:
         return list_resources(self._repo, request, self.family)
 
+    def count(self) -> int:
+        """How many resources of this family exist (the console's overview)."""
+        return self._repo.count()
+
     def delete(self, name: str) -> dict[str, Any]:
         record = self.get(name)
         try:

@@ -84,10 +84,8 @@ class MetricPointRepository:
             .order_by(c.id.asc())
         )
         with self._db.read() as connection:
-            return [
-                MetricPoint(row.metric_name, row.timestamp, row.value, row.step)
-                for row in connection.execute(statement)
-            ]
+            rows = connection.execute(statement).all()  # one fetch: a series can be long
+        return [MetricPoint(name, timestamp, value, step) for name, timestamp, value, step in rows]
 
     def count(self, arn: str) -> int:
         """How many points of any metric `arn` has."""
