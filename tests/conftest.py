@@ -59,3 +59,13 @@ def runtime(sagebox_server: ServerProcess):  # noqa: ANN201
     from botocore.config import Config
 
     return boto3.client("sagemaker-runtime", config=Config(max_pool_connections=64))
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A three-node Ray cluster for the session (skipped without the `ray` extra)."""
+    pytest.importorskip("ray", reason="the Ray executor tests need the 'ray' extra")
+    from tests.ray_cluster import ray_cluster as start
+
+    with start() as address:
+        yield address

@@ -1,0 +1,43 @@
+"""A real Ray cluster of three one-CPU nodes on this machine, for the scale-out tests.
+
+Ray's own multi-node test utility (`ray.cluster_utils.Cluster`) starts a head and two
+worker nodes as separate raylets with their own object stores; each job host placed on
+it runs in a worker process of one of them. `RAY_ADDRESS` names the cluster, so that
+`ray://auto` (this test process, or a `sagebox serve` it starts) joins it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+NODES = 3
+# An ml.m5.xlarge (4 vCPUs, 16 GiB) reserves half a CPU and 2 GiB of a test node.
+RESOURCE_SCALE = 0.125
+EXECUTOR_URL = f"ray://auto?resource_scale={RESOURCE_SCALE}"
+
+
+@contextmanager
+def ray_cluster() -> Iterator[str]:
+    """Starts the cluster and yields its address; tears it down after."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+    from ray.cluster_utils import Cluster
+
+    node = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 100 * 1024**2}
+    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
+    saved = os.environ.get("RAY_ADDRESS")
+    try:
+        for _ in range(NODES - 1):
+            cluster.add_node(**node)
+        cluster.wait_for_nodes()
+        os.environ["RAY_ADDRESS"] = cluster.address
+        yield cluster.address
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = saved
