@@ -61,9 +61,10 @@ def runtime(sagebox_server: ServerProcess):  # noqa: ANN201
     return boto3.client("sagemaker-runtime", config=Config(max_pool_connections=64))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
-    """A three-node Ray cluster for the session (skipped without the `ray` extra)."""
+    """A three-node Ray cluster for one module (skipped without the `ray` extra); gone after
+    it, so that its idle daemons do not slow the rest of the suite."""
     pytest.importorskip("ray", reason="the Ray executor tests need the 'ray' extra")
     from tests.ray_cluster import ray_cluster as start
 

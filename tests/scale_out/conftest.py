@@ -1,0 +1,16 @@
+"""The scale-out suite shares one Ray cluster between its modules, ended after them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="package")
+def ray_cluster() -> Iterator[str]:
+    pytest.importorskip("ray", reason="the Ray executor tests need the 'ray' extra")
+    from tests.ray_cluster import ray_cluster as start
+
+    with start() as address:
+        yield address
