@@ -20,6 +20,7 @@ from bench import (
     pca,
     pipelines,
     random_cut_forest,
+    scale_out,
     sdk_flow,
     search,
     training_overhead,
@@ -47,6 +48,7 @@ BENCHMARKS = {
     "clarify": clarify.run,
     "pipeline_scheduling": pipelines.run,
     "model_monitor": model_monitor.run,
+    "scale_out": scale_out.run,
 }
 
 

@@ -7,10 +7,11 @@ parameters tune it: ``resource_scale`` multiplies every reservation (``0.25`` le
 ml.m5.xlarge host, 4 vCPUs and 16 GiB, fit a one-CPU test node), ``placement_timeout``
 is how long a job waits for the cluster to have room (seconds, default 600).
 
-One start() is one placement group with a bundle per host, each the vCPUs, memory and
-GPUs of the host's instance type (runtime/instance_types.py), placed SPREAD so that a
-multi-host job lands on different nodes where there are enough; each host is a
-`HostProcess` actor (runtime/ray_host.py) in its bundle. The host's workspace travels
+Each host is a `HostProcess` actor (runtime/ray_host.py) reserving the vCPUs, memory
+and GPUs of the host's instance type (runtime/instance_types.py). A multi-host start()
+is one placement group with a bundle per host, placed SPREAD so that the hosts land on
+different nodes where there are enough, each actor in its bundle; a single host is
+placed by its own reservation. The host's workspace travels
 to its node through Ray's object store and what the host wrote comes back the same way
 when it ends, so no node needs the API server's file system. The rendezvous address
 (MASTER_ADDR) of a multi-host job is algo-1's node. The executor reads every host's
@@ -82,7 +83,11 @@ class _Host:
 
 class RayExecution(Execution):
     def __init__(
-        self, hosts: list[_Host], group: PlacementGroup, marker: str, on_line: LineListener | None
+        self,
+        hosts: list[_Host],
+        group: PlacementGroup | None,
+        marker: str,
+        on_line: LineListener | None,
     ) -> None:
         self._hosts = hosts
         self._group = group
@@ -217,6 +222,12 @@ class RayExecution(Execution):
             return self._outcome
 
 
+def _no_room(count: int, seconds: float) -> OSError:
+    return OSError(
+        f"CapacityError: the Ray cluster had no room for {count} host(s) within {seconds:g} s"
+    )
+
+
 def _dispose(hosts: Sequence[_Host], group: PlacementGroup | None) -> None:
     """Removes the actors' scratch folders, the actors and the placement group."""
     cleans = []
@@ -323,16 +334,8 @@ class RayExecutor(Executor):
         bundles = [self._bundle(command) for command in commands]
         for command, bundle in zip(commands, bundles, strict=True):
             self._check_fits(command, bundle)
-        group = placement_group(
-            bundles, strategy="SPREAD", name=f"sagebox-{marker}", lifetime="detached"
-        )
-        try:
-            ray.get(group.ready(), timeout=self.placement_timeout)
-        except ray.exceptions.GetTimeoutError as exc:
-            remove_placement_group(group)
-            raise OSError(
-                f"CapacityError: the Ray cluster had no room for {len(commands)} host(s) within {self.placement_timeout:g} s"
-            ) from exc
+        # One host needs no group: its actor's own reservation places it, a step less.
+        group = None if len(commands) == 1 else self._reserve(bundles, marker)
         hosts = [
             _Host(
                 command,
@@ -344,8 +347,10 @@ class RayExecutor(Executor):
                     num_cpus=bundle["CPU"],
                     memory=bundle["memory"],
                     num_gpus=bundle.get("GPU", 0),
-                    scheduling_strategy=PlacementGroupSchedulingStrategy(
-                        group, placement_group_bundle_index=index
+                    scheduling_strategy=(
+                        PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=index)
+                        if group is not None
+                        else "DEFAULT"
                     ),
                 ).remote(command.host),
                 LogWriter(command.log_file),
@@ -375,6 +380,8 @@ class RayExecutor(Executor):
                 ray.get(ref, timeout=CALL_TIMEOUT_S)
         except BaseException as exc:
             self._abandon(hosts, group)
+            if isinstance(exc, ray.exceptions.GetTimeoutError):
+                raise _no_room(len(commands), self.placement_timeout) from exc
             if isinstance(exc, ray.exceptions.RayTaskError):
                 raise OSError(str(getattr(exc, "cause", None) or exc)) from None
             if isinstance(exc, ray.exceptions.RayError):
@@ -384,7 +391,20 @@ class RayExecutor(Executor):
         execution._pump.start()
         return execution
 
-    def _abandon(self, hosts: list[_Host], group: PlacementGroup) -> None:
+    def _reserve(self, bundles: list[dict[str, float]], marker: str) -> PlacementGroup:
+        """The hosts' bundles, SPREAD over nodes (soft: hosts share a node when there are
+        fewer nodes than hosts); OSError when the cluster has no room in time."""
+        group = placement_group(
+            bundles, strategy="SPREAD", name=f"sagebox-{marker}", lifetime="detached"
+        )
+        try:
+            ray.get(group.ready(), timeout=self.placement_timeout)
+        except ray.exceptions.GetTimeoutError as exc:
+            remove_placement_group(group)
+            raise _no_room(len(bundles), self.placement_timeout) from exc
+        return group
+
+    def _abandon(self, hosts: list[_Host], group: PlacementGroup | None) -> None:
         """Ends what a failed start left: every started process, its actor, the group."""
         ends = [h.actor.terminate.remote() for h in hosts]
         try:
