@@ -3,14 +3,17 @@
 Ray's own multi-node test utility (`ray.cluster_utils.Cluster`) starts a head and two
 worker nodes as separate raylets with their own object stores; each job host placed on
 it runs in a worker process of one of them. `RAY_ADDRESS` names the cluster, so that
-`ray://auto` (this test process, or a `sagebox serve` it starts) joins it.
+`ray://auto` (this test process, or a `sagebox serve` it starts) joins it; the head
+also runs Ray Client's server, for `ray://HOST:PORT` as on a real cluster.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 NODES = 3
 # An ml.m5.xlarge (4 vCPUs, 16 GiB) reserves half a CPU and 2 GiB of a test node.
@@ -18,22 +21,42 @@ RESOURCE_SCALE = 0.125
 EXECUTOR_URL = f"ray://auto?resource_scale={RESOURCE_SCALE}"
 
 
+@dataclass(frozen=True)
+class RayTestCluster:
+    address: str
+    """The GCS address (RAY_ADDRESS)."""
+    client_port: int
+    """Ray Client's port on the head."""
+
+    @property
+    def client_executor_url(self) -> str:
+        return f"ray://127.0.0.1:{self.client_port}?resource_scale={RESOURCE_SCALE}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @contextmanager
-def ray_cluster() -> Iterator[str]:
-    """Starts the cluster and yields its address; tears it down after."""
+def ray_cluster() -> Iterator[RayTestCluster]:
+    """Starts the cluster and yields where it is; tears it down after."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
     from ray.cluster_utils import Cluster
 
     node = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 100 * 1024**2}
-    cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
+    client_port = _free_port()
+    head = {**node, "include_dashboard": False, "ray_client_server_port": client_port}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
     saved = os.environ.get("RAY_ADDRESS")
     try:
         for _ in range(NODES - 1):
             cluster.add_node(**node)
         cluster.wait_for_nodes()
         os.environ["RAY_ADDRESS"] = cluster.address
-        yield cluster.address
+        yield RayTestCluster(cluster.address, client_port)
     finally:
         ray.shutdown()
         cluster.shutdown()
