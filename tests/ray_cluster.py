@@ -14,11 +14,13 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 NODES = 3
 # An ml.m5.xlarge (4 vCPUs, 16 GiB) reserves half a CPU and 2 GiB of a test node.
 RESOURCE_SCALE = 0.125
 EXECUTOR_URL = f"ray://auto?resource_scale={RESOURCE_SCALE}"
+NODE = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 100 * 1024**2}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,18 @@ class RayTestCluster:
     """The GCS address (RAY_ADDRESS)."""
     client_port: int
     """Ray Client's port on the head."""
+    cluster: Any
+    """Ray's `Cluster`, to take nodes away and add them back."""
+
+    def worker_node(self, node_id: str) -> Any:
+        """The worker node (not the head) of that id, else None."""
+        return next((n for n in self.cluster.worker_nodes if n.node_id == node_id), None)
+
+    def lose_node(self, node: Any) -> None:
+        """Kills a worker node at once, as a machine lost would be, and adds a fresh one."""
+        self.cluster.remove_node(node, allow_graceful=False)
+        self.cluster.add_node(**NODE)
+        self.cluster.wait_for_nodes()
 
     @property
     def client_executor_url(self) -> str:
@@ -46,17 +60,16 @@ def ray_cluster() -> Iterator[RayTestCluster]:
     import ray
     from ray.cluster_utils import Cluster
 
-    node = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 100 * 1024**2}
     client_port = _free_port()
-    head = {**node, "include_dashboard": False, "ray_client_server_port": client_port}
+    head = {**NODE, "include_dashboard": False, "ray_client_server_port": client_port}
     cluster = Cluster(initialize_head=True, head_node_args=head)
     saved = os.environ.get("RAY_ADDRESS")
     try:
         for _ in range(NODES - 1):
-            cluster.add_node(**node)
+            cluster.add_node(**NODE)
         cluster.wait_for_nodes()
         os.environ["RAY_ADDRESS"] = cluster.address
-        yield RayTestCluster(cluster.address, client_port)
+        yield RayTestCluster(cluster.address, client_port, cluster)
     finally:
         ray.shutdown()
         cluster.shutdown()

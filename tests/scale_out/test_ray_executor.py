@@ -3,9 +3,12 @@ hosts spread over nodes, rendezvous at algo-1's node, reservations from instance
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -124,3 +127,31 @@ def test_executor_urls() -> None:
         open_executor("ray://auto?resource_sale=2")
     with pytest.raises(ValueError, match="above 0"):
         open_executor("ray://auto?resource_scale=0")
+
+
+def test_a_host_whose_node_is_lost_fails_the_execution_naming_it(
+    executor, ray_cluster, tmp_path: Path
+) -> None:
+    code = "import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(30)"
+    hosts = [command(tmp_path, f"algo-{n}", code) for n in (1, 2)]
+    execution = executor.start(hosts)
+    deadline = time.time() + 20
+    while not all(lines(h) for h in hosts) and time.time() < deadline:
+        time.sleep(0.05)
+    victim = next(
+        h
+        for h in hosts
+        if ray_cluster.worker_node(execution.placement[h.host]["node_id"]) is not None
+    )
+    pid = int(lines(victim)[0])
+    try:
+        ray_cluster.lose_node(ray_cluster.worker_node(execution.placement[victim.host]["node_id"]))
+        outcome = execution.wait(deadline=time.time() + 60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # on a real cluster the process went with its machine
+    assert (outcome.cause, outcome.failed_host) == (ExitCause.EXITED, victim.host)
+    assert outcome.exit_codes[victim.host] == -signal.SIGKILL
+    assert lines(victim)[-1].startswith(f"sagebox: host {victim.host} was lost with its Ray node ")
+    survivor = next(h for h in hosts if h is not victim)
+    assert outcome.exit_codes[survivor.host] not in (None, 0)  # ended with the execution
