@@ -17,7 +17,7 @@ import pytest
 from sagebox.cli.server_process import ServerProcess
 from tests.conftest import CLIENT_ENV
 from tests.postgres_server import PostgresUnavailable, start_server
-from tests.ray_cluster import RayTestCluster
+from tests.ray_cluster import EXECUTOR_URL, RayTestCluster
 from tests.seaweedfs_server import SeaweedUnavailable, seaweedfs_s3, weed_program
 from tests.services.training.jobs import channel, csv_bytes, job_request, unique, wait_for
 from tests.services.training.multi_host_jobs import multi_host_job, tar_members
@@ -63,10 +63,9 @@ def server(
     s3_endpoint: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServerProcess]:
-    # Through Ray Client, as a server outside the cluster reaches it (README's command).
     arguments = [
         "--executor",
-        ray_cluster.client_executor_url,
+        EXECUTOR_URL,
         "--store",
         store_url,
         "--objects",
