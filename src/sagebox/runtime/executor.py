@@ -119,6 +119,11 @@ class Executor(ABC):
 
     name = ""
 
+    def connect(self) -> None:
+        """Reaches the compute backend now, so that a wrong address fails the server's start
+        rather than its first job (ConnectionError); nothing to do for local processes."""
+        return None
+
     @abstractmethod
     def start(
         self,
