@@ -88,5 +88,7 @@ def test_serve_refuses_an_executor_it_cannot_use(tmp_path: Path) -> None:
     assert "cannot use the executor 'cluster://x'" in done.stderr
     assert "use 'local' (processes on this machine) or 'ray://HOST:PORT'" in done.stderr
     assert "sagebox listening" not in done.stdout
-    assert "resource_sale" in (executor_refusal(Settings(executor="ray://auto?resource_sale=1")) or "")
+    assert "resource_sale" in (
+        executor_refusal(Settings(executor="ray://auto?resource_sale=1")) or ""
+    )
     assert executor_refusal(Settings()) is None
