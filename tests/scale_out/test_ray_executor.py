@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,18 @@ def test_a_host_whose_node_is_lost_fails_the_execution_naming_it(
     assert lines(victim)[-1].startswith(f"sagebox: host {victim.host} was lost with its Ray node ")
     survivor = next(h for h in hosts if h is not victim)
     assert outcome.exit_codes[survivor.host] not in (None, 0)  # ended with the execution
+
+
+def test_shell_scripts_in_the_workspace_name_the_nodes_copy(executor, tmp_path: Path) -> None:
+    """A script the job received has its /opt/ml paths rewritten to the server's workspace;
+    on the node they lead to the node's copy."""
+    host = command(tmp_path, "algo-1", "")
+    script = host.workspace / "processing" / "input" / "code" / "run.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text(f"#!/bin/sh\necho {host.workspace}/processing/input\npwd\n")
+    host = replace(host, argv=["sh", str(script)])
+    outcome = executor.start([host]).wait()
+    assert outcome.exit_codes == {"algo-1": 0}, lines(host)
+    named, node_cwd = lines(host)
+    assert named == f"{node_cwd}/processing/input" and node_cwd != str(host.workspace)
+    assert str(host.workspace) in script.read_text()  # the server's copy is left as it was

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from sagebox.runtime.logs import LogWriter
+from sagebox.runtime.opt_ml import shell_scripts
 from sagebox.runtime.process import JobProcess
 
 # Set in each host's environment: the Ray node it runs on (its id and address).
@@ -70,6 +71,19 @@ def relocate(value: str, old: str, new: str) -> str:
     return re.sub(re.escape(old) + r"(?![\w.-])", lambda _: new, value)
 
 
+def _relocate_scripts(root: Path, old: str, new: str) -> None:
+    """Shell scripts the job received had their /opt/ml paths rewritten to the API server's
+    workspace (runtime/opt_ml.py); on the node they must name its copy."""
+    for path in shell_scripts(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        moved = relocate(text, old, new)
+        if moved != text:
+            path.write_text(moved, encoding="utf-8")
+
+
 class HostProcess:
     """A Ray actor (wrapped with ray.remote by the executor); every method may be called
     while another runs, so the actor is created with max_concurrency > 1."""
@@ -105,8 +119,9 @@ class HostProcess:
         if workspace is not None:
             self._root = self._scratch / "workspace"
             unpack_folder(archive or b"", self._root)
-            self._unpacked = _stamps(self._root)
             new = str(self._root)
+            _relocate_scripts(self._root, workspace, new)
+            self._unpacked = _stamps(self._root)
             argv = [relocate(arg, workspace, new) for arg in argv]
             cwd = relocate(cwd, workspace, new)
             env = {key: relocate(value, workspace, new) for key, value in env.items()}
