@@ -3,8 +3,9 @@
 `RayExecutor` creates one `HostProcess` actor per host, reserved with the resources of
 the host's instance type. The actor unpacks the host's workspace (a tar archive the
 executor ships through Ray's object store) into a folder of its node, points every path
-of the command (and of the shell scripts the job received) at that copy, runs the command as a local `JobProcess`, and keeps the
-lines it prints until the executor reads them. At the end it packs what the host wrote
+of the command (and of the shell scripts the job received) at that copy, runs the
+command as a local `JobProcess`, and keeps the lines it prints until the executor reads
+them. At the end it packs what the host wrote
 or changed, for the executor to lay back into the API server's workspace. Nothing here
 assumes the node shares a file system with the API server.
 """
