@@ -22,6 +22,7 @@ from bench import (
     pca,
     pipelines,
     random_cut_forest,
+    scale_out,
     sdk_flow,
     search,
     training_overhead,
@@ -51,6 +52,7 @@ BENCHMARKS = {
     "model_monitor": model_monitor.run,
     "console": console.run,
     "console_live": console_live.run,
+    "scale_out": scale_out.run,
 }
 
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import boto3
 import pytest
+
+if TYPE_CHECKING:
+    from tests.ray_cluster import RayTestCluster
 
 from sagebox.cli.server_process import ServerProcess
 
@@ -59,3 +63,14 @@ def runtime(sagebox_server: ServerProcess):  # noqa: ANN201
     from botocore.config import Config
 
     return boto3.client("sagemaker-runtime", config=Config(max_pool_connections=64))
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[RayTestCluster]:
+    """A three-node Ray cluster for one module (skipped without the `ray` extra); gone after
+    it, so that its idle daemons do not slow the rest of the suite."""
+    pytest.importorskip("ray", reason="the Ray executor tests need the 'ray' extra")
+    from tests.ray_cluster import ray_cluster as start
+
+    with start() as cluster:
+        yield cluster

@@ -8,7 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from sagebox.cli.serve import binding_refusal
+from sagebox.cli.serve import binding_refusal, executor_refusal
 from sagebox.config import Settings
 from tests.edge.auth_server import SAGEBOX, clean_environment, client, create_key, start_server
 
@@ -74,3 +74,21 @@ def test_binding_rules() -> None:
     assert binding_refusal(Settings(host="192.168.1.20")) is not None
     assert binding_refusal(Settings(host="0.0.0.0", auth="sigv4")) is None
     assert binding_refusal(Settings(host="0.0.0.0", insecure=True)) is None
+
+
+def test_serve_refuses_an_executor_it_cannot_use(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*SAGEBOX, "serve", "--port", "0", "--home", str(tmp_path), "--executor", "cluster://x"],
+        capture_output=True,
+        text=True,
+        env=clean_environment(),
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "cannot use the executor 'cluster://x'" in done.stderr
+    assert "use 'local' (processes on this machine) or 'ray://HOST:PORT'" in done.stderr
+    assert "sagebox listening" not in done.stdout
+    assert "resource_sale" in (
+        executor_refusal(Settings(executor="ray://auto?resource_sale=1")) or ""
+    )
+    assert executor_refusal(Settings()) is None

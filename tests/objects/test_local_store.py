@@ -39,9 +39,16 @@ def files_under(folder: Path) -> set[str]:
 def test_open_object_store_by_url(tmp_path: Path) -> None:
     store = open_object_store(f"file://{tmp_path}/store")
     assert isinstance(store, LocalObjectStore) and store.root == (tmp_path / "store").resolve()
-    for bad in ("file://relative/path", "ftp://x", "s3://prefix/with/slash"):
+    for bad in ("file://relative/path", "ftp://x", "s3://prefix/with/slash", "s3://p?endpoint=http://x"):
         with pytest.raises(ValueError):
             open_object_store(bad)
+
+
+def test_an_s3_url_names_its_server() -> None:
+    store = open_object_store("s3://team-?endpoint_url=http://127.0.0.1:8333", s3_endpoint_url="http://other:1")
+    assert store.bucket_prefix == "team-"
+    assert store.client.meta.endpoint_url == "http://127.0.0.1:8333"
+    assert open_object_store("s3://", s3_endpoint_url="http://other:1").client.meta.endpoint_url == "http://other:1"
 
 
 def test_layout_is_browsable(store: LocalObjectStore, root: Path) -> None:

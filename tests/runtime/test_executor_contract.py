@@ -1,7 +1,8 @@
 """The executor contract: every compute backend runs host commands the same way.
 
 Each test runs over every executor implementation (the `executor` fixture is
-parametrised); a backend added later (a cluster) joins the list and must pass all.
+parametrised): local processes, and a real three-node Ray cluster on this machine
+(tests/ray_cluster.py) where every host is an actor with its own copy of its workspace.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ from sagebox.runtime.metrics import MetricExtractor
 Commands = Callable[..., list[HostCommand]]
 
 
-@pytest.fixture(params=["local"])
+@pytest.fixture(params=["local", "ray"])
 def executor(request: pytest.FixtureRequest) -> Executor:
+    if request.param == "ray":
+        request.getfixturevalue("ray_cluster")
+        from tests.ray_cluster import EXECUTOR_URL
+
+        return open_executor(EXECUTOR_URL)
     return open_executor(request.param)
 
 
@@ -34,18 +40,17 @@ def commands(tmp_path: Path) -> Commands:
     """Host commands running Python snippets: commands(algo_1=code, algo_2=code, ...)."""
 
     def make(**programs: str) -> list[HostCommand]:
-        return [
-            HostCommand(
-                host.replace("_", "-"),
-                [sys.executable, "-c", code],
-                tmp_path,
-                dict(os.environ),
-                tmp_path / "logs" / f"{host.replace('_', '-')}.jsonl",
-            )
-            for host, code in programs.items()
-        ]
+        return [host_command(tmp_path, host.replace("_", "-"), [sys.executable, "-c", code]) for host, code in programs.items()]
 
     return make
+
+
+def host_command(tmp_path: Path, host: str, argv: list[str]) -> HostCommand:
+    """A host running in its own workspace folder (which a cluster executor ships to its node)."""
+    workspace = tmp_path / "hosts" / host
+    workspace.mkdir(parents=True, exist_ok=True)
+    log_file = tmp_path / "logs" / f"{host}.jsonl"
+    return HostCommand(host, argv, workspace, dict(os.environ), log_file, workspace=workspace)
 
 
 def messages(command: HostCommand) -> list[str]:
@@ -146,7 +151,7 @@ def test_a_program_that_cannot_start_raises_and_leaves_nothing_running(
     executor: Executor, commands: Commands, tmp_path: Path
 ) -> None:
     (first,) = commands(algo_1="import os, time\nprint(os.getpid(), flush=True)\ntime.sleep(60)")
-    missing = HostCommand("algo-2", [str(tmp_path / "no-such-program")], tmp_path, dict(os.environ), tmp_path / "x.jsonl")
+    missing = host_command(tmp_path, "algo-2", [str(tmp_path / "no-such-program")])
     with pytest.raises(OSError):
         executor.start([first, missing])
     for line in messages(first):  # if it got to print its pid, it is gone now

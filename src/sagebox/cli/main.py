@@ -18,6 +18,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port; 0 picks a free one and prints it (default 8080)")
     serve.add_argument("--home", type=Path, default=None, help="folder for the database, objects and jobs (default ./.sagebox)")
     serve.add_argument("--max-concurrent-jobs", type=int, default=None, help="jobs run at once; the rest queue")
+    serve.add_argument(
+        "--executor",
+        default=None,
+        metavar="URL",
+        help="where job hosts run: local (default) or a Ray cluster, ray://HOST:PORT or ray://auto, "
+        "optionally ?resource_scale=F (SAGEBOX_EXECUTOR)",
+    )
+    serve.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="metadata store, an SQLAlchemy URL such as postgresql://user@host/db "
+        "(default SQLite under --home; SAGEBOX_DATABASE_URL)",
+    )
+    serve.add_argument(
+        "--objects",
+        default=None,
+        metavar="URL",
+        help="object store: file:///folder (default <home>/objects) or s3://[BUCKET-PREFIX][?endpoint_url=URL] "
+        "(SAGEBOX_OBJECTS_URL)",
+    )
     serve.add_argument("--log-level", default="warning", help="uvicorn access log level")
     serve.add_argument(
         "--auth",
@@ -129,6 +150,9 @@ def _run(args: argparse.Namespace) -> int:
             port=args.port,
             home=args.home,
             max_concurrent_jobs=args.max_concurrent_jobs,
+            executor=args.executor,
+            database_url=args.store,
+            objects_url=args.objects,
             auth=args.auth,
             allowed_hosts=args.allowed_host,
             cors_origins=args.cors_origin,

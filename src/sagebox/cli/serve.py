@@ -13,6 +13,7 @@ from sagebox.cli.private_home import make_home_private
 from sagebox.config import Settings
 from sagebox.edge.app import EdgeApp
 from sagebox.edge.origin import is_loopback
+from sagebox.runtime import open_executor
 from sagebox.services.access_keys import AccessKeyService
 from sagebox.services.platform import Platform
 
@@ -46,8 +47,17 @@ def console_host(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "[::]", "") else host
 
 
+def executor_refusal(settings: Settings) -> str | None:
+    """Why the executor the settings name cannot be used (a bad URL, an unreachable cluster), or None."""
+    try:
+        open_executor(settings.executor).connect()
+    except (ValueError, ConnectionError) as exc:
+        return f"sagebox serve: cannot use the executor {settings.executor!r} (--executor, SAGEBOX_EXECUTOR): {exc}"
+    return None
+
+
 def serve(settings: Settings, log_level: str = "warning") -> int:
-    refusal = binding_refusal(settings)
+    refusal = binding_refusal(settings) or executor_refusal(settings)
     if refusal is not None:
         print(refusal, file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ store = open_object_store("s3://", s3_endpoint_url="http://minio:9000")
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from sagebox.objects.archives import UnsafeArchiveError, pack_folder, unpack_archive
 from sagebox.objects.base import (
@@ -50,7 +50,8 @@ from sagebox.objects.uris import parse_s3_uri, s3_uri, validate_bucket_name
 
 
 def open_object_store(url: str, *, s3_endpoint_url: str | None = None) -> ObjectStore:
-    """The store a URL names: "file:///abs/folder", or "s3://" / "s3://<bucket-prefix>"."""
+    """The store a URL names: "file:///abs/folder", or "s3://" / "s3://<bucket-prefix>", with
+    the S3 server's URL as ``?endpoint_url=`` (else `s3_endpoint_url`, else AWS's)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):
@@ -60,12 +61,15 @@ def open_object_store(url: str, *, s3_endpoint_url: str | None = None) -> Object
             raise ValueError(f"file URLs must name an absolute folder, got {url!r}")
         return LocalObjectStore(folder)
     if parsed.scheme == "s3":
-        prefix = url[len("s3://") :]
-        if "/" in prefix:
+        prefix = parsed.netloc + parsed.path
+        options = parse_qs(parsed.query)
+        if "/" in prefix or set(options) - {"endpoint_url"}:
             raise ValueError(
-                f"an S3 object store URL is s3:// or s3://<bucket-prefix>, got {url!r}"
+                "an S3 object store URL is s3://[<bucket-prefix>][?endpoint_url=<S3 server URL>], "
+                f"got {url!r}"
             )
-        return S3ObjectStore(create_s3_client(s3_endpoint_url), bucket_prefix=prefix)
+        endpoint = options["endpoint_url"][-1] if "endpoint_url" in options else s3_endpoint_url
+        return S3ObjectStore(create_s3_client(endpoint), bucket_prefix=prefix)
     raise ValueError(f"unsupported object store URL {url!r}: use file:///folder or s3://")
 
 

@@ -9,8 +9,8 @@ period), `terminate`, the hosts' exit codes, and a `token` a restarted server gi
 back to `Executor.end_leftovers` to end what the previous server left running.
 
 `LocalProcessExecutor` (runtime/local_executor.py) runs each host as a process group on
-this machine; a cluster executor implements the same interface and passes the same
-contract suite (tests/runtime/test_executor_contract.py).
+this machine; `RayExecutor` (runtime/ray_executor.py) runs each host on a node of a Ray
+cluster. Both pass the same contract suite (tests/runtime/test_executor_contract.py).
 """
 
 from __future__ import annotations
@@ -39,6 +39,13 @@ class HostCommand:
     """One host's process: what to run, where, with which environment, logging where.
 
     The log file receives one JSON line per output line (`runtime.logs` format).
+
+    `workspace` is the host's own folder (its /opt/ml tree), when it has one: an executor
+    whose hosts run on other machines copies it to the host's node before the start and
+    brings back what the host wrote there after the end, every path under it in argv, cwd
+    and env pointing at the node's copy. A command without one runs on the API server's
+    machine (a model server, a setup step). `instance_type` is the SageMaker instance
+    type whose resources a cluster executor reserves for the host.
     """
 
     host: str
@@ -46,6 +53,8 @@ class HostCommand:
     cwd: Path
     env: Mapping[str, str]
     log_file: Path
+    workspace: Path | None = None
+    instance_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,11 @@ class Executor(ABC):
     """Starts host commands; one implementation per compute backend."""
 
     name = ""
+
+    def connect(self) -> None:
+        """Reaches the compute backend now, so that a wrong address fails the server's start
+        rather than its first job (ConnectionError); nothing to do for local processes."""
+        return None
 
     @abstractmethod
     def start(

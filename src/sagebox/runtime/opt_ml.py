@@ -111,6 +111,11 @@ def _shell_scripts(folder: Path) -> Iterator[Path]:
             yield path
 
 
+def shell_scripts(folder: Path) -> Iterator[Path]:
+    """The shell scripts below `folder` (by suffix or #! line) small enough to rewrite."""
+    return _shell_scripts(folder)
+
+
 def rewrite_shell_scripts(folder: Path, root: Path) -> list[Path]:
     """Rewrites the /opt/ml paths in the shell scripts below `folder`; returns those changed."""
     changed = []

@@ -126,7 +126,11 @@ class ProcessingRun(JobRun):
             argv = prepare_command(self._plan.command, workspace, env)
         except RequirementsInstallError as exc:
             raise JobFailure(f"InternalServerError: sagebox could not prepare the job's Python: {exc}") from exc
-        return HostCommand(workspace.host, argv, workspace.root, env, workspace.log_file)
+        cluster = (self._document.get("ProcessingResources") or {}).get("ClusterConfig") or {}
+        return HostCommand(
+            workspace.host, argv, workspace.root, env, workspace.log_file,
+            workspace=workspace.root, instance_type=cluster.get("InstanceType"),
+        )
 
     # -- endings -------------------------------------------------------------------------
 

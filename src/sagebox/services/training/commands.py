@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sagebox.runtime.executor import HostCommand
@@ -35,7 +36,23 @@ def host_commands(
     venvs: VirtualEnvCache,
     run_setup: SetupRunner,
 ) -> list[HostCommand]:
-    """Every host's command, algo-1 first; ScriptSetupError when the job cannot start."""
+    """Every host's command, algo-1 first, each owning its /opt/ml tree and reserving one
+    instance of the job's type; ScriptSetupError when the job cannot start."""
+    commands = _commands(plan, workspaces, document, venvs, run_setup)
+    instance_type = (document.get("ResourceConfig") or {}).get("InstanceType")
+    return [
+        replace(command, workspace=workspace.root, instance_type=instance_type)
+        for command, workspace in zip(commands, workspaces, strict=True)
+    ]
+
+
+def _commands(
+    plan: TrainingPlan,
+    workspaces: Sequence[TrainingWorkspace],
+    document: Mapping[str, Any],
+    venvs: VirtualEnvCache,
+    run_setup: SetupRunner,
+) -> list[HostCommand]:
     if plan.entrypoint is not None:
         return _entrypoint_commands(plan, workspaces, document)
     if plan.script is not None:

@@ -1,0 +1,183 @@
+"""One host of a job on a Ray node: its workspace copied in, its process, its lines buffered.
+
+`RayExecutor` creates one `HostProcess` actor per host, reserved with the resources of
+the host's instance type. The actor unpacks the host's workspace (a tar archive the
+executor ships through Ray's object store) into a folder of its node, points every path
+of the command (and of the shell scripts the job received) at that copy, runs the
+command as a local `JobProcess`, and keeps the lines it prints until the executor reads
+them. At the end it packs what the host wrote
+or changed, for the executor to lay back into the API server's workspace. Nothing here
+assumes the node shares a file system with the API server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shutil
+import signal
+import tarfile
+import tempfile
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sagebox.runtime.logs import LogWriter
+from sagebox.runtime.opt_ml import shell_scripts
+from sagebox.runtime.process import JobProcess
+
+# Set in each host's environment: the Ray node it runs on (its id and address).
+NODE_ID_VARIABLE = "SAGEBOX_RAY_NODE_ID"
+NODE_ADDRESS_VARIABLE = "SAGEBOX_RAY_NODE_ADDRESS"
+Line = tuple[str, float]
+# (size, mtime_ns) of each file as unpacked, to tell what the host wrote.
+_Stamp = tuple[int, int]
+
+
+def pack_folder(folder: Path, only: set[str] | None = None) -> bytes:
+    """The folder as an uncompressed tar archive (paths relative to it); with `only`, just
+    those files. Uncompressed: job data are mostly compressed already and the CPU is the
+    job's."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        if only is None:
+            for entry in sorted(folder.iterdir()) if folder.exists() else []:
+                archive.add(entry, arcname=entry.name)
+        else:
+            for name in sorted(only):
+                archive.add(folder / name, arcname=name, recursive=False)
+    return buffer.getvalue()
+
+
+def unpack_folder(data: bytes, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r") as archive:
+        archive.extractall(folder, filter="tar")
+
+
+def _stamps(folder: Path) -> dict[str, _Stamp]:
+    stamps = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            info = path.stat()
+            stamps[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns)
+    return stamps
+
+
+def relocate(value: str, old: str, new: str) -> str:
+    """`value` with every path at or under folder `old` moved under `new` (also inside
+    JSON such as SM_TRAINING_ENV); a sibling such as algo-10 of algo-1 is left alone."""
+    return re.sub(re.escape(old) + r"(?![\w.-])", lambda _: new, value)
+
+
+def _relocate_scripts(root: Path, old: str, new: str) -> None:
+    """Shell scripts the job received had their /opt/ml paths rewritten to the API server's
+    workspace (runtime/opt_ml.py); on the node they must name its copy."""
+    for path in shell_scripts(root):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        moved = relocate(text, old, new)
+        if moved != text:
+            path.write_text(moved, encoding="utf-8")
+
+
+class HostProcess:
+    """A Ray actor (wrapped with ray.remote by the executor); every method may be called
+    while another runs, so the actor is created with max_concurrency > 1."""
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+        self._lines: list[Line] = []
+        self._lock = threading.Lock()
+        self._process: JobProcess | None = None
+        self._scratch = Path(tempfile.mkdtemp(prefix=f"sagebox-{host}-"))
+        self._root: Path | None = None
+        self._unpacked: dict[str, _Stamp] = {}
+
+    def node(self) -> dict[str, str]:
+        import ray
+
+        return {
+            "node_id": ray.get_runtime_context().get_node_id(),
+            "address": ray.util.get_node_ip_address(),
+        }
+
+    def start(
+        self,
+        argv: Sequence[str],
+        cwd: str,
+        env: Mapping[str, str],
+        grace_seconds: float,
+        workspace: str | None,
+        archive: bytes | None,
+    ) -> int | None:
+        """Unpacks the workspace and starts the command; OSError when it cannot start."""
+        argv, env = list(argv), dict(env)
+        if workspace is not None:
+            self._root = self._scratch / "workspace"
+            unpack_folder(archive or b"", self._root)
+            new = str(self._root)
+            _relocate_scripts(self._root, workspace, new)
+            self._unpacked = _stamps(self._root)
+            argv = [relocate(arg, workspace, new) for arg in argv]
+            cwd = relocate(cwd, workspace, new)
+            env = {key: relocate(value, workspace, new) for key, value in env.items()}
+            Path(cwd).mkdir(parents=True, exist_ok=True)
+        # Ray starts its workers at niceness 15 (RAY_worker_niceness) so that its own daemons
+        # come first; a job's host is the node's real work and runs at normal priority, as
+        # on one machine. Lowering niceness needs CAP_SYS_NICE: without it the host keeps
+        # 15 unless the node was started with RAY_worker_niceness=0.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
+        node = self.node()
+        env[NODE_ID_VARIABLE], env[NODE_ADDRESS_VARIABLE] = node["node_id"], node["address"]
+        # The devices Ray gave this actor are the host's.
+        if "CUDA_VISIBLE_DEVICES" in os.environ:
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
+        self._process = JobProcess(
+            argv,
+            cwd=Path(cwd),
+            env=env,
+            log=LogWriter(self._scratch / "host.jsonl"),
+            on_line=self._keep,
+            grace_seconds=grace_seconds,
+        )
+        self._process.start()
+        return self._process.pid
+
+    def _keep(self, line: str, at: float) -> None:
+        with self._lock:
+            self._lines.append((line, at))
+
+    def read(self) -> tuple[list[Line], int | None]:
+        """The lines printed since the last read, and the exit code once it has ended."""
+        code = self._process.poll() if self._process else None
+        with self._lock:
+            lines, self._lines = self._lines, []
+        return lines, code
+
+    def terminate(self) -> int | None:
+        """SIGTERM, SIGKILL after the grace period; the exit code once every line is kept."""
+        return self._process.terminate() if self._process else None
+
+    def kill(self) -> None:
+        """SIGKILL to the whole process group at once (what a restarted server asks)."""
+        pid = self._process.pid if self._process else None
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+    def collect(self) -> bytes | None:
+        """What the host wrote or changed in its workspace, as a tar archive (None without one)."""
+        if self._root is None:
+            return None
+        now = _stamps(self._root)
+        changed = {name for name, stamp in now.items() if self._unpacked.get(name) != stamp}
+        return pack_folder(self._root, changed)
+
+    def clean(self) -> None:
+        shutil.rmtree(self._scratch, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""A real Ray cluster of three one-CPU nodes on this machine, for the scale-out tests.
+
+Ray's own multi-node test utility (`ray.cluster_utils.Cluster`) starts a head and two
+worker nodes as separate raylets with their own object stores; each job host placed on
+it runs in a worker process of one of them. `RAY_ADDRESS` names the cluster, so that
+`ray://auto` (this test process, or a `sagebox serve` it starts) joins it as a driver
+on this machine. (Ray Client, `ray://HOST:PORT`, works the same way but its proxy on a
+loaded 2-CPU machine sometimes fails to start a client's server, a 30 s loss; the
+suite stays on `ray://auto`.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+NODES = 3
+# An ml.m5.xlarge (4 vCPUs, 16 GiB) reserves half a CPU and 2 GiB of a test node.
+RESOURCE_SCALE = 0.125
+EXECUTOR_URL = f"ray://auto?resource_scale={RESOURCE_SCALE}"
+NODE = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 100 * 1024**2}
+
+
+@dataclass(frozen=True)
+class RayTestCluster:
+    address: str
+    """The GCS address (RAY_ADDRESS)."""
+    cluster: Any
+    """Ray's `Cluster`, to take nodes away and add them back."""
+
+    def worker_node(self, node_id: str) -> Any:
+        """The worker node (not the head) of that id, else None."""
+        return next((n for n in self.cluster.worker_nodes if n.node_id == node_id), None)
+
+    def lose_node(self, node: Any) -> None:
+        """Kills a worker node at once, as a machine lost would be, and adds a fresh one."""
+        self.cluster.remove_node(node, allow_graceful=False)
+        self.cluster.add_node(**NODE)
+        self.cluster.wait_for_nodes()
+
+
+@contextmanager
+def ray_cluster() -> Iterator[RayTestCluster]:
+    """Starts the cluster and yields where it is; tears it down after."""
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+    from ray.cluster_utils import Cluster
+
+    head = {**NODE, "include_dashboard": False}
+    cluster = Cluster(initialize_head=True, head_node_args=head)
+    saved = os.environ.get("RAY_ADDRESS")
+    try:
+        for _ in range(NODES - 1):
+            cluster.add_node(**NODE)
+        cluster.wait_for_nodes()
+        os.environ["RAY_ADDRESS"] = cluster.address
+        yield RayTestCluster(cluster.address, cluster)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        if saved is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = saved

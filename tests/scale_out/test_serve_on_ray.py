@@ -1,0 +1,173 @@
+"""`sagebox serve --executor ray://... --store postgresql://... --objects s3://...?endpoint_url=`
+end to end through boto3: every part real and started here (a three-node Ray cluster, a
+PostgreSQL cluster, a SeaweedFS S3 server), the same client code as on one machine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+
+from sagebox.cli.server_process import ServerProcess
+from tests.conftest import CLIENT_ENV
+from tests.postgres_server import PostgresUnavailable, start_server
+from tests.ray_cluster import EXECUTOR_URL, RayTestCluster
+from tests.seaweedfs_server import SeaweedUnavailable, seaweedfs_s3, weed_program
+from tests.services.training.jobs import channel, csv_bytes, job_request, unique, wait_for
+from tests.services.training.multi_host_jobs import multi_host_job, tar_members
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+
+REPORTING_SCRIPT = """
+import json, os
+node = {k: os.environ[k] for k in ("SAGEBOX_RAY_NODE_ID", "SAGEBOX_RAY_NODE_ADDRESS", "MASTER_ADDR")}
+print("placed " + json.dumps(node), flush=True)
+host = os.environ["SM_CURRENT_HOST"]
+with open(os.path.join(os.environ["SM_MODEL_DIR"], host + ".json"), "w") as f:
+    json.dump({"node": node, "train": sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"]))}, f)
+"""
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        weed_program()
+    except SeaweedUnavailable as reason:
+        pytest.skip(str(reason))
+    with seaweedfs_s3(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def store_url() -> Iterator[str]:
+    try:
+        server = start_server()
+    except PostgresUnavailable as reason:
+        pytest.skip(str(reason))
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(
+    ray_cluster: RayTestCluster,
+    store_url: str,
+    s3_endpoint: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerProcess]:
+    arguments = [
+        "--executor",
+        EXECUTOR_URL,
+        "--store",
+        store_url,
+        "--objects",
+        f"s3://?endpoint_url={s3_endpoint}",
+    ]
+    process = ServerProcess(
+        tmp_path_factory.mktemp("scale-out-home"), CLIENT_ENV, arguments
+    ).start()
+    yield process
+    process.stop()
+
+
+def client(server: ServerProcess, name: str) -> Any:
+    return boto3.client(name, endpoint_url=server.endpoint_url, **_credentials())
+
+
+def _credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": CLIENT_ENV["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
+        "region_name": CLIENT_ENV["AWS_DEFAULT_REGION"],
+    }
+
+
+@pytest.fixture(scope="module")
+def bucket(server: ServerProcess) -> str:
+    s3 = client(server, "s3")
+    name = unique("scale-out")
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def test_a_builtin_xgboost_job_completes_with_its_model_in_the_s3_server(
+    server: ServerProcess, bucket: str, s3_endpoint: str
+) -> None:
+    s3, sagemaker = client(server, "s3"), client(server, "sagemaker")
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 3))
+    s3.put_object(
+        Bucket=bucket, Key="xgb/train.csv", Body=csv_bytes(features, features @ [1.0, -2.0, 0.5])
+    )
+    name = unique("xgb")
+    sagemaker.create_training_job(
+        **job_request(name, bucket, [channel("train", f"s3://{bucket}/xgb/")])
+    )
+    job = wait_for(sagemaker, name, timeout=180)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    key = f"output/{name}/output/model.tar.gz"
+    assert job["ModelArtifacts"]["S3ModelArtifacts"] == f"s3://{bucket}/{key}"
+    seaweed = boto3.client("s3", endpoint_url=s3_endpoint, **_credentials())  # the S3 server itself
+    assert seaweed.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    assert "xgboost-model" in tar_members(seaweed, bucket, key)
+
+
+def test_a_two_host_job_lands_on_two_ray_nodes_meeting_at_the_first(
+    server: ServerProcess, bucket: str
+) -> None:
+    s3, sagemaker, logs = client(server, "s3"), client(server, "sagemaker"), client(server, "logs")
+    for key in ("multi/sharded/part-0.csv", "multi/sharded/part-1.csv", "multi/full/a.csv"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"1,2\n")
+    request = multi_host_job(s3, bucket, REPORTING_SCRIPT)
+    name = request["TrainingJobName"]
+    sagemaker.create_training_job(**request)
+    job = wait_for(sagemaker, name, timeout=180)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+
+    model = tar_members(s3, bucket, f"output/{name}/output/model.tar.gz")
+    seen = {host: json.loads(model[f"{host}.json"]) for host in ("algo-1", "algo-2")}
+    nodes = {host: s["node"] for host, s in seen.items()}
+    assert nodes["algo-1"]["SAGEBOX_RAY_NODE_ID"] != nodes["algo-2"]["SAGEBOX_RAY_NODE_ID"]
+    assert {n["MASTER_ADDR"] for n in nodes.values()} == {
+        nodes["algo-1"]["SAGEBOX_RAY_NODE_ADDRESS"]
+    }
+    assert (seen["algo-1"]["train"], seen["algo-2"]["train"]) == (["part-0.csv"], ["part-1.csv"])
+
+    streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")[
+        "logStreams"
+    ]
+    assert len(streams) == 2
+    for stream in streams:
+        events = logs.get_log_events(
+            logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], startFromHead=True
+        )
+        placed = [e["message"] for e in events["events"] if e["message"].startswith("placed ")]
+        host = stream["logStreamName"].split("/", 1)[1].rpartition("-")[0]
+        assert [json.loads(p.removeprefix("placed ")) for p in placed] == [nodes[host]]
+
+
+def test_the_job_folder_on_the_api_server_is_not_where_the_hosts_ran(
+    server: ServerProcess, bucket: str
+) -> None:
+    """The hosts' SM_MODEL_DIR is a folder of their Ray node, not the API server's job folder."""
+    s3, sagemaker = client(server, "s3"), client(server, "sagemaker")
+    script = "import os\nprint(os.environ['SM_MODEL_DIR'], flush=True)\nopen(os.environ['SM_MODEL_DIR'] + '/m', 'w').write('x')\n"
+    request = multi_host_job(s3, bucket, script, count=1)
+    name = request["TrainingJobName"]
+    sagemaker.create_training_job(**request)
+    job = wait_for(sagemaker, name, timeout=180)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert tar_members(s3, bucket, f"output/{name}/output/model.tar.gz") == {"m": b"x"}
+    events = client(server, "logs").filter_log_events(
+        logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/"
+    )["events"]
+    model_dir = Path(next(e["message"] for e in events if e["message"].endswith("/model")))
+    assert server.home not in model_dir.parents
