@@ -235,6 +235,15 @@ MONITORING_SCHEDULE = Family(
     status_member="MonitoringScheduleStatus",
 )
 
+# Autopilot (services/automl/): an AutoML job runs processing, tuning and training jobs and may
+# deploy its best candidate; explicit rows in edge/sagemaker.py serve the V2 operations and
+# ListCandidatesForAutoMLJob.
+AUTOML_JOB = Family(
+    "AutoMLJob", "automl-job", "automl", "sagebox.services.automl.service:AutoMLJobService",
+    ("Create", "Describe", "List", "Stop"), "AutoML job",
+    status_member="AutoMLJobStatus", end_time_member="EndTime", is_job=True,
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -261,6 +270,7 @@ FAMILIES: tuple[Family, ...] = (
     MODEL_BIAS_JOB_DEFINITION,
     MODEL_EXPLAINABILITY_JOB_DEFINITION,
     MONITORING_SCHEDULE,  # follows processing jobs' events; built with endpoints and processing
+    AUTOML_JOB,  # Autopilot: built with processing, tuning, training and hosting; recovers after tuning
 )
 
 

@@ -1,0 +1,433 @@
+"""One AutoML job's run: its steps as the jobs SageMaker shows, one after the other.
+
+AnalyzingData is a processing job on Autopilot's image (check the table, settle the
+problem type, split), FeatureEngineering another (fit the preprocessing, transform the
+splits), ModelTuning a hyperparameter tuning job whose training jobs are the candidates,
+and, with ModelDeployConfig, DeployingModel makes the best candidate's endpoint. Each
+step's job has a name fixed by the AutoML job, so a run restarted after a server restart
+finds the jobs its predecessor made and goes on from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sagebox.analysis.automl.problems import MULTICLASS, OBJECTIVES
+from sagebox.objects import parse_s3_uri
+from sagebox.services.automl import candidates as candidate_views
+from sagebox.services.automl.requests import AutoMLPlan
+from sagebox.services.errors import ServiceError
+from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
+from sagebox.store import ResourceRecord
+
+POLL_SECONDS = 0.25
+TERMINAL = ("Completed", "Failed", "Stopped")
+PROCESSING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.2xlarge", "VolumeSizeInGB": 30}
+TRAINING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
+MAX_PARALLEL_CANDIDATES = 4
+SEED = 0
+
+
+def job_names(name: str, arn: str) -> dict[str, str]:
+    """The names of a job's step jobs (fixed, so that a restarted run finds them)."""
+    digest = hashlib.sha1(arn.encode()).hexdigest()[:8]
+    return {
+        "analysis": f"{name}-db-1-{digest}",
+        "features": f"{name}-dpp0-1-{digest}",
+        "tuning": f"{name[:19].rstrip('-')}-{digest}-tj",
+        "endpoint": f"{name}-{digest}",
+    }
+
+
+def output_layout(plan: AutoMLPlan, name: str) -> dict[str, str]:
+    base = f"{plan.output_path.rstrip('/')}/{name}"
+    return {
+        "split": f"{base}/data-split",
+        "preprocessed": f"{base}/preprocessed-data",
+        "models": f"{base}/data-processor-models",
+        "tuning": f"{base}/tuning",
+    }
+
+
+class AutoMLRun(JobRun):
+    def __init__(
+        self,
+        name: str,
+        document: dict[str, Any],
+        context: JobContext,
+        plan: AutoMLPlan,
+        services: dict[str, Any],
+        on_analysis: Callable[[dict[str, Any]], None],
+        enter: Callable[[str], None],
+    ) -> None:
+        super().__init__(name, document, context)
+        self.plan = plan
+        self.arn = document["AutoMLJobArn"]
+        self.names = job_names(name, self.arn)
+        self.layout = output_layout(plan, name)
+        self._processing = services["processing"]
+        self._tuning = services["tuning"]
+        self._training = services["training"]
+        self._hosting = services
+        self._on_analysis = on_analysis
+        self._enter = enter
+        self._deadline = float(document["CreationTime"]) + plan.max_job_runtime
+        self._region = context.settings.region
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def run(self) -> Ending:
+        self._enter("AnalyzingData")
+        ended = self._step(self._processing, self.names["analysis"], self._analysis_request)
+        if ended is not None:
+            return ended
+        analysis = self._read_json(f"{self.layout['split']}/analysis/analysis.json")
+        self._on_analysis(analysis)
+        self._enter("FeatureEngineering")
+        ended = self._step(self._processing, self.names["features"], self._features_request)
+        if ended is not None:
+            return ended
+        if self.plan.generate_definitions_only:
+            return Ending("Completed", secondary="CandidateDefinitionsGenerated")
+        self._enter("ModelTuning")
+        ended = self._step(
+            self._tuning, self.names["tuning"], lambda: self._tuning_request(analysis)
+        )
+        tuning = self._tuning.record(self.names["tuning"])
+        trials = self._training.trials_of(tuning.arn) if tuning is not None else []
+        if ended is not None and ended.status == "Stopped":
+            return ended
+        completed = [t for t in trials if t.status == "Completed"]
+        if not completed:
+            first = next(
+                (
+                    t.document.get("FailureReason")
+                    for t in trials
+                    if t.document.get("FailureReason")
+                ),
+                None,
+            )
+            reason = (
+                ended.reason
+                if ended is not None and ended.reason
+                else (
+                    f"All {len(trials)} candidates failed"
+                    + (f"; the first failed with: {first}" if first else ".")
+                )
+            )
+            return Ending("Failed", reason)
+        failed = [t for t in trials if t.status == "Failed"]
+        members: dict[str, Any] = {}
+        if failed:
+            members["PartialFailureReasons"] = [
+                {
+                    "PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[
+                        :1024
+                    ]
+                }
+                for t in failed[:5]
+            ]
+        if self.plan.deploy:
+            self._enter("DeployingModel")
+            members["ModelDeployResult"] = self._deploy(analysis, completed)
+        if time.time() >= self._deadline:
+            return Ending("Completed", secondary="MaxAutoMLJobRuntimeReached", members=members)
+        if len(trials) >= self.plan.max_candidates:
+            return Ending("Completed", secondary="MaxCandidatesReached", members=members)
+        return Ending("Completed", members=members)
+
+    def _step(
+        self, service: Any, name: str, request: Callable[[], dict[str, Any]]
+    ) -> Ending | None:
+        """Creates the step's job (unless a previous run did) and waits for its end; an Ending
+        when the AutoML job ends here (stopped, out of time, or the step failed)."""
+        if service.record(name) is None:
+            if self.stopping:
+                return self.stopped_ending()
+            service.create(request())
+        record = self._wait(service, name)
+        if record.status == "Completed":
+            return None
+        if self.stopping:
+            return self.stopped_ending()
+        if time.time() >= self._deadline:
+            return Ending(
+                "Failed",
+                f"MaxAutoMLJobRuntimeInSeconds ({self.plan.max_job_runtime} s) was reached "
+                f"during {service.family.noun} {name}.",
+            )
+        reason = str(
+            record.document.get("FailureReason")
+            or f"the {service.family.noun} {name} ended {record.status}"
+        )
+        return Ending("Failed", reason.removeprefix("AlgorithmError: "))
+
+    def _wait(self, service: Any, name: str) -> ResourceRecord:
+        stop_sent = False
+        while True:
+            record = service.record(name)
+            if record is None:
+                raise JobFailure(
+                    f"InternalServerError: the {service.family.noun} {name} disappeared."
+                )
+            if record.status in TERMINAL:
+                return record
+            if not stop_sent and (self.stopping or time.time() >= self._deadline):
+                with contextlib.suppress(ServiceError):  # it may have ended meanwhile
+                    service.stop(name)
+                stop_sent = True
+            time.sleep(POLL_SECONDS)
+
+    # -- the steps' requests -----------------------------------------------------------------
+
+    def _remaining(self) -> int:
+        return max(1, int(self._deadline - time.time()))
+
+    def _processing_request(
+        self, name: str, arguments: list[str], inputs: dict[str, str], outputs: dict[str, str]
+    ) -> dict[str, Any]:
+        return {
+            "ProcessingJobName": name,
+            "ProcessingInputs": [
+                {
+                    "InputName": input_name,
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": f"/opt/ml/processing/input/{input_name}",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    },
+                }
+                for input_name, uri in inputs.items()
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": output_name,
+                        "S3Output": {
+                            "S3Uri": uri,
+                            "LocalPath": f"/opt/ml/processing/output/{output_name}",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                    for output_name, uri in outputs.items()
+                ]
+            },
+            "ProcessingResources": {"ClusterConfig": dict(PROCESSING_INSTANCE)},
+            "StoppingCondition": {"MaxRuntimeInSeconds": min(self._remaining(), 604_800)},
+            "AppSpecification": {
+                "ImageUri": candidate_views.automl_image(self._region),
+                "ContainerArguments": arguments,
+            },
+            "RoleArn": self.plan.role_arn,
+        }
+
+    def _analysis_request(self) -> dict[str, Any]:
+        plan = self.plan
+        arguments = [
+            "analyze",
+            "--target",
+            plan.target,
+            "--validation-fraction",
+            str(plan.validation_fraction),
+        ]
+        for flag, value in (("--problem-type", plan.problem_type), ("--objective", plan.objective)):
+            if value:
+                arguments += [flag, value]
+        training = next(c for c in plan.channels if c.channel == "training")
+        if training.compression:
+            arguments += ["--compression", training.compression]
+        inputs = {"data" if c.channel == "training" else "validation": c.uri for c in plan.channels}
+        outputs = {
+            part: f"{self.layout['split']}/{part}" for part in ("train", "validation", "analysis")
+        }
+        return self._processing_request(self.names["analysis"], arguments, inputs, outputs)
+
+    def _features_request(self) -> dict[str, Any]:
+        split = self.layout["split"]
+        inputs = {part: f"{split}/{part}" for part in ("train", "validation", "analysis")}
+        outputs = {
+            "model": f"{self.layout['models']}/{self.names['features']}",
+            "train": f"{self.layout['preprocessed']}/train",
+            "validation": f"{self.layout['preprocessed']}/validation",
+        }
+        return self._processing_request(self.names["features"], ["features"], inputs, outputs)
+
+    def _tuning_request(self, analysis: dict[str, Any]) -> dict[str, Any]:
+        problem_type = analysis["problem_type"]
+        objective = OBJECTIVES[problem_type][analysis["objective"]]
+        static = {
+            "objective": {
+                "BinaryClassification": "binary:logistic",
+                MULTICLASS: "multi:softprob",
+            }.get(problem_type, "reg:squarederror"),
+            "eval_metric": ",".join(o.xgboost_metric for o in OBJECTIVES[problem_type].values()),
+            "seed": str(SEED),
+        }
+        if problem_type == MULTICLASS:
+            static["num_class"] = str(len(analysis["classes"]))
+
+        def channel(name: str) -> dict[str, Any]:
+            return {
+                "ChannelName": name,
+                "ContentType": "text/csv",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"{self.layout['preprocessed']}/{name}/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+
+        candidates = self.plan.max_candidates
+        return {
+            "HyperParameterTuningJobName": self.names["tuning"],
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Bayesian",
+                "HyperParameterTuningJobObjective": {
+                    "Type": objective.type,
+                    "MetricName": f"validation:{objective.xgboost_metric}",
+                },
+                "ResourceLimits": {
+                    "MaxNumberOfTrainingJobs": candidates,
+                    "MaxParallelTrainingJobs": min(candidates, MAX_PARALLEL_CANDIDATES),
+                    "MaxRuntimeInSeconds": max(120, self._remaining()),
+                },
+                "ParameterRanges": {
+                    "ContinuousParameterRanges": [
+                        {
+                            "Name": "eta",
+                            "MinValue": "0.05",
+                            "MaxValue": "0.5",
+                            "ScalingType": "Logarithmic",
+                        },
+                        {
+                            "Name": "subsample",
+                            "MinValue": "0.5",
+                            "MaxValue": "1",
+                            "ScalingType": "Linear",
+                        },
+                        {
+                            "Name": "min_child_weight",
+                            "MinValue": "0.5",
+                            "MaxValue": "10",
+                            "ScalingType": "Logarithmic",
+                        },
+                    ],
+                    "IntegerParameterRanges": [
+                        {
+                            "Name": "max_depth",
+                            "MinValue": "2",
+                            "MaxValue": "8",
+                            "ScalingType": "Linear",
+                        },
+                        {
+                            "Name": "num_round",
+                            "MinValue": "20",
+                            "MaxValue": "200",
+                            "ScalingType": "Logarithmic",
+                        },
+                    ],
+                },
+                "RandomSeed": SEED,
+                "TrainingJobEarlyStoppingType": "Off",
+            },
+            "TrainingJobDefinition": {
+                "StaticHyperParameters": static,
+                "AlgorithmSpecification": {
+                    "TrainingImage": candidate_views.xgboost_image(self._region),
+                    "TrainingInputMode": "File",
+                },
+                "RoleArn": self.plan.role_arn,
+                "InputDataConfig": [channel("train"), channel("validation")],
+                "OutputDataConfig": {"S3OutputPath": self.layout["tuning"]},
+                "ResourceConfig": dict(TRAINING_INSTANCE),
+                "StoppingCondition": {
+                    "MaxRuntimeInSeconds": self.plan.max_runtime_per_training_job
+                },
+            },
+        }
+
+    # -- deployment ----------------------------------------------------------------------------
+
+    def _deploy(self, analysis: dict[str, Any], completed: list[ResourceRecord]) -> dict[str, Any]:
+        """The best candidate's model, endpoint configuration and endpoint (ModelDeployConfig)."""
+        context = candidate_views.CandidateContext(
+            analysis["problem_type"],
+            OBJECTIVES[analysis["problem_type"]][analysis["objective"]],
+            self._region,
+            [],
+            f"{self.layout['models']}/{self.names['features']}/model.tar.gz",
+        )
+        views = [candidate_views.candidate(t, context) for t in completed]
+        best = candidate_views.best(views, context.objective)
+        if best is None:
+            raise JobFailure("ModelDeploymentError: no candidate has an objective value to deploy.")
+        endpoint = self.plan.deploy.get("EndpointName") or self.names["endpoint"]
+        models, configs, endpoints = (
+            self._hosting["models"],
+            self._hosting["endpoint_configs"],
+            self._hosting["endpoints"],
+        )
+        model_name = best["CandidateName"]
+        try:
+            if not _exists(models, model_name):
+                models.create(
+                    {
+                        "ModelName": model_name,
+                        "Containers": best["InferenceContainers"],
+                        "ExecutionRoleArn": self.plan.role_arn,
+                    }
+                )
+            if not _exists(configs, endpoint):
+                configs.create(
+                    {
+                        "EndpointConfigName": endpoint,
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "ModelName": model_name,
+                                "InitialInstanceCount": 1,
+                                "InstanceType": "ml.m5.large",
+                            }
+                        ],
+                    }
+                )
+            if not _exists(endpoints, endpoint):
+                endpoints.create({"EndpointName": endpoint, "EndpointConfigName": endpoint})
+        except ServiceError as exc:
+            raise JobFailure(f"ModelDeploymentError: {exc}") from exc
+        while True:
+            status = endpoints.describe(endpoint)["EndpointStatus"]
+            if status == "InService":
+                return {"EndpointName": endpoint}
+            if status == "Failed" or self.stopping:
+                raise JobFailure(f"ModelDeploymentError: the endpoint {endpoint} is {status}.")
+            time.sleep(POLL_SECONDS)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _read_json(self, uri: str) -> dict[str, Any]:
+        bucket, key = parse_s3_uri(uri)
+        try:
+            _, chunks = self._objects.get_object(bucket, key)
+            return json.loads(b"".join(chunks))
+        except Exception as exc:  # noqa: BLE001 - any read failure fails the job, saying where
+            raise JobFailure(
+                f"InternalServerError: the data analysis at {uri} cannot be read: {exc}"
+            ) from exc
+
+
+def _exists(service: Any, name: str) -> bool:
+    try:
+        service.describe(name)
+    except ServiceError:
+        return False
+    return True
