@@ -2,8 +2,8 @@
 
 Autopilot's containers answer with the keys an endpoint asks for, one CSV row per
 record, the keys' values in the order named: ``predicted_label``, ``probability``,
-``probabilities`` and ``labels``; a list value is written as ``[a, b]`` (quoted, as
-CSV quotes a cell holding commas). The model container writes class indices; the last
+``probabilities`` and ``labels``; a list value is written as JSON (``[0.1, 0.9]``,
+``["no", "yes"]``), quoted as CSV quotes a cell holding commas. The model container writes class indices; the last
 container of the pipeline reads them (``SAGEMAKER_INFERENCE_INPUT``) and writes labels.
 """
 
@@ -50,7 +50,7 @@ def class_scores(scores: np.ndarray, classes: int) -> np.ndarray:
 
 def _cell(value: Any) -> str:
     if isinstance(value, list):
-        return "[" + ", ".join(_cell(v) for v in value) + "]"
+        return json.dumps(value)
     if isinstance(value, float):
         return repr(value)
     return str(value)

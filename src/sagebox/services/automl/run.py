@@ -267,7 +267,9 @@ class AutoMLRun(JobRun):
                 "BinaryClassification": "binary:logistic",
                 MULTICLASS: "multi:softprob",
             }.get(problem_type, "reg:squarederror"),
-            "eval_metric": ",".join(o.xgboost_metric for o in OBJECTIVES[problem_type].values()),
+            "eval_metric": objective.xgboost_metric,
+            # Rounds stop once the objective has not improved on the validation split for this long.
+            "early_stopping_rounds": "10",
             "seed": str(SEED),
         }
         if problem_type == MULTICLASS:
