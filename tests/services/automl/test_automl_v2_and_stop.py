@@ -9,8 +9,8 @@ from tests.services.automl.conftest import request, wait_automl
 from tests.services.training.jobs import ROLE, unique
 
 
-def test_a_v2_tabular_job_infers_multiclass_and_describes_both_ways(
-    sagemaker: Any, automl_bucket: str
+def test_a_v2_tabular_job_infers_multiclass_describes_both_ways_and_deploys(
+    sagemaker: Any, runtime: Any, automl_bucket: str
 ) -> None:
     name = unique("amlv2")[:32]
     sagemaker.create_auto_ml_job_v2(
@@ -36,6 +36,7 @@ def test_a_v2_tabular_job_infers_multiclass_and_describes_both_ways(
             }
         },
         DataSplitConfig={"ValidationFraction": 0.25},
+        ModelDeployConfig={"AutoGenerateEndpointName": True},
         RoleArn=ROLE,
     )
     wait_automl(sagemaker, name)
@@ -58,6 +59,14 @@ def test_a_v2_tabular_job_infers_multiclass_and_describes_both_ways(
     assert (
         best["FinalAutoMLJobObjectiveMetric"]["Value"] > 0.8
     )  # the bands follow mean radius closely
+    endpoint = described["ModelDeployResult"]["EndpointName"]
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    # radius, texture, perimeter, area, smoothness, compactness, date, diagnosis (the target is size_band)
+    rows = "20.57,17.77,132.9,1326.0,0.08474,0.07864,2021-03-05,malignant\n10.2,,65.0,320.0,0.1,0.08,,benign\n"
+    answer = runtime.invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=rows.encode()
+    )
+    assert answer["Body"].read().decode().split() == ["large", "small"]
     v1 = sagemaker.describe_auto_ml_job(AutoMLJobName=name)
     assert v1["InputDataConfig"][0]["TargetAttributeName"] == "size_band"
     assert v1["ResolvedAttributes"]["ProblemType"] == "MulticlassClassification"
