@@ -70,6 +70,7 @@ def test_the_work_is_visible_as_processing_tuning_and_training_jobs(
         job = sagemaker.describe_processing_job(ProcessingJobName=step["CandidateStepName"])
         assert job["ProcessingJobStatus"] == "Completed"
         assert job["ProcessingJobArn"] == step["CandidateStepArn"]
+        assert job["AutoMLJobArn"] == finished["AutoMLJobArn"]
     training = sagemaker.describe_training_job(TrainingJobName=steps[2]["CandidateStepName"])
     assert training["TrainingJobStatus"] == "Completed"
     assert "TuningJobArn" in training  # candidates come from a real tuning job
@@ -77,6 +78,43 @@ def test_the_work_is_visible_as_processing_tuning_and_training_jobs(
         "TrainingJobSummaries"
     ]
     assert steps[2]["CandidateStepName"] in {job["TrainingJobName"] for job in listed}
+
+
+def test_the_best_candidate_has_its_reports(s3: Any, finished: dict[str, Any]) -> None:
+    import json
+
+    locations = finished["BestCandidate"]["CandidateProperties"]["CandidateArtifactLocations"]
+
+    def read(uri: str, name: str) -> dict[str, Any]:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return json.loads(s3.get_object(Bucket=bucket, Key=f"{key}/{name}")["Body"].read())
+
+    insights = read(locations["ModelInsights"], "model_insights.json")
+    assert insights["labels"] == ["benign", "malignant"]
+    assert sum(map(sum, insights["confusion_matrix"])) == 114  # the validation split's rows
+    # The objective is the last round's; early stopping keeps the best round's model, so they differ a little.
+    objective = finished["BestCandidate"]["FinalAutoMLJobObjectiveMetric"]["Value"]
+    assert insights["metrics"]["F1"] == pytest.approx(objective, abs=0.05)
+    assert len(insights["roc_curve"]["true_positive_rate"]) > 2
+    shap = read(locations["Explainability"], "analysis.json")["explanations"]["kernel_shap"][
+        "label0"
+    ]["global_shap_values"]
+    assert set(shap) <= {
+        "mean radius",
+        "mean texture",
+        "mean perimeter",
+        "mean area",
+        "mean smoothness",
+        "mean compactness",
+        "size_band",
+        "seen",
+    }
+    assert max(shap, key=shap.get) in {
+        "mean radius",
+        "mean perimeter",
+        "mean area",
+        "mean compactness",
+    }
 
 
 def test_candidates_filter_sort_and_page(sagemaker: Any, finished: dict[str, Any]) -> None:

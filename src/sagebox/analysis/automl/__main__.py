@@ -1,7 +1,8 @@
 """``python3 -m sagebox.analysis.automl <step> [--target T ...]``: the processing steps of an AutoML job.
 
-Steps: ``analyze`` (AnalyzingData: check, settle the problem type, split) and
-``features`` (FeatureEngineering: fit the preprocessing, transform the splits). Paths
+Steps: ``analyze`` (AnalyzingData: check, settle the problem type, split),
+``features`` (FeatureEngineering: fit the preprocessing, transform the splits) and
+``reports`` (the best candidate's model insights and explainability reports). Paths
 are below the container's /opt/ml (``$SAGEMAKER_BASE_DIR`` on sagebox). A data problem is
 written to output/message and the process exits 1, so the job fails with that reason.
 """
@@ -21,7 +22,7 @@ from sagebox.analysis.automl.splitting import analyze
 def main(argv: list[str]) -> int:
     root = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
     parser = argparse.ArgumentParser(prog="sagebox.analysis.automl")
-    parser.add_argument("step", choices=("analyze", "features"))
+    parser.add_argument("step", choices=("analyze", "features", "reports"))
     parser.add_argument("--target")
     parser.add_argument("--problem-type", dest="problem_type")
     parser.add_argument("--objective")
@@ -38,6 +39,14 @@ def main(argv: list[str]) -> int:
             result = analyze(config, inputs, outputs)
             print(
                 f"Problem type: {result['problem_type']}; objective: {result['objective']}; rows: {result['rows']}"
+            )
+        elif step == "reports":
+            from sagebox.analysis.automl.reports import (
+                write_reports,  # xgboost, shap: this step only
+            )
+
+            print(
+                f"Reports written; validation metrics: {write_reports(inputs, outputs)['metrics']}"
             )
         elif step == "features":
             print(f"Preprocessing fitted: {fit(inputs, outputs)['features']} features")

@@ -95,6 +95,10 @@ def to_datetime_parts(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(parts, index=frame.index)
 
 
+def datetime_part_names(transformer: Any, columns: Any) -> list[str]:
+    return [f"{column}_{part}" for column in columns for part in DATETIME_PARTS]
+
+
 def build_preprocessor(column_types: dict[str, str]) -> Pipeline:
     """The unfitted pipeline for these columns (a DataFrame of raw strings in, floats out)."""
     by_type: dict[str, list[str]] = {}
@@ -106,7 +110,7 @@ def build_preprocessor(column_types: dict[str, str]) -> Pipeline:
             (
                 NUMERIC,
                 make_pipeline(
-                    FunctionTransformer(to_numbers),
+                    FunctionTransformer(to_numbers, feature_names_out="one-to-one"),
                     SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
                     StandardScaler(),
                 ),
@@ -118,7 +122,7 @@ def build_preprocessor(column_types: dict[str, str]) -> Pipeline:
             (
                 CATEGORICAL,
                 make_pipeline(
-                    FunctionTransformer(to_categories),
+                    FunctionTransformer(to_categories, feature_names_out="one-to-one"),
                     OneHotEncoder(
                         handle_unknown="infrequent_if_exist",
                         max_categories=MAX_CATEGORIES,
@@ -133,7 +137,7 @@ def build_preprocessor(column_types: dict[str, str]) -> Pipeline:
             (
                 f"{TEXT}_{column}",
                 make_pipeline(
-                    FunctionTransformer(to_text),
+                    FunctionTransformer(to_text, feature_names_out="one-to-one"),
                     TfidfVectorizer(max_features=MAX_TEXT_FEATURES),
                 ),
                 [column],
@@ -144,7 +148,7 @@ def build_preprocessor(column_types: dict[str, str]) -> Pipeline:
             (
                 DATETIME,
                 make_pipeline(
-                    FunctionTransformer(to_datetime_parts),
+                    FunctionTransformer(to_datetime_parts, feature_names_out=datetime_part_names),
                     SimpleImputer(strategy="median", keep_empty_features=True),
                     StandardScaler(),
                 ),
@@ -152,3 +156,19 @@ def build_preprocessor(column_types: dict[str, str]) -> Pipeline:
             )
         )
     return Pipeline([("columns", ColumnTransformer(transformers, sparse_threshold=0.0))])
+
+
+def source_columns(pipeline: Pipeline, columns: list[str]) -> list[str]:
+    """The raw column behind each feature the fitted pipeline makes, in the features' order."""
+    by_length = sorted(columns, key=len, reverse=True)
+    sources = []
+    for name in pipeline.named_steps["columns"].get_feature_names_out():
+        transformer, _, feature = str(name).partition("__")
+        if transformer.startswith(f"{TEXT}_"):
+            sources.append(transformer[len(TEXT) + 1 :])
+            continue
+        feature = feature.removeprefix("missingindicator_")
+        sources.append(
+            next((c for c in by_length if feature == c or feature.startswith(f"{c}_")), feature)
+        )
+    return sources

@@ -41,6 +41,7 @@ def job_names(name: str, arn: str) -> dict[str, str]:
         "features": f"{name}-dpp0-1-{digest}",
         "tuning": f"{name[:19].rstrip('-')}-{digest}-tj",
         "endpoint": f"{name}-{digest}",
+        "reports": f"{name}-reports-1-{digest}",
     }
 
 
@@ -51,6 +52,7 @@ def output_layout(plan: AutoMLPlan, name: str) -> dict[str, str]:
         "preprocessed": f"{base}/preprocessed-data",
         "models": f"{base}/data-processor-models",
         "tuning": f"{base}/tuning",
+        "documentation": f"{base}/documentation",
     }
 
 
@@ -64,6 +66,7 @@ class AutoMLRun(JobRun):
         services: dict[str, Any],
         on_analysis: Callable[[dict[str, Any]], None],
         enter: Callable[[str], None],
+        on_reports: Callable[[str, dict[str, str]], None],
     ) -> None:
         super().__init__(name, document, context)
         self.plan = plan
@@ -75,6 +78,7 @@ class AutoMLRun(JobRun):
         self._training = services["training"]
         self._hosting = services
         self._on_analysis = on_analysis
+        self._on_reports = on_reports
         self._enter = enter
         self._deadline = float(document["CreationTime"]) + plan.max_job_runtime
         self._region = context.settings.region
@@ -132,9 +136,25 @@ class AutoMLRun(JobRun):
                 }
                 for t in failed[:5]
             ]
+        best = self._best(analysis, completed)
+        if best is None:
+            return Ending(
+                "Failed", "No candidate reported a value of the objective metric.", members=members
+            )
+        problem = self._reports(analysis, best)
+        if problem is not None:
+            if problem.status == "Stopped":
+                return problem
+            members.setdefault("PartialFailureReasons", []).append(
+                {
+                    "PartialFailureMessage": f"The candidate's reports could not be made: {problem.reason}"[
+                        :1024
+                    ]
+                }
+            )
         if self.plan.deploy:
             self._enter("DeployingModel")
-            members["ModelDeployResult"] = self._deploy(analysis, completed)
+            members["ModelDeployResult"] = self._deploy(best)
         if time.time() >= self._deadline:
             return Ending("Completed", secondary="MaxAutoMLJobRuntimeReached", members=members)
         if len(trials) >= self.plan.max_candidates:
@@ -149,7 +169,10 @@ class AutoMLRun(JobRun):
         if service.record(name) is None:
             if self.stopping:
                 return self.stopped_ending()
-            service.create(request())
+            if service is self._processing:
+                service.create(request(), links={"AutoMLJobArn": self.arn})
+            else:
+                service.create(request())
         record = self._wait(service, name)
         if record.status == "Completed":
             return None
@@ -359,19 +382,53 @@ class AutoMLRun(JobRun):
 
     # -- deployment ----------------------------------------------------------------------------
 
-    def _deploy(self, analysis: dict[str, Any], completed: list[ResourceRecord]) -> dict[str, Any]:
-        """The best candidate's model, endpoint configuration and endpoint (ModelDeployConfig)."""
+    def _best(
+        self, analysis: dict[str, Any], completed: list[ResourceRecord]
+    ) -> dict[str, Any] | None:
         context = candidate_views.CandidateContext(
             analysis["problem_type"],
             OBJECTIVES[analysis["problem_type"]][analysis["objective"]],
             self._region,
             [],
-            f"{self.layout['models']}/{self.names['features']}/model.tar.gz",
+            self._preprocessing_model(),
         )
-        views = [candidate_views.candidate(t, context) for t in completed]
-        best = candidate_views.best(views, context.objective)
-        if best is None:
-            raise JobFailure("ModelDeploymentError: no candidate has an objective value to deploy.")
+        return candidate_views.best(
+            [candidate_views.candidate(t, context) for t in completed], context.objective
+        )
+
+    def _preprocessing_model(self) -> str:
+        return f"{self.layout['models']}/{self.names['features']}/model.tar.gz"
+
+    def _reports(self, analysis: dict[str, Any], best: dict[str, Any]) -> Ending | None:
+        """The best candidate's explainability and model insights reports (one processing job)."""
+        candidate = best["CandidateName"]
+        locations = {
+            "Explainability": f"{self.layout['documentation']}/explainability/{candidate}/output",
+            "ModelInsights": f"{self.layout['documentation']}/model-insights/{candidate}/output",
+        }
+        self._enter("GeneratingExplainabilityReport")
+        inputs = {
+            "analysis": f"{self.layout['split']}/analysis",
+            "validation": f"{self.layout['preprocessed']}/validation",
+            "preprocessing": self._preprocessing_model(),
+            "model": best["InferenceContainers"][1]["ModelDataUrl"],
+        }
+        outputs = {
+            "explainability": locations["Explainability"],
+            "insights": locations["ModelInsights"],
+        }
+        name = self.names["reports"]
+        ended = self._step(
+            self._processing,
+            name,
+            lambda: self._processing_request(name, ["reports"], inputs, outputs),
+        )
+        if ended is None:
+            self._on_reports(candidate, locations)
+        return ended
+
+    def _deploy(self, best: dict[str, Any]) -> dict[str, Any]:
+        """The best candidate's model, endpoint configuration and endpoint (ModelDeployConfig)."""
         endpoint = self.plan.deploy.get("EndpointName") or self.names["endpoint"]
         models, configs, endpoints = (
             self._hosting["models"],

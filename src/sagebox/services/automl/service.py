@@ -138,6 +138,10 @@ class AutoMLJobService(JobService[AutoMLRun]):
             enter=lambda secondary: self._repo.modify(
                 name, lambda r: self.states.enter(r, secondary, time.time())
             ),
+            on_reports=lambda candidate, locations: self._repo.modify(
+                name,
+                lambda r: internal(r).setdefault("reports", {}).__setitem__(candidate, locations),
+            ),
         )
 
     def _resolve(self, name: str, plan: AutoMLPlan, analysis: dict[str, Any]) -> None:
@@ -256,7 +260,16 @@ class AutoMLJobService(JobService[AutoMLRun]):
         if context is None or tuning is None:
             return [], context
         trials = self._services["training"].trials_of(tuning.arn)
-        return [candidate_views.candidate(trial, context) for trial in trials], context
+        reports = internal(record).get("reports") or {}
+        candidates = []
+        for trial in trials:
+            item = candidate_views.candidate(trial, context)
+            if trial.name in reports:
+                item.setdefault("CandidateProperties", {})["CandidateArtifactLocations"] = dict(
+                    reports[trial.name]
+                )
+            candidates.append(item)
+        return candidates, context
 
     def _best(self, record: ResourceRecord) -> dict[str, Any] | None:
         candidates, context = self._candidates(record)
