@@ -232,3 +232,42 @@ def test_inference_response_keys_as_the_sdk_sets_them(
             pair[1]
         )  # binary: the second class's probability
         assert (pair[1] > 0.5) == (label == "malignant")
+
+
+def test_best_candidate_in_a_batch_transform(
+    sagemaker: Any, s3: Any, automl_bucket: str, finished: dict[str, Any]
+) -> None:
+    model = unique("aml-batch")
+    sagemaker.create_model(
+        ModelName=model,
+        Containers=finished["BestCandidate"]["InferenceContainers"],
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
+    )
+    s3.put_object(Bucket=automl_bucket, Key="batch/in/rows.csv", Body=RAW_ROWS.encode())
+    job = unique("aml-batch")
+    sagemaker.create_transform_job(
+        TransformJobName=job,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{automl_bucket}/batch/in/",
+                }
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={
+            "S3OutputPath": f"s3://{automl_bucket}/batch/out/",
+            "AssembleWith": "Line",
+        },
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    described = sagemaker.describe_transform_job(TransformJobName=job)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    out = s3.get_object(Bucket=automl_bucket, Key="batch/out/rows.csv.out")["Body"].read().decode()
+    assert out.split() == ["malignant", "benign", "malignant"]

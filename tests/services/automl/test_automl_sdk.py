@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
 
+from tests.services.automl.conftest import wait_automl
 from tests.services.training.jobs import ROLE
 
 sagemaker_sdk = pytest.importorskip(
@@ -58,3 +60,33 @@ def test_sdk_fit_best_candidate_deploy_and_predict(sagebox_server: Any, automl_b
         assert 250 < values[1] < 600  # the second's is 386
     finally:
         predictor.delete_endpoint()
+
+
+def test_sdk_automl_v2_fits_a_tabular_job(sagebox_server: Any, automl_bucket: str) -> None:
+    from sagemaker.automl.automlv2 import AutoMLDataChannel, AutoMLTabularConfig, AutoMLV2
+
+    automl = AutoMLV2(
+        problem_config=AutoMLTabularConfig(
+            target_attribute_name="diagnosis", max_candidates=1, mode="HYPERPARAMETER_TUNING"
+        ),
+        role=ROLE,
+        output_path=f"s3://{automl_bucket}/sdk-v2-output",
+        base_job_name="sdk-automlv2",
+        sagemaker_session=sagemaker_sdk.Session(),
+    )
+    channel = AutoMLDataChannel(
+        s3_data_type="S3Prefix", s3_uri=f"s3://{automl_bucket}/cancer/", channel_type="training"
+    )
+    # fit(wait=True) fails in this SDK release before any request (AutoMLJobV2.wait passes
+    # job_name= to Session.wait_for_auto_ml_job, which takes job=), so the test waits itself.
+    automl.fit(inputs=[channel], wait=False, logs=False)
+    described = wait_automl(boto3.client("sagemaker"), automl.current_job_name)
+    assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    described = automl.describe_auto_ml_job()
+    assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["ResolvedAttributes"]["AutoMLProblemTypeResolvedAttributes"][
+        "TabularResolvedAttributes"
+    ] == {"ProblemType": "BinaryClassification"}
+    best = automl.best_candidate()
+    assert best["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "F1"
+    assert len(best["InferenceContainers"]) == 3
