@@ -117,6 +117,27 @@ def test_the_best_candidate_has_its_reports(s3: Any, finished: dict[str, Any]) -
     }
 
 
+def test_data_exploration_and_candidate_definition_notebooks(
+    s3: Any, finished: dict[str, Any]
+) -> None:
+    import json
+
+    artifacts = finished["AutoMLJobArtifacts"]
+
+    def read(uri: str) -> bytes:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    for location in artifacts.values():
+        assert json.loads(read(location))["nbformat"] == 4
+    folder = artifacts["DataExplorationNotebookLocation"].rsplit("/", 1)[0]
+    exploration = json.loads(read(f"{folder}/data_exploration.json"))
+    assert exploration["columns"]["mean texture"]["missing"] == 40
+    assert exploration["columns"]["size_band"]["type"] == "categorical"
+    assert exploration["columns"]["seen"]["type"] == "datetime"
+    assert exploration["target_distribution"] == {"benign": 357, "malignant": 212}
+
+
 def test_candidates_filter_sort_and_page(sagemaker: Any, finished: dict[str, Any]) -> None:
     name = finished["AutoMLJobName"]
     everything = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName=name)["Candidates"]

@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 
 from sagebox.analysis.automl.columns import infer_column_types
 from sagebox.analysis.automl.model_files import data_files, read_table
+from sagebox.analysis.automl.notebooks import write_exploration
 from sagebox.analysis.automl.problems import (
     BINARY,
     MIN_ROWS,
@@ -137,6 +138,7 @@ def analyze(config: dict[str, Any], input_dir: Path, output_dir: Path) -> dict[s
         folder = output_dir / name
         folder.mkdir(parents=True, exist_ok=True)
         part.to_csv(folder / f"{name}.csv", index=False)
+    write_exploration(frame, analysis, output_dir / "notebooks")
     (output_dir / "analysis").mkdir(parents=True, exist_ok=True)
     (output_dir / "analysis" / "analysis.json").write_text(
         json.dumps(analysis, indent=2), encoding="utf-8"

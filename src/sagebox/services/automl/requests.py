@@ -88,7 +88,9 @@ def _channels(channels: list[dict[str, Any]], where: str) -> tuple[DataChannel, 
     for index, channel in enumerate(channels):
         source = (channel.get("DataSource") or {}).get("S3DataSource")
         if not source:
-            raise ValidationError(f"{where}[{index}].DataSource.S3DataSource is required: the S3 location of the data.")
+            raise ValidationError(
+                f"{where}[{index}].DataSource.S3DataSource is required: the S3 location of the data."
+            )
         kind = source["S3DataType"]
         if kind != "S3Prefix":
             raise ValidationError(

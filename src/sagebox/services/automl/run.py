@@ -11,13 +11,16 @@ finds the jobs its predecessor made and goes on from there.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sagebox.analysis.automl.problems import MULTICLASS, OBJECTIVES
+from sagebox.analysis.automl import search_space
+from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, EXPLORATION_NOTEBOOK
+from sagebox.analysis.automl.problems import OBJECTIVES
 from sagebox.objects import parse_s3_uri
 from sagebox.services.automl import candidates as candidate_views
 from sagebox.services.automl.requests import AutoMLPlan
@@ -30,7 +33,6 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 PROCESSING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.2xlarge", "VolumeSizeInGB": 30}
 TRAINING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
 MAX_PARALLEL_CANDIDATES = 4
-SEED = 0
 
 
 def job_names(name: str, arn: str) -> dict[str, str]:
@@ -53,6 +55,7 @@ def output_layout(plan: AutoMLPlan, name: str) -> dict[str, str]:
         "models": f"{base}/data-processor-models",
         "tuning": f"{base}/tuning",
         "documentation": f"{base}/documentation",
+        "notebooks": f"{base}/sagemaker-automl-candidates/notebooks",
     }
 
 
@@ -91,7 +94,12 @@ class AutoMLRun(JobRun):
         if ended is not None:
             return ended
         analysis = self._read_json(f"{self.layout['split']}/analysis/analysis.json")
-        self._on_analysis(analysis)
+        notebooks = self.layout["notebooks"]
+        artifacts = {
+            "CandidateDefinitionNotebookLocation": f"{notebooks}/{CANDIDATE_NOTEBOOK}",
+            "DataExplorationNotebookLocation": f"{notebooks}/{EXPLORATION_NOTEBOOK}",
+        }
+        self._on_analysis({**analysis, "artifacts": artifacts})
         self._enter("FeatureEngineering")
         ended = self._step(self._processing, self.names["features"], self._features_request)
         if ended is not None:
@@ -270,6 +278,7 @@ class AutoMLRun(JobRun):
         outputs = {
             part: f"{self.layout['split']}/{part}" for part in ("train", "validation", "analysis")
         }
+        outputs["notebooks"] = self.layout["notebooks"]
         return self._processing_request(self.names["analysis"], arguments, inputs, outputs)
 
     def _features_request(self) -> dict[str, Any]:
@@ -283,20 +292,9 @@ class AutoMLRun(JobRun):
         return self._processing_request(self.names["features"], ["features"], inputs, outputs)
 
     def _tuning_request(self, analysis: dict[str, Any]) -> dict[str, Any]:
-        problem_type = analysis["problem_type"]
-        objective = OBJECTIVES[problem_type][analysis["objective"]]
-        static = {
-            "objective": {
-                "BinaryClassification": "binary:logistic",
-                MULTICLASS: "multi:softprob",
-            }.get(problem_type, "reg:squarederror"),
-            "eval_metric": objective.xgboost_metric,
-            # Rounds stop once the objective has not improved on the validation split for this long.
-            "early_stopping_rounds": "10",
-            "seed": str(SEED),
-        }
-        if problem_type == MULTICLASS:
-            static["num_class"] = str(len(analysis["classes"]))
+        static = search_space.static_hyperparameters(
+            analysis["problem_type"], analysis["objective"], len(analysis["classes"])
+        )
 
         def channel(name: str) -> dict[str, Any]:
             return {
@@ -316,52 +314,16 @@ class AutoMLRun(JobRun):
             "HyperParameterTuningJobName": self.names["tuning"],
             "HyperParameterTuningJobConfig": {
                 "Strategy": "Bayesian",
-                "HyperParameterTuningJobObjective": {
-                    "Type": objective.type,
-                    "MetricName": f"validation:{objective.xgboost_metric}",
-                },
+                "HyperParameterTuningJobObjective": search_space.tuning_objective(
+                    analysis["problem_type"], analysis["objective"]
+                ),
                 "ResourceLimits": {
                     "MaxNumberOfTrainingJobs": candidates,
                     "MaxParallelTrainingJobs": min(candidates, MAX_PARALLEL_CANDIDATES),
                     "MaxRuntimeInSeconds": max(120, self._remaining()),
                 },
-                "ParameterRanges": {
-                    "ContinuousParameterRanges": [
-                        {
-                            "Name": "eta",
-                            "MinValue": "0.05",
-                            "MaxValue": "0.5",
-                            "ScalingType": "Logarithmic",
-                        },
-                        {
-                            "Name": "subsample",
-                            "MinValue": "0.5",
-                            "MaxValue": "1",
-                            "ScalingType": "Linear",
-                        },
-                        {
-                            "Name": "min_child_weight",
-                            "MinValue": "0.5",
-                            "MaxValue": "10",
-                            "ScalingType": "Logarithmic",
-                        },
-                    ],
-                    "IntegerParameterRanges": [
-                        {
-                            "Name": "max_depth",
-                            "MinValue": "2",
-                            "MaxValue": "8",
-                            "ScalingType": "Linear",
-                        },
-                        {
-                            "Name": "num_round",
-                            "MinValue": "20",
-                            "MaxValue": "200",
-                            "ScalingType": "Logarithmic",
-                        },
-                    ],
-                },
-                "RandomSeed": SEED,
+                "ParameterRanges": copy.deepcopy(search_space.PARAMETER_RANGES),
+                "RandomSeed": search_space.SEED,
                 "TrainingJobEarlyStoppingType": "Off",
             },
             "TrainingJobDefinition": {
