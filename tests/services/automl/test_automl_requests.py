@@ -145,3 +145,15 @@ def test_unknown_and_duplicate_jobs(sagemaker: Any, automl_bucket: str) -> None:
         sagemaker.create_auto_ml_job(**request(automl_bucket, name))
     assert caught.value.response["Error"]["Code"] == "ResourceInUse"
     sagemaker.stop_auto_ml_job(AutoMLJobName=name)
+
+
+def test_a_validation_fraction_that_leaves_no_rows(sagemaker: Any, automl_bucket: str) -> None:
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={"DataSplitConfig": {"ValidationFraction": 1.0}},
+        ),
+    )
+    assert "ValidationFraction must be between 0 and 1" in message and "1.0 was given" in message

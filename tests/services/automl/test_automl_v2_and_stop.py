@@ -101,3 +101,30 @@ def test_stop_during_model_tuning_stops_its_jobs(sagemaker: Any, automl_bucket: 
             ]
             == "Stopped"
         )
+
+
+def test_max_automl_job_runtime_ends_the_job_on_time(sagemaker: Any, automl_bucket: str) -> None:
+    name = unique("aml-budget")[:32]
+    budget = 15
+    sagemaker.create_auto_ml_job(
+        **request(
+            automl_bucket,
+            name,
+            AutoMLJobConfig={
+                "CompletionCriteria": {"MaxCandidates": 100, "MaxAutoMLJobRuntimeInSeconds": budget}
+            },
+        )
+    )
+    described = wait_automl(sagemaker, name)
+    took = (described["EndTime"] - described["CreationTime"]).total_seconds()
+    assert (
+        took < budget + 10
+    )  # the deadline stops the step running then; ending takes a few seconds
+    if described["AutoMLJobStatus"] == "Completed":  # at least one candidate finished in time
+        assert described["AutoMLJobSecondaryStatus"] == "MaxAutoMLJobRuntimeReached"
+        assert "BestCandidate" in described
+    else:  # the budget ran out before any candidate finished (a slow machine)
+        assert described["AutoMLJobStatus"] == "Failed"
+        assert (
+            f"MaxAutoMLJobRuntimeInSeconds ({budget} s) was reached" in described["FailureReason"]
+        )

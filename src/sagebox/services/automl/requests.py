@@ -132,6 +132,18 @@ def _completion(criteria: dict[str, Any] | None) -> tuple[int, int, int]:
     )
 
 
+def _fraction(config: dict[str, Any] | None, where: str) -> float:
+    value = (config or {}).get("ValidationFraction")
+    if value is None:
+        return DEFAULT_VALIDATION_FRACTION
+    if not 0 < float(value) < 1:
+        raise ValidationError(
+            f"{where}.ValidationFraction must be between 0 and 1 (exclusive) to leave rows for both "
+            f"training and validation; {value} was given."
+        )
+    return float(value)
+
+
 def _mode(mode: str | None, where: str) -> str:
     mode = mode or "AUTO"
     if mode == "ENSEMBLING":
@@ -246,9 +258,8 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
         max_candidates=candidates,
         max_runtime_per_training_job=per_job,
         max_job_runtime=total,
-        validation_fraction=float(
-            (config.get("DataSplitConfig") or {}).get("ValidationFraction")
-            or DEFAULT_VALIDATION_FRACTION
+        validation_fraction=_fraction(
+            config.get("DataSplitConfig"), "AutoMLJobConfig.DataSplitConfig"
         ),
         algorithms=_algorithms(generation, "AutoMLJobConfig.CandidateGenerationConfig"),
         generate_definitions_only=bool(request.get("GenerateCandidateDefinitionsOnly")),
@@ -294,10 +305,7 @@ def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
         max_candidates=candidates,
         max_runtime_per_training_job=per_job,
         max_job_runtime=total,
-        validation_fraction=float(
-            (request.get("DataSplitConfig") or {}).get("ValidationFraction")
-            or DEFAULT_VALIDATION_FRACTION
-        ),
+        validation_fraction=_fraction(request.get("DataSplitConfig"), "DataSplitConfig"),
         algorithms=_algorithms(
             tabular.get("CandidateGenerationConfig"), "TabularJobConfig.CandidateGenerationConfig"
         ),

@@ -149,7 +149,8 @@ class AutoMLRun(JobRun):
             return Ending(
                 "Failed", "No candidate reported a value of the objective metric.", members=members
             )
-        problem = self._reports(analysis, best)
+        # Out of time: the job ends with what it has, without its reports.
+        problem = self._reports(analysis, best) if time.time() < self._deadline else None
         if problem is not None:
             if problem.status == "Stopped":
                 return problem
