@@ -30,7 +30,7 @@ TEXT_DISTINCT_SHARE = 0.3
 MAX_CATEGORIES = 30
 MAX_TEXT_FEATURES = 200
 MISSING = "__missing__"
-DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour")
+DATETIME_PARTS = ("year", "month", "day", "day_of_week", "hour")
 
 
 def _present(values: pd.Series) -> pd.Series:
