@@ -263,6 +263,7 @@ FAMILIES: tuple[Family, ...] = (
     ACTION,
     CONTEXT,
     ASSOCIATION,
+    AUTOML_JOB,  # Autopilot: built with processing, tuning, training and hosting
     PIPELINE,  # Pipelines: executions run steps through the job, hosting and registry services
     PIPELINE_EXECUTION,
     DATA_QUALITY_JOB_DEFINITION,  # Model Monitor: built with the processing service
@@ -270,7 +271,6 @@ FAMILIES: tuple[Family, ...] = (
     MODEL_BIAS_JOB_DEFINITION,
     MODEL_EXPLAINABILITY_JOB_DEFINITION,
     MONITORING_SCHEDULE,  # follows processing jobs' events; built with endpoints and processing
-    AUTOML_JOB,  # Autopilot: built with processing, tuning, training and hosting; recovers after tuning
 )
 
 
