@@ -161,3 +161,22 @@ def test_inverse_label_transform_answers_the_keys_asked(
         "probability": 0.9,
         "labels": ["no", "yes"],
     }
+
+
+@pytest.mark.parametrize("form", ["parquet", "gzip"])
+def test_parquet_and_gzip_tables_with_a_validation_channel(tmp_path: Path, form: str) -> None:
+    frame = _frame()
+    for channel, part in (("data", frame.iloc[:500]), ("validation", frame.iloc[500:])):
+        folder = tmp_path / "in" / channel
+        folder.mkdir(parents=True)
+        if form == "parquet":
+            part.to_parquet(folder / "part.parquet")
+        else:
+            part.to_csv(folder / "part", index=False, compression="gzip")
+    config = {"target": "label", "compression": "Gzip" if form == "gzip" else None}
+    analysis = analyze(config, tmp_path / "in", tmp_path / "out")
+    assert analysis["rows"] == {
+        "train": 500,
+        "validation": 100,
+    }  # the validation channel, not a split
+    assert analysis["column_types"]["when"] == "datetime"
