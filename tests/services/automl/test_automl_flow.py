@@ -168,10 +168,13 @@ def test_candidates_filter_sort_and_page(sagemaker: Any, finished: dict[str, Any
     assert [c["CandidateName"] for c in page["Candidates"] + rest["Candidates"]] == [
         c["CandidateName"] for c in everything
     ]
-    metrics = everything[0]["CandidateProperties"]["CandidateMetrics"]
-    assert {"MetricName": "F1", "StandardMetricName": "F1", "Set": "Validation"}.items() <= metrics[
-        0
-    ].items()
+    metrics = {
+        m["StandardMetricName"]: m for m in everything[0]["CandidateProperties"]["CandidateMetrics"]
+    }
+    assert set(metrics) == {"F1", "AUC", "Accuracy", "LogLoss"}
+    assert metrics["F1"]["Value"] == everything[0]["FinalAutoMLJobObjectiveMetric"]["Value"]
+    assert {"MetricName": "AUC", "Set": "Validation"}.items() <= metrics["AUC"].items()
+    assert 0.5 < metrics["Accuracy"]["Value"] <= 1 and "MetricName" not in metrics["LogLoss"]
 
 
 def test_list_auto_ml_jobs_filters_and_tags(sagemaker: Any, finished: dict[str, Any]) -> None:

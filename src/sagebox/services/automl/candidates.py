@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sagebox.analysis.automl.problems import OBJECTIVES, REGRESSION, Objective
+from sagebox.analysis.automl import search_space
+from sagebox.analysis.automl.problems import REGRESSION, Objective
 from sagebox.serving.images import AUTOML_REPOSITORY
 from sagebox.store import ResourceRecord
 
 AUTOML_IMAGE_TAG = "2.5-1-cpu-py3"
 XGBOOST_IMAGE_TAG = "1.7-1"
 IMAGE_ACCOUNT = "683313688378"
+EXTENDED_ONLY = ("LogLoss",)
+"""Metrics MetricDatum names only by StandardMetricName (its MetricName enum lacks them)."""
 MODEL_SUPPORTED = "predicted_label,probability,probabilities"
 LABEL_SUPPORTED = "predicted_label,probability,labels,probabilities"
 
@@ -96,13 +99,12 @@ def inference_containers(context: CandidateContext, model_url: str) -> list[dict
 
 def _metrics(trial: ResourceRecord, problem_type: str) -> dict[str, float]:
     """The trial's final validation metrics under Autopilot's names."""
-    by_xgboost = {o.xgboost_metric: o.name for o in OBJECTIVES[problem_type].values()}
-    values: dict[str, float] = {}
+    xgboost_values: dict[str, float] = {}
     for entry in trial.document.get("FinalMetricDataList") or []:
         data, _, metric = str(entry["MetricName"]).partition(":")
-        if data == "validation" and metric in by_xgboost:
-            values[by_xgboost[metric]] = float(entry["Value"])
-    return values
+        if data == "validation":
+            xgboost_values[metric] = float(entry["Value"])
+    return search_space.autopilot_metrics(problem_type, xgboost_values)
 
 
 def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any]:
@@ -149,7 +151,12 @@ def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any
     if metrics:
         item["CandidateProperties"] = {
             "CandidateMetrics": [
-                {"MetricName": name, "StandardMetricName": name, "Value": v, "Set": "Validation"}
+                {
+                    **({} if name in EXTENDED_ONLY else {"MetricName": name}),
+                    "StandardMetricName": name,
+                    "Value": v,
+                    "Set": "Validation",
+                }
                 for name, v in sorted(metrics.items())
             ]
         }
