@@ -35,7 +35,8 @@ def restartable(tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
-def test_an_automl_job_goes_on_after_a_restart(restartable: Any) -> None:
+@pytest.mark.parametrize("ending", ["crash", "shutdown"])
+def test_an_automl_job_goes_on_after_a_restart(restartable: Any, ending: str) -> None:
     server, sagemaker, s3 = restartable()
     bucket = unique("automl-restart")
     s3.create_bucket(Bucket=bucket)
@@ -51,12 +52,19 @@ def test_an_automl_job_goes_on_after_a_restart(restartable: Any) -> None:
     ):
         assert time.time() < deadline
         time.sleep(0.2)
-    server.kill()
+    if ending == "crash":
+        server.kill()
+    else:  # a graceful shutdown leaves the job InProgress for the next server
+        server.stop()
 
     _, sagemaker, _ = restartable()
     described = wait_automl(sagemaker, name)
     assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
     assert described["AutoMLJobSecondaryStatus"] == "MaxCandidatesReached"
+    partial = described.get("PartialFailureReasons", [])
+    assert all(
+        "failed" in p["PartialFailureMessage"] for p in partial
+    )  # trials the restart cut short
     processing = sagemaker.list_processing_jobs(NameContains=name)["ProcessingJobSummaries"]
     steps = sorted(job["ProcessingJobName"].split("-")[-3] for job in processing)
     assert steps == [

@@ -207,13 +207,19 @@ class AutoMLRun(JobRun):
                 raise JobFailure(
                     f"InternalServerError: the {service.family.noun} {name} disappeared."
                 )
-            if record.status in TERMINAL:
+            if record.status in TERMINAL or self.interrupted:
+                # A shutdown leaves the step's job to its own service: the next server goes on.
                 return record
             if not stop_sent and (self.stopping or time.time() >= self._deadline):
                 with contextlib.suppress(ServiceError):  # it may have ended meanwhile
                     service.stop(name)
                 stop_sent = True
             time.sleep(POLL_SECONDS)
+
+    def conclude(self, ending: Ending) -> None:
+        """A run interrupted by a shutdown leaves its job InProgress: the next server resumes it."""
+        if not self.interrupted:
+            super().conclude(ending)
 
     # -- the steps' requests -----------------------------------------------------------------
 
