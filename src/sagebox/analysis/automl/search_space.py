@@ -95,3 +95,71 @@ def static_hyperparameters(problem_type: str, objective: str, classes: int) -> d
 def tuning_objective(problem_type: str, objective: str) -> dict[str, Any]:
     chosen = OBJECTIVES[problem_type][objective]
     return {"Type": chosen.type, "MetricName": f"validation:{chosen.xgboost_metric}"}
+
+
+# Linear Learner candidates (AlgorithmsConfig "linear-learner"): SageMaker's built-in linear models.
+LINEAR_LEARNER = "linear-learner"
+XGBOOST = "xgboost"
+LINEAR_LEARNER_METRICS: dict[str, dict[str, str]] = {
+    BINARY: {
+        "F1": "binary_f_beta",
+        "Accuracy": "binary_classification_accuracy",
+        "AUC": "roc_auc_score",
+        "Precision": "precision",
+        "Recall": "recall",
+    },
+    MULTICLASS: {
+        "Accuracy": "multiclass_accuracy",
+        "F1macro": "macro_f_beta",
+        "PrecisionMacro": "macro_precision",
+        "RecallMacro": "macro_recall",
+    },
+    REGRESSION: {"MSE": "mse", "RMSE": "rmse", "MAE": "absolute_loss"},
+}
+"""Autopilot objective -> the Linear Learner validation metric that measures it (none for
+BalancedAccuracy and R2: Linear Learner candidates cannot be tuned on those)."""
+LINEAR_LEARNER_RANGES: dict[str, list[dict[str, str]]] = {
+    "ContinuousParameterRanges": [
+        {
+            "Name": "learning_rate",
+            "MinValue": "0.0001",
+            "MaxValue": "0.5",
+            "ScalingType": "Logarithmic",
+        },
+        {"Name": "wd", "MinValue": "0.0000001", "MaxValue": "0.1", "ScalingType": "Logarithmic"},
+    ],
+}
+
+
+def linear_learner_hyperparameters(problem_type: str, classes: int) -> dict[str, str]:
+    static = {
+        "predictor_type": {BINARY: "binary_classifier", MULTICLASS: "multiclass_classifier"}.get(
+            problem_type, "regressor"
+        ),
+        "feature_dim": "auto",
+        "epochs": "10",
+        "num_models": "8",
+        "mini_batch_size": "100",
+    }
+    if problem_type == MULTICLASS:
+        static["num_classes"] = str(classes)
+    return static
+
+
+def linear_learner_objective(problem_type: str, objective: str) -> dict[str, Any] | None:
+    """The tuning objective of Linear Learner candidates, or None when it cannot measure `objective`."""
+    metric = LINEAR_LEARNER_METRICS[problem_type].get(objective)
+    if metric is None:
+        return None
+    return {"Type": OBJECTIVES[problem_type][objective].type, "MetricName": f"validation:{metric}"}
+
+
+def linear_learner_autopilot_metrics(
+    problem_type: str, values: dict[str, float]
+) -> dict[str, float]:
+    """Autopilot's names and values for a Linear Learner candidate's final validation metrics."""
+    return {
+        name: values[metric]
+        for name, metric in LINEAR_LEARNER_METRICS[problem_type].items()
+        if metric in values
+    }

@@ -19,6 +19,7 @@ from sagebox.store import ResourceRecord
 AUTOML_IMAGE_TAG = "2.5-1-cpu-py3"
 XGBOOST_IMAGE_TAG = "1.7-1"
 IMAGE_ACCOUNT = "683313688378"
+LINEAR_LEARNER_ACCOUNT = "382416733822"
 EXTENDED_ONLY = ("LogLoss",)
 """Metrics MetricDatum names only by StandardMetricName (its MetricName enum lacks them)."""
 MODEL_SUPPORTED = "predicted_label,probability,probabilities"
@@ -37,6 +38,18 @@ def xgboost_image(region: str) -> str:
     return image("sagemaker-xgboost", XGBOOST_IMAGE_TAG, region)
 
 
+def linear_learner_image(region: str) -> str:
+    return f"{LINEAR_LEARNER_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/linear-learner:1"
+
+
+def algorithm_of(trial: ResourceRecord) -> str:
+    """The candidate's algorithm, from its training image."""
+    training_image = (trial.document.get("AlgorithmSpecification") or {}).get("TrainingImage", "")
+    return (
+        search_space.LINEAR_LEARNER if "linear-learner" in training_image else search_space.XGBOOST
+    )
+
+
 @dataclass(frozen=True)
 class CandidateContext:
     """What every candidate of one job shares: its problem, its steps before training, its preprocessing."""
@@ -48,7 +61,9 @@ class CandidateContext:
     preprocessing_model: str
 
 
-def inference_containers(context: CandidateContext, model_url: str) -> list[dict[str, Any]]:
+def inference_containers(
+    context: CandidateContext, model_url: str, algorithm: str = search_space.XGBOOST
+) -> list[dict[str, Any]]:
     serve = {
         "SAGEMAKER_PROGRAM": "sagemaker_serve",
         "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -64,7 +79,9 @@ def inference_containers(context: CandidateContext, model_url: str) -> list[dict
             },
         },
         {
-            "Image": xgboost_image(context.region),
+            "Image": linear_learner_image(context.region)
+            if algorithm == search_space.LINEAR_LEARNER
+            else xgboost_image(context.region),
             "ModelDataUrl": model_url,
             "Environment": {
                 "MAX_CONTENT_LENGTH": "20971520",
@@ -99,12 +116,14 @@ def inference_containers(context: CandidateContext, model_url: str) -> list[dict
 
 def _metrics(trial: ResourceRecord, problem_type: str) -> dict[str, float]:
     """The trial's final validation metrics under Autopilot's names."""
-    xgboost_values: dict[str, float] = {}
+    values: dict[str, float] = {}
     for entry in trial.document.get("FinalMetricDataList") or []:
         data, _, metric = str(entry["MetricName"]).partition(":")
         if data == "validation":
-            xgboost_values[metric] = float(entry["Value"])
-    return search_space.autopilot_metrics(problem_type, xgboost_values)
+            values[metric] = float(entry["Value"])
+    if algorithm_of(trial) == search_space.LINEAR_LEARNER:
+        return search_space.linear_learner_autopilot_metrics(problem_type, values)
+    return search_space.autopilot_metrics(problem_type, values)
 
 
 def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any]:
@@ -145,7 +164,7 @@ def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any
         item["FailureReason"] = document["FailureReason"]
     model_url = (document.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if status == "Completed" and model_url:
-        containers = inference_containers(context, model_url)
+        containers = inference_containers(context, model_url, algorithm_of(trial))
         item["InferenceContainers"] = containers
         item["InferenceContainerDefinitions"] = {"CPU": containers}
     if metrics:

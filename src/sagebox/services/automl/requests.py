@@ -31,7 +31,9 @@ ENSEMBLING_ALGORITHMS = (
     "nn-torch",
     "fastai",
 )
-SAGEBOX_ALGORITHMS = ("xgboost",)
+SAGEBOX_ALGORITHMS = ("xgboost", "linear-learner")
+DEFAULT_ALGORITHMS = ("xgboost",)
+"""What runs when AlgorithmsConfig is not given (SageMaker would add linear-learner and mlp)."""
 CONTENT_TYPES = ("text/csv;header=present", "text/csv", "x-application/vnd.amazon+parquet")
 _NOT_AVAILABLE = {
     "ImageClassificationJobConfig": "image classification",
@@ -157,7 +159,7 @@ def _mode(mode: str | None, where: str) -> str:
 def _algorithms(config: dict[str, Any] | None, where: str) -> tuple[str, ...]:
     configs = (config or {}).get("AlgorithmsConfig") or []
     if not configs:
-        return SAGEBOX_ALGORITHMS
+        return DEFAULT_ALGORITHMS
     if len(configs) != 1:
         raise ValidationError(
             f"{where}.AlgorithmsConfig: give one AutoMLAlgorithmConfig; {len(configs)} given."

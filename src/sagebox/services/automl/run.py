@@ -150,7 +150,11 @@ class AutoMLRun(JobRun):
                 "Failed", "No candidate reported a value of the objective metric.", members=members
             )
         # Out of time: the job ends with what it has, without its reports.
-        problem = self._reports(analysis, best) if time.time() < self._deadline else None
+        # The reports read an XGBoost booster: a Linear Learner best candidate has none yet.
+        reportable = "linear-learner" not in best["InferenceContainers"][1]["Image"]
+        problem = (
+            self._reports(analysis, best) if reportable and time.time() < self._deadline else None
+        )
         if problem is not None:
             if problem.status == "Stopped":
                 return problem
@@ -299,9 +303,7 @@ class AutoMLRun(JobRun):
         return self._processing_request(self.names["features"], ["features"], inputs, outputs)
 
     def _tuning_request(self, analysis: dict[str, Any]) -> dict[str, Any]:
-        static = search_space.static_hyperparameters(
-            analysis["problem_type"], analysis["objective"], len(analysis["classes"])
-        )
+        problem_type, objective = analysis["problem_type"], analysis["objective"]
 
         def channel(name: str) -> dict[str, Any]:
             return {
@@ -316,29 +318,10 @@ class AutoMLRun(JobRun):
                 },
             }
 
-        candidates = self.plan.max_candidates
-        return {
-            "HyperParameterTuningJobName": self.names["tuning"],
-            "HyperParameterTuningJobConfig": {
-                "Strategy": "Bayesian",
-                "HyperParameterTuningJobObjective": search_space.tuning_objective(
-                    analysis["problem_type"], analysis["objective"]
-                ),
-                "ResourceLimits": {
-                    "MaxNumberOfTrainingJobs": candidates,
-                    "MaxParallelTrainingJobs": min(candidates, MAX_PARALLEL_CANDIDATES),
-                    "MaxRuntimeInSeconds": max(120, self._remaining()),
-                },
-                "ParameterRanges": copy.deepcopy(search_space.PARAMETER_RANGES),
-                "RandomSeed": search_space.SEED,
-                "TrainingJobEarlyStoppingType": "Off",
-            },
-            "TrainingJobDefinition": {
+        def definition(image: str, static: dict[str, str]) -> dict[str, Any]:
+            return {
                 "StaticHyperParameters": static,
-                "AlgorithmSpecification": {
-                    "TrainingImage": candidate_views.xgboost_image(self._region),
-                    "TrainingInputMode": "File",
-                },
+                "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
                 "RoleArn": self.plan.role_arn,
                 "InputDataConfig": [channel("train"), channel("validation")],
                 "OutputDataConfig": {"S3OutputPath": self.layout["tuning"]},
@@ -346,7 +329,63 @@ class AutoMLRun(JobRun):
                 "StoppingCondition": {
                     "MaxRuntimeInSeconds": self.plan.max_runtime_per_training_job
                 },
+            }
+
+        candidates = self.plan.max_candidates
+        config: dict[str, Any] = {
+            "Strategy": "Bayesian",
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": candidates,
+                "MaxParallelTrainingJobs": min(candidates, MAX_PARALLEL_CANDIDATES),
+                "MaxRuntimeInSeconds": max(120, self._remaining()),
             },
+            "RandomSeed": search_space.SEED,
+            "TrainingJobEarlyStoppingType": "Off",
+        }
+        xgboost = definition(
+            candidate_views.xgboost_image(self._region),
+            search_space.static_hyperparameters(problem_type, objective, len(analysis["classes"])),
+        )
+        request: dict[str, Any] = {"HyperParameterTuningJobName": self.names["tuning"]}
+        if self.plan.algorithms == (search_space.XGBOOST,):
+            config["HyperParameterTuningJobObjective"] = search_space.tuning_objective(
+                problem_type, objective
+            )
+            config["ParameterRanges"] = copy.deepcopy(search_space.PARAMETER_RANGES)
+            return {
+                **request,
+                "HyperParameterTuningJobConfig": config,
+                "TrainingJobDefinition": xgboost,
+            }
+        definitions = []
+        if search_space.XGBOOST in self.plan.algorithms:
+            xgboost["DefinitionName"] = search_space.XGBOOST
+            xgboost["TuningObjective"] = search_space.tuning_objective(problem_type, objective)
+            xgboost["HyperParameterRanges"] = copy.deepcopy(search_space.PARAMETER_RANGES)
+            definitions.append(xgboost)
+        linear_objective = search_space.linear_learner_objective(problem_type, objective)
+        if search_space.LINEAR_LEARNER in self.plan.algorithms and linear_objective is not None:
+            linear = definition(
+                candidate_views.linear_learner_image(self._region),
+                search_space.linear_learner_hyperparameters(problem_type, len(analysis["classes"])),
+            )
+            linear.update(
+                {
+                    "DefinitionName": search_space.LINEAR_LEARNER,
+                    "TuningObjective": linear_objective,
+                    "HyperParameterRanges": copy.deepcopy(search_space.LINEAR_LEARNER_RANGES),
+                }
+            )
+            definitions.append(linear)
+        if not definitions:
+            raise JobFailure(
+                f"ClientError: linear-learner candidates cannot be tuned on the objective {objective}; "
+                "choose another AutoMLJobObjective or add xgboost to AlgorithmsConfig."
+            )
+        return {
+            **request,
+            "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinitions": definitions,
         }
 
     # -- deployment ----------------------------------------------------------------------------
