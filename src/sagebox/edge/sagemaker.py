@@ -75,6 +75,9 @@ OPERATIONS: dict[str, Handler] = {
     "SendPipelineExecutionStepFailure": lambda p, r: p.pipeline_executions.callbacks.fail(r),
     "StartMonitoringSchedule": lambda p, r: p.monitoring_schedules.start(r["MonitoringScheduleName"]),
     "ListMonitoringExecutions": lambda p, r: p.monitoring_schedules.list_executions(r),
+    "CreateAutoMLJobV2": lambda p, r: p.automl.create_v2(r),
+    "DescribeAutoMLJobV2": lambda p, r: p.automl.describe_v2(r["AutoMLJobName"]),
+    "ListCandidatesForAutoMLJob": lambda p, r: p.automl.list_candidates(r),
 }
 
 

@@ -235,6 +235,15 @@ MONITORING_SCHEDULE = Family(
     status_member="MonitoringScheduleStatus",
 )
 
+# Autopilot (services/automl/): an AutoML job runs processing, tuning and training jobs and may
+# deploy its best candidate; explicit rows in edge/sagemaker.py serve the V2 operations and
+# ListCandidatesForAutoMLJob.
+AUTOML_JOB = Family(
+    "AutoMLJob", "automl-job", "automl", "sagebox.services.automl.service:AutoMLJobService",
+    ("Create", "Describe", "List", "Stop"), "AutoML job",
+    status_member="AutoMLJobStatus", end_time_member="EndTime", is_job=True,
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -254,6 +263,7 @@ FAMILIES: tuple[Family, ...] = (
     ACTION,
     CONTEXT,
     ASSOCIATION,
+    AUTOML_JOB,  # Autopilot: built with processing, tuning, training and hosting
     PIPELINE,  # Pipelines: executions run steps through the job, hosting and registry services
     PIPELINE_EXECUTION,
     DATA_QUALITY_JOB_DEFINITION,  # Model Monitor: built with the processing service

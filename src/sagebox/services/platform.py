@@ -20,6 +20,7 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore, open_object_store
 from sagebox.runtime import open_executor
 from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.automl import AutoMLJobService
 from sagebox.services.events import EventBus
 from sagebox.services.experiments import ExperimentService, TrialComponentService, TrialService
 from sagebox.services.families import FAMILIES, Family
@@ -63,6 +64,7 @@ class Platform:
     trial_components: TrialComponentService
     pipelines: PipelineService
     pipeline_executions: PipelineExecutionService
+    automl: AutoMLJobService
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -246,7 +246,6 @@ def test_an_unregistered_lambda_function_fails_its_step_saying_where_to_put_it(
         ("EMR", "EMR steps are not supported by sagebox"),
         ("ClarifyCheck", "ClarifyCheck steps are not available in sagebox yet"),
         ("QualityCheck", "QualityCheck steps are not available in sagebox yet"),
-        ("AutoML", "AutoML steps are not available in sagebox yet"),
     ],
 )
 def test_step_types_sagebox_does_not_run_fail_clearly(

@@ -20,6 +20,7 @@ from sagebox.services.hosting.script_models import (
 )
 from sagebox.services.registry.packages import ModelPackageService
 from sagebox.services.resources import RecordService
+from sagebox.serving.images import AUTOML_REPOSITORY, inference_handler
 from sagebox.store import MetadataStore
 
 MAX_PIPELINE_CONTAINERS = 15
@@ -32,6 +33,9 @@ def serving_handler(container: dict[str, Any]) -> str:
     framework = serving_framework(container)
     if framework is not None and program_of(container):
         return SCRIPT_HANDLER
+    own = inference_handler(image)
+    if own is not None:
+        return own
     algorithm = resolve(training_image=image) if image else None
     if algorithm is None and framework is not None:
         raise ValidationError(
@@ -42,7 +46,8 @@ def serving_handler(container: dict[str, Any]) -> str:
         )
     if algorithm is None:
         raise ValidationError(
-            f"Image '{image}' is not an inference image sagebox can serve. Supported: {supported_images()}."
+            f"Image '{image}' is not an inference image sagebox can serve. Supported: {supported_images()}, "
+            f"and Autopilot's '{AUTOML_REPOSITORY}' image."
         )
     return algorithm.serving_module
 

@@ -3,8 +3,8 @@
 A Condition step evaluates its conditions when its inputs are ready; its Outcome picks
 the branch (IfSteps or ElseSteps) that runs. A Fail step ends the execution Failed with
 its ErrorMessage (a ``Std:Join`` is resolved). ClarifyCheck and QualityCheck need the
-Clarify and Model Monitor processing containers, AutoML needs Autopilot, EMR an EMR
-cluster: such a step fails saying so, and the execution fails with it.
+Clarify and Model Monitor processing containers, EMR an EMR cluster: such a step fails
+saying so, and the execution fails with it.
 """
 
 from __future__ import annotations
@@ -26,10 +26,6 @@ UNSUPPORTED_REASONS = {
     "QualityCheck": (
         "ClientError: QualityCheck steps are not available in sagebox yet: they run the Model Monitor "
         "processing container, which sagebox does not provide until Model Monitor is built in."
-    ),
-    "AutoML": (
-        "ClientError: AutoML steps are not available in sagebox yet: they run an Autopilot job "
-        "(CreateAutoMLJob), which sagebox does not serve until Autopilot is built in."
     ),
     "EMR": (
         "ClientError: EMR steps are not supported by sagebox: they run on an Amazon EMR cluster, "

@@ -20,6 +20,7 @@ from sagebox.config import Settings
 from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import Executor
 from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.automl import AutoMLJobService
 from sagebox.services.callers import user_context
 from sagebox.services.errors import ResourceNotFound, ServiceError, ValidationError
 from sagebox.services.events import CREATED, ENDED, UPDATED, EventBus, ResourceEvent
@@ -84,7 +85,7 @@ STATUS_WORDS = {"InProgress": "Executing", "Completed": "Succeeded"}
 """SageMaker's words for the lifecycle's states; Stopping, Stopped and Failed are the same."""
 STEP_EVENT_KIND = "PipelineExecutionStep"
 """The kind of the events a step publishes when it gets a job or model, or ends."""
-JOB_KINDS = ("TrainingJob", "ProcessingJob", "TransformJob", "HyperParameterTuningJob")
+JOB_KINDS = ("TrainingJob", "ProcessingJob", "TransformJob", "HyperParameterTuningJob", "AutoMLJob")
 DEFAULT_PAGE_SIZE = 10
 STEPS_PAGE_SIZE = 100
 RETRYABLE = (FAILED, STOPPED)
@@ -110,6 +111,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         models: ModelService,
         model_packages: ModelPackageService,
         model_package_groups: ModelPackageGroupService,
+        automl: AutoMLJobService,
     ) -> None:
         super().__init__(settings, store, objects, scheduler, executor)
         self.events = events
@@ -121,6 +123,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             "Processing": JobStepKind("ProcessingJob", "ProcessingJob", processing),
             "Transform": JobStepKind("TransformJob", "TransformJob", transform),
             "Tuning": JobStepKind("HyperParameterTuningJob", "TuningJob", tuning),
+            "AutoML": JobStepKind("AutoMLJob", "AutoMLJob", automl),
             "Model": ModelStepKind(models),
             "RegisterModel": RegisterModelStepKind(model_packages, model_package_groups),
             "Condition": ConditionStepKind(),

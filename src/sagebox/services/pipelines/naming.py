@@ -3,7 +3,7 @@
 An execution's ARN is ``pipeline/<pipeline name, lower-cased>/execution/<id>`` with a
 12-character lower-case id; a callback token is 10 letters and digits. A step's job is
 named as SageMaker names it, ``pipelines-<execution id>-<step name>-<random>``, cut to
-what the kind of job allows (63 characters; 32 for a tuning job), made of the characters
+what the kind of job allows (63 characters; 32 for a tuning or AutoML job), made of the characters
 a job name may hold, and lower-cased: the name in the job's ARN is lower-cased, and the
 SDK (``execution.result()``) describes a step's job by the name it reads from the ARN.
 """
@@ -17,7 +17,7 @@ import string
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 _NOT_NAME = re.compile(r"[^A-Za-z0-9]+")
-NAME_LIMITS = {"HyperParameterTuningJob": 32}
+NAME_LIMITS = {"HyperParameterTuningJob": 32, "AutoMLJob": 32}
 DEFAULT_NAME_LIMIT = 63
 
 

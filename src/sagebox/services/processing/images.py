@@ -29,6 +29,8 @@ PROCESSING_IMAGES: tuple[ProcessingImage, ...] = (
     ProcessingImage("clarify", ("sagemaker-clarify-processing",), "sagebox.analysis.clarify"),
     # image_uris.retrieve("model-monitor", region): every region's account serves this repository
     ProcessingImage("Model Monitor analyzer", ("sagemaker-model-monitor-analyzer",), "sagebox.analysis.model_monitor"),
+    # Autopilot's own image: an AutoML job's data analysis and feature engineering steps.
+    ProcessingImage("Autopilot", ("sagemaker-sklearn-automl",), "sagebox.analysis.automl"),
 )
 
 

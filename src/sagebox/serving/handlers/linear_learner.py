@@ -15,7 +15,8 @@ Answers, as SageMaker documents them::
 wrapped in ``{"predictions": [...]}`` for ``application/json``, one object per line
 for ``application/jsonlines``, the ``label`` map of one record per row for
 ``application/x-recordio-protobuf`` (float32), and ``score[,...],predicted_label``
-lines for ``text/csv``.
+lines for ``text/csv``. With ``SAGEMAKER_INFERENCE_OUTPUT`` set (Autopilot's candidates),
+``text/csv`` answers hold the keys it names (``serving/inference_keys.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sagebox.algorithms.linear_learner.model import MODEL_NAME, LinearModel, ModelFormatError
-from sagebox.serving import codecs
+from sagebox.serving import codecs, inference_keys, media
 from sagebox.serving.errors import BadRequest, ModelLoadError
 from sagebox.serving.handlers.amazon import AmazonHandler, Columns, load_arrays
 
@@ -39,7 +40,11 @@ def load(model_dir: Path) -> LinearLearnerHandler:
         model = LinearModel.from_saved(arrays, settings)
     except ModelFormatError as exc:
         raise ModelLoadError(f"{MODEL_NAME}.npz is not a Linear Learner model: {exc}") from None
-    return LinearLearnerHandler(model)
+    try:
+        keys = inference_keys.keys_from(inference_keys.OUTPUT_VARIABLE)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from None
+    return LinearLearnerHandler(model, keys)
 
 
 def check_finite(features: codecs.Features) -> None:
@@ -62,9 +67,30 @@ def check_finite(features: codecs.Features) -> None:
 class LinearLearnerHandler(AmazonHandler):
     """Scores rows with the model's weights; classifiers add the predicted label."""
 
-    def __init__(self, model: LinearModel) -> None:
+    def __init__(self, model: LinearModel, inference_output: tuple[str, ...] = ()) -> None:
         super().__init__(model.num_features)
         self.model = model
+        self.inference_output = inference_output
+        """``SAGEMAKER_INFERENCE_OUTPUT`` (Autopilot's candidates): the keys a CSV answer holds."""
+
+    def encode(self, columns: Columns, accept: str) -> tuple[bytes, str]:
+        if accept != media.CSV or not self.inference_output:
+            return super().encode(columns, accept)
+        scores = np.asarray(columns["score"])
+        classes = (
+            None
+            if "predicted_label" not in columns
+            else (2 if scores.ndim == 1 else scores.shape[1])
+        )
+        rows = inference_keys.select(scores, self.inference_output, classes)
+        # The model's own labels: a binary model's threshold need not be 0.5.
+        if classes is not None:
+            for row, label in zip(
+                rows, np.asarray(columns["predicted_label"]).tolist(), strict=True
+            ):
+                if inference_keys.PREDICTED_LABEL in row:
+                    row[inference_keys.PREDICTED_LABEL] = int(label)
+        return inference_keys.write_csv(rows, self.inference_output), "text/csv; charset=utf-8"
 
     def infer(self, features: codecs.Features, options: Mapping[str, str]) -> Columns:
         check_finite(features)

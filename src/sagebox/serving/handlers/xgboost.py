@@ -21,6 +21,11 @@ of sagemaker-xgboost-container):
   row for multi-output models; ``application/jsonlines``: one ``{"score": ...}`` per
   line; ``application/x-recordio-protobuf``: one record per row, ``label["score"]``.
 
+With ``SAGEMAKER_INFERENCE_OUTPUT`` set (Autopilot's candidates), a ``text/csv`` answer is one
+row per record holding the keys it names (``predicted_label``, ``probability``,
+``probabilities``, ``labels``: ``serving/inference_keys.py``), as the container's selectable
+inference content does.
+
 Floats are written with Python's shortest round-tripping repr of the float32 value
 widened to float64 (``0.43861907720565796``), as the container does.
 """
@@ -39,7 +44,7 @@ import pyarrow.csv as pacsv
 
 from sagebox.algorithms.xgboost.imports import import_xgboost_without_sklearn
 from sagebox.formats.arrow import float64_array
-from sagebox.serving import codecs, media
+from sagebox.serving import codecs, inference_keys, media
 from sagebox.serving.errors import BadRequest, ModelLoadError, NoContent
 
 # xgboost without its scikit-learn wrappers (1.2 s less at every model server start).
@@ -119,10 +124,15 @@ def load_booster(path: Path) -> xgb.Booster:
 
 def load(model_dir: Path) -> XGBoostHandler:
     """The handler for the model in ``model_dir``; raises ``ModelLoadError``."""
+    try:
+        keys = inference_keys.keys_from(inference_keys.OUTPUT_VARIABLE)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from None
     return XGBoostHandler(
         load_booster(find_model_file(model_dir)),
         batch=(os.environ.get("SAGEMAKER_BATCH") or "").lower() not in ("", "0", "false"),
         default_accept=os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or media.CSV,
+        inference_output=keys,
     )
 
 
@@ -130,7 +140,12 @@ class XGBoostHandler:
     """Answers invocations with ``booster`` predictions."""
 
     def __init__(
-        self, booster: xgb.Booster, *, batch: bool = False, default_accept: str = media.CSV
+        self,
+        booster: xgb.Booster,
+        *,
+        batch: bool = False,
+        default_accept: str = media.CSV,
+        inference_output: tuple[str, ...] = (),
     ) -> None:
         default = media.parse_media_type(default_accept).name
         if default not in ACCEPTS:
@@ -144,6 +159,14 @@ class XGBoostHandler:
         self.default_accept = default
         config = json.loads(booster.save_config())
         self._inplace = config["learner"]["gradient_booster"]["name"] in _INPLACE_BOOSTERS
+        self.inference_output = inference_output
+        objective = config["learner"]["objective"]["name"]
+        self.classes: int | None = None  # for the selectable content: None for regression
+        if objective.startswith("binary:"):
+            self.classes = 2
+        elif objective in ("multi:softprob", "multi:softmax"):
+            self.classes = int(config["learner"]["learner_model_param"]["num_class"])
+        self._softmax = objective == "multi:softmax"
         self._lock = threading.Lock()  # for boosters whose predict is not thread-safe
 
     def predict(self, body: bytes, content_type: str, accept: str) -> tuple[bytes, str]:
@@ -166,6 +189,11 @@ class XGBoostHandler:
             raise BadRequest(f"XGBoost cannot predict these rows: {xgboost_message(exc)}") from None
 
     def encode(self, scores: np.ndarray, accept: str) -> tuple[bytes, str]:
+        if accept == media.CSV and self.inference_output:
+            if self._softmax and self.classes:  # class ids: one-hot, so that the keys read alike
+                scores = np.eye(self.classes)[scores.astype(np.int64)]
+            rows = inference_keys.select(scores, self.inference_output, self.classes)
+            return inference_keys.write_csv(rows, self.inference_output), CSV_RESPONSE_TYPE
         if accept == media.CSV:
             return self.encode_csv(scores), CSV_RESPONSE_TYPE
         columns = {"score": scores}

@@ -1,0 +1,65 @@
+"""``python3 -m sagebox.analysis.automl <step> [--target T ...]``: the processing steps of an AutoML job.
+
+Steps: ``analyze`` (AnalyzingData: check, settle the problem type, split),
+``features`` (FeatureEngineering: fit the preprocessing, transform the splits) and
+``reports`` (the best candidate's model insights and explainability reports). Paths
+are below the container's /opt/ml (``$SAGEMAKER_BASE_DIR`` on sagebox). A data problem is
+written to output/message and the process exits 1, so the job fails with that reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from sagebox.analysis.automl.features import fit
+from sagebox.analysis.automl.problems import DataError
+from sagebox.analysis.automl.splitting import analyze
+
+
+def main(argv: list[str]) -> int:
+    root = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
+    parser = argparse.ArgumentParser(prog="sagebox.analysis.automl")
+    parser.add_argument("step", choices=("analyze", "features", "reports"))
+    parser.add_argument("--target")
+    parser.add_argument("--problem-type", dest="problem_type")
+    parser.add_argument("--objective")
+    parser.add_argument("--validation-fraction", dest="validation_fraction", type=float)
+    parser.add_argument("--compression")
+    arguments = parser.parse_args(argv)
+    step, config = (
+        arguments.step,
+        {k: v for k, v in vars(arguments).items() if v is not None and k != "step"},
+    )
+    inputs, outputs = root / "processing" / "input", root / "processing" / "output"
+    try:
+        if step == "analyze":
+            result = analyze(config, inputs, outputs)
+            print(
+                f"Problem type: {result['problem_type']}; objective: {result['objective']}; rows: {result['rows']}"
+            )
+        elif step == "reports":
+            from sagebox.analysis.automl.reports import (
+                write_reports,  # xgboost, shap: this step only
+            )
+
+            print(
+                f"Reports written; validation metrics: {write_reports(inputs, outputs)['metrics']}"
+            )
+        elif step == "features":
+            print(f"Preprocessing fitted: {fit(inputs, outputs)['features']} features")
+        else:
+            raise DataError(f"unknown AutoML step '{step}'")
+    except DataError as exc:
+        message = root / "output" / "message"
+        message.parent.mkdir(parents=True, exist_ok=True)
+        message.write_text(f"ClientError: {exc}", encoding="utf-8")
+        print(f"ClientError: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

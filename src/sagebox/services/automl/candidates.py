@@ -1,0 +1,193 @@
+"""An AutoML job's candidates as SageMaker shows them: its tuning job's training jobs.
+
+A candidate is one training job of the job's tuning job: its objective in Autopilot's
+terms, the steps that made it (the data-split and feature-engineering processing jobs and
+its training job), and its inference pipeline: the fitted preprocessing, the model, and
+(for classification) the container that turns class indices back into labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sagebox.analysis.automl import search_space
+from sagebox.analysis.automl.problems import REGRESSION, Objective
+from sagebox.serving.images import AUTOML_REPOSITORY
+from sagebox.store import ResourceRecord
+
+AUTOML_IMAGE_TAG = "2.5-1-cpu-py3"
+XGBOOST_IMAGE_TAG = "1.7-1"
+IMAGE_ACCOUNT = "683313688378"
+LINEAR_LEARNER_ACCOUNT = "382416733822"
+EXTENDED_ONLY = ("LogLoss",)
+"""Metrics MetricDatum names only by StandardMetricName (its MetricName enum lacks them)."""
+MODEL_SUPPORTED = "predicted_label,probability,probabilities"
+LABEL_SUPPORTED = "predicted_label,probability,labels,probabilities"
+
+
+def image(repository: str, tag: str, region: str) -> str:
+    return f"{IMAGE_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+
+
+def automl_image(region: str) -> str:
+    return image(AUTOML_REPOSITORY, AUTOML_IMAGE_TAG, region)
+
+
+def xgboost_image(region: str) -> str:
+    return image("sagemaker-xgboost", XGBOOST_IMAGE_TAG, region)
+
+
+def linear_learner_image(region: str) -> str:
+    return f"{LINEAR_LEARNER_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/linear-learner:1"
+
+
+def algorithm_of(trial: ResourceRecord) -> str:
+    """The candidate's algorithm, from its training image."""
+    training_image = (trial.document.get("AlgorithmSpecification") or {}).get("TrainingImage", "")
+    return (
+        search_space.LINEAR_LEARNER if "linear-learner" in training_image else search_space.XGBOOST
+    )
+
+
+@dataclass(frozen=True)
+class CandidateContext:
+    """What every candidate of one job shares: its problem, its steps before training, its preprocessing."""
+
+    problem_type: str
+    objective: Objective
+    region: str
+    steps: list[dict[str, str]]
+    preprocessing_model: str
+
+
+def inference_containers(
+    context: CandidateContext, model_url: str, algorithm: str = search_space.XGBOOST
+) -> list[dict[str, Any]]:
+    serve = {
+        "SAGEMAKER_PROGRAM": "sagemaker_serve",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    }
+    containers: list[dict[str, Any]] = [
+        {
+            "Image": automl_image(context.region),
+            "ModelDataUrl": context.preprocessing_model,
+            "Environment": {
+                "AUTOML_TRANSFORM_MODE": "feature-transform",
+                "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+                **serve,
+            },
+        },
+        {
+            "Image": linear_learner_image(context.region)
+            if algorithm == search_space.LINEAR_LEARNER
+            else xgboost_image(context.region),
+            "ModelDataUrl": model_url,
+            "Environment": {
+                "MAX_CONTENT_LENGTH": "20971520",
+                "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+            },
+        },
+    ]
+    if context.problem_type == REGRESSION:
+        return containers
+    containers[1]["Environment"].update(
+        {
+            "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label",
+            "SAGEMAKER_INFERENCE_SUPPORTED": MODEL_SUPPORTED,
+        }
+    )
+    containers.append(
+        {
+            "Image": automl_image(context.region),
+            "ModelDataUrl": context.preprocessing_model,
+            "Environment": {
+                "AUTOML_TRANSFORM_MODE": "inverse-label-transform",
+                "SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT": "text/csv",
+                "SAGEMAKER_INFERENCE_INPUT": "predicted_label",
+                "SAGEMAKER_INFERENCE_OUTPUT": "predicted_label",
+                "SAGEMAKER_INFERENCE_SUPPORTED": LABEL_SUPPORTED,
+                **serve,
+            },
+        }
+    )
+    return containers
+
+
+def _metrics(trial: ResourceRecord, problem_type: str) -> dict[str, float]:
+    """The trial's final validation metrics under Autopilot's names."""
+    values: dict[str, float] = {}
+    for entry in trial.document.get("FinalMetricDataList") or []:
+        data, _, metric = str(entry["MetricName"]).partition(":")
+        if data == "validation":
+            values[metric] = float(entry["Value"])
+    if algorithm_of(trial) == search_space.LINEAR_LEARNER:
+        return search_space.linear_learner_autopilot_metrics(problem_type, values)
+    return search_space.autopilot_metrics(problem_type, values)
+
+
+def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any]:
+    """One training job as an AutoMLCandidate."""
+    document = trial.document
+    status = document["TrainingJobStatus"]
+    metrics = _metrics(trial, context.problem_type)
+    value = metrics.get(context.objective.name)
+    item: dict[str, Any] = {
+        "CandidateName": trial.name,
+        "CandidateStatus": status,
+        "CandidateSteps": [
+            *context.steps,
+            {
+                "CandidateStepType": "AWS::SageMaker::TrainingJob",
+                "CandidateStepArn": trial.arn,
+                "CandidateStepName": trial.name,
+            },
+        ],
+        "CreationTime": document["CreationTime"],
+        "LastModifiedTime": document.get("LastModifiedTime", document["CreationTime"]),
+    }
+    if value is not None and status == "Completed":
+        item["ObjectiveStatus"] = "Succeeded"
+        item["FinalAutoMLJobObjectiveMetric"] = {
+            "Type": context.objective.type,
+            "MetricName": context.objective.name,
+            "Value": value,
+            "StandardMetricName": context.objective.name,
+        }
+    else:
+        item["ObjectiveStatus"] = (
+            "Failed" if status in ("Failed", "Stopped", "Completed") else "Pending"
+        )
+    if document.get("TrainingEndTime"):
+        item["EndTime"] = document["TrainingEndTime"]
+    if document.get("FailureReason"):
+        item["FailureReason"] = document["FailureReason"]
+    model_url = (document.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+    if status == "Completed" and model_url:
+        containers = inference_containers(context, model_url, algorithm_of(trial))
+        item["InferenceContainers"] = containers
+        item["InferenceContainerDefinitions"] = {"CPU": containers}
+    if metrics:
+        item["CandidateProperties"] = {
+            "CandidateMetrics": [
+                {
+                    **({} if name in EXTENDED_ONLY else {"MetricName": name}),
+                    "StandardMetricName": name,
+                    "Value": v,
+                    "Set": "Validation",
+                }
+                for name, v in sorted(metrics.items())
+            ]
+        }
+    return item
+
+
+def best(candidates: list[dict[str, Any]], objective: Objective) -> dict[str, Any] | None:
+    scored = [c for c in candidates if "FinalAutoMLJobObjectiveMetric" in c]
+    if not scored:
+        return None
+    sign = -1 if objective.maximize else 1
+    return min(
+        scored,
+        key=lambda c: (sign * c["FinalAutoMLJobObjectiveMetric"]["Value"], c["CreationTime"]),
+    )

@@ -1,0 +1,317 @@
+"""CreateAutoMLJob and CreateAutoMLJobV2 beyond the model's constraints, as one plan.
+
+Both requests come down to an `AutoMLPlan`: where the data is, the target, the problem
+type and objective when given, the completion criteria and the mode. What sagebox does
+not run is refused here with a ValidationException that says so (the text, image, text
+generation and time-series problem types, ensembling, manifests, EMR Serverless).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sagebox.analysis.automl.problems import OBJECTIVES
+from sagebox.objects import ObjectStore, ObjectStoreError, parse_s3_uri
+from sagebox.services.errors import ValidationError
+
+# SageMaker's documented defaults (AutoMLJobCompletionCriteria).
+DEFAULT_MAX_CANDIDATES = 250
+DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB = 86_400
+DEFAULT_MAX_JOB_RUNTIME = 2_592_000
+DEFAULT_VALIDATION_FRACTION = 0.2
+HPO_ALGORITHMS = ("xgboost", "linear-learner", "mlp")
+ENSEMBLING_ALGORITHMS = (
+    "lightgbm",
+    "catboost",
+    "xgboost",
+    "randomforest",
+    "extra-trees",
+    "linear-learner",
+    "nn-torch",
+    "fastai",
+)
+SAGEBOX_ALGORITHMS = ("xgboost", "linear-learner")
+DEFAULT_ALGORITHMS = ("xgboost",)
+"""What runs when AlgorithmsConfig is not given (SageMaker would add linear-learner and mlp)."""
+CONTENT_TYPES = ("text/csv;header=present", "text/csv", "x-application/vnd.amazon+parquet")
+_NOT_AVAILABLE = {
+    "ImageClassificationJobConfig": "image classification",
+    "TextClassificationJobConfig": "text classification",
+    "TextGenerationJobConfig": "text generation (LLM fine-tuning)",
+    "TimeSeriesForecastingJobConfig": "time-series forecasting",
+}
+
+
+@dataclass(frozen=True)
+class DataChannel:
+    channel: str  # training | validation
+    uri: str
+    content_type: str | None
+    compression: str | None
+
+
+@dataclass(frozen=True)
+class AutoMLPlan:
+    target: str
+    channels: tuple[DataChannel, ...]
+    output_path: str
+    role_arn: str
+    problem_type: str | None
+    objective: str | None
+    mode: str
+    max_candidates: int
+    max_runtime_per_training_job: int
+    max_job_runtime: int
+    validation_fraction: float
+    algorithms: tuple[str, ...]
+    generate_definitions_only: bool
+    deploy: dict[str, Any] = field(default_factory=dict)
+    kms_key: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AutoMLPlan:
+        channels = tuple(DataChannel(**c) for c in data["channels"])
+        return cls(**{**data, "channels": channels, "algorithms": tuple(data["algorithms"])})
+
+    def completion_criteria(self) -> dict[str, int]:
+        return {
+            "MaxCandidates": self.max_candidates,
+            "MaxRuntimePerTrainingJobInSeconds": self.max_runtime_per_training_job,
+            "MaxAutoMLJobRuntimeInSeconds": self.max_job_runtime,
+        }
+
+
+def _channels(channels: list[dict[str, Any]], where: str) -> tuple[DataChannel, ...]:
+    result = []
+    for index, channel in enumerate(channels):
+        source = (channel.get("DataSource") or {}).get("S3DataSource")
+        if not source:
+            raise ValidationError(
+                f"{where}[{index}].DataSource.S3DataSource is required: the S3 location of the data."
+            )
+        kind = source["S3DataType"]
+        if kind != "S3Prefix":
+            raise ValidationError(
+                f"{where}[{index}].DataSource.S3DataSource.S3DataType '{kind}' is not available in sagebox; "
+                "use S3Prefix (a CSV or Parquet file, or a prefix holding them)."
+            )
+        content_type = channel.get("ContentType")
+        if content_type and content_type.replace(" ", "").lower() not in CONTENT_TYPES:
+            raise ValidationError(
+                f"{where}[{index}].ContentType '{content_type}' is not supported; use "
+                "text/csv;header=present or x-application/vnd.amazon+parquet."
+            )
+        result.append(
+            DataChannel(
+                channel.get("ChannelType") or "training",
+                source["S3Uri"],
+                content_type,
+                channel.get("CompressionType"),
+            )
+        )
+    kinds = [c.channel for c in result]
+    if kinds.count("training") != 1 or kinds.count("validation") > 1:
+        raise ValidationError(
+            f"{where}: give exactly one training channel and at most one validation channel; "
+            f"given ChannelType {kinds}."
+        )
+    return tuple(result)
+
+
+def _completion(criteria: dict[str, Any] | None) -> tuple[int, int, int]:
+    criteria = criteria or {}
+    return (
+        int(criteria.get("MaxCandidates") or DEFAULT_MAX_CANDIDATES),
+        int(
+            criteria.get("MaxRuntimePerTrainingJobInSeconds")
+            or DEFAULT_MAX_RUNTIME_PER_TRAINING_JOB
+        ),
+        int(criteria.get("MaxAutoMLJobRuntimeInSeconds") or DEFAULT_MAX_JOB_RUNTIME),
+    )
+
+
+def _fraction(config: dict[str, Any] | None, where: str) -> float:
+    value = (config or {}).get("ValidationFraction")
+    if value is None:
+        return DEFAULT_VALIDATION_FRACTION
+    if not 0 < float(value) < 1:
+        raise ValidationError(
+            f"{where}.ValidationFraction must be between 0 and 1 (exclusive) to leave rows for both "
+            f"training and validation; {value} was given."
+        )
+    return float(value)
+
+
+def _mode(mode: str | None, where: str) -> str:
+    mode = mode or "AUTO"
+    if mode == "ENSEMBLING":
+        raise ValidationError(
+            f"{where}.Mode ENSEMBLING is not available in sagebox yet; use HYPERPARAMETER_TUNING "
+            "(or AUTO, which sagebox runs as HYPERPARAMETER_TUNING)."
+        )
+    return mode
+
+
+def _algorithms(config: dict[str, Any] | None, where: str) -> tuple[str, ...]:
+    configs = (config or {}).get("AlgorithmsConfig") or []
+    if not configs:
+        return DEFAULT_ALGORITHMS
+    if len(configs) != 1:
+        raise ValidationError(
+            f"{where}.AlgorithmsConfig: give one AutoMLAlgorithmConfig; {len(configs)} given."
+        )
+    algorithms = tuple(configs[0]["AutoMLAlgorithms"])
+    wrong = [a for a in algorithms if a not in HPO_ALGORITHMS]
+    if wrong:
+        raise ValidationError(
+            f"{where}.AlgorithmsConfig: {', '.join(wrong)} cannot be used in HYPERPARAMETER_TUNING mode; "
+            f"that mode's algorithms are {', '.join(HPO_ALGORITHMS)}."
+        )
+    missing = [a for a in algorithms if a not in SAGEBOX_ALGORITHMS]
+    if missing:
+        raise ValidationError(
+            f"{where}.AlgorithmsConfig: {', '.join(missing)} is not available in sagebox yet; "
+            f"sagebox's candidates use {', '.join(SAGEBOX_ALGORITHMS)}."
+        )
+    return algorithms
+
+
+def _objective(problem_type: str | None, objective: dict[str, Any] | None) -> str | None:
+    metric = (objective or {}).get("MetricName")
+    if metric is None:
+        return None
+    tabular = {name for allowed in OBJECTIVES.values() for name in allowed}
+    if metric not in tabular:
+        raise ValidationError(
+            f"AutoMLJobObjective.MetricName '{metric}' is not an objective of tabular problems; "
+            f"valid: {', '.join(sorted(tabular))}."
+        )
+    if problem_type and metric not in OBJECTIVES[problem_type]:
+        raise ValidationError(
+            f"AutoMLJobObjective.MetricName '{metric}' is not valid for ProblemType {problem_type}; "
+            f"valid metrics: {', '.join(OBJECTIVES[problem_type])}."
+        )
+    return metric
+
+
+def _deploy(config: dict[str, Any] | None) -> dict[str, Any]:
+    config = config or {}
+    if config.get("AutoGenerateEndpointName") and config.get("EndpointName"):
+        raise ValidationError(
+            "ModelDeployConfig: give EndpointName or AutoGenerateEndpointName true, not both."
+        )
+    if config and not config.get("AutoGenerateEndpointName") and not config.get("EndpointName"):
+        raise ValidationError(
+            "ModelDeployConfig: EndpointName is required when AutoGenerateEndpointName is false."
+        )
+    return dict(config)
+
+
+def check_data(plan: AutoMLPlan, objects: ObjectStore) -> None:
+    """Every channel's S3 location holds data (an empty prefix is refused now, not later)."""
+    for channel in plan.channels:
+        try:
+            parse_s3_uri(channel.uri)
+            found = next(iter(objects.iter_objects(channel.uri)), None)
+        except (ValueError, ObjectStoreError) as exc:
+            raise ValidationError(
+                f"The {channel.channel} data at {channel.uri} cannot be read: {exc}"
+            ) from exc
+        if found is None:
+            raise ValidationError(
+                f"No data found at {channel.uri} (the {channel.channel} channel): the S3 prefix holds no objects."
+            )
+
+
+def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
+    channels = request["InputDataConfig"]
+    targets = {c["TargetAttributeName"] for c in channels}
+    if len(targets) != 1:
+        raise ValidationError(
+            f"InputDataConfig: every channel must name the same TargetAttributeName; given {sorted(targets)}."
+        )
+    weights = {c.get("SampleWeightAttributeName") for c in channels} - {None}
+    if weights:
+        raise ValidationError(
+            "SampleWeightAttributeName is supported by Autopilot in ENSEMBLING mode only, which sagebox does not run yet."
+        )
+    config = request.get("AutoMLJobConfig") or {}
+    if config.get("AutoMLComputeConfig"):
+        raise ValidationError("AutoMLComputeConfig (EMR Serverless) is not available in sagebox.")
+    generation = config.get("CandidateGenerationConfig") or {}
+    if generation.get("FeatureSpecificationS3Uri"):
+        raise ValidationError(
+            "CandidateGenerationConfig.FeatureSpecificationS3Uri is not available in sagebox yet."
+        )
+    problem_type = request.get("ProblemType")
+    candidates, per_job, total = _completion(config.get("CompletionCriteria"))
+    return AutoMLPlan(
+        target=targets.pop(),
+        channels=_channels(channels, "InputDataConfig"),
+        output_path=request["OutputDataConfig"]["S3OutputPath"],
+        role_arn=request["RoleArn"],
+        problem_type=problem_type,
+        objective=_objective(problem_type, request.get("AutoMLJobObjective")),
+        mode=_mode(config.get("Mode"), "AutoMLJobConfig"),
+        max_candidates=candidates,
+        max_runtime_per_training_job=per_job,
+        max_job_runtime=total,
+        validation_fraction=_fraction(
+            config.get("DataSplitConfig"), "AutoMLJobConfig.DataSplitConfig"
+        ),
+        algorithms=_algorithms(generation, "AutoMLJobConfig.CandidateGenerationConfig"),
+        generate_definitions_only=bool(request.get("GenerateCandidateDefinitionsOnly")),
+        deploy=_deploy(request.get("ModelDeployConfig")),
+        kms_key=request["OutputDataConfig"].get("KmsKeyId"),
+    )
+
+
+def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
+    problem = request["AutoMLProblemTypeConfig"]
+    given = [k for k, v in problem.items() if v is not None]
+    if len(given) != 1:
+        raise ValidationError(
+            f"AutoMLProblemTypeConfig: give exactly one problem type configuration; given {given or 'none'}."
+        )
+    if given[0] in _NOT_AVAILABLE:
+        raise ValidationError(
+            f"AutoMLProblemTypeConfig.{given[0]}: {_NOT_AVAILABLE[given[0]]} is not available in sagebox; "
+            "sagebox runs tabular problems (TabularJobConfig)."
+        )
+    tabular = problem["TabularJobConfig"]
+    if tabular.get("SampleWeightAttributeName"):
+        raise ValidationError(
+            "TabularJobConfig.SampleWeightAttributeName is supported by Autopilot in ENSEMBLING mode only, "
+            "which sagebox does not run yet."
+        )
+    if tabular.get("FeatureSpecificationS3Uri"):
+        raise ValidationError(
+            "TabularJobConfig.FeatureSpecificationS3Uri is not available in sagebox yet."
+        )
+    if request.get("AutoMLComputeConfig"):
+        raise ValidationError("AutoMLComputeConfig (EMR Serverless) is not available in sagebox.")
+    problem_type = tabular.get("ProblemType")
+    candidates, per_job, total = _completion(tabular.get("CompletionCriteria"))
+    return AutoMLPlan(
+        target=tabular["TargetAttributeName"],
+        channels=_channels(request["AutoMLJobInputDataConfig"], "AutoMLJobInputDataConfig"),
+        output_path=request["OutputDataConfig"]["S3OutputPath"],
+        role_arn=request["RoleArn"],
+        problem_type=problem_type,
+        objective=_objective(problem_type, request.get("AutoMLJobObjective")),
+        mode=_mode(tabular.get("Mode"), "TabularJobConfig"),
+        max_candidates=candidates,
+        max_runtime_per_training_job=per_job,
+        max_job_runtime=total,
+        validation_fraction=_fraction(request.get("DataSplitConfig"), "DataSplitConfig"),
+        algorithms=_algorithms(
+            tabular.get("CandidateGenerationConfig"), "TabularJobConfig.CandidateGenerationConfig"
+        ),
+        generate_definitions_only=bool(tabular.get("GenerateCandidateDefinitionsOnly")),
+        deploy=_deploy(request.get("ModelDeployConfig")),
+        kms_key=request["OutputDataConfig"].get("KmsKeyId"),
+    )

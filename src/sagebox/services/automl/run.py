@@ -1,0 +1,500 @@
+"""One AutoML job's run: its steps as the jobs SageMaker shows, one after the other.
+
+AnalyzingData is a processing job on Autopilot's image (check the table, settle the
+problem type, split), FeatureEngineering another (fit the preprocessing, transform the
+splits), ModelTuning a hyperparameter tuning job whose training jobs are the candidates,
+and, with ModelDeployConfig, DeployingModel makes the best candidate's endpoint. Each
+step's job has a name fixed by the AutoML job, so a run restarted after a server restart
+finds the jobs its predecessor made and goes on from there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sagebox.analysis.automl import search_space
+from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, EXPLORATION_NOTEBOOK
+from sagebox.analysis.automl.problems import OBJECTIVES
+from sagebox.objects import parse_s3_uri
+from sagebox.services.automl import candidates as candidate_views
+from sagebox.services.automl.requests import AutoMLPlan
+from sagebox.services.errors import ServiceError
+from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
+from sagebox.store import ResourceRecord
+
+POLL_SECONDS = 0.25
+TERMINAL = ("Completed", "Failed", "Stopped")
+PROCESSING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.2xlarge", "VolumeSizeInGB": 30}
+TRAINING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
+MAX_PARALLEL_CANDIDATES = 4
+
+
+def job_names(name: str, arn: str) -> dict[str, str]:
+    """The names of a job's step jobs (fixed, so that a restarted run finds them)."""
+    digest = hashlib.sha1(arn.encode()).hexdigest()[:8]
+    return {
+        "analysis": f"{name}-db-1-{digest}",
+        "features": f"{name}-dpp0-1-{digest}",
+        "tuning": f"{name[:19].rstrip('-')}-{digest}-tj",
+        "endpoint": f"{name}-{digest}",
+        "reports": f"{name}-reports-1-{digest}",
+    }
+
+
+def output_layout(plan: AutoMLPlan, name: str) -> dict[str, str]:
+    base = f"{plan.output_path.rstrip('/')}/{name}"
+    return {
+        "split": f"{base}/data-split",
+        "preprocessed": f"{base}/preprocessed-data",
+        "models": f"{base}/data-processor-models",
+        "tuning": f"{base}/tuning",
+        "documentation": f"{base}/documentation",
+        "notebooks": f"{base}/sagemaker-automl-candidates/notebooks",
+    }
+
+
+class AutoMLRun(JobRun):
+    def __init__(
+        self,
+        name: str,
+        document: dict[str, Any],
+        context: JobContext,
+        plan: AutoMLPlan,
+        services: dict[str, Any],
+        on_analysis: Callable[[dict[str, Any]], None],
+        enter: Callable[[str], None],
+        on_reports: Callable[[str, dict[str, str]], None],
+    ) -> None:
+        super().__init__(name, document, context)
+        self.plan = plan
+        self.arn = document["AutoMLJobArn"]
+        self.names = job_names(name, self.arn)
+        self.layout = output_layout(plan, name)
+        self._processing = services["processing"]
+        self._tuning = services["tuning"]
+        self._training = services["training"]
+        self._hosting = services
+        self._on_analysis = on_analysis
+        self._on_reports = on_reports
+        self._enter = enter
+        self._deadline = float(document["CreationTime"]) + plan.max_job_runtime
+        self._region = context.settings.region
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def run(self) -> Ending:
+        self._enter("AnalyzingData")
+        ended = self._step(self._processing, self.names["analysis"], self._analysis_request)
+        if ended is not None:
+            return ended
+        analysis = self._read_json(f"{self.layout['split']}/analysis/analysis.json")
+        notebooks = self.layout["notebooks"]
+        artifacts = {
+            "CandidateDefinitionNotebookLocation": f"{notebooks}/{CANDIDATE_NOTEBOOK}",
+            "DataExplorationNotebookLocation": f"{notebooks}/{EXPLORATION_NOTEBOOK}",
+        }
+        self._on_analysis({**analysis, "artifacts": artifacts})
+        self._enter("FeatureEngineering")
+        ended = self._step(self._processing, self.names["features"], self._features_request)
+        if ended is not None:
+            return ended
+        if self.plan.generate_definitions_only:
+            return Ending("Completed", secondary="CandidateDefinitionsGenerated")
+        self._enter("ModelTuning")
+        ended = self._step(
+            self._tuning, self.names["tuning"], lambda: self._tuning_request(analysis)
+        )
+        tuning = self._tuning.record(self.names["tuning"])
+        trials = self._training.trials_of(tuning.arn) if tuning is not None else []
+        if ended is not None and ended.status == "Stopped":
+            return ended
+        completed = [t for t in trials if t.status == "Completed"]
+        if not completed:
+            first = next(
+                (
+                    t.document.get("FailureReason")
+                    for t in trials
+                    if t.document.get("FailureReason")
+                ),
+                None,
+            )
+            reason = (
+                ended.reason
+                if ended is not None and ended.reason
+                else (
+                    f"All {len(trials)} candidates failed"
+                    + (f"; the first failed with: {first}" if first else ".")
+                )
+            )
+            return Ending("Failed", reason)
+        failed = [t for t in trials if t.status == "Failed"]
+        members: dict[str, Any] = {}
+        if failed:
+            members["PartialFailureReasons"] = [
+                {
+                    "PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[
+                        :1024
+                    ]
+                }
+                for t in failed[:5]
+            ]
+        best = self._best(analysis, completed)
+        if best is None:
+            return Ending(
+                "Failed", "No candidate reported a value of the objective metric.", members=members
+            )
+        # Out of time: the job ends with what it has, without its reports.
+        # The reports read an XGBoost booster: a Linear Learner best candidate has none yet.
+        reportable = "linear-learner" not in best["InferenceContainers"][1]["Image"]
+        problem = (
+            self._reports(analysis, best) if reportable and time.time() < self._deadline else None
+        )
+        if problem is not None:
+            if problem.status == "Stopped":
+                return problem
+            members.setdefault("PartialFailureReasons", []).append(
+                {
+                    "PartialFailureMessage": f"The candidate's reports could not be made: {problem.reason}"[
+                        :1024
+                    ]
+                }
+            )
+        if self.plan.deploy:
+            self._enter("DeployingModel")
+            members["ModelDeployResult"] = self._deploy(best)
+        if time.time() >= self._deadline:
+            return Ending("Completed", secondary="MaxAutoMLJobRuntimeReached", members=members)
+        if len(trials) >= self.plan.max_candidates:
+            return Ending("Completed", secondary="MaxCandidatesReached", members=members)
+        return Ending("Completed", members=members)
+
+    def _step(
+        self, service: Any, name: str, request: Callable[[], dict[str, Any]]
+    ) -> Ending | None:
+        """Creates the step's job (unless a previous run did) and waits for its end; an Ending
+        when the AutoML job ends here (stopped, out of time, or the step failed)."""
+        if service.record(name) is None:
+            if self.stopping:
+                return self.stopped_ending()
+            if service is self._processing:
+                service.create(request(), links={"AutoMLJobArn": self.arn})
+            else:
+                service.create(request())
+        record = self._wait(service, name)
+        if record.status == "Completed":
+            return None
+        if self.stopping:
+            return self.stopped_ending()
+        if time.time() >= self._deadline:
+            return Ending(
+                "Failed",
+                f"MaxAutoMLJobRuntimeInSeconds ({self.plan.max_job_runtime} s) was reached "
+                f"during {service.family.noun} {name}.",
+            )
+        reason = str(
+            record.document.get("FailureReason")
+            or f"the {service.family.noun} {name} ended {record.status}"
+        )
+        return Ending("Failed", reason.removeprefix("AlgorithmError: "))
+
+    def _wait(self, service: Any, name: str) -> ResourceRecord:
+        stop_sent = False
+        while True:
+            record = service.record(name)
+            if record is None:
+                raise JobFailure(
+                    f"InternalServerError: the {service.family.noun} {name} disappeared."
+                )
+            if record.status in TERMINAL or self.interrupted:
+                # A shutdown leaves the step's job to its own service: the next server goes on.
+                return record
+            if not stop_sent and (self.stopping or time.time() >= self._deadline):
+                with contextlib.suppress(ServiceError):  # it may have ended meanwhile
+                    service.stop(name)
+                stop_sent = True
+            time.sleep(POLL_SECONDS)
+
+    def conclude(self, ending: Ending) -> None:
+        """A run interrupted by a shutdown leaves its job InProgress: the next server resumes it."""
+        if not self.interrupted:
+            super().conclude(ending)
+
+    # -- the steps' requests -----------------------------------------------------------------
+
+    def _remaining(self) -> int:
+        return max(1, int(self._deadline - time.time()))
+
+    def _processing_request(
+        self, name: str, arguments: list[str], inputs: dict[str, str], outputs: dict[str, str]
+    ) -> dict[str, Any]:
+        return {
+            "ProcessingJobName": name,
+            "ProcessingInputs": [
+                {
+                    "InputName": input_name,
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": f"/opt/ml/processing/input/{input_name}",
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                        "S3DataDistributionType": "FullyReplicated",
+                    },
+                }
+                for input_name, uri in inputs.items()
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": output_name,
+                        "S3Output": {
+                            "S3Uri": uri,
+                            "LocalPath": f"/opt/ml/processing/output/{output_name}",
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                    for output_name, uri in outputs.items()
+                ]
+            },
+            "ProcessingResources": {"ClusterConfig": dict(PROCESSING_INSTANCE)},
+            "StoppingCondition": {"MaxRuntimeInSeconds": min(self._remaining(), 604_800)},
+            "AppSpecification": {
+                "ImageUri": candidate_views.automl_image(self._region),
+                "ContainerArguments": arguments,
+            },
+            "RoleArn": self.plan.role_arn,
+        }
+
+    def _analysis_request(self) -> dict[str, Any]:
+        plan = self.plan
+        arguments = [
+            "analyze",
+            "--target",
+            plan.target,
+            "--validation-fraction",
+            str(plan.validation_fraction),
+        ]
+        for flag, value in (("--problem-type", plan.problem_type), ("--objective", plan.objective)):
+            if value:
+                arguments += [flag, value]
+        training = next(c for c in plan.channels if c.channel == "training")
+        if training.compression:
+            arguments += ["--compression", training.compression]
+        inputs = {"data" if c.channel == "training" else "validation": c.uri for c in plan.channels}
+        outputs = {
+            part: f"{self.layout['split']}/{part}" for part in ("train", "validation", "analysis")
+        }
+        outputs["notebooks"] = self.layout["notebooks"]
+        return self._processing_request(self.names["analysis"], arguments, inputs, outputs)
+
+    def _features_request(self) -> dict[str, Any]:
+        split = self.layout["split"]
+        inputs = {part: f"{split}/{part}" for part in ("train", "validation", "analysis")}
+        outputs = {
+            "model": f"{self.layout['models']}/{self.names['features']}",
+            "train": f"{self.layout['preprocessed']}/train",
+            "validation": f"{self.layout['preprocessed']}/validation",
+        }
+        return self._processing_request(self.names["features"], ["features"], inputs, outputs)
+
+    def _tuning_request(self, analysis: dict[str, Any]) -> dict[str, Any]:
+        problem_type, objective = analysis["problem_type"], analysis["objective"]
+
+        def channel(name: str) -> dict[str, Any]:
+            return {
+                "ChannelName": name,
+                "ContentType": "text/csv",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"{self.layout['preprocessed']}/{name}/",
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
+            }
+
+        def definition(image: str, static: dict[str, str]) -> dict[str, Any]:
+            return {
+                "StaticHyperParameters": static,
+                "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File"},
+                "RoleArn": self.plan.role_arn,
+                "InputDataConfig": [channel("train"), channel("validation")],
+                "OutputDataConfig": {"S3OutputPath": self.layout["tuning"]},
+                "ResourceConfig": dict(TRAINING_INSTANCE),
+                "StoppingCondition": {
+                    "MaxRuntimeInSeconds": self.plan.max_runtime_per_training_job
+                },
+            }
+
+        candidates = self.plan.max_candidates
+        config: dict[str, Any] = {
+            "Strategy": "Bayesian",
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": candidates,
+                "MaxParallelTrainingJobs": min(candidates, MAX_PARALLEL_CANDIDATES),
+                "MaxRuntimeInSeconds": max(120, self._remaining()),
+            },
+            "RandomSeed": search_space.SEED,
+            "TrainingJobEarlyStoppingType": "Off",
+        }
+        xgboost = definition(
+            candidate_views.xgboost_image(self._region),
+            search_space.static_hyperparameters(problem_type, objective, len(analysis["classes"])),
+        )
+        request: dict[str, Any] = {"HyperParameterTuningJobName": self.names["tuning"]}
+        if self.plan.algorithms == (search_space.XGBOOST,):
+            config["HyperParameterTuningJobObjective"] = search_space.tuning_objective(
+                problem_type, objective
+            )
+            config["ParameterRanges"] = copy.deepcopy(search_space.PARAMETER_RANGES)
+            return {
+                **request,
+                "HyperParameterTuningJobConfig": config,
+                "TrainingJobDefinition": xgboost,
+            }
+        definitions = []
+        if search_space.XGBOOST in self.plan.algorithms:
+            xgboost["DefinitionName"] = search_space.XGBOOST
+            xgboost["TuningObjective"] = search_space.tuning_objective(problem_type, objective)
+            xgboost["HyperParameterRanges"] = copy.deepcopy(search_space.PARAMETER_RANGES)
+            definitions.append(xgboost)
+        linear_objective = search_space.linear_learner_objective(problem_type, objective)
+        if search_space.LINEAR_LEARNER in self.plan.algorithms and linear_objective is not None:
+            linear = definition(
+                candidate_views.linear_learner_image(self._region),
+                search_space.linear_learner_hyperparameters(problem_type, len(analysis["classes"])),
+            )
+            linear.update(
+                {
+                    "DefinitionName": search_space.LINEAR_LEARNER,
+                    "TuningObjective": linear_objective,
+                    "HyperParameterRanges": copy.deepcopy(search_space.LINEAR_LEARNER_RANGES),
+                }
+            )
+            definitions.append(linear)
+        if not definitions:
+            raise JobFailure(
+                f"ClientError: linear-learner candidates cannot be tuned on the objective {objective}; "
+                "choose another AutoMLJobObjective or add xgboost to AlgorithmsConfig."
+            )
+        return {
+            **request,
+            "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinitions": definitions,
+        }
+
+    # -- deployment ----------------------------------------------------------------------------
+
+    def _best(
+        self, analysis: dict[str, Any], completed: list[ResourceRecord]
+    ) -> dict[str, Any] | None:
+        context = candidate_views.CandidateContext(
+            analysis["problem_type"],
+            OBJECTIVES[analysis["problem_type"]][analysis["objective"]],
+            self._region,
+            [],
+            self._preprocessing_model(),
+        )
+        return candidate_views.best(
+            [candidate_views.candidate(t, context) for t in completed], context.objective
+        )
+
+    def _preprocessing_model(self) -> str:
+        return f"{self.layout['models']}/{self.names['features']}/model.tar.gz"
+
+    def _reports(self, analysis: dict[str, Any], best: dict[str, Any]) -> Ending | None:
+        """The best candidate's explainability and model insights reports (one processing job)."""
+        candidate = best["CandidateName"]
+        locations = {
+            "Explainability": f"{self.layout['documentation']}/explainability/{candidate}/output",
+            "ModelInsights": f"{self.layout['documentation']}/model-insights/{candidate}/output",
+        }
+        self._enter("GeneratingExplainabilityReport")
+        inputs = {
+            "analysis": f"{self.layout['split']}/analysis",
+            "validation": f"{self.layout['preprocessed']}/validation",
+            "preprocessing": self._preprocessing_model(),
+            "model": best["InferenceContainers"][1]["ModelDataUrl"],
+        }
+        outputs = {
+            "explainability": locations["Explainability"],
+            "insights": locations["ModelInsights"],
+        }
+        name = self.names["reports"]
+        ended = self._step(
+            self._processing,
+            name,
+            lambda: self._processing_request(name, ["reports"], inputs, outputs),
+        )
+        if ended is None:
+            self._on_reports(candidate, locations)
+        return ended
+
+    def _deploy(self, best: dict[str, Any]) -> dict[str, Any]:
+        """The best candidate's model, endpoint configuration and endpoint (ModelDeployConfig)."""
+        endpoint = self.plan.deploy.get("EndpointName") or self.names["endpoint"]
+        models, configs, endpoints = (
+            self._hosting["models"],
+            self._hosting["endpoint_configs"],
+            self._hosting["endpoints"],
+        )
+        model_name = best["CandidateName"]
+        try:
+            if not _exists(models, model_name):
+                models.create(
+                    {
+                        "ModelName": model_name,
+                        "Containers": best["InferenceContainers"],
+                        "ExecutionRoleArn": self.plan.role_arn,
+                    }
+                )
+            if not _exists(configs, endpoint):
+                configs.create(
+                    {
+                        "EndpointConfigName": endpoint,
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "ModelName": model_name,
+                                "InitialInstanceCount": 1,
+                                "InstanceType": "ml.m5.large",
+                            }
+                        ],
+                    }
+                )
+            if not _exists(endpoints, endpoint):
+                endpoints.create({"EndpointName": endpoint, "EndpointConfigName": endpoint})
+        except ServiceError as exc:
+            raise JobFailure(f"ModelDeploymentError: {exc}") from exc
+        while True:
+            status = endpoints.describe(endpoint)["EndpointStatus"]
+            if status == "InService":
+                return {"EndpointName": endpoint}
+            if status == "Failed" or self.stopping:
+                raise JobFailure(f"ModelDeploymentError: the endpoint {endpoint} is {status}.")
+            time.sleep(POLL_SECONDS)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _read_json(self, uri: str) -> dict[str, Any]:
+        bucket, key = parse_s3_uri(uri)
+        try:
+            _, chunks = self._objects.get_object(bucket, key)
+            return json.loads(b"".join(chunks))
+        except Exception as exc:  # noqa: BLE001 - any read failure fails the job, saying where
+            raise JobFailure(
+                f"InternalServerError: the data analysis at {uri} cannot be read: {exc}"
+            ) from exc
+
+
+def _exists(service: Any, name: str) -> bool:
+    try:
+        service.describe(name)
+    except ServiceError:
+        return False
+    return True

@@ -1,0 +1,381 @@
+"""AutoML jobs: CreateAutoMLJob / V2, Describe / V2, List, Stop, ListCandidatesForAutoMLJob.
+
+A job's record holds the V1 view of the job (what DescribeAutoMLJob answers), the V2
+members given to CreateAutoMLJobV2, and under ``_sagebox`` its plan (`requests.py`) and
+what its data analysis settled. Its candidates are read from its tuning job's training
+jobs whenever they are asked for (`candidates.py`), so they are never out of step.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from typing import Any
+
+from sagebox.analysis.automl.problems import OBJECTIVES
+from sagebox.config import Settings
+from sagebox.objects import ObjectStore
+from sagebox.runtime.executor import Executor
+from sagebox.runtime.scheduler import JobScheduler
+from sagebox.services.automl import candidates as candidate_views
+from sagebox.services.automl.requests import AutoMLPlan, check_data, plan_v1, plan_v2
+from sagebox.services.automl.run import AutoMLRun, job_names
+from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationError
+from sagebox.services.families import AUTOML_JOB
+from sagebox.services.hosting.endpoint_configs import EndpointConfigService
+from sagebox.services.hosting.endpoints import EndpointService
+from sagebox.services.hosting.models import ModelService
+from sagebox.services.job_states import JobStates, SecondaryStatuses, internal, public
+from sagebox.services.jobs import JobService
+from sagebox.services.processing import ProcessingJobService
+from sagebox.services.training import TrainingJobService
+from sagebox.services.tuning import TuningJobService
+from sagebox.store import MetadataStore, ResourceRecord
+
+_V2_MEMBERS = (
+    "AutoMLJobInputDataConfig",
+    "AutoMLProblemTypeConfig",
+    "DataSplitConfig",
+    "SecurityConfig",
+    "AutoMLComputeConfig",
+)
+_TRANSITIONS = "_secondary_transitions"
+
+
+class AutoMLJobService(JobService[AutoMLRun]):
+    family = AUTOML_JOB
+    states = JobStates(
+        AUTOML_JOB,
+        secondary=SecondaryStatuses(
+            {}, member="AutoMLJobSecondaryStatus", transitions_member=_TRANSITIONS
+        ),
+    )
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: MetadataStore,
+        objects: ObjectStore,
+        scheduler: JobScheduler,
+        executor: Executor,
+        processing: ProcessingJobService,
+        tuning: TuningJobService,
+        training: TrainingJobService,
+        models: ModelService,
+        endpoint_configs: EndpointConfigService,
+        endpoints: EndpointService,
+    ) -> None:
+        super().__init__(settings, store, objects, scheduler, executor)
+        self._services = {
+            "processing": processing,
+            "tuning": tuning,
+            "training": training,
+            "models": models,
+            "endpoint_configs": endpoint_configs,
+            "endpoints": endpoints,
+        }
+        self._loops: list[threading.Thread] = []
+
+    def not_found(self, name: str) -> ServiceError:
+        return ResourceNotFound(f"Could not find AutoML job with name {name}.")
+
+    def already_exists(self, arn: str) -> ServiceError:
+        return ResourceInUse(
+            f"AutoML job names must be unique within an AWS account and region; {arn} already exists."
+        )
+
+    # -- Create -------------------------------------------------------------------------------
+
+    def create_v2(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.create_job(request)
+
+    def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
+        v2 = "AutoMLProblemTypeConfig" in request
+        plan = plan_v2(request) if v2 else plan_v1(request)
+        check_data(plan, self.context.objects)
+        document: dict[str, Any] = {
+            "AutoMLJobName": request["AutoMLJobName"],
+            "AutoMLJobArn": arn,
+            "InputDataConfig": _v1_channels(request, plan)
+            if v2
+            else copy.deepcopy(request["InputDataConfig"]),
+            "OutputDataConfig": copy.deepcopy(request["OutputDataConfig"]),
+            "RoleArn": request["RoleArn"],
+            "AutoMLJobConfig": _v1_config(request)
+            if v2
+            else copy.deepcopy(request.get("AutoMLJobConfig") or {}),
+            "CreationTime": now,
+            "LastModifiedTime": now,
+            "AutoMLJobStatus": "InProgress",
+            "AutoMLJobSecondaryStatus": "Starting",
+            _TRANSITIONS: [{"Status": "Starting", "StartTime": now}],
+            "GenerateCandidateDefinitionsOnly": plan.generate_definitions_only,
+            "_sagebox": {
+                "plan": plan.to_dict(),
+                "v2": v2,
+                "v2_members": {k: copy.deepcopy(request[k]) for k in _V2_MEMBERS if request.get(k)},
+            },
+        }
+        if plan.problem_type:
+            document["ProblemType"] = plan.problem_type
+        if request.get("AutoMLJobObjective"):
+            document["AutoMLJobObjective"] = copy.deepcopy(request["AutoMLJobObjective"])
+        if request.get("ModelDeployConfig"):
+            document["ModelDeployConfig"] = copy.deepcopy(request["ModelDeployConfig"])
+        return document
+
+    def build_run(self, record: ResourceRecord) -> AutoMLRun:
+        plan = AutoMLPlan.from_dict(internal(record)["plan"])
+        name = record.name
+        return AutoMLRun(
+            name,
+            record.document,
+            self.context,
+            plan,
+            self._services,
+            on_analysis=lambda analysis: self._resolve(name, plan, analysis),
+            enter=lambda secondary: self._repo.modify(
+                name, lambda r: self.states.enter(r, secondary, time.time())
+            ),
+            on_reports=lambda candidate, locations: self._repo.modify(
+                name,
+                lambda r: internal(r).setdefault("reports", {}).__setitem__(candidate, locations),
+            ),
+        )
+
+    def _resolve(self, name: str, plan: AutoMLPlan, analysis: dict[str, Any]) -> None:
+        """What the data analysis settled: the problem type, the objective, the criteria."""
+
+        def settle(record: ResourceRecord) -> None:
+            internal(record)["analysis"] = {
+                k: analysis[k] for k in ("problem_type", "objective", "classes", "target")
+            }
+            record.document["AutoMLJobArtifacts"] = analysis["artifacts"]
+            record.document["ResolvedAttributes"] = {
+                "AutoMLJobObjective": {"MetricName": analysis["objective"]},
+                "ProblemType": analysis["problem_type"],
+                "CompletionCriteria": plan.completion_criteria(),
+            }
+
+        self._repo.modify(name, settle)
+
+    # -- Describe -------------------------------------------------------------------------------
+
+    def describe(self, name: str) -> dict[str, Any]:
+        record = self.get(name)
+        document = public(record.document)
+        best = self._best(record)
+        if best is not None:
+            document["BestCandidate"] = best
+        return document
+
+    def describe_v2(self, name: str) -> dict[str, Any]:
+        record = self.get(name)
+        v1 = self.describe(name)
+        extra = internal(record).get("v2_members") or {}
+        plan = AutoMLPlan.from_dict(internal(record)["plan"])
+        document: dict[str, Any] = {
+            key: v1[key]
+            for key in (
+                "AutoMLJobName",
+                "AutoMLJobArn",
+                "OutputDataConfig",
+                "RoleArn",
+                "AutoMLJobObjective",
+                "CreationTime",
+                "EndTime",
+                "LastModifiedTime",
+                "FailureReason",
+                "PartialFailureReasons",
+                "BestCandidate",
+                "AutoMLJobStatus",
+                "AutoMLJobSecondaryStatus",
+                "AutoMLJobArtifacts",
+                "ModelDeployConfig",
+                "ModelDeployResult",
+            )
+            if key in v1
+        }
+        document["AutoMLJobInputDataConfig"] = extra.get("AutoMLJobInputDataConfig") or [
+            {
+                k: v
+                for k, v in channel.items()
+                if k not in ("TargetAttributeName", "SampleWeightAttributeName")
+            }
+            for channel in v1["InputDataConfig"]
+        ]
+        document["AutoMLProblemTypeConfig"] = extra.get("AutoMLProblemTypeConfig") or _v2_problem(
+            v1, plan
+        )
+        document["AutoMLProblemTypeConfigName"] = "Tabular"
+        for key in ("DataSplitConfig", "SecurityConfig", "AutoMLComputeConfig"):
+            value = extra.get(key) or v1.get("AutoMLJobConfig", {}).get(key)
+            if value:
+                document[key] = value
+        resolved = v1.get("ResolvedAttributes")
+        if resolved:
+            document["ResolvedAttributes"] = {
+                "AutoMLJobObjective": resolved["AutoMLJobObjective"],
+                "CompletionCriteria": resolved["CompletionCriteria"],
+                "AutoMLProblemTypeResolvedAttributes": {
+                    "TabularResolvedAttributes": {"ProblemType": resolved["ProblemType"]}
+                },
+            }
+        return document
+
+    # -- candidates -------------------------------------------------------------------------------
+
+    def _context(self, record: ResourceRecord) -> candidate_views.CandidateContext | None:
+        analysis = internal(record).get("analysis")
+        if not analysis:
+            return None
+        plan = AutoMLPlan.from_dict(internal(record)["plan"])
+        names = job_names(record.name, record.arn)
+        steps = []
+        processing = self._services["processing"]
+        for step in ("analysis", "features"):
+            job = processing.record(names[step])
+            if job is not None:
+                steps.append(
+                    {
+                        "CandidateStepType": "AWS::SageMaker::ProcessingJob",
+                        "CandidateStepArn": job.arn,
+                        "CandidateStepName": job.name,
+                    }
+                )
+        model = f"{plan.output_path.rstrip('/')}/{record.name}/data-processor-models/{names['features']}/model.tar.gz"
+        return candidate_views.CandidateContext(
+            analysis["problem_type"],
+            OBJECTIVES[analysis["problem_type"]][analysis["objective"]],
+            self._settings.region,
+            steps,
+            model,
+        )
+
+    def _candidates(
+        self, record: ResourceRecord
+    ) -> tuple[list[dict[str, Any]], candidate_views.CandidateContext | None]:
+        context = self._context(record)
+        tuning = self._services["tuning"].record(job_names(record.name, record.arn)["tuning"])
+        if context is None or tuning is None:
+            return [], context
+        trials = self._services["training"].trials_of(tuning.arn)
+        reports = internal(record).get("reports") or {}
+        candidates = []
+        for trial in trials:
+            item = candidate_views.candidate(trial, context)
+            if trial.name in reports:
+                item.setdefault("CandidateProperties", {})["CandidateArtifactLocations"] = dict(
+                    reports[trial.name]
+                )
+            candidates.append(item)
+        return candidates, context
+
+    def _best(self, record: ResourceRecord) -> dict[str, Any] | None:
+        candidates, context = self._candidates(record)
+        return candidate_views.best(candidates, context.objective) if context is not None else None
+
+    def list_candidates(self, request: dict[str, Any]) -> dict[str, Any]:
+        record = self.get(request["AutoMLJobName"])
+        candidates, context = self._candidates(record)
+        if request.get("StatusEquals"):
+            candidates = [c for c in candidates if c["CandidateStatus"] == request["StatusEquals"]]
+        if request.get("CandidateNameEquals"):
+            candidates = [
+                c for c in candidates if c["CandidateName"] == request["CandidateNameEquals"]
+            ]
+        sort_by = request.get("SortBy") or "CreationTime"
+        descending = (request.get("SortOrder") or "Ascending") == "Descending"
+        if sort_by == "FinalObjectiveMetricValue":
+            scored = [c for c in candidates if "FinalAutoMLJobObjectiveMetric" in c]
+            rest = [c for c in candidates if "FinalAutoMLJobObjectiveMetric" not in c]
+            scored.sort(
+                key=lambda c: c["FinalAutoMLJobObjectiveMetric"]["Value"], reverse=descending
+            )
+            candidates = scored + rest  # candidates without an objective value come last
+        else:
+            field = {"CreationTime": "CreationTime", "Status": "CandidateStatus"}[sort_by]
+            candidates.sort(key=lambda c: (c[field], c["CandidateName"]), reverse=descending)
+        start = 0
+        if request.get("NextToken"):
+            try:
+                start = int(request["NextToken"])
+            except ValueError as exc:
+                raise ValidationError(
+                    f"Invalid pagination token: {request['NextToken']!r}"
+                ) from exc
+        size = request.get("MaxResults") or 10
+        token = str(start + size) if start + size < len(candidates) else None
+        answer: dict[str, Any] = {"Candidates": candidates[start : start + size]}
+        if token:
+            answer["NextToken"] = token
+        return answer
+
+    # -- background -------------------------------------------------------------------------------
+
+    def launch(self, name: str) -> None:
+        """An AutoML job's run has its own thread: it holds no job slot, its step jobs take them."""
+        loop = threading.Thread(
+            target=self.execute, args=(name,), name=f"automl-{name}", daemon=True
+        )
+        with self._lock:
+            self._loops = [t for t in self._loops if t.is_alive()] + [loop]
+        loop.start()
+
+    def recover(self) -> None:
+        """After a restart, AutoML jobs go on: a new run finds the step jobs made so far (a tuning
+        job resumes by itself); a job that was stopping ends Stopped."""
+        for record in self._repo.list_by_status(["InProgress", "Stopping"]):
+            if record.status == "Stopping":
+                self._end(record.name, "Stopped", None)
+            else:
+                self._repo.modify(record.name, lambda r: internal(r).pop("launched", None))
+                self.launch(record.name)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        with self._lock:
+            loops = list(self._loops)
+        for loop in loops:
+            loop.join(timeout=10)
+
+
+def _v1_channels(request: dict[str, Any], plan: AutoMLPlan) -> list[dict[str, Any]]:
+    channels = []
+    for channel in request["AutoMLJobInputDataConfig"]:
+        item = copy.deepcopy(channel)
+        item["TargetAttributeName"] = plan.target
+        channels.append(item)
+    return channels
+
+
+def _v1_config(request: dict[str, Any]) -> dict[str, Any]:
+    tabular = request["AutoMLProblemTypeConfig"].get("TabularJobConfig") or {}
+    config: dict[str, Any] = {}
+    for key in ("CompletionCriteria", "Mode"):
+        if tabular.get(key):
+            config[key] = copy.deepcopy(tabular[key])
+    if tabular.get("CandidateGenerationConfig"):
+        config["CandidateGenerationConfig"] = copy.deepcopy(tabular["CandidateGenerationConfig"])
+    for key in ("DataSplitConfig", "SecurityConfig"):
+        if request.get(key):
+            config[key] = copy.deepcopy(request[key])
+    return config
+
+
+def _v2_problem(v1: dict[str, Any], plan: AutoMLPlan) -> dict[str, Any]:
+    config = v1.get("AutoMLJobConfig") or {}
+    tabular: dict[str, Any] = {
+        "TargetAttributeName": plan.target,
+        "GenerateCandidateDefinitionsOnly": plan.generate_definitions_only,
+    }
+    for key in ("CompletionCriteria", "Mode"):
+        if config.get(key):
+            tabular[key] = config[key]
+    generation = config.get("CandidateGenerationConfig") or {}
+    if generation.get("AlgorithmsConfig"):
+        tabular["CandidateGenerationConfig"] = {"AlgorithmsConfig": generation["AlgorithmsConfig"]}
+    if plan.problem_type:
+        tabular["ProblemType"] = plan.problem_type
+    return {"TabularJobConfig": tabular}

@@ -1,0 +1,159 @@
+"""What CreateAutoMLJob / V2 refuse at once, each with a specific ValidationException."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.services.automl.conftest import TARGET, request
+from tests.services.training.jobs import ROLE, unique
+
+
+def _refused(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    assert caught.value.response["Error"]["Code"] == "ValidationException", caught.value.response
+    return str(caught.value.response["Error"]["Message"])
+
+
+def _v2(bucket: str, problem: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "AutoMLJobName": unique("amlv2")[:32],
+        "AutoMLJobInputDataConfig": [
+            {
+                "ChannelType": "training",
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/cancer/"}
+                },
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/output"},
+        "AutoMLProblemTypeConfig": problem,
+        "RoleArn": ROLE,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    "config, named",
+    [
+        ({"ImageClassificationJobConfig": {}}, "image classification"),
+        (
+            {"TextClassificationJobConfig": {"ContentColumn": "a", "TargetLabelColumn": "b"}},
+            "text classification",
+        ),
+        ({"TextGenerationJobConfig": {}}, "text generation"),
+        (
+            {
+                "TimeSeriesForecastingJobConfig": {
+                    "ForecastFrequency": "D",
+                    "ForecastHorizon": 3,
+                    "TimeSeriesConfig": {
+                        "TargetAttributeName": "y",
+                        "TimestampAttributeName": "t",
+                        "ItemIdentifierAttributeName": "i",
+                    },
+                }
+            },
+            "time-series forecasting",
+        ),
+    ],
+)
+def test_problem_types_sagebox_does_not_run(
+    sagemaker: Any, automl_bucket: str, config: dict[str, Any], named: str
+) -> None:
+    message = _refused(sagemaker.create_auto_ml_job_v2, **_v2(automl_bucket, config))
+    assert named in message and "not available in sagebox" in message
+
+
+def test_objective_not_valid_for_the_problem_type(sagemaker: Any, automl_bucket: str) -> None:
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            ProblemType="Regression",
+            AutoMLJobObjective={"MetricName": "F1"},
+        ),
+    )
+    assert "'F1' is not valid for ProblemType Regression" in message and "MSE" in message
+    message = _refused(
+        sagemaker.create_auto_ml_job_v2,
+        **_v2(
+            automl_bucket,
+            {
+                "TabularJobConfig": {
+                    "TargetAttributeName": TARGET,
+                    "ProblemType": "MulticlassClassification",
+                }
+            },
+            AutoMLJobObjective={"MetricName": "AUC"},
+        ),
+    )
+    assert "'AUC' is not valid for ProblemType MulticlassClassification" in message
+
+
+def test_an_empty_s3_prefix(sagemaker: Any, automl_bucket: str) -> None:
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(automl_bucket, unique("aml")[:32], prefix="nothing-here"),
+    )
+    assert f"No data found at s3://{automl_bucket}/nothing-here/" in message
+
+
+def test_modes_and_algorithms_sagebox_does_not_run(sagemaker: Any, automl_bucket: str) -> None:
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(automl_bucket, unique("aml")[:32], AutoMLJobConfig={"Mode": "ENSEMBLING"}),
+    )
+    assert "ENSEMBLING is not available in sagebox" in message
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={
+                "Mode": "HYPERPARAMETER_TUNING",
+                "CandidateGenerationConfig": {
+                    "AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm"]}]
+                },
+            },
+        ),
+    )
+    assert "lightgbm cannot be used in HYPERPARAMETER_TUNING mode" in message
+    message = _refused(
+        sagemaker.create_auto_ml_job_v2,
+        **_v2(
+            automl_bucket,
+            {"TabularJobConfig": {"TargetAttributeName": TARGET, "SampleWeightAttributeName": "w"}},
+        ),
+    )
+    assert "ENSEMBLING mode only" in message
+
+
+def test_unknown_and_duplicate_jobs(sagemaker: Any, automl_bucket: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        sagemaker.describe_auto_ml_job(AutoMLJobName="no-such-automl-job")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFound"
+    name = unique("aml")[:32]
+    sagemaker.create_auto_ml_job(
+        **request(automl_bucket, name, GenerateCandidateDefinitionsOnly=True)
+    )
+    with pytest.raises(ClientError) as caught:
+        sagemaker.create_auto_ml_job(**request(automl_bucket, name))
+    assert caught.value.response["Error"]["Code"] == "ResourceInUse"
+    sagemaker.stop_auto_ml_job(AutoMLJobName=name)
+
+
+def test_a_validation_fraction_that_leaves_no_rows(sagemaker: Any, automl_bucket: str) -> None:
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={"DataSplitConfig": {"ValidationFraction": 1.0}},
+        ),
+    )
+    assert "ValidationFraction must be between 0 and 1" in message and "1.0 was given" in message
