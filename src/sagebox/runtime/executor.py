@@ -15,6 +15,8 @@ cluster. Both pass the same contract suite (tests/runtime/test_executor_contract
 
 from __future__ import annotations
 
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +114,32 @@ class Execution(ABC):
     def running(self) -> bool:
         """True while every host is still running."""
         return all(code is None for code in self.exit_codes().values())
+
+
+def first_ending(
+    exit_codes: Callable[[], dict[str, int | None]],
+    stop: threading.Event,
+    deadline: float | None,
+    poll_seconds: float,
+    settled: Callable[[], bool],
+) -> tuple[ExitCause, str | None]:
+    """Polls an execution's hosts until what ends it happens: a host failed (that host),
+    every host exited, stop was asked, or the deadline passed; or it was `settled`
+    meanwhile by another thread. The one wait loop of every executor's `Execution.wait`."""
+    cause, failed = ExitCause.EXITED, None
+    while not settled():
+        codes = exit_codes()
+        failed = next((host for host, code in codes.items() if code not in (None, 0)), None)
+        if failed is not None or all(code is not None for code in codes.values()):
+            break
+        if stop.is_set():
+            cause = ExitCause.STOPPED
+            break
+        if deadline is not None and time.time() >= deadline:
+            cause = ExitCause.TIMED_OUT
+            break
+        time.sleep(poll_seconds)
+    return cause, failed
 
 
 class Executor(ABC):

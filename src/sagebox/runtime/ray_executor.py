@@ -51,6 +51,7 @@ from sagebox.runtime.executor import (
     ExitCause,
     HostCommand,
     LineListener,
+    first_ending,
 )
 from sagebox.runtime.instance_types import InstanceResources, instance_resources
 from sagebox.runtime.local_executor import LocalProcessExecutor
@@ -128,19 +129,9 @@ class RayExecution(Execution):
         self._stop.set()
 
     def wait(self, deadline: float | None = None) -> ExecutionOutcome:
-        cause, failed = ExitCause.EXITED, None
-        while self._outcome is None:
-            codes = self.exit_codes()
-            failed = next((host for host, code in codes.items() if code not in (None, 0)), None)
-            if failed is not None or all(code is not None for code in codes.values()):
-                break
-            if self._stop.is_set():
-                cause = ExitCause.STOPPED
-                break
-            if deadline is not None and time.time() >= deadline:
-                cause = ExitCause.TIMED_OUT
-                break
-            time.sleep(POLL_SECONDS / 2)
+        cause, failed = first_ending(
+            self.exit_codes, self._stop, deadline, POLL_SECONDS / 2, lambda: self._outcome is not None
+        )
         return self._end_all(cause, failed)
 
     def terminate(self) -> ExecutionOutcome:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from sagebox.services.errors import ValidationError
 from sagebox.services.families import Family
@@ -11,6 +11,7 @@ from sagebox.store import InvalidNextToken, ResourceRecord, ResourceRepository
 
 DEFAULT_PAGE_SIZE = 10
 Summary = Callable[[ResourceRecord], dict[str, Any]]
+Item = TypeVar("Item")
 
 
 def list_resources(
@@ -44,3 +45,20 @@ def list_resources(
         raise ValidationError(f"Invalid pagination token: {request.get('NextToken')!r}") from exc
     shape = summary or (lambda r: {k: r.document[k] for k in family.summary_fields if k in r.document})
     return {family.list_member: [shape(record) for record in records], "NextToken": token}
+
+
+def page_of(items: Sequence[Item], request: dict[str, Any], default_size: int = DEFAULT_PAGE_SIZE) -> tuple[list[Item], str | None]:
+    """One page of a list already held in memory (a tuning job's trials, an AutoML job's
+    candidates): the items from the request's NextToken on, MaxResults of them (or
+    `default_size`), and the token of the next page, None on the last one."""
+    start = 0
+    if request.get("NextToken"):
+        try:
+            start = int(request["NextToken"])
+        except ValueError as exc:
+            raise ValidationError(f"Invalid pagination token: {request['NextToken']!r}") from exc
+        if start < 0:
+            raise ValidationError(f"Invalid pagination token: {request['NextToken']!r}")
+    size = request.get("MaxResults") or default_size
+    token = str(start + size) if start + size < len(items) else None
+    return list(items[start : start + size]), token

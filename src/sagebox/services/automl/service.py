@@ -21,13 +21,14 @@ from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.automl import candidates as candidate_views
 from sagebox.services.automl.requests import AutoMLPlan, check_data, plan_v1, plan_v2
 from sagebox.services.automl.run import AutoMLRun, job_names
-from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError, ValidationError
+from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError
 from sagebox.services.families import AUTOML_JOB
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.job_states import JobStates, SecondaryStatuses, internal, public
 from sagebox.services.jobs import JobService
+from sagebox.services.listing import page_of
 from sagebox.services.processing import ProcessingJobService
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning import TuningJobService
@@ -297,17 +298,8 @@ class AutoMLJobService(JobService[AutoMLRun]):
         else:
             field = {"CreationTime": "CreationTime", "Status": "CandidateStatus"}[sort_by]
             candidates.sort(key=lambda c: (c[field], c["CandidateName"]), reverse=descending)
-        start = 0
-        if request.get("NextToken"):
-            try:
-                start = int(request["NextToken"])
-            except ValueError as exc:
-                raise ValidationError(
-                    f"Invalid pagination token: {request['NextToken']!r}"
-                ) from exc
-        size = request.get("MaxResults") or 10
-        token = str(start + size) if start + size < len(candidates) else None
-        answer: dict[str, Any] = {"Candidates": candidates[start : start + size]}
+        page, token = page_of(candidates, request)
+        answer: dict[str, Any] = {"Candidates": page}
         if token:
             answer["NextToken"] = token
         return answer

@@ -38,6 +38,7 @@ from sagebox.services.job_states import (
     to_datetime,
 )
 from sagebox.services.jobs import JobService
+from sagebox.services.listing import page_of
 from sagebox.services.pipelines import naming
 from sagebox.services.pipelines.callback_answers import CallbackAnswers
 from sagebox.services.pipelines.callback_steps import CallbackStepKind
@@ -356,17 +357,8 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         record = self.get(request["PipelineExecutionArn"])
         values = internal(record)["parameters"]
         parameters = [{"Name": k, "Value": as_text(v)} for k, v in values.items()]
-        start = 0
-        if request.get("NextToken"):
-            try:
-                start = int(request["NextToken"])
-            except ValueError as exc:
-                raise ValidationError(
-                    f"Invalid pagination token: {request['NextToken']!r}"
-                ) from exc
-        size = request.get("MaxResults") or 50
-        token = str(start + size) if start + size < len(parameters) else None
-        return {"PipelineParameters": parameters[start : start + size], "NextToken": token}
+        page, token = page_of(parameters, request, default_size=50)
+        return {"PipelineParameters": page, "NextToken": token}
 
     def describe_definition(self, request: dict[str, Any]) -> dict[str, Any]:
         record = self.get(request["PipelineExecutionArn"])

@@ -16,6 +16,7 @@ from sagebox.services.errors import ResourceInUse, ServiceError, ValidationError
 from sagebox.services.families import HYPER_PARAMETER_TUNING_JOB
 from sagebox.services.job_states import JobStates, internal, public, touch
 from sagebox.services.jobs import Ending, JobService
+from sagebox.services.listing import page_of
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning import trials
 from sagebox.services.tuning.requests import TuningPlan, plan_tuning
@@ -146,15 +147,8 @@ class TuningJobService(JobService[TuningRun]):
         else:
             field = {"Name": "TrainingJobName", "CreationTime": "CreationTime", "Status": "TrainingJobStatus"}[sort_by]
             summaries.sort(key=lambda s: (s[field], s["TrainingJobName"]), reverse=descending)
-        start = 0
-        if request.get("NextToken"):
-            try:
-                start = int(request["NextToken"])
-            except ValueError as exc:
-                raise ValidationError(f"Invalid pagination token: {request['NextToken']!r}") from exc
-        size = request.get("MaxResults") or 10
-        token = str(start + size) if start + size < len(summaries) else None
-        return {"TrainingJobSummaries": summaries[start : start + size], "NextToken": token}
+        page, token = page_of(summaries, request)
+        return {"TrainingJobSummaries": page, "NextToken": token}
 
     # -- background ------------------------------------------------------------------
 
