@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # `make test EXTRAS=dev` leaves PyTorch and Ray out (their tests then say they were skipped).
-EXTRAS ?= dev,torch,ray
+EXTRAS ?= dev,torch,ray,notebook
 # Clients whose pins conflict with the server's get virtual environments of their own,
 # used by the compatibility suite (tests/compat/). Their versions are pinned so the
 # suite tests the same clients everywhere; s3fs is pinned because resolving it against

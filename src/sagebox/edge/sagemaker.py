@@ -78,6 +78,8 @@ OPERATIONS: dict[str, Handler] = {
     "CreateAutoMLJobV2": lambda p, r: p.automl.create_v2(r),
     "DescribeAutoMLJobV2": lambda p, r: p.automl.describe_v2(r["AutoMLJobName"]),
     "ListCandidatesForAutoMLJob": lambda p, r: p.automl.list_candidates(r),
+    "StartNotebookInstance": lambda p, r: p.notebook_instances.start(r["NotebookInstanceName"]),
+    "CreatePresignedNotebookInstanceUrl": lambda p, r: p.notebook_instances.presigned_url(r),
 }
 
 

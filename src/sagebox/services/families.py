@@ -244,6 +244,20 @@ AUTOML_JOB = Family(
     status_member="AutoMLJobStatus", end_time_member="EndTime", is_job=True,
 )
 
+# Notebook instances (services/notebooks/): an InService instance is a JupyterLab server; explicit
+# rows in edge/sagemaker.py serve StartNotebookInstance and CreatePresignedNotebookInstanceUrl.
+NOTEBOOK_INSTANCE_LIFECYCLE_CONFIG = Family(
+    "NotebookInstanceLifecycleConfig", "notebook-instance-lifecycle-config", "notebook_lifecycle_configs",
+    "sagebox.services.notebooks.lifecycle_configs:NotebookInstanceLifecycleConfigService",
+    ("Create", "Describe", "List", "Update", "Delete"), "notebook instance lifecycle config",
+)
+NOTEBOOK_INSTANCE = Family(
+    "NotebookInstance", "notebook-instance", "notebook_instances",
+    "sagebox.services.notebooks.instances:NotebookInstanceService",
+    ("Create", "Describe", "List", "Update", "Delete", "Stop"), "notebook instance",
+    status_member="NotebookInstanceStatus",
+)
+
 # In construction order: a family comes after every family its service is built with.
 # Recovery after a restart follows this order; shutdown goes in reverse.
 FAMILIES: tuple[Family, ...] = (
@@ -271,6 +285,8 @@ FAMILIES: tuple[Family, ...] = (
     MODEL_BIAS_JOB_DEFINITION,
     MODEL_EXPLAINABILITY_JOB_DEFINITION,
     MONITORING_SCHEDULE,  # follows processing jobs' events; built with endpoints and processing
+    NOTEBOOK_INSTANCE_LIFECYCLE_CONFIG,  # Notebook instances: run their configurations' scripts
+    NOTEBOOK_INSTANCE,
 )
 
 

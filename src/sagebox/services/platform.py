@@ -31,6 +31,8 @@ from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
 from sagebox.services.metrics.service import MetricService
+from sagebox.services.notebooks.instances import NotebookInstanceService
+from sagebox.services.notebooks.lifecycle_configs import NotebookInstanceLifecycleConfigService
 from sagebox.services.pipelines.executions import PipelineExecutionService
 from sagebox.services.pipelines.pipelines import PipelineService
 from sagebox.services.processing import ProcessingJobService
@@ -65,6 +67,8 @@ class Platform:
     pipelines: PipelineService
     pipeline_executions: PipelineExecutionService
     automl: AutoMLJobService
+    notebook_lifecycle_configs: NotebookInstanceLifecycleConfigService
+    notebook_instances: NotebookInstanceService
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -1,0 +1,1 @@
+"""SageMaker notebook instances (real JupyterLab servers) and their lifecycle configurations."""
