@@ -279,6 +279,9 @@ class NotebookInstanceService(RecordService):
             server.start()
             with self._lock:
                 self._servers[name] = server
+            # Kept at once, so a server that dies now lets its successor end this process.
+            token = server.execution_token
+            self._modify(name, lambda r: internal(r).update(execution=token))
             server.wait_ready()
         except (NotebookStartError, ValidationError, OSError) as exc:
             with self._lock:
