@@ -157,7 +157,7 @@ def test_bad_input(sagemaker: Any) -> None:
 
 
 @needs_lab
-def test_notebook_instance_is_a_jupyterlab_server(sagemaker: Any) -> None:
+def test_notebook_instance_is_a_jupyterlab_server(sagemaker: Any, sagebox_server: Any) -> None:
     config = unique("lcc")
     sagemaker.create_notebook_instance_lifecycle_config(
         NotebookInstanceLifecycleConfigName=config,
@@ -194,6 +194,12 @@ def test_notebook_instance_is_a_jupyterlab_server(sagemaker: Any) -> None:
 
     base, token = lab_of(sagemaker, name)
     assert httpx.get(f"{base}/api/status", params={"token": token}, timeout=10).status_code == 200
+    # The console lists it, and its Open link is the presigned URL.
+    console = sagebox_server.endpoint_url
+    listed = httpx.get(f"{console}/ui/notebook-instances", params={"name": name}, timeout=10)
+    assert f"/ui/notebook-instances/{name}/open" in listed.text
+    opened = httpx.get(f"{console}/ui/notebook-instances/{name}/open", timeout=10)
+    assert opened.status_code == 303 and opened.headers["location"].startswith(f"{base}/lab?token=")
     assert httpx.get(f"{base}/api/status", params={"token": "wrong"}, timeout=10).status_code == 403
 
     # The scripts ran in the instance's folder before it was InService.

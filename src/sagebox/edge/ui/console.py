@@ -48,6 +48,7 @@ FAMILIES = (
     "registry",
     "pipelines",
     "experiments",
+    "notebooks",
     "s3",
     "signin",
 )
