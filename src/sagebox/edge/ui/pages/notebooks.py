@@ -27,7 +27,9 @@ INSTANCES = ListPage(
 
 async def open_instance(ctx: PageContext) -> Response:
     """The presigned URL any client would get, followed (the Lab's own token in it)."""
-    answer = await ctx.api("CreatePresignedNotebookInstanceUrl", NotebookInstanceName=ctx.params["name"])
+    answer = await ctx.api(
+        "CreatePresignedNotebookInstanceUrl", NotebookInstanceName=ctx.params["name"]
+    )
     return RedirectResponse(answer["AuthorizedUrl"], status_code=303)
 
 
