@@ -25,6 +25,7 @@ from sagebox.runtime.logs import read_events
 from sagebox.runtime.model_server import free_port
 
 READY_TIMEOUT_SECONDS = 60.0
+PYTHON_VARIABLE = "SAGEBOX_NOTEBOOK_PYTHON"
 SCRIPT_TIMEOUT_SECONDS = 300.0  # SageMaker stops a lifecycle script after 5 minutes
 MISSING_JUPYTERLAB = (
     "JupyterLab is not installed on the sagebox server: install sagebox's `notebook` extra "
@@ -36,8 +37,24 @@ class NotebookStartError(Exception):
     """A lifecycle script failed or the server never answered; the message says why."""
 
 
-def jupyterlab_installed() -> bool:
-    return importlib.util.find_spec("jupyterlab") is not None
+def notebook_python() -> str:
+    """The interpreter the Lab runs with: SAGEBOX_NOTEBOOK_PYTHON (an environment of the
+    user's own with JupyterLab), else the server's own Python."""
+    return os.environ.get(PYTHON_VARIABLE) or sys.executable
+
+
+def jupyterlab_installed(python: str | None = None) -> bool:
+    """Whether `python` (by default the one the Lab runs with) can import JupyterLab."""
+    python = python or notebook_python()
+    if python == sys.executable:
+        return importlib.util.find_spec("jupyterlab") is not None
+    try:
+        found = subprocess.run(
+            [python, "-c", "import jupyterlab"], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0
 
 
 def run_lifecycle_script(script: str, phase: str, folder: Path, env: Mapping[str, str]) -> None:
@@ -98,7 +115,7 @@ class JupyterLabProcess:
             }
         )
         argv = [
-            sys.executable,
+            notebook_python(),
             "-m",
             "jupyterlab",
             "--no-browser",

@@ -1,8 +1,10 @@
-"""A server killed without shutting down leaves a JupyterLab process behind; the next server
-ends it and starts the instance again, its files kept."""
+"""Notebook instances on servers of their own: a server killed without shutting down leaves a
+JupyterLab process behind, which the next server ends before starting the instance again,
+its files kept; a server whose notebook Python lacks JupyterLab fails instances clearly."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import boto3
@@ -66,5 +68,24 @@ def test_in_service_instance_is_started_again_after_a_crash(tmp_path: Path) -> N
         assert notes.json()["content"] == "before the crash"
         sagemaker.stop_notebook_instance(NotebookInstanceName="kept")
         wait_status(sagemaker, "kept", {"Stopped"})
+    finally:
+        server.stop()
+
+
+def test_without_jupyterlab_the_instance_fails_saying_what_to_install(tmp_path: Path) -> None:
+    # A Python that cannot import JupyterLab: this one without its site-packages.
+    python = tmp_path / "python-without-site"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    python.chmod(0o755)
+    server = ServerProcess(tmp_path / "home", {"SAGEBOX_NOTEBOOK_PYTHON": str(python)}).start()
+    try:
+        sagemaker = client(server)
+        sagemaker.create_notebook_instance(
+            NotebookInstanceName="bare", InstanceType="ml.t3.medium", RoleArn=ROLE
+        )
+        described = wait_status(sagemaker, "bare", {"InService", "Failed"})
+        assert described["NotebookInstanceStatus"] == "Failed"
+        assert "`notebook` extra" in described["FailureReason"]
+        sagemaker.delete_notebook_instance(NotebookInstanceName="bare")
     finally:
         server.stop()

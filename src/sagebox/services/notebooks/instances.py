@@ -263,6 +263,10 @@ class NotebookInstanceService(RecordService):
         (folder / "SageMaker").mkdir(exist_ok=True)
         env = with_api_access(dict(os.environ), self._api.environment(), None)
         try:
+            if (
+                not jupyterlab_installed()
+            ):  # before the scripts: OnCreate then runs at a later start
+                raise NotebookStartError(MISSING_JUPYTERLAB)
             config_name = record.document.get("NotebookInstanceLifecycleConfigName")
             config = self._configs.get(config_name).document if config_name else {}
             if not internal(record).get("created"):
@@ -273,8 +277,6 @@ class NotebookInstanceService(RecordService):
             script = decoded(config, "OnStart")
             if script is not None:
                 run_lifecycle_script(script, "start", folder, env)
-            if not jupyterlab_installed():
-                raise NotebookStartError(MISSING_JUPYTERLAB)
             server = JupyterLabProcess(self._executor, folder, env)
             server.start()
             with self._lock:
