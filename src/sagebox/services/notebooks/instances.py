@@ -159,6 +159,10 @@ class NotebookInstanceService(RecordService):
         records, token = self._repo.list(
             name_contains=request.get("NameContains"),
             status_equals=request.get("StatusEquals"),
+            creation_time_after=request.get("CreationTimeAfter"),
+            creation_time_before=request.get("CreationTimeBefore"),
+            last_modified_time_after=request.get("LastModifiedTimeAfter"),
+            last_modified_time_before=request.get("LastModifiedTimeBefore"),
             sort_by=request.get("SortBy") or "CreationTime",
             sort_order=request.get("SortOrder") or "Descending",
             max_results=10_000,
@@ -180,16 +184,12 @@ class NotebookInstanceService(RecordService):
 
     def update(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["NotebookInstanceName"]
-        record = self.get(name)
-        if record.status != STOPPED:
-            raise ValidationError(
-                f"Status ({record.status}) not in ([Stopped]). Unable to transition to (Updating) for "
-                f"Notebook Instance ({record.arn})."
-            )
+        self.get(name)
         if request.get("LifecycleConfigName"):
             self._configs.get(request["LifecycleConfigName"])
 
         def change(r: ResourceRecord) -> None:
+            _check_status(r, (STOPPED,), UPDATING)
             for key in UPDATABLE:
                 if key in request:
                     r.document[key] = request[key]
@@ -205,35 +205,20 @@ class NotebookInstanceService(RecordService):
         return {}
 
     def stop(self, name: str) -> dict[str, Any]:
-        record = self.get(name)
-        if record.status != IN_SERVICE:
-            raise ValidationError(
-                f"Status ({record.status}) not in ([InService]). Unable to transition to (Stopping) for "
-                f"Notebook Instance ({record.arn})."
-            )
-        self._modify(name, lambda r: self._set_status(r, STOPPING))
+        self.get(name)
+        self._transition(name, (IN_SERVICE,), STOPPING)
         self._in_background(name, self._bring_down)
         return {}
 
     def start(self, name: str) -> dict[str, Any]:
-        record = self.get(name)
-        if record.status not in (STOPPED, FAILED):
-            raise ValidationError(
-                f"Status ({record.status}) not in ([Stopped, Failed]). Unable to transition to (Pending) for "
-                f"Notebook Instance ({record.arn})."
-            )
-        self._modify(name, lambda r: self._set_status(r, PENDING))
+        self.get(name)
+        self._transition(name, (STOPPED, FAILED), PENDING)
         self._in_background(name, self._bring_up)
         return {}
 
     def delete(self, name: str) -> dict[str, Any]:
-        record = self.get(name)
-        if record.status not in (STOPPED, FAILED):
-            raise ValidationError(
-                f"Status ({record.status}) not in ([Stopped, Failed]). Unable to transition to (Deleting) for "
-                f"Notebook Instance ({record.arn})."
-            )
-        self._modify(name, lambda r: self._set_status(r, DELETING))
+        self.get(name)
+        self._transition(name, (STOPPED, FAILED), DELETING)
         self._in_background(name, self._remove)
         return {}
 
@@ -278,8 +263,10 @@ class NotebookInstanceService(RecordService):
             if script is not None:
                 run_lifecycle_script(script, "start", folder, env)
             server = JupyterLabProcess(self._executor, folder, env)
-            server.start()
             with self._lock:
+                if self._closing.is_set():  # shutting down: the next server starts it
+                    return
+                server.start()
                 self._servers[name] = server
             # Kept at once, so a server that dies now lets its successor end this process.
             token = server.execution_token
@@ -326,6 +313,15 @@ class NotebookInstanceService(RecordService):
         record.document["FailureReason"] = reason
         record.document.pop("Url", None)
         self._set_status(record, FAILED)
+
+    def _transition(self, name: str, allowed: tuple[str, ...], target: str) -> None:
+        """Moves the instance to `target`, checked in the same transaction as the write."""
+
+        def change(record: ResourceRecord) -> None:
+            _check_status(record, allowed, target)
+            self._set_status(record, target)
+
+        self._modify(name, change)
 
     @staticmethod
     def _set_status(record: ResourceRecord, status: str) -> None:
@@ -376,10 +372,20 @@ class NotebookInstanceService(RecordService):
         """Ends every JupyterLab server; their records stay InService and are started again
         by the next server's recovery."""
         with self._lock:
+            self._closing.set()
             servers = list(self._servers.values())
             self._servers.clear()
         for server in servers:
             server.stop()
+
+
+def _check_status(record: ResourceRecord, allowed: tuple[str, ...], target: str) -> None:
+    """SageMaker's refusal of a transition from the instance's present status."""
+    if record.status not in allowed:
+        raise ValidationError(
+            f"Status ({record.status}) not in ([{', '.join(allowed)}]). Unable to transition to "
+            f"({target}) for Notebook Instance ({record.arn})."
+        )
 
 
 def _summary(record: ResourceRecord) -> dict[str, Any]:
