@@ -364,6 +364,7 @@ def test_every_main_page_answers_without_console_errors(console: ConsolePage, bu
         "model-package-groups": "/ui/model-package-groups",
         "pipelines": "/ui/pipelines",
         "experiments": "/ui/experiments",
+        "notebook-instances": "/ui/notebook-instances",
         "s3": "/ui/s3",
         "s3-bucket": f"/ui/s3/{bucket}?prefix=diabetes/train/",
     }
