@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# `make test EXTRAS=dev` leaves PyTorch and Ray out (their tests then say they were skipped).
+# `make test EXTRAS=dev` leaves PyTorch, Ray and JupyterLab out (their tests then say they were skipped).
 EXTRAS ?= dev,torch,ray,notebook
 # Clients whose pins conflict with the server's get virtual environments of their own,
 # used by the compatibility suite (tests/compat/). Their versions are pinned so the
