@@ -327,6 +327,8 @@ class NotebookInstanceService(RecordService):
     def _set_status(record: ResourceRecord, status: str) -> None:
         now = time.time()
         record.status = record.document["NotebookInstanceStatus"] = status
+        if status == PENDING:  # a new start: an earlier failure's reason no longer applies
+            record.document.pop("FailureReason", None)
         record.document["LastModifiedTime"] = now
         record.last_modified_time = to_datetime(now)
 
