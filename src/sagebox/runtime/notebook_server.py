@@ -10,6 +10,7 @@ SageMaker runs them before the instance is InService, each within SageMaker's 5 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
 import subprocess
@@ -26,7 +27,11 @@ from sagebox.runtime.model_server import free_port
 
 READY_TIMEOUT_SECONDS = 60.0
 PYTHON_VARIABLE = "SAGEBOX_NOTEBOOK_PYTHON"
-SCRIPT_TIMEOUT_SECONDS = 300.0  # SageMaker stops a lifecycle script after 5 minutes
+SCRIPT_TIMEOUT_SECONDS = 300.0
+URL_SECONDS = 300.0  # a presigned URL opens the Lab within 5 minutes, as SageMaker's does
+IDENTITY_DIR = (
+    Path(__file__).resolve().parent / "lab_identity"
+)  # SageMaker stops a lifecycle script after 5 minutes
 MISSING_JUPYTERLAB = (
     "JupyterLab is not installed on the sagebox server: install sagebox's `notebook` extra "
     "(pip install 'sagebox[notebook]') and start the notebook instance again."
@@ -104,6 +109,10 @@ class JupyterLabProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_file = folder / "logs" / "jupyter.log"
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        # The presigned URLs' tokens; those of an earlier start open nothing.
+        self.presigned_file = folder / ".sagebox" / "presigned.json"
+        self.presigned_file.parent.mkdir(parents=True, exist_ok=True)
+        self.presigned_file.unlink(missing_ok=True)
         env = dict(os.environ)
         env.update(environment)
         env.update(
@@ -112,6 +121,10 @@ class JupyterLabProcess:
                 "JUPYTER_CONFIG_DIR": str(folder / ".jupyter"),
                 "JUPYTER_DATA_DIR": str(folder / ".local" / "jupyter"),
                 "HOME": str(folder),
+                "SAGEBOX_PRESIGNED_TOKENS": str(self.presigned_file),
+                "PYTHONPATH": os.pathsep.join(
+                    p for p in (str(IDENTITY_DIR), env.get("PYTHONPATH", "")) if p
+                ),
             }
         )
         argv = [
@@ -124,6 +137,7 @@ class JupyterLabProcess:
             "--port-retries=0",
             f"--ServerApp.root_dir={self.root}",
             f"--IdentityProvider.token={self.token}",
+            "--ServerApp.identity_provider_class=sagebox_lab_identity.PresignedTokenIdentityProvider",
             "--ServerApp.allow_remote_access=False",
             "--LabApp.news_url=None",
         ]
@@ -136,6 +150,25 @@ class JupyterLabProcess:
     def execution_token(self) -> dict[str, object] | None:
         """What a restarted server needs to end this process (Executor.end_leftovers)."""
         return dict(self._execution.token) if self._execution is not None else None
+
+    def presigned_url(self, session_seconds: float) -> str:
+        """A URL opening the Lab for URL_SECONDS, whose login lasts `session_seconds`; the
+        token is added to the file the Lab's identity provider reads (written whole, by
+        rename, so the Lab never reads half of it), expired ones dropped."""
+        now = time.time()
+        token = secrets.token_urlsafe(24)
+        try:
+            issued = json.loads(self.presigned_file.read_text())
+        except (OSError, ValueError):
+            issued = {}
+        issued = {
+            k: v for k, v in issued.items() if isinstance(v, dict) and v.get("expires", 0) > now
+        }
+        issued[token] = {"expires": now + URL_SECONDS, "session_ends": now + session_seconds}
+        partial = self.presigned_file.with_suffix(".partial")
+        partial.write_text(json.dumps(issued))
+        partial.replace(self.presigned_file)
+        return f"{self.url}/lab?token={token}"
 
     def start(self) -> None:
         self._execution = self._executor.start([self._command], grace_seconds=5.0)

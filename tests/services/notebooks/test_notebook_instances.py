@@ -8,6 +8,7 @@ import base64
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -226,6 +227,21 @@ def test_notebook_instance_is_a_jupyterlab_server(sagemaker: Any, sagebox_server
         ),
     )
     assert output.strip() == str([name])
+
+    # A presigned URL's token opens the Lab until the URL expires (the token file sagebox
+    # writes for the Lab's identity provider); the Lab's own token is not in any URL.
+    _, presigned = lab_of(sagemaker, name)
+    assert (
+        httpx.get(f"{base}/api/status", params={"token": presigned}, timeout=10).status_code == 200
+    )
+    tokens_file = Path(sagebox_server.home) / "notebooks" / name / ".sagebox" / "presigned.json"
+    issued = json.loads(tokens_file.read_text())
+    assert issued[presigned]["session_ends"] - issued[presigned]["expires"] > 40000  # 12 h default
+    issued[presigned]["expires"] = time.time() - 1
+    tokens_file.write_text(json.dumps(issued))
+    assert (
+        httpx.get(f"{base}/api/status", params={"token": presigned}, timeout=10).status_code == 403
+    )
 
     with pytest.raises(
         botocore.exceptions.ClientError,

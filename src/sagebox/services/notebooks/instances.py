@@ -223,8 +223,8 @@ class NotebookInstanceService(RecordService):
         return {}
 
     def presigned_url(self, request: dict[str, Any]) -> dict[str, Any]:
-        """The Lab's URL with its Jupyter token (the server's session; see the README for
-        what sagebox does not enforce of SessionExpirationDurationInSeconds)."""
+        """The Lab's URL with a token of its own: it opens the Lab within 5 minutes, and the
+        login it gives lasts SessionExpirationDurationInSeconds."""
         name = request["NotebookInstanceName"]
         seconds = request.get("SessionExpirationDurationInSeconds", SESSION_SECONDS_DEFAULT)
         if not 1800 <= seconds <= 43200:
@@ -237,7 +237,8 @@ class NotebookInstanceService(RecordService):
             raise ValidationError(
                 f"Notebook Instance {record.arn} is {record.status}; a presigned URL needs it InService."
             )
-        return {"AuthorizedUrl": f"{server.url}/lab?token={server.token}"}
+        with self._lock:  # one writer of the instance's token file at a time
+            return {"AuthorizedUrl": server.presigned_url(seconds)}
 
     # -- transitions (background) ----------------------------------------------------
 
