@@ -113,6 +113,9 @@ class JupyterLabProcess:
         self.presigned_file = folder / ".sagebox" / "presigned.json"
         self.presigned_file.parent.mkdir(parents=True, exist_ok=True)
         self.presigned_file.unlink(missing_ok=True)
+        # The key signing the Lab's login cookies, new each start: no login outlives a stop.
+        cookie_secret = folder / ".sagebox" / "cookie_secret"
+        cookie_secret.unlink(missing_ok=True)
         env = dict(os.environ)
         env.update(environment)
         env.update(
@@ -138,6 +141,7 @@ class JupyterLabProcess:
             f"--ServerApp.root_dir={self.root}",
             f"--IdentityProvider.token={self.token}",
             "--ServerApp.identity_provider_class=sagebox_lab_identity.PresignedTokenIdentityProvider",
+            f"--ServerApp.cookie_secret_file={cookie_secret}",
             "--ServerApp.allow_remote_access=False",
             "--LabApp.news_url=None",
         ]
