@@ -181,6 +181,17 @@ class DocumentIndex:
         return count
 
 
+# A record's rows under some keys, per table; built once, as statements cost more to
+# build than SQLite takes to run them.
+_DROP_KEYS = {
+    table.name: sa.delete(table).where(
+        table.c.resource_id == sa.bindparam("resource_id"),
+        table.c.key_id.in_(sa.bindparam("key_ids", expanding=True)),
+    )
+    for table in (document_numbers, document_texts)
+}
+
+
 class IndexWriter:
     """Keeps index rows in step with one write transaction's changes to resources."""
 
@@ -247,9 +258,7 @@ class IndexWriter:
             ]
             if key_ids:
                 self._connection.execute(
-                    sa.delete(table).where(
-                        table.c.resource_id == resource_id, table.c.key_id.in_(key_ids)
-                    )
+                    _DROP_KEYS[table.name], {"resource_id": resource_id, "key_ids": key_ids}
                 )
 
     def insert(self, kind: str, records: Sequence[tuple[int, str, Entries]]) -> None:
