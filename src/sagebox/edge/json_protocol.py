@@ -51,6 +51,7 @@ def _compiled(pattern: str) -> regex.Pattern[str] | None:
         return None
 
 
+@cache
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 

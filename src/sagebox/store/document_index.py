@@ -181,6 +181,17 @@ class DocumentIndex:
         return count
 
 
+# A record's rows under some keys, per table; built once, as statements cost more to
+# build than SQLite takes to run them.
+_DROP_KEYS = {
+    table.name: sa.delete(table).where(
+        table.c.resource_id == sa.bindparam("resource_id"),
+        table.c.key_id.in_(sa.bindparam("key_ids", expanding=True)),
+    )
+    for table in (document_numbers, document_texts)
+}
+
+
 class IndexWriter:
     """Keeps index rows in step with one write transaction's changes to resources."""
 
@@ -212,9 +223,18 @@ class IndexWriter:
         if not paths:
             return
         found = entries(after, paths)
-        if found != before:
+        if before is None:
             self.remove([resource_id])
             self.insert(kind, [(resource_id, name, found)])
+            return
+        # Only the keys whose values changed are rewritten: a trial component's metric
+        # summaries change on every append, its other indexed values almost never.
+        changed = [key for key in before.keys() | found.keys() if before.get(key) != found.get(key)]
+        if changed:
+            self._remove_keys(kind, resource_id, [key for key in changed if key in before])
+            self.insert(
+                kind, [(resource_id, name, {key: found[key] for key in changed if key in found})]
+            )
 
     def deleted(self, kind: str, resource_id: int) -> None:
         if self._paths(kind):
@@ -225,6 +245,20 @@ class IndexWriter:
             for table in (document_numbers, document_texts):
                 self._connection.execute(
                     sa.delete(table).where(table.c.resource_id.in_(list(resource_ids)))
+                )
+
+    def _remove_keys(self, kind: str, resource_id: int, keys: Sequence[IndexKey]) -> None:
+        """Drops the record's rows under ``keys`` (a key never stored has no rows)."""
+        for table in (document_numbers, document_texts):
+            in_table = [
+                key for key in keys if (key.value_type == "text") == (table is document_texts)
+            ]
+            key_ids = [
+                key_id for key in in_table if (key_id := self._stored_key_id(kind, key)) is not None
+            ]
+            if key_ids:
+                self._connection.execute(
+                    _DROP_KEYS[table.name], {"resource_id": resource_id, "key_ids": key_ids}
                 )
 
     def insert(self, kind: str, records: Sequence[tuple[int, str, Entries]]) -> None:
@@ -258,22 +292,29 @@ class IndexWriter:
                 self.dropped.add(kind)
         return paths
 
-    def _key_id(self, kind: str, key: IndexKey) -> int:
+    def _stored_key_id(self, kind: str, key: IndexKey) -> int | None:
         ref = (kind, key)
         known = self._index.cached_key(ref)
         if known is None:
             known = self.new_keys.get(ref)
-        if known is not None:
-            return known
+        if known is None:
+            known = _select_key(self._connection, kind, key)
+            if known is not None:
+                self.new_keys[ref] = known
+        return known
+
+    def _key_id(self, kind: str, key: IndexKey) -> int:
+        ref = (kind, key)
+        key_id = self._stored_key_id(kind, key)
+        if key_id is not None:
+            return key_id
+        values = {"kind": kind, "path": key.path, "value_type": key.value_type}
+        dialect = sqlite if self._connection.dialect.name == "sqlite" else postgresql
+        statement = dialect.insert(document_index_keys).values(**values)
+        self._connection.execute(statement.on_conflict_do_nothing())
         key_id = _select_key(self._connection, kind, key)
         if key_id is None:
-            values = {"kind": kind, "path": key.path, "value_type": key.value_type}
-            dialect = sqlite if self._connection.dialect.name == "sqlite" else postgresql
-            statement = dialect.insert(document_index_keys).values(**values)
-            self._connection.execute(statement.on_conflict_do_nothing())
-            key_id = _select_key(self._connection, kind, key)
-            if key_id is None:
-                raise RuntimeError(f"document index key {key} of {kind} was not stored")
+            raise RuntimeError(f"document index key {key} of {kind} was not stored")
         self.new_keys[ref] = key_id
         return key_id
 

@@ -36,6 +36,25 @@ RecordChange = tuple[
     Callable[[sa.Connection, "ResourceRecord"], None] | None,
 ]
 _TIME_SORTS = ("CreationTime", "LastModifiedTime")
+# `modify`'s two statements, built once: building a statement per call (and its cache
+# key) costs more than SQLite takes to run it.
+_LOCK_ROW = (
+    sa.select(resources)
+    .where(resources.c.kind == sa.bindparam("kind"), resources.c.name == sa.bindparam("name"))
+    .with_for_update()
+)
+_WRITE_BACK = (
+    sa.update(resources)
+    .where(resources.c.id == sa.bindparam("row_id"))
+    .values(
+        status=sa.bindparam("status"),
+        last_modified_time=sa.bindparam(
+            "last_modified_time", type_=resources.c.last_modified_time.type
+        ),
+        parent_arn=sa.bindparam("parent_arn"),
+        document=sa.bindparam("document", type_=resources.c.document.type),
+    )
+)
 
 
 class ResourceRepository:
@@ -101,7 +120,10 @@ class ResourceRepository:
         """`modify` for several (name, change, also) at once, in one transaction: all are
         written or none. A name may come more than once; each change sees the ones before."""
         with self._writing() as (connection, writer):
-            return [self._modify_in(connection, writer, name, change, also) for name, change, also in changes]
+            return [
+                self._modify_in(connection, writer, name, change, also)
+                for name, change, also in changes
+            ]
 
     def _modify_in(
         self,
@@ -111,11 +133,7 @@ class ResourceRepository:
         change: Callable[[ResourceRecord], None],
         also: Callable[[sa.Connection, ResourceRecord], None] | None,
     ) -> ResourceRecord:
-        row = connection.execute(
-            sa.select(resources)
-            .where(resources.c.kind == self.kind, resources.c.name == name)
-            .with_for_update()
-        ).first()
+        row = connection.execute(_LOCK_ROW, {"kind": self.kind, "name": name}).first()
         if row is None:
             raise NotFound(self.kind, name)
         record = record_of(row)
@@ -128,14 +146,14 @@ class ResourceRepository:
             raise StoreError(f"{self.kind} {name!r}: creation_time cannot be modified")
         record = _in_utc(record)
         connection.execute(
-            sa.update(resources)
-            .where(resources.c.id == row.id)
-            .values(
-                status=record.status,
-                last_modified_time=record.last_modified_time,
-                parent_arn=record.parent_arn,
-                document=record.document,
-            )
+            _WRITE_BACK,
+            {
+                "row_id": row.id,
+                "status": record.status,
+                "last_modified_time": record.last_modified_time,
+                "parent_arn": record.parent_arn,
+                "document": record.document,
+            },
         )
         if writer is not None:
             writer.modified(self.kind, row.id, record.name, before, record.document)
