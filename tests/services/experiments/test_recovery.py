@@ -23,7 +23,11 @@ def test_a_component_left_in_progress_follows_its_ended_job_after_a_restart(tmp_
                 raise TimeoutError("the processing job did not complete")
             time.sleep(0.1)
         component = "caught-up-aws-processing-job"
-        assert platform.trial_components.describe(component)["Status"] == {"PrimaryStatus": "Completed"}
+        # The component follows the job's Ended event, a moment after the job reads Completed.
+        while platform.trial_components.describe(component)["Status"] != {"PrimaryStatus": "Completed"}:
+            if time.time() > deadline:
+                raise TimeoutError("the job's trial component did not follow its end")
+            time.sleep(0.05)
 
         # As if the server had stopped between the job's end and its component's update.
         def as_before_the_end(record: ResourceRecord) -> None:
