@@ -74,6 +74,11 @@ def test_the_work_is_visible_as_processing_tuning_and_training_jobs(
     training = sagemaker.describe_training_job(TrainingJobName=steps[2]["CandidateStepName"])
     assert training["TrainingJobStatus"] == "Completed"
     assert "TuningJobArn" in training  # candidates come from a real tuning job
+    assert training["AutoMLJobArn"] == finished["AutoMLJobArn"]
+    tuning = training["TuningJobArn"].rsplit("/", 1)[1]
+    assert "AutoMLJobArn" not in sagemaker.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning
+    )
     listed = sagemaker.list_training_jobs(NameContains=finished["AutoMLJobName"][:19])[
         "TrainingJobSummaries"
     ]
