@@ -12,8 +12,10 @@ All endpoints are measured in interleaved rounds from this process over the same
 
 from __future__ import annotations
 
+import io
 import os
 import statistics
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +34,7 @@ RAW_ROW = b"17.99,,122.8,1001.0,0.1184,0.2776,large,2020-01-01"
 WARM_UP = 50
 SEQUENTIAL = 500
 ROUNDS = 3
+CPU_CALLS = 300
 TARGET_RATIO = 3.0
 
 
@@ -121,6 +124,34 @@ def _p50_ms(client: httpx.Client, url: str, body: bytes) -> float:
     return statistics.median(latencies) * 1000
 
 
+def _cpu_ms(
+    s3: Any, containers: list[dict[str, Any]], bodies: dict[str, bytes]
+) -> dict[str, float]:
+    """CPU milliseconds per call of each container's handler, run in this process on the
+    candidate's own model files: what a request costs whatever else the machine is doing."""
+    from sagebox.serving.handlers import automl, xgboost
+
+    costs = {}
+    with tempfile.TemporaryDirectory(prefix="sagebox-bench-automl-models-") as folder:
+        for name, container, handlers in (
+            ("features", containers[0], automl),
+            ("xgboost", containers[1], xgboost),
+        ):
+            bucket, key = container["ModelDataUrl"].removeprefix("s3://").split("/", 1)
+            archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            model_dir = Path(folder) / name
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(model_dir, filter="data")
+            handler = handlers.load(model_dir)
+            for _ in range(WARM_UP):
+                handler.predict(bodies[name], "text/csv", "text/csv")
+            started = time.process_time()
+            for _ in range(CPU_CALLS):
+                handler.predict(bodies[name], "text/csv", "text/csv")
+            costs[name] = (time.process_time() - started) / CPU_CALLS * 1000
+    return costs
+
+
 def run() -> dict[str, Any]:
     import boto3
 
@@ -168,6 +199,7 @@ def run() -> dict[str, Any]:
                 for _ in range(ROUNDS):  # interleaved, so all see the same machine
                     for name, body in bodies.items():
                         runs[name].append(_p50_ms(client, url(name), body))
+            cpu = _cpu_ms(s3, containers, bodies)
         finally:
             server.stop()
     p50 = {name: min(values) for name, values in runs.items()}
@@ -193,6 +225,9 @@ def run() -> dict[str, Any]:
             "CSV row. Each container deployed alone, p50 ms: feature transform "
             f"{p50['features']:.2f}, XGBoost {p50['xgboost']:.2f}, inverse label transform "
             f"{p50['labels']:.2f} (sum {alone:.2f}, each including the edge and one hop). "
+            "CPU time per call of the handlers alone, in-process on the same model files (the "
+            f"containers' own work, whatever the machine's load): feature transform {cpu['features']:.2f} ms, "
+            f"XGBoost {cpu['xgboost']:.2f} ms. "
             f"{SEQUENTIAL} sequential requests per endpoint, best p50 of {ROUNDS} interleaved rounds "
             f"(the pipeline answers {label.text.strip()!r} for the raw row); client, server and "
             "model servers share the machine's CPUs."
