@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    automl_serving,
     clarify,
     console,
     console_live,
@@ -53,6 +54,7 @@ BENCHMARKS = {
     "console": console.run,
     "console_live": console_live.run,
     "scale_out": scale_out.run,
+    "automl_serving": automl_serving.run,
 }
 
 

@@ -158,10 +158,18 @@ def test_binary_with_auc_logloss_and_early_stopping(
 
     lines = evaluation_lines(result.stdout)
     assert len(lines) < 300
-    assert len(lines) == expected.best_iteration + 1 + 5
+    # every round up to 5 past the best, then the best round's line again: the model kept
+    assert len(lines) == expected.best_iteration + 1 + 5 + 1
+    assert lines[-1] == lines[expected.best_iteration]
+    assert "Stopping. Best iteration:\n" + lines[-1] in result.stdout
     assert all("\tvalidation-auc:" in line and "\tvalidation-logloss:" in line for line in lines)
     auc = metric_values(lines, "validation:auc")
     assert 0.9 < auc[-1] <= 1.0
+    # the final value each regex finds is the saved model's, not the last round's
+    logloss = metric_values(lines, "validation:logloss")
+    assert logloss[-1] == min(logloss) < logloss[-2]
+    kept = float(saved.eval(dvalid, "validation").split("validation-logloss:")[1])
+    assert logloss[-1] == pytest.approx(kept, abs=1e-5)
 
 
 def test_multiclass_softprob(make_job: JobFactory) -> None:

@@ -272,7 +272,11 @@ class JobService(ABC, Generic[RunT]):
             raise self.already_exists(arn)
         now = time.time()
         document = self.new_document(request, arn, now)
-        document.update(members or {})
+        for key, value in (members or {}).items():
+            if key == "_sagebox":  # bookkeeping joins what new_document noted
+                document.setdefault("_sagebox", {}).update(value)
+            else:
+                document[key] = value
         moment = to_datetime(now)
         record = ResourceRecord(
             self.family.kind, name, arn, self.states.word(IN_PROGRESS), moment, moment, document, parent_arn

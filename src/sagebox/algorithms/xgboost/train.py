@@ -2,7 +2,8 @@
 
 Reads the job folder (``SAGEMAKER_BASE_DIR``), validates the hyperparameters,
 loads the ``train`` and optional ``validation`` channels, calls ``xgboost.train``
-printing xgboost's evaluation line every round on stdout, and saves the booster as
+printing xgboost's evaluation line every round on stdout (with early stopping, the
+best round's line again at the end: its model is the one kept), and saves the booster as
 ``<model dir>/xgboost-model`` (UBJSON, which ``xgboost.Booster(model_file=...)``
 loads). On a client error the reason goes to ``output/failure`` and the process
 exits 1. SIGTERM stops the job at once with exit status 143.
@@ -81,6 +82,32 @@ def save_model(booster: xgb.Booster, model_dir: Path) -> Path:
     return target
 
 
+class RoundLog:
+    """Prints each round's evaluation line and keeps it, by round, to report the best one again."""
+
+    def __init__(self) -> None:
+        self.lines: dict[int, str] = {}
+
+    def __call__(self, message: str) -> None:
+        print_evaluation(message)
+        round_number, _, _ = message.removeprefix("[").partition("]")
+        if round_number.isdigit():
+            self.lines[int(round_number)] = message
+
+    def report_kept(self, booster: xgb.Booster, num_round: int) -> None:
+        """With early stopping the saved model ends at the best round, not the last one: print
+        the best round's line again, last, so that the final metrics (the last value each
+        metric regex finds) are those of the model kept, as SageMaker's XGBoost reports them."""
+        if booster.attr("best_iteration") is None or not self.lines:
+            return
+        best, last = booster.best_iteration, max(self.lines)
+        if best == last or best not in self.lines:
+            return
+        stopped = last + 1 < num_round
+        print_evaluation("Stopping. Best iteration:" if stopped else "Best iteration:")
+        print_evaluation(self.lines[best])
+
+
 class SaveEveryRound(xgb.callback.TrainingCallback):
     """``save_model_on_termination``: keep the latest model on disk after each round."""
 
@@ -122,6 +149,7 @@ def train(env: TrainingEnvironment, prefetch: CsvPrefetch | None = None) -> xgb.
         evals.append((to_dmatrix(validation_data, nthread), "validation"))
         log(f"Validation matrix has {validation_data.num_rows} rows")
 
+    rounds = RoundLog()
     custom = None
     if plan.custom:
         from sagebox.algorithms.xgboost.custom_metrics import custom_metric
@@ -133,9 +161,11 @@ def train(env: TrainingEnvironment, prefetch: CsvPrefetch | None = None) -> xgb.
         num_boost_round=values["num_round"],
         evals=evals,
         custom_metric=custom,
-        callbacks=_callbacks(env, values, plan.early_stopping_metric),
+        callbacks=_callbacks(env, values, plan.early_stopping_metric, rounds),
         verbose_eval=False,
     )
+    if _keeps_best_round(values):
+        rounds.report_kept(booster, values["num_round"])
     if env.resource_config.current_host == env.resource_config.hosts[0]:
         save_model(booster, env.model_dir)
     else:
@@ -159,13 +189,16 @@ def _load_channels(
 
 
 def _callbacks(
-    env: TrainingEnvironment, values: dict[str, Any], stopping_metric: str | None
+    env: TrainingEnvironment,
+    values: dict[str, Any],
+    stopping_metric: str | None,
+    rounds: RoundLog,
 ) -> list[xgb.callback.TrainingCallback]:
     """Save (when asked) before printing each round, then decide on early stopping."""
     callbacks: list[xgb.callback.TrainingCallback] = []
     if values["save_model_on_termination"]:
         callbacks.append(SaveEveryRound(env.model_dir))
-    callbacks.append(xgb.callback.EvaluationMonitor(logger=print_evaluation))
+    callbacks.append(xgb.callback.EvaluationMonitor(logger=rounds))
     if values["early_stopping_rounds"] is not None:
         callbacks.append(
             xgb.callback.EarlyStopping(
@@ -173,10 +206,15 @@ def _callbacks(
                 data_name="validation",
                 metric_name=stopping_metric,
                 maximize=is_maximized(stopping_metric) if stopping_metric else None,
-                save_best=values["booster"] != "gblinear",
+                save_best=_keeps_best_round(values),
             )
         )
     return callbacks
+
+
+def _keeps_best_round(values: dict[str, Any]) -> bool:
+    """Whether the model saved is the best round's (early stopping on a tree booster)."""
+    return values["early_stopping_rounds"] is not None and values["booster"] != "gblinear"
 
 
 def _check_channels(env: TrainingEnvironment) -> None:

@@ -182,10 +182,11 @@ class AutoMLRun(JobRun):
         if service.record(name) is None:
             if self.stopping:
                 return self.stopped_ending()
+            # Processing jobs carry AutoMLJobArn; the tuning job passes it to its training jobs.
             if service is self._processing:
                 service.create(request(), links={"AutoMLJobArn": self.arn})
             else:
-                service.create(request())
+                service.create(request(), automl_job_arn=self.arn)
         record = self._wait(service, name)
         if record.status == "Completed":
             return None

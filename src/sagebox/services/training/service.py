@@ -45,9 +45,18 @@ class TrainingJobService(JobService[TrainingRun]):
             f"with this name already exists ({arn})"
         )
 
-    def create(self, request: dict[str, Any], *, tuning_job_arn: str | None = None) -> dict[str, Any]:
-        """CreateTrainingJob; a tuning job's trials carry the tuning job's ARN."""
-        members = {"TuningJobArn": tuning_job_arn} if tuning_job_arn else None
+    def create(
+        self,
+        request: dict[str, Any],
+        *,
+        tuning_job_arn: str | None = None,
+        automl_job_arn: str | None = None,
+    ) -> dict[str, Any]:
+        """CreateTrainingJob; a tuning job's trials carry the tuning job's ARN, and those an
+        AutoML job launched (through its tuning job) the AutoML job's too."""
+        members = {"TuningJobArn": tuning_job_arn} if tuning_job_arn else {}
+        if automl_job_arn:
+            members["AutoMLJobArn"] = automl_job_arn
         return self.create_job(request, parent_arn=tuning_job_arn, members=members)
 
     def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class TuningRun(JobRun):
     ) -> None:
         super().__init__(name, document, context)
         self.arn = document["HyperParameterTuningJobArn"]
+        self._automl_job_arn = (document.get("_sagebox") or {}).get("automl_job_arn")
         self.plan = plan
         self._training = training
         self._started_at = started_at
@@ -202,7 +203,11 @@ class TuningRun(JobRun):
             if self._on_launch is not None:
                 self._on_launch(job, definition.name)
             try:
-                self._training.create(trial_request(definition, job, tuned), tuning_job_arn=self.arn)
+                self._training.create(
+                    trial_request(definition, job, tuned),
+                    tuning_job_arn=self.arn,
+                    automl_job_arn=self._automl_job_arn,
+                )
             except ServiceError as exc:
                 log.warning("tuning job %s could not start trial %s: %s", self.name, job, exc.message)
                 with self._decide:

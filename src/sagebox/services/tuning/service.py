@@ -57,6 +57,12 @@ class TuningJobService(JobService[TuningRun]):
 
     # -- API -------------------------------------------------------------------------
 
+    def create(self, request: dict[str, Any], *, automl_job_arn: str | None = None) -> dict[str, Any]:
+        """CreateHyperParameterTuningJob; an AutoML job's tuning job passes its ARN on to the
+        training jobs it starts (DescribeTrainingJob's AutoMLJobArn)."""
+        members = {"_sagebox": {"automl_job_arn": automl_job_arn}} if automl_job_arn else None
+        return self.create_job(request, members=members)
+
     def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
         name = request["HyperParameterTuningJobName"]
         plan = plan_tuning(request)
