@@ -9,7 +9,6 @@ jobs whenever they are asked for (`candidates.py`), so they are never out of ste
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from typing import Any
 
@@ -30,6 +29,7 @@ from sagebox.services.job_states import JobStates, SecondaryStatuses, internal, 
 from sagebox.services.jobs import JobService
 from sagebox.services.listing import page_of
 from sagebox.services.processing import ProcessingJobService
+from sagebox.services.run_threads import RunThreads
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning import TuningJobService
 from sagebox.store import MetadataStore, ResourceRecord
@@ -76,7 +76,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
             "endpoint_configs": endpoint_configs,
             "endpoints": endpoints,
         }
-        self._loops: list[threading.Thread] = []
+        self._loops = RunThreads("automl")
 
     def not_found(self, name: str) -> ServiceError:
         return ResourceNotFound(f"Could not find AutoML job with name {name}.")
@@ -308,12 +308,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
 
     def launch(self, name: str) -> None:
         """An AutoML job's run has its own thread: it holds no job slot, its step jobs take them."""
-        loop = threading.Thread(
-            target=self.execute, args=(name,), name=f"automl-{name}", daemon=True
-        )
-        with self._lock:
-            self._loops = [t for t in self._loops if t.is_alive()] + [loop]
-        loop.start()
+        self._loops.start(self.execute, name)
 
     def recover(self) -> None:
         """After a restart, AutoML jobs go on: a new run finds the step jobs made so far (a tuning
@@ -327,10 +322,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
 
     def shutdown(self) -> None:
         super().shutdown()
-        with self._lock:
-            loops = list(self._loops)
-        for loop in loops:
-            loop.join(timeout=10)
+        self._loops.join()
 
 
 def _v1_channels(request: dict[str, Any], plan: AutoMLPlan) -> list[dict[str, Any]]:

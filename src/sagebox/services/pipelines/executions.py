@@ -12,7 +12,6 @@ execution that was running resumes from its step records.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
@@ -67,6 +66,7 @@ from sagebox.services.pipelines.validation import resolve_parameters
 from sagebox.services.processing import ProcessingJobService
 from sagebox.services.registry.groups import ModelPackageGroupService
 from sagebox.services.registry.packages import ModelPackageService
+from sagebox.services.run_threads import RunThreads
 from sagebox.services.training import TrainingJobService
 from sagebox.services.transform import TransformJobService
 from sagebox.services.tuning import TuningJobService
@@ -134,7 +134,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             **{kind: UnsupportedStepKind(kind) for kind in UNSUPPORTED_REASONS},
         }
         self.callbacks = CallbackAnswers(self._steps, self._definition_of, self._wake_arn)
-        self._threads: list[threading.Thread] = []
+        self._threads = RunThreads("pipeline")
         self._published: dict[str, set[str]] = {}
         events.subscribe(self._job_event, kinds=set(JOB_KINDS))
 
@@ -449,12 +449,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
 
     def launch(self, name: str) -> None:
         """An execution's loop runs in its own thread; only its steps' jobs take job slots."""
-        loop = threading.Thread(
-            target=self.execute, args=(name,), name=f"pipeline-{name}", daemon=True
-        )
-        with self._lock:
-            self._threads = [t for t in self._threads if t.is_alive()] + [loop]
-        loop.start()
+        self._threads.start(self.execute, name)
 
     def execute(self, name: str) -> None:
         record = self._repo.get(name)
@@ -539,10 +534,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
     def shutdown(self) -> None:
         """Interrupts every run (the executions stay Executing for the next server) and waits."""
         super().shutdown()
-        with self._lock:
-            loops = list(self._threads)
-        for loop in loops:
-            loop.join(timeout=10)
+        self._threads.join()
 
 
 def _retry_step(record: ResourceRecord, now: float) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from sagebox.services.families import HYPER_PARAMETER_TUNING_JOB
 from sagebox.services.job_states import JobStates, internal, public, touch
 from sagebox.services.jobs import Ending, JobService
 from sagebox.services.listing import page_of
+from sagebox.services.run_threads import RunThreads
 from sagebox.services.training import TrainingJobService
 from sagebox.services.tuning import trials
 from sagebox.services.tuning.requests import TuningPlan, plan_tuning
@@ -43,7 +43,7 @@ class TuningJobService(JobService[TuningRun]):
     ) -> None:
         super().__init__(settings, store, objects, scheduler, executor)
         self._training = training
-        self._loops: list[threading.Thread] = []
+        self._loops = RunThreads("tuning")
         training.metric_listeners.append(self._route_metric)
 
     def not_found(self, name: str) -> ServiceError:
@@ -160,10 +160,7 @@ class TuningJobService(JobService[TuningRun]):
 
     def launch(self, name: str) -> None:
         """A tuning job's loop runs in its own thread; its trials take job slots."""
-        loop = threading.Thread(target=self.execute, args=(name,), name=f"tuning-{name}", daemon=True)
-        with self._lock:
-            self._loops = [t for t in self._loops if t.is_alive()] + [loop]
-        loop.start()
+        self._loops.start(self.execute, name)
 
     def _route_metric(self, job_name: str, observation: MetricObservation) -> None:
         with self._lock:
@@ -212,10 +209,7 @@ class TuningJobService(JobService[TuningRun]):
         """Interrupts every loop (trials keep their own fate) and waits for the loops to end,
         so none starts a trial while the server goes away."""
         super().shutdown()
-        with self._lock:
-            loops = list(self._loops)
-        for loop in loops:
-            loop.join(timeout=10)
+        self._loops.join()
 
     # -- helpers -----------------------------------------------------------------------
 
