@@ -8,6 +8,10 @@ publish, without knowing who listens.
 
 Events are delivered synchronously, in the publishing thread, after the change is
 committed; a subscriber that fails is logged and never fails the change itself.
+
+A follower that must see a request before it is accepted (Experiments refuses a job whose
+ExperimentConfig names an experiment or trial that does not exist, as SageMaker does)
+registers a check: checks run before the change, and the first that raises refuses it.
 """
 
 from __future__ import annotations
@@ -39,12 +43,27 @@ class ResourceEvent:
 
 
 Subscriber = Callable[[ResourceEvent], None]
+Check = Callable[[str, dict[str, Any]], None]
+"""Called with a family's kind and a Create request; raises a ServiceError to refuse it."""
 
 
 class EventBus:
     def __init__(self) -> None:
         self._subscribers: list[tuple[frozenset[str] | None, Subscriber]] = []
+        self._checks: list[tuple[frozenset[str], Check]] = []
         self._lock = threading.Lock()
+
+    def check_requests(self, check: Check, kinds: set[str]) -> None:
+        """Calls `check` with every Create request of `kinds` before it is accepted."""
+        with self._lock:
+            self._checks.append((frozenset(kinds), check))
+
+    def vet(self, kind: str, request: dict[str, Any]) -> None:
+        """Runs the checks registered for `kind`; their ServiceError refuses the request."""
+        with self._lock:
+            checks = [check for kinds, check in self._checks if kind in kinds]
+        for check in checks:
+            check(kind, request)
 
     def subscribe(self, subscriber: Subscriber, kinds: set[str] | None = None) -> None:
         """Calls `subscriber` with every event (of `kinds`, when given)."""

@@ -272,6 +272,7 @@ class JobService(ABC, Generic[RunT]):
             raise self.already_exists(arn)
         now = time.time()
         document = self.new_document(request, arn, now)
+        self.events.vet(self.family.kind, request)
         for key, value in (members or {}).items():
             if key == "_sagebox":  # bookkeeping joins what new_document noted
                 document.setdefault("_sagebox", {}).update(value)

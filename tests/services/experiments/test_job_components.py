@@ -124,16 +124,26 @@ def test_every_job_gets_a_component_and_a_transform_job_joins_its_trial(sagemake
     assert len(training) >= 1 and all(r["TrialComponent"]["Parents"] == [] for r in training)
 
 
-def test_an_experiment_config_naming_nothing_leaves_the_component_alone(sagemaker: Any, s3: Any) -> None:
-    job = unique("lonely")
-    sagemaker.create_processing_job(
-        **python_job(job, "print('alone')", ExperimentConfig={"ExperimentName": unique("absent")})
-    )
-    assert wait_for_processing(sagemaker, job)["ProcessingJobStatus"] == "Completed"
-    record = _record(sagemaker, f"{job}-aws-processing-job")
-    assert record["Parents"] == [] and record["Status"] == {"PrimaryStatus": "Completed"}
-    try:
-        sagemaker.describe_trial(TrialName=f"{job}-aws-processing-job")
-        raise AssertionError("no trial may be made for an experiment that does not exist")
-    except ClientError as error:
-        assert error.response["Error"]["Code"] == "ResourceNotFound"
+def test_an_experiment_config_naming_what_does_not_exist_refuses_the_job(sagemaker: Any, s3: Any) -> None:
+    experiment, other, trial = unique("exp"), unique("other"), unique("trial")
+    sagemaker.create_experiment(ExperimentName=experiment)
+    sagemaker.create_experiment(ExperimentName=other)
+    sagemaker.create_trial(TrialName=trial, ExperimentName=other)
+    cases = [
+        ({"ExperimentName": unique("absent")}, "ResourceNotFound", "ExperimentConfig.ExperimentName"),
+        ({"TrialName": unique("absent")}, "ResourceNotFound", "ExperimentConfig.TrialName"),
+        ({"ExperimentName": experiment, "TrialName": trial}, "ValidationException", f"'{other}'"),
+    ]
+    for config, code, words in cases:
+        job = unique("refused")
+        try:
+            sagemaker.create_processing_job(**python_job(job, "print('never')", ExperimentConfig=config))
+            raise AssertionError(f"{config} was accepted")
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == code, (config, error.response)
+            assert words in error.response["Error"]["Message"], error.response
+        try:
+            sagemaker.describe_processing_job(ProcessingJobName=job)
+            raise AssertionError("a refused job must not exist")
+        except ClientError as error:
+            assert "Could not find" in error.response["Error"]["Message"]

@@ -7,8 +7,9 @@ trial; a trial of that name created in the named experiment when it does not exi
 with an ExperimentName alone, a new trial named after the component. The config's
 RunName (the SDK's `Run` passes its own trial component's name) is kept as the
 component's `RunName`, as SageMaker's Search record shows it. An ExperimentConfig that
-names no existing experiment or trial leaves the component unassociated and is logged:
-a subscriber cannot refuse the job.
+names an experiment that does not exist, a trial that does not exist with no experiment
+to create it in, or a trial of another experiment refuses the job before it is created
+(`check_config`, registered as the bus's request check).
 
 When the job ends its component follows: status, end time, outputs (the model
 artifact), the job's record, and, for a training job, its metrics. Those are read
@@ -23,7 +24,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from sagebox.runtime.metrics import MetricDefinitionError, MetricExtractor, MetricObservation
-from sagebox.services.errors import ServiceError
+from sagebox.services.errors import ResourceNotFound, ServiceError, ValidationError
 from sagebox.services.events import CREATED, ENDED, EventBus, ResourceEvent
 from sagebox.services.experiments.job_sources import JOB_SOURCES, JobSource
 from sagebox.services.families import TRIAL_COMPONENT
@@ -56,6 +57,29 @@ class JobTrialComponents:
 
     def follow(self, events: EventBus) -> None:
         events.subscribe(self.on_event, kinds=set(JOB_SOURCES))
+        events.check_requests(self.check_config, kinds=set(JOB_SOURCES))
+
+    def check_config(self, kind: str, request: dict[str, Any]) -> None:
+        """Refuses a job whose ExperimentConfig names what does not exist."""
+        config = request.get("ExperimentConfig") or {}
+        experiment, trial = config.get("ExperimentName"), config.get("TrialName")
+        if experiment and self._experiments.find(experiment) is None:
+            raise ResourceNotFound(
+                f"ExperimentConfig.ExperimentName: experiment '{experiment}' does not exist."
+            )
+        if not trial:
+            return
+        found = self._trials.find(trial)
+        if found is None and not experiment:
+            raise ResourceNotFound(
+                f"ExperimentConfig.TrialName: trial '{trial}' does not exist, and no ExperimentName "
+                "was given to create it in."
+            )
+        if found is not None and experiment and found.document.get("ExperimentName") != experiment:
+            raise ValidationError(
+                f"ExperimentConfig.TrialName: trial '{trial}' belongs to experiment "
+                f"'{found.document.get('ExperimentName')}', not to '{experiment}'."
+            )
 
     def reconcile(self, store: MetadataStore) -> None:
         """After a restart: a component still InProgress whose job has ended follows it
