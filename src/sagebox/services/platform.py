@@ -27,6 +27,7 @@ from sagebox.services.families import FAMILIES, Family
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
 from sagebox.services.hosting.invocations import InvocationService
+from sagebox.services.hosting.job_endpoints import JobScopedEndpoints
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
 from sagebox.services.logs import LogService
@@ -88,6 +89,8 @@ class Platform:
             self.services[family.kind] = service
             setattr(self, family.attribute, service)
         self.tags = TagService(self.store)
+        # Shadow endpoints a processing job left behind go when the job ends.
+        JobScopedEndpoints(self.store, self.endpoints, self.endpoint_configs).follow(self.events)
         self.invocations = InvocationService(self.endpoints, self.objects, settings.account_id, settings.region)
         self.supervisor = EndpointSupervisor(
             self.endpoints,

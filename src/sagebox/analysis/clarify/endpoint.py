@@ -5,7 +5,9 @@ SageMaker API of the environment (boto3 with AWS_ENDPOINT_URL and the job's cred
 gets a shadow endpoint: an endpoint configuration and endpoint named
 ``<endpoint_name_prefix or sm-clarify>-<model>-<random>`` with one variant of the model on
 ``initial_instance_count`` x ``instance_type``, created when the job starts and deleted
-(endpoint, then configuration) when it ends, whether it succeeded or not.
+(endpoint, then configuration) when it ends, whether it succeeded or not. Both carry the
+tag ``SHADOW_OWNER_TAG`` with the job's ARN, so that the server deletes them if the job's
+process dies before it can (services/hosting/job_endpoints.py).
 
 Records go to the model in batches (at most MAX_RECORDS and about MAX_BYTES a request); a
 batch the model fails on is retried a record at a time, as Clarify falls back to
@@ -15,11 +17,14 @@ model's message.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +39,17 @@ MAX_RECORDS = 1000
 MAX_BYTES = 5 * 1024 * 1024
 ENDPOINT_WAIT_SECONDS = 1800.0
 DEFAULT_PREFIX = "sm-clarify"
+SHADOW_OWNER_TAG = "sagebox:shadow-endpoint-of"
+
+
+def _owner_tags() -> list[dict[str, str]]:
+    """The tag naming this processing job, from its processingjobconfig.json."""
+    config = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")) / "config" / "processingjobconfig.json"
+    try:
+        arn = json.loads(config.read_text(encoding="utf-8")).get("ProcessingJobArn")
+    except (OSError, ValueError):
+        return []
+    return [{"Key": SHADOW_OWNER_TAG, "Value": arn}] if isinstance(arn, str) and arn else []
 
 
 def _message(exc: Exception) -> str:
@@ -72,13 +88,14 @@ def model_endpoint(spec: PredictorSpec, sagemaker: Any) -> Iterator[str]:
     }
     if spec.accelerator_type:
         variant["AcceleratorType"] = spec.accelerator_type
+    tags = _owner_tags()
     try:
-        sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
+        sagemaker.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant], Tags=tags)
     except (ClientError, BotoCoreError) as exc:
         raise ClarifyError(f"Could not create the shadow endpoint for predictor.model_name '{spec.model_name}': {_message(exc)}") from exc
     try:
         log.info("creating shadow endpoint %s for model %s", name, spec.model_name)
-        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
         _wait_in_service(sagemaker, name)
         yield name
     finally:
