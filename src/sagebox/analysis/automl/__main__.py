@@ -31,7 +31,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--compression")
     # forecast-analyze: TimeSeriesForecastingJobConfig's settings (one argument each: SageMaker
     # limits a container argument to 256 characters)
-    for flag in ("--item", "--timestamp", "--grouping", "--frequency", "--filling", "--aggregation"):
+    for flag in (
+        "--item",
+        "--timestamp",
+        "--grouping",
+        "--frequency",
+        "--filling",
+        "--aggregation",
+    ):
         parser.add_argument(flag)
     parser.add_argument("--horizon", type=int)
     arguments = parser.parse_args(argv)

@@ -34,9 +34,7 @@ def analyze_series(config: dict[str, Any], input_dir: Path, output_dir: Path) ->
     except json.JSONDecodeError as exc:
         raise DataError(f"The filling transformations are not JSON: {exc}") from None
     frequency = Frequency.parse(config["frequency"])
-    series = prepare(
-        frame, columns, frequency, filling, config.get("aggregation") or "sum"
-    )
+    series = prepare(frame, columns, frequency, filling, config.get("aggregation") or "sum")
     horizon = int(config["horizon"])
     check_horizon(series, horizon)
     prepared = pd.concat(
