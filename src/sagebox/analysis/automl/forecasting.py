@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from sagebox.analysis.automl.forecast_metrics import all_metrics, seasonal_error
 from sagebox.analysis.automl.forecast_settings import (
@@ -188,8 +189,9 @@ def prepare(
             f"TimestampAttributeName '{columns.timestamp}': {len(bad)} values cannot be read as timestamps, "
             f"e.g. '{bad.iloc[0]}' (row {bad.index[0] + 2}); use yyyy-MM-dd or yyyy-MM-dd HH:mm:ss."
         )
-    target = pd.to_numeric(data[columns.target], errors="coerce")
-    wrong = data[columns.target][target.isna() & data[columns.target].notna()]
+    raw = data[columns.target].mask(data[columns.target].astype(str).str.strip() == "")
+    target = pd.to_numeric(raw, errors="coerce")
+    wrong = raw[target.isna() & raw.notna()]
     if len(wrong):
         raise DataError(
             f"TargetAttributeName '{columns.target}' must be numeric; '{wrong.iloc[0]}' "
@@ -380,7 +382,8 @@ def forecast(
         return Forecast(zeros, {q: zeros.copy() for q in levels})
     if len(y) < 3:
         return _naive(y, horizon, 1, levels)
-    with warnings.catch_warnings():
+    # One BLAS thread: these fits are small, and threads only contend (also with other jobs).
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")  # convergence chatter of the grid's poorer fits
         result = _MODELS[model](y, horizon, season, levels)
     if not np.all(np.isfinite(result.mean)):
