@@ -322,7 +322,7 @@ ARIMA_ORDERS = ((0, 1, 1), (1, 1, 0), (1, 1, 1), (2, 1, 1), (1, 0, 0))
 
 
 def _arima(y: np.ndarray, horizon: int, season: int, levels: Sequence[float]) -> Forecast:
-    """ARIMA over a small grid of orders (with a constant when not differenced), by AIC."""
+    """ARIMA over a small grid of orders, each with a constant (a drift once differenced), by AIC."""
     from statsmodels.tsa.arima.model import ARIMA
 
     best, best_aic = None, math.inf
@@ -330,7 +330,8 @@ def _arima(y: np.ndarray, horizon: int, season: int, levels: Sequence[float]) ->
         if len(y) < sum(order) + 4:
             continue
         try:
-            fitted = ARIMA(y, order=order, trend="c" if order[1] == 0 else "n").fit()
+            # a constant: the mean when not differenced, the drift ("t") once differenced
+            fitted = ARIMA(y, order=order, trend="c" if order[1] == 0 else "t").fit()
         except (ValueError, np.linalg.LinAlgError):
             continue
         if np.isfinite(fitted.aic) and fitted.aic < best_aic:
