@@ -239,6 +239,7 @@ def _refused(sagemaker: Any, request: dict[str, Any]) -> str:
             {"AutoMLJobObjective": {"MetricName": "Accuracy"}},
             "'Accuracy' is not valid for time-series",
         ),
+        ({}, {"DataSplitConfig": {"ValidationFraction": 0.2}}, "DataSplitConfig does not apply"),
     ],
 )
 def test_bad_time_series_requests_are_refused_specifically(

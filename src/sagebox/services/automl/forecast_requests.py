@@ -146,6 +146,17 @@ def plan_time_series(request: dict[str, Any]) -> tabular.AutoMLPlan:
         raise ValidationError(f"{WHERE}.FeatureSpecificationS3Uri is not available in sagebox.")
     if request.get("AutoMLComputeConfig"):
         raise ValidationError("AutoMLComputeConfig (EMR Serverless) is not available in sagebox.")
+    if request.get("DataSplitConfig"):
+        raise ValidationError(
+            "DataSplitConfig does not apply to time-series forecasting: the candidates are scored on "
+            "backtest windows cut from the end of every series."
+        )
+    channels = tabular._channels(request["AutoMLJobInputDataConfig"], "AutoMLJobInputDataConfig")
+    if any(c.channel == "validation" for c in channels):
+        raise ValidationError(
+            "AutoMLJobInputDataConfig: time-series forecasting takes a training channel only; the "
+            "backtest windows are cut from the end of its series."
+        )
     frequency = config["ForecastFrequency"]
     if not FREQUENCY_PATTERN.match(frequency):
         raise ValidationError(
@@ -184,7 +195,7 @@ def plan_time_series(request: dict[str, Any]) -> tabular.AutoMLPlan:
     }
     return tabular.AutoMLPlan(
         target=target,
-        channels=tabular._channels(request["AutoMLJobInputDataConfig"], "AutoMLJobInputDataConfig"),
+        channels=channels,
         output_path=request["OutputDataConfig"]["S3OutputPath"],
         role_arn=request["RoleArn"],
         problem_type=TIME_SERIES,
