@@ -311,6 +311,7 @@ def test_the_sdks_automlv2_fits_deploys_and_predicts_a_forecast(
             max_candidates=1,
         ),
         output_path=f"s3://{series_bucket}/sdk-output",
+        job_objective={"MetricName": "RMSE"},
         sagemaker_session=session,
         base_job_name="sdk-ts",
     )
@@ -326,7 +327,10 @@ def test_the_sdks_automlv2_fits_deploys_and_predicts_a_forecast(
     described = wait_automl(session.sagemaker_client, automl.current_job_name, timeout=300)
     assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
     best = automl.best_candidate()
-    assert best["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "AverageWeightedQuantileLoss"
+    objective = best["FinalAutoMLJobObjectiveMetric"]
+    assert objective["MetricName"] == "RMSE" and objective["Type"] == "Minimize"
+    metrics = {m["MetricName"]: m["Value"] for m in best["CandidateProperties"]["CandidateMetrics"]}
+    assert objective["Value"] == metrics["RMSE"]
     predictor = automl.deploy(
         initial_instance_count=1,
         instance_type="ml.m5.large",
