@@ -326,6 +326,7 @@ def test_the_sdks_automlv2_fits_deploys_and_predicts_a_forecast(
     automl.fit(inputs=[channel], wait=False)
     described = wait_automl(session.sagemaker_client, automl.current_job_name, timeout=300)
     assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["AutoMLJobSecondaryStatus"] == "MaxCandidatesReached"  # 1 of the 5 models
     best = automl.best_candidate()
     objective = best["FinalAutoMLJobObjectiveMetric"]
     assert objective["MetricName"] == "RMSE" and objective["Type"] == "Minimize"

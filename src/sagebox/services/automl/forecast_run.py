@@ -85,6 +85,8 @@ class ForecastRun(AutoMLRun):
             members["ModelDeployResult"] = self._deploy(best)
         if time.time() >= self._deadline:
             return Ending("Completed", secondary="MaxAutoMLJobRuntimeReached", members=members)
+        if len(trials) >= self.plan.max_candidates:
+            return Ending("Completed", secondary="MaxCandidatesReached", members=members)
         return Ending("Completed", members=members)
 
     def _series_request(self) -> dict[str, Any]:

@@ -154,7 +154,8 @@ class AutoMLJobService(JobService[AutoMLRun]):
             internal(record)["analysis"] = {
                 k: analysis[k] for k in ("problem_type", "objective", "classes", "target")
             }
-            record.document["AutoMLJobArtifacts"] = analysis["artifacts"]
+            if analysis["artifacts"]:  # a time-series job has no notebooks
+                record.document["AutoMLJobArtifacts"] = analysis["artifacts"]
             record.document["ResolvedAttributes"] = {
                 "AutoMLJobObjective": {"MetricName": analysis["objective"]},
                 "ProblemType": analysis["problem_type"],
