@@ -12,6 +12,7 @@ from bench import (
     document_queries,
     experiments,
     factorization_machines,
+    forecasting,
     harness,
     hosting,
     ingest,
@@ -55,6 +56,7 @@ BENCHMARKS = {
     "console_live": console_live.run,
     "scale_out": scale_out.run,
     "automl_serving": automl_serving.run,
+    "forecasting": forecasting.run,
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sagebox.algorithms.algorithm import AlgorithmSpec
 from sagebox.algorithms.factorization_machines.spec import FACTORIZATION_MACHINES
+from sagebox.algorithms.forecasting.spec import FORECASTING
 from sagebox.algorithms.kmeans.spec import KMEANS
 from sagebox.algorithms.knn.spec import KNN
 from sagebox.algorithms.linear_learner.spec import LINEAR_LEARNER
@@ -27,6 +28,7 @@ ALGORITHMS: tuple[AlgorithmSpec, ...] = (
     KNN,
     RANDOM_CUT_FOREST,
     FACTORIZATION_MACHINES,
+    FORECASTING,  # Autopilot's time-series candidates
 )
 
 

@@ -45,20 +45,6 @@ def _v2(bucket: str, problem: dict[str, Any], **extra: Any) -> dict[str, Any]:
             "text classification",
         ),
         ({"TextGenerationJobConfig": {}}, "text generation"),
-        (
-            {
-                "TimeSeriesForecastingJobConfig": {
-                    "ForecastFrequency": "D",
-                    "ForecastHorizon": 3,
-                    "TimeSeriesConfig": {
-                        "TargetAttributeName": "y",
-                        "TimestampAttributeName": "t",
-                        "ItemIdentifierAttributeName": "i",
-                    },
-                }
-            },
-            "time-series forecasting",
-        ),
     ],
 )
 def test_problem_types_sagebox_does_not_run(

@@ -2,7 +2,8 @@
 
 Steps: ``analyze`` (AnalyzingData: check, settle the problem type, split),
 ``features`` (FeatureEngineering: fit the preprocessing, transform the splits) and
-``reports`` (the best candidate's model insights and explainability reports). Paths
+``reports`` (the best candidate's model insights and explainability reports) and
+``forecast-analyze`` (AnalyzingData of a time-series job: check, make regular series). Paths
 are below the container's /opt/ml (``$SAGEMAKER_BASE_DIR`` on sagebox). A data problem is
 written to output/message and the process exits 1, so the job fails with that reason.
 """
@@ -22,12 +23,24 @@ from sagebox.analysis.automl.splitting import analyze
 def main(argv: list[str]) -> int:
     root = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
     parser = argparse.ArgumentParser(prog="sagebox.analysis.automl")
-    parser.add_argument("step", choices=("analyze", "features", "reports"))
+    parser.add_argument("step", choices=("analyze", "features", "reports", "forecast-analyze"))
     parser.add_argument("--target")
     parser.add_argument("--problem-type", dest="problem_type")
     parser.add_argument("--objective")
     parser.add_argument("--validation-fraction", dest="validation_fraction", type=float)
     parser.add_argument("--compression")
+    # forecast-analyze: TimeSeriesForecastingJobConfig's settings (one argument each: SageMaker
+    # limits a container argument to 256 characters)
+    for flag in (
+        "--item",
+        "--timestamp",
+        "--grouping",
+        "--frequency",
+        "--filling",
+        "--aggregation",
+    ):
+        parser.add_argument(flag)
+    parser.add_argument("--horizon", type=int)
     arguments = parser.parse_args(argv)
     step, config = (
         arguments.step,
@@ -35,7 +48,15 @@ def main(argv: list[str]) -> int:
     )
     inputs, outputs = root / "processing" / "input", root / "processing" / "output"
     try:
-        if step == "analyze":
+        if step == "forecast-analyze":
+            from sagebox.analysis.automl.forecast_analysis import analyze_series
+
+            result = analyze_series(config, inputs, outputs)
+            print(
+                f"Time series: {result['items']} items, {result['time_steps']} time steps; "
+                f"objective: {result['objective']}"
+            )
+        elif step == "analyze":
             result = analyze(config, inputs, outputs)
             print(
                 f"Problem type: {result['problem_type']}; objective: {result['objective']}; rows: {result['rows']}"

@@ -2,8 +2,9 @@
 
 Both requests come down to an `AutoMLPlan`: where the data is, the target, the problem
 type and objective when given, the completion criteria and the mode. What sagebox does
-not run is refused here with a ValidationException that says so (the text, image, text
-generation and time-series problem types, ensembling, manifests, EMR Serverless).
+not run is refused here with a ValidationException that says so (the text, image and text
+generation problem types, ensembling, manifests, EMR Serverless). Time series are planned
+by `forecast_requests.py`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ _NOT_AVAILABLE = {
     "ImageClassificationJobConfig": "image classification",
     "TextClassificationJobConfig": "text classification",
     "TextGenerationJobConfig": "text generation (LLM fine-tuning)",
-    "TimeSeriesForecastingJobConfig": "time-series forecasting",
 }
 
 
@@ -68,6 +68,8 @@ class AutoMLPlan:
     generate_definitions_only: bool
     deploy: dict[str, Any] = field(default_factory=dict)
     kms_key: str | None = None
+    forecast: dict[str, Any] | None = None
+    """A time-series job's settings (`forecast_requests.py`); None for tabular jobs."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -277,10 +279,14 @@ def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
         raise ValidationError(
             f"AutoMLProblemTypeConfig: give exactly one problem type configuration; given {given or 'none'}."
         )
+    if given[0] == "TimeSeriesForecastingJobConfig":
+        from sagebox.services.automl.forecast_requests import plan_time_series  # it imports this
+
+        return plan_time_series(request)
     if given[0] in _NOT_AVAILABLE:
         raise ValidationError(
             f"AutoMLProblemTypeConfig.{given[0]}: {_NOT_AVAILABLE[given[0]]} is not available in sagebox; "
-            "sagebox runs tabular problems (TabularJobConfig)."
+            "sagebox runs tabular problems (TabularJobConfig) and time series (TimeSeriesForecastingJobConfig)."
         )
     tabular = problem["TabularJobConfig"]
     if tabular.get("SampleWeightAttributeName"):

@@ -14,6 +14,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -229,7 +230,9 @@ class AutoMLRun(JobRun):
     # -- the steps' requests -----------------------------------------------------------------
 
     def _remaining(self) -> int:
-        return max(1, int(self._deadline - time.time()))
+        # Rounded up: a step's own limit then never ends it before the job's deadline, which
+        # would read as the step failing rather than as MaxAutoMLJobRuntimeInSeconds reached.
+        return max(1, math.ceil(self._deadline - time.time()))
 
     def _processing_request(
         self, name: str, arguments: list[str], inputs: dict[str, str], outputs: dict[str, str]

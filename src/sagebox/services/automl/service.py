@@ -18,6 +18,8 @@ from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import Executor
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.automl import candidates as candidate_views
+from sagebox.services.automl import forecast_candidates
+from sagebox.services.automl.forecast_run import ForecastRun, backtest_location
 from sagebox.services.automl.requests import AutoMLPlan, check_data, plan_v1, plan_v2
 from sagebox.services.automl.run import AutoMLRun, job_names
 from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError
@@ -129,7 +131,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
     def build_run(self, record: ResourceRecord) -> AutoMLRun:
         plan = AutoMLPlan.from_dict(internal(record)["plan"])
         name = record.name
-        return AutoMLRun(
+        return (ForecastRun if plan.forecast else AutoMLRun)(
             name,
             record.document,
             self.context,
@@ -152,7 +154,8 @@ class AutoMLJobService(JobService[AutoMLRun]):
             internal(record)["analysis"] = {
                 k: analysis[k] for k in ("problem_type", "objective", "classes", "target")
             }
-            record.document["AutoMLJobArtifacts"] = analysis["artifacts"]
+            if analysis["artifacts"]:  # a time-series job has no notebooks
+                record.document["AutoMLJobArtifacts"] = analysis["artifacts"]
             record.document["ResolvedAttributes"] = {
                 "AutoMLJobObjective": {"MetricName": analysis["objective"]},
                 "ProblemType": analysis["problem_type"],
@@ -209,7 +212,10 @@ class AutoMLJobService(JobService[AutoMLRun]):
         document["AutoMLProblemTypeConfig"] = extra.get("AutoMLProblemTypeConfig") or _v2_problem(
             v1, plan
         )
-        document["AutoMLProblemTypeConfigName"] = "Tabular"
+        series = plan.forecast is not None
+        document["AutoMLProblemTypeConfigName"] = (
+            forecast_candidates.TIME_SERIES if series else "Tabular"
+        )
         for key in ("DataSplitConfig", "SecurityConfig", "AutoMLComputeConfig"):
             value = extra.get(key) or v1.get("AutoMLJobConfig", {}).get(key)
             if value:
@@ -219,10 +225,11 @@ class AutoMLJobService(JobService[AutoMLRun]):
             document["ResolvedAttributes"] = {
                 "AutoMLJobObjective": resolved["AutoMLJobObjective"],
                 "CompletionCriteria": resolved["CompletionCriteria"],
-                "AutoMLProblemTypeResolvedAttributes": {
-                    "TabularResolvedAttributes": {"ProblemType": resolved["ProblemType"]}
-                },
             }
+            if not series:  # the union has no member for time series
+                document["ResolvedAttributes"]["AutoMLProblemTypeResolvedAttributes"] = {
+                    "TabularResolvedAttributes": {"ProblemType": resolved["ProblemType"]}
+                }
         return document
 
     # -- candidates -------------------------------------------------------------------------------
@@ -235,7 +242,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
         names = job_names(record.name, record.arn)
         steps = []
         processing = self._services["processing"]
-        for step in ("analysis", "features"):
+        for step in ("analysis",) if plan.forecast else ("analysis", "features"):
             job = processing.record(names[step])
             if job is not None:
                 steps.append(
@@ -246,9 +253,14 @@ class AutoMLJobService(JobService[AutoMLRun]):
                     }
                 )
         model = f"{plan.output_path.rstrip('/')}/{record.name}/data-processor-models/{names['features']}/model.tar.gz"
+        objectives = (
+            forecast_candidates.OBJECTIVES
+            if plan.forecast
+            else OBJECTIVES[analysis["problem_type"]]
+        )
         return candidate_views.CandidateContext(
             analysis["problem_type"],
-            OBJECTIVES[analysis["problem_type"]][analysis["objective"]],
+            objectives[analysis["objective"]],
             self._settings.region,
             steps,
             model,
@@ -263,8 +275,21 @@ class AutoMLJobService(JobService[AutoMLRun]):
             return [], context
         trials = self._services["training"].trials_of(tuning.arn)
         reports = internal(record).get("reports") or {}
+        series = context.problem_type == forecast_candidates.TIME_SERIES
+        output = AutoMLPlan.from_dict(internal(record)["plan"]).output_path
         candidates = []
         for trial in trials:
+            if series:
+                item = forecast_candidates.candidate(trial, context)
+                if trial.status == "Completed":
+                    locations = {
+                        "BacktestResults": backtest_location(output, record.name, trial.name)
+                    }
+                    item.setdefault("CandidateProperties", {})["CandidateArtifactLocations"] = (
+                        locations
+                    )
+                candidates.append(item)
+                continue
             item = candidate_views.candidate(trial, context)
             if trial.name in reports:
                 item.setdefault("CandidateProperties", {})["CandidateArtifactLocations"] = dict(

@@ -1,0 +1,1 @@
+"""Autopilot's time-series candidates as a training algorithm (see `train.py`)."""
