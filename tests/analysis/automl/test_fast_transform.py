@@ -185,3 +185,27 @@ def test_plain_csv_only(model: FittedPreprocessing) -> None:
     assert split_csv(b"a,b,c,d,e,f\n   \n", width) is None
     assert split_csv(b"\n".join([b"a,b,c,d,e,f"] * (MAX_ROWS + 1)), width) is None
     assert split_csv(b" a,NA,,d ,  e,f\n\n", width) == [["a", None, None, "d ", "e", "f"]]
+
+
+def test_a_step_it_does_not_know_leaves_the_pipeline_to_serve(model: FittedPreprocessing) -> None:
+    from sklearn.base import clone
+    from sklearn.preprocessing import MinMaxScaler
+
+    pipeline = clone(model.pipeline)
+    numeric = pipeline.named_steps["columns"].transformers[0][1]
+    numeric.steps[-1] = ("standardscaler", MinMaxScaler())
+    frame = _training_frame(np.random.default_rng(3))
+    other = FittedPreprocessing(
+        pipeline.fit(frame),
+        model.columns,
+        model.column_types,
+        "y",
+        "BinaryClassification",
+        ["no", "yes"],
+    )
+    handler = FeatureTransform(other)
+    assert handler.fast is None
+    body = b"1.5,2,colour3,S,a b c,2020-01-01\n"
+    row = pd.read_csv(io.BytesIO(body), header=None, dtype=str, skipinitialspace=True)
+    row.columns = other.columns
+    assert handler.predict(body, "text/csv", "")[0] == format_rows(other.transform(row))

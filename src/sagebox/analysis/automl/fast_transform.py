@@ -310,6 +310,17 @@ class FastTransform:
     @classmethod
     def compile(cls, model: FittedPreprocessing) -> FastTransform | None:
         """The fast path for `model`, or None when its pipeline has a step not covered here."""
+        try:
+            return cls._compile(model)
+        except Exception:  # noqa: BLE001 - the fitted pipeline serves whatever this cannot read
+            log.warning(
+                "the fitted preprocessing cannot be compiled; it serves every request",
+                exc_info=True,
+            )
+            return None
+
+    @classmethod
+    def _compile(cls, model: FittedPreprocessing) -> FastTransform | None:
         pipeline = model.pipeline
         if not isinstance(pipeline, Pipeline) or len(pipeline.steps) != 1:
             return None
