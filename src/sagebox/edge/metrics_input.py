@@ -41,7 +41,10 @@ _NAME_PATTERN = compiled_pattern(_NAME.metadata["pattern"])
 _DATA_LENGTHS = (_DATA.metadata.get("min", 0), _DATA.metadata.get("max", math.inf))
 _METRIC_LENGTHS = (_METRIC.metadata.get("min", 0), _METRIC.metadata.get("max", math.inf))
 _METRIC_PATTERN = compiled_pattern(_METRIC.metadata["pattern"])
-_STEP_RANGE = (_STEP.metadata.get("min", -(2**31)), min(_STEP.metadata.get("max", 2**31 - 1), 2**31 - 1))
+_STEP_RANGE = (
+    _STEP.metadata.get("min", -(2**31)),
+    min(_STEP.metadata.get("max", 2**31 - 1), 2**31 - 1),
+)
 # Well inside the years 1 to 9999 the generic path allows (1970 to 3000), so that no
 # rounding at the edges can make a timestamp this path takes one that path refuses.
 _SECONDS_RANGE = (0, 32_503_680_000)
@@ -54,7 +57,12 @@ def batch_put_input(body: bytes) -> dict[str, Any] | None:
         return None
     try:
         return _read(body)
-    except (ValueError, RecursionError, OverflowError, TypeError):  # not plainly valid, whatever the cause
+    except (
+        ValueError,
+        RecursionError,
+        OverflowError,
+        TypeError,
+    ):  # not plainly valid, whatever the cause
         return None
 
 
@@ -85,7 +93,10 @@ def _point(datum: Any) -> dict[str, Any] | None:
     value, timestamp = datum["Value"], datum["Timestamp"]
     if type(value) not in (int, float) or not math.isfinite(value):
         return None
-    if type(timestamp) not in (int, float) or not _SECONDS_RANGE[0] <= timestamp <= _SECONDS_RANGE[1]:
+    if (
+        type(timestamp) not in (int, float)
+        or not _SECONDS_RANGE[0] <= timestamp <= _SECONDS_RANGE[1]
+    ):
         return None
     if not _is_text(datum["MetricName"], _METRIC_LENGTHS, _METRIC_PATTERN):
         return None

@@ -29,7 +29,9 @@ def _request(name: str, values: Sequence[float]) -> dict[str, object]:
     now = time.time()
     return {
         "TrialComponentName": name,
-        "MetricData": [{"MetricName": "x", "Value": v, "Step": int(v), "Timestamp": now} for v in values],
+        "MetricData": [
+            {"MetricName": "x", "Value": v, "Step": int(v), "Timestamp": now} for v in values
+        ],
     }
 
 
@@ -95,7 +97,14 @@ def test_batches_form_while_a_write_runs_and_close_writes_what_is_queued() -> No
 
     outcomes = asyncio.run(main())
     assert batches == [[0], [1, 2, 3, 4, 5]]  # the five queued behind the first share one write
-    assert [o if isinstance(o, int) else str(o) for o in outcomes] == [0, "odd", 20, "odd", 40, "odd"]
+    assert [o if isinstance(o, int) else str(o) for o in outcomes] == [
+        0,
+        "odd",
+        20,
+        "odd",
+        40,
+        "odd",
+    ]
     assert writer.write(8) == 80  # a thread waits the same way
     writer.close()
     assert writer.write(10) == 100  # after close, the caller's thread writes
@@ -108,7 +117,9 @@ def test_close_flushes_appends_still_queued(platform: Platform) -> None:
     arn = components.arn_of("flushed")
     done: list[object] = []
     threads = [
-        threading.Thread(target=lambda i=i: done.append(components.metrics.batch_put(_request("flushed", [i]))))
+        threading.Thread(
+            target=lambda i=i: done.append(components.metrics.batch_put(_request("flushed", [i])))
+        )
         for i in range(8)
     ]
     for thread in threads:

@@ -101,11 +101,15 @@ class MetricWriter(Generic[Item, Result]):
         try:
             outcomes = self._write([item for item, _ in batch])
             if len(outcomes) != len(batch):
-                raise RuntimeError(f"metric writer: {len(outcomes)} outcomes for {len(batch)} appends")
+                raise RuntimeError(
+                    f"metric writer: {len(outcomes)} outcomes for {len(batch)} appends"
+                )
         except Exception as exc:  # nothing may leave a caller waiting forever
             log.exception("writing %d metric appends failed", len(batch))
             outcomes = [exc] * len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | Exception]]] = {}
+        by_loop: dict[
+            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Result], Result | Exception]]
+        ] = {}
         for (_, waiter), outcome in zip(batch, outcomes, strict=True):
             if isinstance(waiter, asyncio.Future):
                 by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
