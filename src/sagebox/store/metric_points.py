@@ -123,12 +123,11 @@ def _changes(appends: Sequence[PointsAppend]) -> Callable[[ResourceRecord], None
 
 def _inserter(appends: Sequence[PointsAppend]) -> Callable[[sa.Connection, ResourceRecord], None]:
     def insert(connection: sa.Connection, record: ResourceRecord) -> None:
-        rows: list[dict[str, object]] = []
+        rows: list[tuple[object, ...]] = []
         for append in appends:
             if append.replacing:  # what came before it goes in first, then its metrics start over
-                if rows:
-                    connection.execute(sa.insert(metric_points), rows)
-                    rows = []
+                _insert_rows(connection, rows)
+                rows = []
                 c = metric_points.c
                 connection.execute(
                     sa.delete(metric_points).where(
@@ -136,20 +135,31 @@ def _inserter(appends: Sequence[PointsAppend]) -> Callable[[sa.Connection, Resou
                     )
                 )
             rows.extend(_rows(record.arn, append.points))
-        if rows:
-            connection.execute(sa.insert(metric_points), rows)
+        _insert_rows(connection, rows)
 
     return insert
 
 
-def _rows(arn: str, points: Sequence[MetricPoint]) -> list[dict[str, object]]:
-    return [
-        {
-            "resource_arn": arn,
-            "metric_name": point.metric_name,
-            "timestamp": point.timestamp,
-            "step": point.step,
-            "value": point.value,
-        }
-        for point in points
-    ]
+# The points' insert as the driver runs it: SQLAlchemy's executemany prepares each row's
+# parameters in Python (most of an append's cost when a transaction carries a few hundred
+# points); the driver's own executemany takes plain tuples.
+_COLUMNS = ("resource_arn", "metric_name", "timestamp", "step", "value")
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+def _insert_rows(connection: sa.Connection, rows: list[tuple[object, ...]]) -> None:
+    if not rows:
+        return
+    placeholder = _PLACEHOLDERS.get(connection.dialect.paramstyle)
+    if placeholder is None:  # a driver of another style: SQLAlchemy's own insert
+        named = [dict(zip(_COLUMNS, row, strict=True)) for row in rows]
+        connection.execute(sa.insert(metric_points), named)
+        return
+    columns = ", ".join(f'"{column}"' for column in _COLUMNS)
+    values = ", ".join([placeholder] * len(_COLUMNS))
+    connection.exec_driver_sql(f"INSERT INTO metric_points ({columns}) VALUES ({values})", rows)
+
+
+def _rows(arn: str, points: Sequence[MetricPoint]) -> list[tuple[object, ...]]:
+    """The points' rows, in `_COLUMNS` order."""
+    return [(arn, p.metric_name, p.timestamp, p.step, p.value) for p in points]
