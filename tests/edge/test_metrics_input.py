@@ -63,6 +63,7 @@ LEFT = [
     _body([_point(MetricName="m" * 256)]),
     _body([_point(Unknown=1)]),
     _body([{"MetricName": "m", "Value": 1.0}]),
+    _body([_point()], Padding="x" * 300_000),
 ]
 
 

@@ -8,7 +8,8 @@ model's four members, names within their lengths and patterns, numeric timestamp
 between 1970 and 3000, steps that are 32-bit integers >= 0 and finite values. Such a body
 is valid by every rule of the generic path and decodes to the same input. Anything else
 (a bad or unusual body: ISO timestamps as strings, nulls, unknown members, escapes that
-could hide an unpaired surrogate, other encodings) gets `None`, and the caller runs the
+could hide an unpaired surrogate, other encodings, a body large enough that parsing it
+belongs off the event loop) gets `None`, and the caller runs the
 generic path, which refuses it with AWS's wording or takes it. This module only ever
 says yes to less, never to more, so the error messages stay the generic path's own.
 
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sagebox.edge.json_protocol import compiled_pattern
+from sagebox.edge.json_requests import LARGE_BODY_BYTES
 from sagebox.service_models import service_model
 
 _SHAPES = service_model("sagemaker-metrics").shape_for
@@ -53,6 +55,8 @@ _SECONDS_RANGE = (0, 32_503_680_000)
 def batch_put_input(body: bytes) -> dict[str, Any] | None:
     """The decoded BatchPutMetrics input (timestamps as epoch seconds), or None when the
     body is not plainly valid and the generic path must read it."""
+    if len(body) >= LARGE_BODY_BYTES:  # parsed off the event loop, by the generic path
+        return None
     if b"\\u" in body:  # an escape might be an unpaired surrogate: json_body checks those
         return None
     try:
