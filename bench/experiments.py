@@ -67,9 +67,10 @@ now = time.time()
 batches = [[{"MetricName": "loss", "Value": 1.0 / (step + 1), "Step": step, "Timestamp": int(now)}
             for step in range(first, first + batch)] for first in range(0, steps, batch)]
 time.sleep(max(0.0, start_at - time.time()))
+cpu = time.process_time()
 for points in batches:
     send(points)
-print(json.dumps({"end": time.time()}))
+print(json.dumps({"end": time.time(), "cpu": time.process_time() - cpu}))
 """
 
 # Run.log_metric inside a `with Run(...)`, timed around the calls only.
@@ -120,9 +121,9 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _ingest(server: ServerProcess, env: dict[str, str], via: str) -> tuple[float, float]:
+def _ingest(server: ServerProcess, env: dict[str, str], via: str) -> tuple[float, float, float]:
     """Points per second accepted from RUNS writers starting together, and the server's
-    CPU seconds per 1,000 of those points."""
+    and the writers' CPU seconds per 1,000 of those points."""
     import boto3
 
     sagemaker = boto3.client("sagemaker", endpoint_url=server.endpoint_url, **_credentials())
@@ -141,18 +142,20 @@ def _ingest(server: ServerProcess, env: dict[str, str], via: str) -> tuple[float
         raise RuntimeError("the server has no process")
     time.sleep(max(0.0, start_at - time.time()))
     cpu_before = _cpu_seconds(server.pid)
-    ends = []
+    ends, client_cpu = [], 0.0
     for writer in writers:
         output, _ = writer.communicate(timeout=600)
         if writer.returncode != 0:
             raise RuntimeError(f"a {via} writer failed: {output}")
-        ends.append(json.loads(output.strip().splitlines()[-1])["end"])
+        report = json.loads(output.strip().splitlines()[-1])
+        ends.append(report["end"])
+        client_cpu += report["cpu"]
     cpu_per_thousand = (_cpu_seconds(server.pid) - cpu_before) / (RUNS * STEPS / 1000)
     for run in runs:
         counted = sagemaker.describe_trial_component(TrialComponentName=run)["Metrics"][0]["Count"]
         if counted != STEPS:
             raise RuntimeError(f"{run} summarises {counted} points, not {STEPS}")
-    return RUNS * STEPS / (max(ends) - start_at), cpu_per_thousand
+    return RUNS * STEPS / (max(ends) - start_at), cpu_per_thousand, client_cpu / (RUNS * STEPS / 1000)
 
 
 def _service_capacity(folder: Path) -> tuple[float, float]:
@@ -229,8 +232,8 @@ def run() -> dict[str, Any]:
             boto3.client("s3", endpoint_url=server.endpoint_url, **_credentials()).create_bucket(
                 Bucket="bench-experiments"
             )
-            through_boto3, boto3_cpu = _ingest(server, env, "boto3")
-            through_http, http_cpu = _ingest(server, env, "http")
+            through_boto3, boto3_cpu, boto3_clients_cpu = _ingest(server, env, "boto3")
+            through_http, http_cpu, http_clients_cpu = _ingest(server, env, "http")
             sdk_call = _per_call(sys.executable, SDK_LOGGER, [str(LOG_CALLS), "bench-experiments"], env)
         finally:
             server.stop()
@@ -265,6 +268,10 @@ def run() -> dict[str, Any]:
             "sagebox": f"{http_cpu * 1e3:.0f} / {boto3_cpu * 1e3:.0f} / {in_process_cpu * 1e3:.0f}",
         },
         {
+            "measure": "BatchPutMetrics, writers' CPU per 1,000 points (ms): plain HTTP / boto3",
+            "sagebox": f"{http_clients_cpu * 1e3:.0f} / {boto3_clients_cpu * 1e3:.0f}",
+        },
+        {
             "measure": "Run.log_metric vs MLflow log_metric (file store), time per call (us)",
             "sagebox": round(sdk_call * 1e6, 1),
             "reference": round(mlflow_call * 1e6, 1) if mlflow_call else "not measured (make bench-references)",
@@ -284,7 +291,8 @@ def run() -> dict[str, Any]:
             f"process over {LOG_CALLS} calls (the SDK sends a BatchPutMetrics request every {BATCH} calls; "
             f"MLflow writes its file store on every call). Server CPU per 1,000 points is the server "
             "process's user + system time (all threads) over the writers' window, divided by the points; "
-            "the service layer's is the whole in-process run's (its writer threads included). The machine's "
+            "the service layer's is the whole in-process run's (its writer threads included); the writers' "
+            "is the sum of their processes' CPU time while sending. The machine's "
             f"load average (1, 5, 15 min) was {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} when the benchmark "
             f"started and {load_after[0]:.1f}, {load_after[1]:.1f}, {load_after[2]:.1f} when it ended; "
             "other processes' load takes cores from the writers and the server alike."

@@ -155,7 +155,9 @@ def _string_violations(shape: Shape, value: Any, path: str) -> Iterator[str]:
     pattern = shape.metadata.get("pattern")
     if pattern:
         compiled = compiled_pattern(pattern)
-        if compiled is not None and compiled.fullmatch(value) is None:
+        # concurrent=False: `regex` otherwise lets go of the interpreter lock for every match,
+        # and a request then waits for the lock back once per patterned string.
+        if compiled is not None and compiled.fullmatch(value, concurrent=False) is None:
             yield (
                 f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy regular expression pattern: {pattern}"

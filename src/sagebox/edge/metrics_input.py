@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sagebox.edge.json_protocol import compiled_pattern
@@ -75,7 +76,7 @@ def _read(body: bytes) -> dict[str, Any] | None:
     if type(params) is not dict or params.keys() != _REQUEST_MEMBERS:
         return None
     name, data = params["TrialComponentName"], params["MetricData"]
-    if not _is_text(name, _NAME_LENGTHS, _NAME_PATTERN):
+    if type(name) is not str or not _is_component_name(name):
         return None
     if type(data) is not list or not _DATA_LENGTHS[0] <= len(data) <= _DATA_LENGTHS[1]:
         return None
@@ -102,24 +103,36 @@ def _point(datum: Any) -> dict[str, Any] | None:
         or not _SECONDS_RANGE[0] <= timestamp <= _SECONDS_RANGE[1]
     ):
         return None
-    if not _is_text(datum["MetricName"], _METRIC_LENGTHS, _METRIC_PATTERN):
+    metric = datum["MetricName"]
+    if type(metric) is not str or not _is_metric_name(metric):
         return None
     step = datum.get("Step")
     if "Step" in datum and (type(step) is not int or not _STEP_RANGE[0] <= step <= _STEP_RANGE[1]):
         return None
     if type(timestamp) is float:  # kept to the microsecond, as the generic path's datetime keeps it
         timestamp = datetime.fromtimestamp(timestamp, UTC).timestamp()
-    point = {"MetricName": datum["MetricName"], "Timestamp": float(timestamp), "Value": value}
+    point = {"MetricName": metric, "Timestamp": float(timestamp), "Value": value}
     if step is not None:
         point["Step"] = step
     return point
 
 
-def _is_text(value: Any, lengths: tuple[float, float], pattern: Any) -> bool:
-    return (
-        type(value) is str
-        and lengths[0] <= len(value) <= lengths[1]
-        and (pattern is None or pattern.fullmatch(value) is not None)
+# A run sends the same component and metric names in every request: each is checked once.
+@lru_cache(maxsize=4096)
+def _is_component_name(value: str) -> bool:
+    return _fits(value, _NAME_LENGTHS, _NAME_PATTERN)
+
+
+@lru_cache(maxsize=4096)
+def _is_metric_name(value: str) -> bool:
+    return _fits(value, _METRIC_LENGTHS, _METRIC_PATTERN)
+
+
+def _fits(value: str, lengths: tuple[float, float], pattern: Any) -> bool:
+    # concurrent=False: `regex` otherwise lets go of the interpreter lock for each match,
+    # and the event loop then waits for the metric writer thread to hand it back.
+    return lengths[0] <= len(value) <= lengths[1] and (
+        pattern is None or pattern.fullmatch(value, concurrent=False) is not None
     )
 
 
