@@ -5,7 +5,9 @@
    starting together: points accepted per second over the wall time, through boto3's
    `sagemaker-metrics` client (what the SDK uses) and through a plain HTTP client (the
    server's own capacity, without botocore's cost on the same two cores). Target:
-   >= 10,000 points/s.
+   >= 10,000 points/s. Other work on the machine takes cores from both, so the server's
+   CPU time per 1,000 points (user + system, all its threads, from /proc/<pid>/stat over
+   the same window) is reported too: it does not depend on the load.
 2. `Run.log_metric` (SageMaker SDK v2) against sagebox, per call, measured inside the
    client process over 2,000 calls, against MLflow's `log_metric` to a local file store
    measured the same way in its own process. Target: <= 2x MLflow's time per call.
@@ -65,9 +67,10 @@ now = time.time()
 batches = [[{"MetricName": "loss", "Value": 1.0 / (step + 1), "Step": step, "Timestamp": int(now)}
             for step in range(first, first + batch)] for first in range(0, steps, batch)]
 time.sleep(max(0.0, start_at - time.time()))
+cpu = time.process_time()
 for points in batches:
     send(points)
-print(json.dumps({"end": time.time()}))
+print(json.dumps({"end": time.time(), "cpu": time.process_time() - cpu}))
 """
 
 # Run.log_metric inside a `with Run(...)`, timed around the calls only.
@@ -112,8 +115,15 @@ def _client_env(server: ServerProcess, folder: Path) -> dict[str, str]:
     return env
 
 
-def _ingest(server: ServerProcess, env: dict[str, str], via: str) -> float:
-    """Points per second accepted from RUNS writers starting together."""
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system, every thread), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _ingest(server: ServerProcess, env: dict[str, str], via: str) -> tuple[float, float, float]:
+    """Points per second accepted from RUNS writers starting together, and the server's
+    and the writers' CPU seconds per 1,000 of those points."""
     import boto3
 
     sagemaker = boto3.client("sagemaker", endpoint_url=server.endpoint_url, **_credentials())
@@ -128,21 +138,29 @@ def _ingest(server: ServerProcess, env: dict[str, str], via: str) -> float:
         )
         for run in runs
     ]
-    ends = []
+    if server.pid is None:
+        raise RuntimeError("the server has no process")
+    time.sleep(max(0.0, start_at - time.time()))
+    cpu_before = _cpu_seconds(server.pid)
+    ends, client_cpu = [], 0.0
     for writer in writers:
         output, _ = writer.communicate(timeout=600)
         if writer.returncode != 0:
             raise RuntimeError(f"a {via} writer failed: {output}")
-        ends.append(json.loads(output.strip().splitlines()[-1])["end"])
+        report = json.loads(output.strip().splitlines()[-1])
+        ends.append(report["end"])
+        client_cpu += report["cpu"]
+    cpu_per_thousand = (_cpu_seconds(server.pid) - cpu_before) / (RUNS * STEPS / 1000)
     for run in runs:
         counted = sagemaker.describe_trial_component(TrialComponentName=run)["Metrics"][0]["Count"]
         if counted != STEPS:
             raise RuntimeError(f"{run} summarises {counted} points, not {STEPS}")
-    return RUNS * STEPS / (max(ends) - start_at)
+    return RUNS * STEPS / (max(ends) - start_at), cpu_per_thousand, client_cpu / (RUNS * STEPS / 1000)
 
 
-def _service_capacity(folder: Path) -> float:
-    """Points per second the service layer takes from RUNS threads, without HTTP."""
+def _service_capacity(folder: Path) -> tuple[float, float]:
+    """Points per second the service layer takes from RUNS threads, without HTTP, and the
+    process's CPU seconds per 1,000 points."""
     import threading
 
     from sagebox.config import Settings
@@ -176,10 +194,11 @@ def _service_capacity(folder: Path) -> float:
         for thread in threads:
             thread.start()
         start.wait()
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), time.process_time()
         for thread in threads:
             thread.join()
-        return RUNS * STEPS / (time.perf_counter() - began)
+        cpu_per_thousand = (time.process_time() - cpu_before) / (RUNS * STEPS / 1000)
+        return RUNS * STEPS / (time.perf_counter() - began), cpu_per_thousand
     finally:
         platform.close()
 
@@ -202,7 +221,7 @@ def _per_call(python: Path | str, script: str, arguments: list[str], env: dict[s
 
 
 def run() -> dict[str, Any]:
-    load = os.getloadavg()[0]
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         server = ServerProcess(folder / "home").start()
@@ -213,12 +232,13 @@ def run() -> dict[str, Any]:
             boto3.client("s3", endpoint_url=server.endpoint_url, **_credentials()).create_bucket(
                 Bucket="bench-experiments"
             )
-            through_boto3 = _ingest(server, env, "boto3")
-            through_http = _ingest(server, env, "http")
+            through_boto3, boto3_cpu, boto3_clients_cpu = _ingest(server, env, "boto3")
+            through_http, http_cpu, http_clients_cpu = _ingest(server, env, "http")
             sdk_call = _per_call(sys.executable, SDK_LOGGER, [str(LOG_CALLS), "bench-experiments"], env)
         finally:
             server.stop()
-        in_process = _service_capacity(folder)
+        in_process, in_process_cpu = _service_capacity(folder)
+        load_after = os.getloadavg()
         mlflow_call = None
         if MLFLOW_PYTHON.exists():
             mlflow_env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}
@@ -244,6 +264,14 @@ def run() -> dict[str, Any]:
             "met": in_process >= TARGET_POINTS_PER_SECOND,
         },
         {
+            "measure": "BatchPutMetrics, server CPU per 1,000 points (ms): plain HTTP / boto3 / service layer",
+            "sagebox": f"{http_cpu * 1e3:.0f} / {boto3_cpu * 1e3:.0f} / {in_process_cpu * 1e3:.0f}",
+        },
+        {
+            "measure": "BatchPutMetrics, writers' CPU per 1,000 points (ms): plain HTTP / boto3",
+            "sagebox": f"{http_clients_cpu * 1e3:.0f} / {boto3_clients_cpu * 1e3:.0f}",
+        },
+        {
             "measure": "Run.log_metric vs MLflow log_metric (file store), time per call (us)",
             "sagebox": round(sdk_call * 1e6, 1),
             "reference": round(mlflow_call * 1e6, 1) if mlflow_call else "not measured (make bench-references)",
@@ -261,8 +289,13 @@ def run() -> dict[str, Any]:
             "the last writer is done, after checking every run's summary counts them all. Writers and server "
             "share the machine's cores. Run.log_metric and MLflow's log_metric are each timed inside their own "
             f"process over {LOG_CALLS} calls (the SDK sends a BatchPutMetrics request every {BATCH} calls; "
-            f"MLflow writes its file store on every call). The machine's 1-minute load average was {load:.1f} "
-            "when the benchmark started."
+            f"MLflow writes its file store on every call). Server CPU per 1,000 points is the server "
+            "process's user + system time (all threads) over the writers' window, divided by the points; "
+            "the service layer's is the whole in-process run's (its writer threads included); the writers' "
+            "is the sum of their processes' CPU time while sending. The machine's "
+            f"load average (1, 5, 15 min) was {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} when the benchmark "
+            f"started and {load_after[0]:.1f}, {load_after[1]:.1f}, {load_after[2]:.1f} when it ended; "
+            "other processes' load takes cores from the writers and the server alike."
         ),
     }
 

@@ -67,9 +67,25 @@ def test_appends_in_one_transaction_are_written_all_or_none(store: MetadataStore
     first = PointsAppend("run", [MetricPoint("loss", 1.0, 1.0)], _count_points)
     second = PointsAppend("run", [MetricPoint("loss", 2.0, 2.0)], _count_points)
     records = points.append_each(repository, [first, second])
-    assert [r.document["points"] for r in records] == [1, 2]  # the second change sees the first
+    # One change of the record: the second append's change sees the first's, and both are
+    # answered with the record as the two left it.
+    assert [r.document["points"] for r in records] == [2, 2]
     with pytest.raises(NotFound):
         points.append_each(repository, [first, PointsAppend("absent", [MetricPoint("x", 1.0, 1.0)], _count_points)])
     assert [p.value for p in points.series(ARN, "loss")] == [1.0, 2.0]
     stored = repository.get("run")
     assert stored is not None and stored.document["points"] == 2
+
+
+def test_appends_to_one_record_keep_their_order_around_a_replacement(store: MetadataStore) -> None:
+    _create(store)
+    repository, points = store.resources(KIND), store.metric_points
+    appends = [
+        PointsAppend("run", [MetricPoint("loss", 1.0, 1.0), MetricPoint("acc", 1.0, 0.5)], _count_points),
+        PointsAppend("run", [MetricPoint("loss", 2.0, 9.0)], _count_points, ("loss",)),
+        PointsAppend("run", [MetricPoint("loss", 3.0, 3.0)], _count_points),
+    ]
+    points.append_each(repository, appends)
+    # The replacement drops the loss point queued before it in the same transaction, not the later one.
+    assert [p.value for p in points.series(ARN, "loss")] == [9.0, 3.0]
+    assert [p.value for p in points.series(ARN, "acc")] == [0.5]

@@ -90,6 +90,11 @@ class ServerProcess:
             time.sleep(0.05)
         raise RuntimeError("sagebox serve never became healthy:\n" + "".join(self.output))
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id once started (the benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self, sig: signal.Signals = signal.SIGINT, timeout: float = 30.0) -> None:
         if self._process is None or self._process.poll() is not None:
             return

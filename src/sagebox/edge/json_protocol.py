@@ -43,7 +43,7 @@ _BOUNDED_REPR = _bounded_repr()
 
 
 @cache
-def _compiled(pattern: str) -> regex.Pattern[str] | None:
+def compiled_pattern(pattern: str) -> regex.Pattern[str] | None:
     """Model patterns are Java regexes; the `regex` module reads \\p{..} classes."""
     try:
         return regex.compile(pattern, regex.DOTALL)
@@ -154,8 +154,10 @@ def _string_violations(shape: Shape, value: Any, path: str) -> Iterator[str]:
     yield from _length_violations(shape, value, len(value), path)
     pattern = shape.metadata.get("pattern")
     if pattern:
-        compiled = _compiled(pattern)
-        if compiled is not None and compiled.fullmatch(value) is None:
+        compiled = compiled_pattern(pattern)
+        # concurrent=False: `regex` otherwise lets go of the interpreter lock for every match,
+        # and a request then waits for the lock back once per patterned string.
+        if compiled is not None and compiled.fullmatch(value, concurrent=False) is None:
             yield (
                 f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: "
                 f"Member must satisfy regular expression pattern: {pattern}"

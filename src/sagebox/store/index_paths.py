@@ -29,6 +29,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Final, Literal
 
 from sagebox.store.errors import QueryError
@@ -147,10 +148,17 @@ def entries(document: Mapping[str, Any], paths: Sequence[IndexedPath]) -> Entrie
     found: Entries = {}
     for indexed in paths:
         for concrete, value in _walk(document, tuple(indexed.pattern), ()):
-            text = path_text(concrete)
+            text = _concrete_text(concrete)
             for value_type, typed in _typed_values(value, indexed.numeric_strings):
                 found.setdefault(IndexKey(text, value_type), set()).add(typed)
     return found
+
+
+@lru_cache(maxsize=16_384)
+def _concrete_text(path: tuple[Segment, ...]) -> str:
+    """`path_text`, remembered: the same few paths recur in every write of a kind (a trial
+    component's metric summaries on each append), and encoding them is most of `entries`."""
+    return path_text(path)
 
 
 def rows(found: Entries) -> Iterator[tuple[IndexKey, Value, int]]:

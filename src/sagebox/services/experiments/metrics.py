@@ -3,7 +3,8 @@
 The SDK's `Run.log_metric` sends points in batches of at most 10 to BatchPutMetrics,
 naming the run's trial component. Each accepted point joins the component's series (the
 metric_points table) and its summary in DescribeTrialComponent's `Metrics`, in one
-transaction. A point the service does not take is reported in the answer's `Errors` by
+transaction, which one writer thread shares among the requests that arrive together
+(metric_writer.py); a request is answered once its points have committed. A point the service does not take is reported in the answer's `Errors` by
 its index, as SageMaker does: a timestamp more than two weeks old or over two hours
 ahead is a VALIDATION_ERROR (the bounds SageMaker's SDK checks before sending).
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -59,11 +60,14 @@ class ComponentLookup(Protocol):
 
 
 @dataclass(frozen=True)
-class _Target:
-    """What appending to a component needs to know of it; neither ever changes."""
+class _Put:
+    """Points for one component, as queued for the writer."""
 
     name: str
-    source_arn: str | None
+    """The component's name as the request gave it, or its stored name when `stored`."""
+    points: tuple[MetricPoint, ...]
+    replacing: tuple[str, ...] = ()
+    stored: bool = False
 
 
 class TrialComponentMetrics:
@@ -75,15 +79,30 @@ class TrialComponentMetrics:
         self._components = components
         self._repo = repository
         self._points = points
-        self._writer = MetricWriter(lambda appends: points.append_each(repository, appends))
-        # The components appended to lately, by ARN, so that a BatchPutMetrics request
-        # needs no read before its write; a deleted component is forgotten.
-        self._targets: dict[str, _Target] = {}
+        self._writer: MetricWriter[_Put, ResourceRecord] = MetricWriter(self._write)
+        # The stored names of the components appended to lately, by ARN, so that writing
+        # needs no read before its transaction; a deleted component is forgotten.
+        self._names: dict[str, str] = {}
 
     # -- BatchPutMetrics -------------------------------------------------------------------
 
-    def batch_put(self, request: dict[str, Any]) -> dict[str, Any]:
-        name = request["TrialComponentName"]
+    def batch_put(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Answers once the request's points have committed (see `_checked`)."""
+        answer, put = self._checked(request)
+        self._writer.write(put)
+        return answer
+
+    async def batch_put_async(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """`batch_put` for the event loop: no thread waits while the points are written."""
+        answer, put = self._checked(request)
+        await self._writer.write_async(put)
+        return answer
+
+    @staticmethod
+    def _checked(request: Mapping[str, Any]) -> tuple[dict[str, Any], _Put]:
+        """A BatchPutMetrics request's answer and the points it adds: those outside the
+        time window are the answer's `Errors`, by index. Writing the points raises
+        ResourceNotFound when the component does not exist."""
         now = time.time()
         accepted: list[MetricPoint] = []
         errors: list[dict[str, Any]] = []
@@ -93,46 +112,77 @@ class TrialComponentMetrics:
                 errors.append({"Code": "VALIDATION_ERROR", "MetricIndex": index})
                 continue
             accepted.append(MetricPoint(datum["MetricName"], moment, float(datum["Value"]), datum.get("Step")))
-        arn = self._components.arn_of(name)
-        target = self._targets.get(arn) or self._target(name)
-        if accepted:
-            try:
-                self._append(target, accepted, ())
-            except ResourceNotFound:
-                self.forget(arn)  # deleted, or deleted and made again: look again, once
-                self._append(self._target(name), accepted, ())
-        return {"Errors": errors} if errors else {}
+        answer = {"Errors": errors} if errors else {}
+        return answer, _Put(request["TrialComponentName"], tuple(accepted))
 
     def record(
         self, record: ResourceRecord, points: Sequence[MetricPoint], *, replacing: Sequence[str] = ()
     ) -> ResourceRecord:
         """Appends `points` to the component's series and folds them into its summaries;
         the metrics in `replacing` start over (their earlier points are dropped)."""
-        target = _Target(record.name, (record.document.get("Source") or {}).get("SourceArn"))
-        return self._append(target, points, tuple(replacing))
+        return self._writer.write(_Put(record.name, tuple(points), tuple(replacing), stored=True))
 
     def forget(self, arn: str) -> None:
         """Drops what is known of a component (it was deleted)."""
-        self._targets.pop(arn, None)
+        self._names.pop(arn, None)
 
-    def _target(self, name: str) -> _Target:
-        record = self._components.get(name)
-        if len(self._targets) >= MAX_KNOWN_TARGETS:
-            self._targets.clear()
-        target = _Target(record.name, (record.document.get("Source") or {}).get("SourceArn"))
-        self._targets[record.arn] = target
-        return target
+    def close(self) -> None:
+        """Writes the points still queued; later ones are written by their callers."""
+        self._writer.close()
 
-    def _append(self, target: _Target, points: Sequence[MetricPoint], replacing: tuple[str, ...]) -> ResourceRecord:
-        def summarise(stored: ResourceRecord) -> None:
-            if replacing:
-                forget(stored.document, replacing)
-            fold(stored.document, points, target.source_arn)
+    # -- the writer's side (its own thread) -----------------------------------------------
 
+    def _write(self, puts: Sequence[_Put]) -> list[ResourceRecord | Exception]:
+        """Writes `puts` in one transaction; when that fails (a component was deleted
+        meanwhile), each component's on its own, so only those that cannot be written fail."""
+        outcomes: list[ResourceRecord | Exception | None] = [None] * len(puts)
+        written: list[tuple[int, str]] = []
+        for index, put in enumerate(puts):
+            try:
+                written.append((index, self._stored_name(put)))
+            except ResourceNotFound as exc:
+                outcomes[index] = exc
         try:
-            return self._writer.append(PointsAppend(target.name, points, summarise, replacing))
-        except NotFound as exc:
-            raise self._components.not_found(target.name) from exc
+            records = self._points.append_each(self._repo, [_append(name, puts[i]) for i, name in written])
+        except Exception:  # each component apart: only those that cannot be written fail
+            by_component: dict[str, list[int]] = {}
+            for index, name in written:
+                by_component.setdefault(name, []).append(index)
+            for indices in by_component.values():
+                for index, outcome in zip(indices, self._write_component([puts[i] for i in indices]), strict=True):
+                    outcomes[index] = outcome
+        else:
+            for (index, _), record in zip(written, records, strict=True):
+                outcomes[index] = record
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _write_component(self, puts: list[_Put]) -> list[ResourceRecord | Exception]:
+        """The puts to one component in their own transaction; its name looked up again
+        if it is gone (deleted, or deleted and made again)."""
+        first = puts[0]
+        for attempt in range(2):
+            try:
+                name = self._stored_name(first)
+                return list(self._points.append_each(self._repo, [_append(name, put) for put in puts]))
+            except NotFound:
+                self.forget(self._components.arn_of(first.name))
+                if attempt or first.stored:
+                    return [self._components.not_found(first.name)] * len(puts)
+            except Exception as exc:
+                return [exc] * len(puts)
+        raise AssertionError("unreachable")
+
+    def _stored_name(self, put: _Put) -> str:
+        if put.stored:
+            return put.name
+        arn = self._components.arn_of(put.name)
+        name = self._names.get(arn)
+        if name is None:
+            name = self._components.get(put.name).name
+            if len(self._names) >= MAX_KNOWN_TARGETS:
+                self._names.clear()
+            self._names[arn] = name
+        return name
 
     # -- BatchGetMetrics ------------------------------------------------------------------
 
@@ -172,6 +222,18 @@ class TrialComponentMetrics:
             return self._components.find(arn)
         found, _ = self._repo.query(Condition(("Source", "SourceArn"), "Equals", arn), max_results=1)
         return found[0] if found else None
+
+
+def _append(name: str, put: _Put) -> PointsAppend:
+    """The store's append of `put` to the component stored as `name`, with the change that
+    folds its points into the summaries (those of a job's component name the job)."""
+
+    def summarise(stored: ResourceRecord) -> None:
+        if put.replacing:
+            forget(stored.document, put.replacing)
+        fold(stored.document, put.points, (stored.document.get("Source") or {}).get("SourceArn"))
+
+    return PointsAppend(name, put.points, summarise, put.replacing)
 
 
 def _seconds(value: Any) -> float | None:

@@ -121,6 +121,10 @@ class TrialComponentService(ExperimentEntityService):
         """After a restart: job components catch up with jobs that ended meanwhile."""
         self.jobs.reconcile(self._store)
 
+    def shutdown(self) -> None:
+        """Before the server stops: the metric points still queued are written."""
+        self.metrics.close()
+
     # -- association ---------------------------------------------------------------------
 
     def associate(self, request: dict[str, Any]) -> dict[str, Any]:
