@@ -104,6 +104,7 @@ class ListPage:
     name_filter: bool = True  # NameContains
     page_size: int = 50
     intro: str = ""
+    links: tuple[tuple[str, str], ...] = ()  # (label, console path) shown above the table
 
 
 @dataclass(frozen=True)
