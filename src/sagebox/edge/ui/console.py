@@ -47,6 +47,7 @@ FAMILIES = (
     "hosting",
     "registry",
     "automl",
+    "monitoring",
     "pipelines",
     "experiments",
     "lineage",
