@@ -129,9 +129,10 @@ def _fill(home: Path, seed: str) -> str:
 
 
 def _points_drawn(http: httpx.Client, job: str) -> int:
-    """How many points each curve of the job's page has (checked equal)."""
+    """How many steps each curve of the job's page has (checked equal; a long curve
+    travels thinned to the chart's width, its `count` is its steps)."""
     state = http.get(f"/ui/training-jobs/{job}/live").json()
-    lengths = {len(m["value"]) for m in state["metrics"].values()}
+    lengths = {m["count"] for m in state["metrics"].values()}
     if len(lengths) != 1 or not state["metrics"]:
         raise RuntimeError(f"the page's curves have {lengths} points")
     return lengths.pop()
