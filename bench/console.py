@@ -257,6 +257,7 @@ def run(repeats: int = 31) -> dict[str, Any]:
             "ratio": f"{first_ms / api_ms:.2f}", "target": f"<= {DETAIL_TARGET_MS:.0f} ms",
             "met": "yes" if first_ms <= DETAIL_TARGET_MS else "no",
         })  # fmt: skip
+    load = os.getloadavg()[0]
     result = {
         "name": "console",
         "rows": rows,
@@ -268,7 +269,9 @@ def run(repeats: int = 31) -> dict[str, Any]:
             "tail with GetLogEvents (the last 200 lines, read from the end of the log) at its first view, and keeps both "
             "for later views; the curves travel thinned to the chart's width (at most two points per 1/1000 of the steps); a "
             "running job's page extracts them from the log, reading only the lines logged since its last answer. Live updates: a running job's page polls every second, so a logged metric line "
-            "reaches the browser within 1 s plus one detail-page answer."
+            "reaches the browser within 1 s plus one detail-page answer. "
+            f"The machine's 1-minute load average was {load:.1f} when the measures ended (other work shares "
+            "its CPUs): compare the ratios to the reference, measured in the same run."
         ),
     }
     print(json.dumps(result))

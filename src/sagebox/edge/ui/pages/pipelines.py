@@ -19,6 +19,8 @@ from sagebox.edge.ui.calls import ApiFailure
 from sagebox.edge.ui.formatting import status_class
 from sagebox.edge.ui.graph import Drawing, Edge, Node, layout, longest_path_layers
 from sagebox.edge.ui.pages import Column, FamilyPages, ListPage, PageContext, PageRoute, model_enum
+from sagebox.services.pipelines.definition import DefinitionError, parse_definition
+from sagebox.services.pipelines.graph import step_references
 
 LIST = ListPage(
     path="/ui/pipelines",
@@ -106,9 +108,6 @@ def step_page(step: dict[str, Any]) -> str | None:
 def dag(text: str, listed: list[dict[str, Any]]) -> Drawing | None:
     """The definition's steps as a layered graph, each node coloured by its step's latest
     StepStatus; None when the definition cannot be read."""
-    from sagebox.services.pipelines.definition import DefinitionError, parse_definition
-    from sagebox.services.pipelines.graph import step_references
-
     try:
         definition = parse_definition(text)
     except (DefinitionError, ValueError):
