@@ -58,6 +58,18 @@ def read_events(path: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
+def read_last_events(path: Path, count: int) -> tuple[int, list[dict[str, object]]]:
+    """How many events a log file has, and its last `count` events, oldest first: only
+    those are parsed (a page's log tail of a 10,000-line log parses 200 lines, not all)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0, []
+    lines = [line for line in data.split(b"\n") if line.strip()]
+    chosen = lines[max(0, len(lines) - count) :] if count > 0 else []
+    return len(lines), [json.loads(line) for line in chosen]
+
+
 def last_event_timestamp(path: Path, window: int = 64 * 1024) -> int | None:
     """The timestamp of a log file's last event, read from its end (a long log is not read
     whole); None when it has none."""

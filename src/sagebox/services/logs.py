@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sagebox.config import Settings
-from sagebox.runtime.logs import last_event_timestamp, read_events
+from sagebox.runtime.logs import last_event_timestamp, read_events, read_last_events
 from sagebox.services.errors import ServiceError
 
 TRAINING_GROUP = "/aws/sagemaker/TrainingJobs"
@@ -59,6 +59,10 @@ class Stream:
 
     def events(self) -> list[dict[str, Any]]:
         return read_events(self.path)
+
+
+def _unbounded(request: dict[str, Any]) -> bool:
+    return request.get("startTime") is None and request.get("endTime") is None
 
 
 def _first_timestamp(path: Path) -> int | None:
@@ -195,13 +199,22 @@ class LogService:
         if not group:
             raise InvalidParameter("Either logGroupName or logGroupIdentifier is required.")
         stream = self._stream(group, request["logStreamName"])
+        limit = min(request.get("limit") or DEFAULT_EVENT_LIMIT, DEFAULT_EVENT_LIMIT)
+        token = request.get("nextToken")
+        if not token and not request.get("startFromHead") and _unbounded(request):
+            # The newest events (a log's tail): only they are read, not the whole log.
+            total, chosen = read_last_events(stream.path, limit)
+            start = total - len(chosen)
+            return {
+                "events": [_event(e) for e in chosen],
+                "nextForwardToken": f"f/{total:020d}",
+                "nextBackwardToken": f"b/{start:020d}",
+            }
         events = [
             e
             for e in stream.events()
             if _in_window(int(e["timestamp"]), request.get("startTime"), request.get("endTime"))
         ]
-        limit = min(request.get("limit") or DEFAULT_EVENT_LIMIT, DEFAULT_EVENT_LIMIT)
-        token = request.get("nextToken")
         if token:
             direction, position = _read_token(token, len(events))
         else:

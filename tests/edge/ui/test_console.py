@@ -363,6 +363,8 @@ def test_every_main_page_answers_without_console_errors(console: ConsolePage, bu
         "models": "/ui/models",
         "model-package-groups": "/ui/model-package-groups",
         "pipelines": "/ui/pipelines",
+        "automl-jobs": "/ui/automl-jobs",
+        "monitoring-schedules": "/ui/monitoring-schedules",
         "experiments": "/ui/experiments",
         "notebook-instances": "/ui/notebook-instances",
         "s3": "/ui/s3",

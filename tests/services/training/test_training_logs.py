@@ -67,6 +67,11 @@ def test_events_read_forward_until_the_token_stops_moving(logs: Any, finished_jo
     assert rounds[0].startswith("[0]#011train-rmse:")
     latest = logs.get_log_events(logGroupName=GROUP, logStreamName=name, limit=1)["events"]
     assert latest[0]["message"] == messages[-1]
+    # The tail read from the end, then paged backwards from there.
+    tail = logs.get_log_events(logGroupName=GROUP, logStreamName=name, limit=3)
+    assert [e["message"] for e in tail["events"]] == messages[-3:]
+    before = logs.get_log_events(logGroupName=GROUP, logStreamName=name, limit=2, nextToken=tail["nextBackwardToken"])
+    assert [e["message"] for e in before["events"]] == messages[-5:-3]
 
 
 def test_filter_log_events_by_terms(logs: Any, finished_job: str) -> None:

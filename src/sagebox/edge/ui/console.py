@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -23,11 +24,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import compile_path
 from starlette.staticfiles import StaticFiles
 
-from sagebox.edge.ui.calls import ApiCalls, ApiFailure
+from sagebox.edge.ui.calls import TABLES, ApiCalls, ApiFailure
 from sagebox.edge.ui.formatting import dig, status_class, when
 from sagebox.edge.ui.listing import list_route
 from sagebox.edge.ui.pages import FamilyPages, PageContext, PageRoute
 from sagebox.edge.ui.session import ConsoleSessions, Session
+from sagebox.service_models import service_model
 from sagebox.services.access_keys import AccessKeyService, CachedAccessKeys
 from sagebox.services.platform import Platform
 
@@ -46,8 +48,11 @@ FAMILIES = (
     "transform",
     "hosting",
     "registry",
+    "automl",
+    "monitoring",
     "pipelines",
     "experiments",
+    "lineage",
     "notebooks",
     "s3",
     "signin",
@@ -108,6 +113,19 @@ class Console:
         routes += [route for family in self.families for route in family.routes]
         self.routes = [CompiledRoute(route) for route in routes]
         self.nav = [(f.nav_title, f.nav_path) for f in self.families if f.nav_title]
+        # What a page's first view would otherwise pay for once per process (compiling the
+        # templates, loading botocore's models of the services the pages call), done
+        # while the server starts.
+        threading.Thread(target=self._warm, name="console-warm-up", daemon=True).start()
+
+    def _warm(self) -> None:
+        try:
+            for name in self.env.list_templates(extensions=["html"]):
+                self.env.get_template(name)
+            for service in TABLES:
+                service_model(service)
+        except Exception:  # a cold first view is slower, never wrong
+            log.warning("the console's warm-up failed", exc_info=True)
 
     async def handle(self, request: Request, body: bytes) -> Response:
         path = request.url.path

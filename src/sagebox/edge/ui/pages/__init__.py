@@ -43,8 +43,9 @@ class PageContext:
     def query(self, name: str, default: str = "") -> str:
         return self.request.query_params.get(name, default)
 
-    def render(self, template: str, status: int = 200, **context: Any) -> Response:
-        return HTMLResponse(self.render_template(template, context), status_code=status)
+    def render(self, template: str, http_status: int = 200, **context: Any) -> Response:
+        # not `status`: pages pass a resource's status to their template under that name
+        return HTMLResponse(self.render_template(template, context), status_code=http_status)
 
     def redirect(self, path: str, msg: str = "", **query: str) -> Response:
         """303 to a console page (after a form: the browser GETs it); `msg` is shown there
@@ -104,6 +105,7 @@ class ListPage:
     name_filter: bool = True  # NameContains
     page_size: int = 50
     intro: str = ""
+    links: tuple[tuple[str, str], ...] = ()  # (label, console path) shown above the table
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,14 @@ RUNNING = (
         "TransformJobStatus",
         "/ui/transform-jobs/",
     ),
+    (
+        "AutoML job",
+        "ListAutoMLJobs",
+        "AutoMLJobSummaries",
+        "AutoMLJobName",
+        "AutoMLJobStatus",
+        "/ui/automl-jobs/",
+    ),
 )
 LIVE_ENDPOINT_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "InService")
 # The console page of each family's list, where it has one.
@@ -56,6 +64,8 @@ FAMILY_PATHS = {
     "ModelPackageGroup": "/ui/model-package-groups",
     "Pipeline": "/ui/pipelines",
     "Experiment": "/ui/experiments",
+    "AutoMLJob": "/ui/automl-jobs",
+    "MonitoringSchedule": "/ui/monitoring-schedules",
 }
 
 

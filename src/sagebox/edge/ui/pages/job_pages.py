@@ -4,7 +4,9 @@ transform jobs use it; a family outgrows it by getting its own module and templa
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 
@@ -21,6 +23,8 @@ class JobKind:
     slug: str  # processing-jobs
     log_group: str
     end_member: str  # ProcessingEndTime
+    # more for the page from the Describe answer (a processing job's report), or None
+    extras: Callable[[PageContext, dict[str, Any]], Awaitable[dict[str, Any]]] | None = None
 
     @property
     def name_member(self) -> str:
@@ -52,8 +56,10 @@ def job_family(job: JobKind, nav_title: str) -> FamilyPages:
         described = await ctx.api(f"Describe{job.kind}", **{job.name_member: name})
         events = await log_events(ctx, job.log_group, name)
         status = described[job.status_member]
+        extras = await job.extras(ctx, described) if job.extras else {}
         return ctx.render(
             "job.html",
+            **extras,
             job=described,
             kind=job,
             name=name,

@@ -25,7 +25,7 @@ async def signin(ctx: PageContext) -> Response:
     )
     if key is None:
         return ctx.render(
-            "signin.html", status=401, next=_next(ctx.form.get("next", "")), failed=True
+            "signin.html", http_status=401, next=_next(ctx.form.get("next", "")), failed=True
         )
     ctx.new_session = sessions.signed_in(key)
     return ctx.redirect(_next(ctx.form.get("next", "")))

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from sagebox.edge.ui.curves import thin
 from sagebox.edge.ui.formatting import status_class, when
 from sagebox.edge.ui.pages import Column, FamilyPages, ListPage, PageContext, PageRoute, model_enum
 from sagebox.services.logs import TRAINING_GROUP
@@ -167,8 +168,9 @@ async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
         "secondaryStatus": described.get("SecondaryStatus"),
         "running": running,
         "finalMetrics": described.get("FinalMetricDataList", []),
-        # each metric's values a step; the chart's x is the step
-        "metrics": {metric: {"value": series} for metric, series in values.items()},
+        # each metric's curve as the chart draws it (a long one thinned to the chart's
+        # width, curves.py): the steps, their values, and how many steps there are
+        "metrics": {metric: _curve(series) for metric, series in values.items()},
         "log": tail,
         "transitions": [
             {
@@ -182,6 +184,11 @@ async def live_state(ctx: PageContext, name: str) -> dict[str, Any]:
         "failureReason": described.get("FailureReason"),
         "described": described,
     }
+
+
+def _curve(series: list[float]) -> dict[str, Any]:
+    steps, kept = thin(series)
+    return {"step": steps, "value": kept, "count": len(series)}
 
 
 async def job_page(ctx: PageContext) -> Response:

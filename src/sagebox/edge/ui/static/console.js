@@ -73,7 +73,7 @@
     function render(state) {
       Object.keys(state.metrics).sort().forEach(function (name, i) {
         var values = state.metrics[name].value;
-        var steps = values.map(function (_, k) { return k; });
+        var steps = state.metrics[name].step; /* a long curve comes thinned: its steps say which */
         drawChart(charts, name, steps, values, "step", i, false);
       });
       var status = document.getElementById("job-status");
@@ -120,7 +120,7 @@
         state.finalMetrics.forEach(function (m) {
           var row = document.createElement("tr");
           row.setAttribute("data-metric", m.MetricName);
-          [m.MetricName, m.Value, (state.metrics[m.MetricName] || { value: [] }).value.length].forEach(function (v) {
+          [m.MetricName, m.Value, (state.metrics[m.MetricName] || { count: 0 }).count].forEach(function (v) {
             var cell = document.createElement("td");
             cell.textContent = String(v);
             row.appendChild(cell);
