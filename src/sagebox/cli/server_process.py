@@ -31,13 +31,6 @@ class ServerProcess:
         self._process: subprocess.Popen[str] | None = None
         self.output: deque[str] = deque(maxlen=400)
 
-    @property
-    def pid(self) -> int:
-        """The process id of the running server."""
-        if self._process is None:
-            raise RuntimeError("the server is not started")
-        return self._process.pid
-
     def start(self, timeout: float = 60.0) -> ServerProcess:
         env = dict(os.environ)
         env.update(self._extra_env)
