@@ -197,7 +197,7 @@ def run(repeats: int = REPEATS) -> dict[str, Any]:
 
 # -- endpoints ---------------------------------------------------------------------------
 
-INVOCATIONS = 1000
+INVOCATIONS = 500
 INVOCATION_ROUNDS = 3
 ENDPOINT_TARGET = 1.5
 # The edge routes by the SigV4 credential scope and verifies no signature without keys.
@@ -280,6 +280,7 @@ def run_endpoints(rounds: int = INVOCATION_ROUNDS) -> dict[str, Any]:
         AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1"
     )
     archive, row = _model_archive()
+    load = os.getloadavg()[0]
     cluster = Cluster(
         initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False}
     )
@@ -333,7 +334,8 @@ def run_endpoints(rounds: int = INVOCATION_ROUNDS) -> dict[str, Any]:
         "local executor, one on a one-node Ray cluster on the same machine (2 CPUs, resource_scale 0.25), "
         "whose instance is a Ray actor listening on the node's address: the difference is the hop from "
         "the API server to a model server on a node address instead of its loopback, and the model "
-        "server running as a Ray worker's child. Client, servers and Ray share the machine's CPUs.",
+        "server running as a Ray worker's child. Client, servers and Ray share the machine's CPUs; the "
+        f"machine's 1-minute load average was {load:.1f} when the benchmark started.",
     }
 
 
