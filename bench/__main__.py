@@ -55,6 +55,7 @@ BENCHMARKS = {
     "console": console.run,
     "console_live": console_live.run,
     "scale_out": scale_out.run,
+    "scale_out_endpoints": scale_out.run_endpoints,
     "automl_serving": automl_serving.run,
     "forecasting": forecasting.run,
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import os
 import statistics
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -191,6 +192,150 @@ def run(repeats: int = REPEATS) -> dict[str, Any]:
         "object folder; the Ray one runs the host on a one-node Ray cluster on the same machine (2 CPUs, "
         "resource_scale 0.5), so the ratio is the executor's own cost: the placement group, the host actor, "
         "the workspace shipped to the node and back through Ray's object store, the lines read over Ray calls.",
+    }
+
+
+# -- endpoints ---------------------------------------------------------------------------
+
+INVOCATIONS = 500
+INVOCATION_ROUNDS = 3
+ENDPOINT_TARGET = 1.5
+# The edge routes by the SigV4 credential scope and verifies no signature without keys.
+AUTH = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=0"
+
+
+def _model_archive() -> tuple[bytes, bytes]:
+    """A 100-tree XGBoost model on scikit-learn's breast cancer data, and one CSV row."""
+    import xgboost
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    booster = xgboost.train(
+        {"objective": "binary:logistic", "max_depth": 4},
+        xgboost.DMatrix(data.data, label=data.target),
+        num_boost_round=100,
+    )
+    raw = bytes(booster.save_raw("json"))
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    row = io.StringIO()
+    np.savetxt(row, data.data[:1], delimiter=",", fmt="%.10g")
+    return archive.getvalue(), row.getvalue().encode()
+
+
+def _deploy(server: Any, archive: bytes) -> str:
+    """An endpoint `bench` of one ml.m5.large instance; its invocation URL."""
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=server.endpoint_url)
+    sagemaker = boto3.client("sagemaker", endpoint_url=server.endpoint_url)
+    s3.create_bucket(Bucket="bench")
+    s3.put_object(Bucket="bench", Key="model/model.tar.gz", Body=archive)
+    sagemaker.create_model(
+        ModelName="bench",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/Bench",
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://bench/model/model.tar.gz"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="bench",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "bench",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    return f"{server.endpoint_url}/endpoints/bench/invocations"
+
+
+def _latencies(client: Any, url: str, row: bytes, count: int) -> list[float]:
+    headers = {"Content-Type": "text/csv", "Authorization": AUTH}
+    latencies = []
+    for _ in range(count):
+        began = time.perf_counter()
+        client.post(url, content=row, headers=headers).raise_for_status()
+        latencies.append(time.perf_counter() - began)
+    return latencies
+
+
+def run_endpoints(rounds: int = INVOCATION_ROUNDS) -> dict[str, Any]:
+    """InvokeEndpoint p50 through an instance on a Ray node against a local instance: one
+    `sagebox serve` per executor, the same model, interleaved sequential rounds."""
+    import httpx
+    from ray.cluster_utils import Cluster
+
+    from sagebox.cli.server_process import ServerProcess
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1"
+    )
+    archive, row = _model_archive()
+    load = os.getloadavg()[0]
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False}
+    )
+    p50s: dict[str, list[float]] = {"local": [], "ray": []}
+    try:
+        cluster.wait_for_nodes()
+        with tempfile.TemporaryDirectory(prefix="sagebox-bench-") as scratch:
+            servers = {
+                "local": ServerProcess(Path(scratch) / "local"),
+                "ray": ServerProcess(
+                    Path(scratch) / "ray",
+                    {"RAY_ADDRESS": cluster.address},
+                    ["--executor", "ray://auto?resource_scale=0.25"],
+                ),
+            }
+            try:
+                urls = {kind: _deploy(server.start(), archive) for kind, server in servers.items()}
+                with httpx.Client() as client:
+                    for url in urls.values():
+                        _latencies(client, url, row, 100)  # warm-up: connections, pools
+                    for _ in range(rounds):
+                        for kind, url in urls.items():
+                            times = _latencies(client, url, row, INVOCATIONS)
+                            p50s[kind].append(statistics.median(times) * 1000)
+            finally:
+                for server in servers.values():
+                    server.stop()
+    finally:
+        cluster.shutdown()
+    local, ray_p50 = min(p50s["local"]), min(p50s["ray"])
+    ratio = ray_p50 / local
+
+    def runs(values: list[float]) -> str:
+        return ", ".join(f"{v:.2f}" for v in values)
+
+    return {
+        "name": "scale_out_endpoints",
+        "rows": [
+            {
+                "measure": "InvokeEndpoint p50, concurrency 1 (ms, best round)",
+                "sagebox": f"{ray_p50:.2f} through the Ray-placed instance (rounds {runs(p50s['ray'])})",
+                "reference": f"{local:.2f} through the local instance (rounds {runs(p50s['local'])})",
+                "ratio": f"{ratio:.2f}x",
+                "target": f"<= {ENDPOINT_TARGET}x",
+                "met": "yes" if ratio <= ENDPOINT_TARGET else "no",
+            }
+        ],
+        "notes": f"XGBoost, 100 trees, breast cancer data, one CSV row per request, {INVOCATIONS} sequential "
+        f"requests per round, {rounds} interleaved rounds after 100 warm-up requests each; plain HTTP "
+        "(httpx) to InvokeEndpoint of two `sagebox serve` processes (SQLite, local objects), one with the "
+        "local executor, one on a one-node Ray cluster on the same machine (2 CPUs, resource_scale 0.25), "
+        "whose instance is a Ray actor listening on the node's address: the difference is the hop from "
+        "the API server to a model server on a node address instead of its loopback, and the model "
+        "server running as a Ray worker's child. Client, servers and Ray share the machine's CPUs; the "
+        f"machine's 1-minute load average was {load:.1f} when the benchmark started.",
     }
 
 

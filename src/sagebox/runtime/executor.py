@@ -8,6 +8,10 @@ touches: `wait` (with a deadline), `stop` (SIGTERM, then SIGKILL after the grace
 period), `terminate`, the hosts' exit codes, and a `token` a restarted server gives
 back to `Executor.end_leftovers` to end what the previous server left running.
 
+A server host (an endpoint instance's model server) names the variable of the port it
+listens on (`HostCommand.port_variable`): an executor whose hosts run on other machines
+picks the port on the host's node, and `Execution.listening` says where to reach it.
+
 `LocalProcessExecutor` (runtime/local_executor.py) runs each host as a process group on
 this machine; `RayExecutor` (runtime/ray_executor.py) runs each host on a node of a Ray
 cluster. Both pass the same contract suite (tests/runtime/test_executor_contract.py).
@@ -26,6 +30,9 @@ from typing import Any
 
 # Called with each line a host prints (escaped as CloudWatch shows it) and its time.
 LineListener = Callable[[str, float], None]
+# Set in a server host's environment by an executor that placed it on another machine: the
+# address of its node, to listen on instead of the loopback.
+BIND_ADDRESS_VARIABLE = "SAGEBOX_BIND_ADDRESS"
 # What a restarted server needs to find and end an execution's leftovers (JSON-serialisable).
 ExecutionToken = dict[str, Any]
 
@@ -57,6 +64,24 @@ class HostCommand:
     log_file: Path
     workspace: Path | None = None
     instance_type: str | None = None
+    port_variable: str | None = None
+    """A server host's port: the variable naming the TCP port it listens on. An executor
+    that runs the host on another machine picks a free port on that node, sets it there
+    with BIND_ADDRESS_VARIABLE (the node's address), copies the workspace in but brings
+    nothing back; `Execution.listening` tells where the server is."""
+    spread: str | None = None
+    """Server hosts of separate executions with the same key (a variant's instances) are
+    placed on different nodes where the cluster has enough."""
+
+
+@dataclass(frozen=True)
+class Listening:
+    """Where a server host placed on a cluster node listens."""
+
+    address: str
+    port: int
+    node: str
+    """The node's id in its cluster."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +135,12 @@ class Execution(ABC):
     @abstractmethod
     def terminate(self) -> ExecutionOutcome:
         """Ends every host now (SIGTERM, SIGKILL after the grace period) and waits."""
+
+    def listening(self, host: str) -> Listening | None:
+        """Where a server host listens when the executor chose it (a cluster node's address
+        and a port of that node); None when the command's own environment says (this
+        machine's loopback)."""
+        return None
 
     def running(self) -> bool:
         """True while every host is still running."""

@@ -3,6 +3,10 @@
 The process sees what a SageMaker inference container sees, rooted in its own folder:
 the model unpacked in `<base>/model`, `SAGEMAKER_BIND_TO_PORT` naming its port, and
 `GET /ping`, `POST /invocations` and `GET /execution-parameters` served there.
+
+An endpoint's server names a `spread` key (its variant): on a cluster executor it then
+runs on a node, its folder copied there, listening on the node's address and a port
+the node picked, which `url` names once started; on one machine the key changes nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from sagebox.runtime.executor import Execution, Executor, HostCommand
+from sagebox.runtime.executor import Execution, Executor, HostCommand, Listening
 from sagebox.runtime.logs import read_events
 
 READY_TIMEOUT_SECONDS = 60.0
@@ -50,6 +54,8 @@ class ModelServerProcess:
         log_file: Path,
         environment: Mapping[str, str] | None = None,
         grace_seconds: float = 5.0,
+        spread: str | None = None,
+        instance_type: str | None = None,
     ) -> None:
         self.handler = handler
         self._executor = executor
@@ -75,8 +81,16 @@ class ModelServerProcess:
             base_dir,
             env,
             log_file,
+            # A cluster executor ships the folder (the model, the code) to the node; the
+            # port variable makes it pick the node's port and address.
+            workspace=base_dir if spread is not None else None,
+            instance_type=instance_type,
+            port_variable="SAGEMAKER_BIND_TO_PORT" if spread is not None else None,
+            spread=spread,
         )
         self._execution: Execution | None = None
+        self.placement: Listening | None = None
+        """Where the server runs when the executor placed it on a cluster node."""
 
     @property
     def token(self) -> dict[str, object] | None:
@@ -85,6 +99,10 @@ class ModelServerProcess:
 
     def start(self) -> None:
         self._execution = self._executor.start([self._command], grace_seconds=self._grace)
+        self.placement = self._execution.listening(self.HOST)
+        if self.placement is not None:
+            self.url = f"http://{self.placement.address}:{self.placement.port}"
+            self.port = self.placement.port
 
     def alive(self) -> bool:
         return self._execution is not None and self._execution.running()

@@ -19,11 +19,22 @@ lines several times a second into the API server's log files and listeners; stop
 deadlines and a failing host end every host with SIGTERM, then SIGKILL after the grace
 period, as on one machine. A host whose node is lost exits with -SIGKILL and a log line
 saying so. Actors and placement groups are detached and named after the execution's
-marker, so a restarted server ends what its predecessor left through the token.
+marker, so a restarted server ends what its predecessor left through the token; server
+hosts' actors are not detached but owned by the API server's process, so Ray ends them
+with it.
 
-Commands without a workspace (endpoint and transform model servers, which the API server
-proxies on its own loopback, and setup steps) run on the API server's machine with the
-local executor.
+A server host (an endpoint instance's model server, `HostCommand.port_variable`) is an
+actor like a job's host, running the same model server command it would run locally: its
+model folder travels to the node as its workspace (and nothing comes back), it listens on
+the node's address and a port the node picks, and `RayExecution.listening` tells the API
+server where to send requests. Server hosts sharing a `spread` key (a variant's
+instances) are sent to different nodes (node affinity, soft) while there are nodes
+without one; when the node of one dies its actor is lost like a job's host, which the
+endpoint supervisor sees and replaces on a node still alive.
+
+Commands without a workspace (transform model servers, which the API server proxies on
+its own loopback, and setup steps) run on the API server's machine with the local
+executor.
 """
 
 from __future__ import annotations
@@ -34,14 +45,18 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import ray
 from ray.util.placement_group import PlacementGroup, placement_group, remove_placement_group
-from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+from ray.util.scheduling_strategies import (
+    NodeAffinitySchedulingStrategy,
+    PlacementGroupSchedulingStrategy,
+)
 
 from sagebox.runtime.executor import (
     Execution,
@@ -51,6 +66,7 @@ from sagebox.runtime.executor import (
     ExitCause,
     HostCommand,
     LineListener,
+    Listening,
     first_ending,
 )
 from sagebox.runtime.instance_types import InstanceResources, instance_resources
@@ -64,6 +80,8 @@ NAMESPACE = "sagebox"
 POLL_SECONDS = 0.1
 CALL_TIMEOUT_S = 60.0
 RENDEZVOUS_ADDRESS_VARIABLES = ("MASTER_ADDR",)
+# How long a node that lost a host gets no new server host of a spread key.
+LOST_NODE_AVOIDED_S = 120.0
 _RemoteHost = ray.remote(HostProcess)
 _connecting = threading.Lock()
 
@@ -80,6 +98,50 @@ class _Host:
     code: int | None = None
     lost: bool = False
     node: dict[str, str] = field(default_factory=dict)
+    port: int | None = None
+    """A server host's port on its node."""
+
+
+class _Spread:
+    """Which node each running server host of a spread key was sent to, so that the next
+    host of that key goes to a node without one (the least busy such node), never to a
+    node that just lost a host: Ray declares a node dead seconds after its actors stop
+    answering, and the replacement of a lost instance starts at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._nodes: dict[str, dict[str, str]] = {}  # key -> execution marker -> node id
+        self._lost: dict[str, float] = {}  # node id -> when a host was lost with it
+
+    def lost(self, node: str) -> None:
+        with self._lock:
+            self._lost[node] = time.monotonic()
+
+    def choose(self, key: str, marker: str, candidates: Sequence[str]) -> str | None:
+        """A node of `candidates` holding no host of `key` (None if each holds one),
+        booked for `marker` at once so that concurrent starts go apart."""
+        with self._lock:
+            booked = self._nodes.setdefault(key, {})
+            load = Counter(node for nodes in self._nodes.values() for node in nodes.values())
+            recent = time.monotonic() - LOST_NODE_AVOIDED_S
+            avoided = {node for node, at in self._lost.items() if at > recent}
+            free = [node for node in candidates if node not in booked.values() and node not in avoided]
+            if not free:
+                return None
+            chosen = min(free, key=lambda node: (load[node], node))
+            booked[marker] = chosen
+            return chosen
+
+    def placed(self, key: str, marker: str, node: str) -> None:
+        with self._lock:
+            self._nodes.setdefault(key, {})[marker] = node
+
+    def release(self, key: str, marker: str) -> None:
+        with self._lock:
+            booked = self._nodes.get(key, {})
+            booked.pop(marker, None)
+            if not booked:
+                self._nodes.pop(key, None)
 
 
 class RayExecution(Execution):
@@ -89,8 +151,12 @@ class RayExecution(Execution):
         group: PlacementGroup | None,
         marker: str,
         on_line: LineListener | None,
+        on_end: Callable[[], None] = lambda: None,
+        on_lost: Callable[[str], None] = lambda _: None,
     ) -> None:
         self._hosts = hosts
+        self._on_end = on_end
+        self._on_lost = on_lost
         self._group = group
         self._marker = marker
         self._on_line = on_line
@@ -125,6 +191,12 @@ class RayExecution(Execution):
     def exit_codes(self) -> dict[str, int | None]:
         return {h.command.host: h.code for h in self._hosts}
 
+    def listening(self, host: str) -> Listening | None:
+        for h in self._hosts:
+            if h.command.host == host and h.port is not None:
+                return Listening(h.node["address"], h.port, h.node["node_id"])
+        return None
+
     def stop(self) -> None:
         self._stop.set()
 
@@ -153,6 +225,8 @@ class RayExecution(Execution):
         host.code = -signal.SIGKILL if host.code is None else host.code
         node = host.node.get("address", "unknown")
         host.log.write(f"sagebox: host {host.command.host} was lost with its Ray node {node}")
+        if "node_id" in host.node:
+            self._on_lost(host.node["node_id"])
 
     def _read(self, running: list[_Host]) -> None:
         refs = [h.actor.read.remote() for h in running]
@@ -196,7 +270,8 @@ class RayExecution(Execution):
             alive = [h for h in self._hosts if not h.lost]
             self._read(alive)  # the lines printed while ending
             for host in alive:
-                if host.command.workspace is not None:
+                # A server's workspace is its model, an input only: nothing comes back.
+                if host.command.workspace is not None and host.command.port_variable is None:
                     try:
                         archive = ray.get(host.actor.collect.remote(), timeout=CALL_TIMEOUT_S)
                     except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
@@ -205,6 +280,7 @@ class RayExecution(Execution):
                     if archive:
                         unpack_folder(archive, host.command.workspace)
             _dispose(self._hosts, self._group)
+            self._on_end()
             for host in self._hosts:
                 host.log.close()
             self._outcome = ExecutionOutcome(
@@ -251,6 +327,7 @@ class RayExecutor(Executor):
         self.resource_scale = resource_scale
         self.placement_timeout = placement_timeout
         self._local = LocalProcessExecutor()
+        self._spread = _Spread()
 
     @classmethod
     def from_url(cls, url: str) -> RayExecutor:
@@ -295,13 +372,20 @@ class RayExecutor(Executor):
             bundle["GPU"] = float(wanted.gpus)
         return bundle
 
+    @staticmethod
+    def _fitting_nodes(bundle: Mapping[str, float]) -> list[str]:
+        """The ids of the live nodes large enough to hold one host of `bundle`."""
+        return [
+            node["NodeID"]
+            for node in ray.nodes()
+            if node.get("Alive")
+            and all(node["Resources"].get(k, 0.0) >= v for k, v in bundle.items())
+        ]
+
     def _check_fits(self, command: HostCommand, bundle: Mapping[str, float]) -> None:
         """OSError when no node of the cluster could ever hold one host (a wait would never end)."""
-        for node in ray.nodes():
-            if node.get("Alive") and all(
-                node["Resources"].get(k, 0.0) >= v for k, v in bundle.items()
-            ):
-                return
+        if self._fitting_nodes(bundle):
+            return
         kind = command.instance_type or "the default instance type"
         raise OSError(
             f"no node of the Ray cluster has the resources of one {kind} "
@@ -327,31 +411,48 @@ class RayExecutor(Executor):
             self._check_fits(command, bundle)
         # One host needs no group: its actor's own reservation places it, a step less.
         group = None if len(commands) == 1 else self._reserve(bundles, marker)
+        spread = commands[0].spread if group is None else None
+        strategies: list[Any] = [
+            PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=index)
+            if group is not None
+            else "DEFAULT"
+            for index in range(len(commands))
+        ]
+        if spread is not None:
+            node = self._spread.choose(spread, marker, self._fitting_nodes(bundles[0]))
+            # Soft, spilling elsewhere when that node is full; Ray's own SPREAD when every
+            # node already holds one of the key's hosts.
+            strategies[0] = (
+                NodeAffinitySchedulingStrategy(node, soft=True, _spill_on_unavailable=True)
+                if node is not None
+                else "SPREAD"
+            )
         hosts = [
             _Host(
                 command,
                 _RemoteHost.options(
                     name=_actor_name(marker, command.host),
                     namespace=NAMESPACE,
-                    lifetime="detached",
+                    # A job's hosts outlive a crashed API server, whose successor ends them
+                    # through the token; a server host is owned by this process and ends with
+                    # it, as a local model server does (its endpoint is redeployed at restart).
+                    lifetime=None if command.port_variable is not None else "detached",
                     max_concurrency=4,
                     num_cpus=bundle["CPU"],
                     memory=bundle["memory"],
                     num_gpus=bundle.get("GPU", 0),
-                    scheduling_strategy=(
-                        PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=index)
-                        if group is not None
-                        else "DEFAULT"
-                    ),
+                    scheduling_strategy=strategy,
                 ).remote(command.host),
                 LogWriter(command.log_file),
             )
-            for index, (command, bundle) in enumerate(zip(commands, bundles, strict=True))
+            for command, bundle, strategy in zip(commands, bundles, strategies, strict=True)
         ]
         try:
             nodes = ray.get([h.actor.node.remote() for h in hosts], timeout=self.placement_timeout)
             for host, node in zip(hosts, nodes, strict=True):
                 host.node = node
+            if spread is not None:
+                self._spread.placed(spread, marker, nodes[0]["node_id"])
             leader = nodes[0]["address"]
             refs = []
             for host in hosts:
@@ -364,12 +465,25 @@ class RayExecutor(Executor):
                 workspace = str(command.workspace) if command.workspace is not None else None
                 refs.append(
                     host.actor.start.remote(
-                        list(command.argv), str(command.cwd), env, grace_seconds, workspace, archive
+                        list(command.argv),
+                        str(command.cwd),
+                        env,
+                        grace_seconds,
+                        workspace,
+                        archive,
+                        command.port_variable,
                     )
                 )
-            for ref in refs:
-                ray.get(ref, timeout=CALL_TIMEOUT_S)
+            for host, ref in zip(hosts, refs, strict=True):
+                host.port = ray.get(ref, timeout=CALL_TIMEOUT_S)
+                if host.port is not None:
+                    host.log.write(
+                        f"sagebox: {host.command.host} listens on {host.node['address']}:{host.port} "
+                        f"on Ray node {host.node['node_id']}"
+                    )
         except BaseException as exc:
+            if spread is not None:
+                self._spread.release(spread, marker)
             self._abandon(hosts, group)
             if isinstance(exc, ray.exceptions.GetTimeoutError):
                 raise _no_room(len(commands), self.placement_timeout) from exc
@@ -378,7 +492,8 @@ class RayExecutor(Executor):
             if isinstance(exc, ray.exceptions.RayError):
                 raise OSError(f"the Ray cluster could not start the job's hosts: {exc}") from exc
             raise
-        execution = RayExecution(hosts, group, marker, on_line)
+        on_end = (lambda: self._spread.release(spread, marker)) if spread is not None else (lambda: None)
+        execution = RayExecution(hosts, group, marker, on_line, on_end, self._spread.lost)
         execution._pump.start()
         return execution
 

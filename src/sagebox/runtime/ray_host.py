@@ -7,7 +7,8 @@ of the command (and of the shell scripts the job received) at that copy, runs th
 command as a local `JobProcess`, and keeps the lines it prints until the executor reads
 them. At the end it packs what the host wrote
 or changed, for the executor to lay back into the API server's workspace. Nothing here
-assumes the node shares a file system with the API server.
+assumes the node shares a file system with the API server. A server host (a model
+server) gets a free port of the node and the node's address to listen on.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from sagebox.runtime.executor import BIND_ADDRESS_VARIABLE
 from sagebox.runtime.logs import LogWriter
 from sagebox.runtime.opt_ml import shell_scripts
+from sagebox.runtime.ports import rendezvous_port
 from sagebox.runtime.process import JobProcess
 
 # Set in each host's environment: the Ray node it runs on (its id and address).
@@ -114,8 +117,11 @@ class HostProcess:
         grace_seconds: float,
         workspace: str | None,
         archive: bytes | None,
+        port_variable: str | None = None,
     ) -> int | None:
-        """Unpacks the workspace and starts the command; OSError when it cannot start."""
+        """Unpacks the workspace and starts the command; OSError when it cannot start.
+        A server host (`port_variable`) is given a free port of this node, which it
+        returns; None for any other host."""
         argv, env = list(argv), dict(env)
         if workspace is not None:
             self._root = self._scratch / "workspace"
@@ -135,6 +141,11 @@ class HostProcess:
             os.setpriority(os.PRIO_PROCESS, 0, 0)
         node = self.node()
         env[NODE_ID_VARIABLE], env[NODE_ADDRESS_VARIABLE] = node["node_id"], node["address"]
+        port = None
+        if port_variable is not None:
+            # Chosen here, on the node, as only the node knows which of its ports are free.
+            port = rendezvous_port(node["address"])
+            env[port_variable], env[BIND_ADDRESS_VARIABLE] = str(port), node["address"]
         # The devices Ray gave this actor are the host's.
         if "CUDA_VISIBLE_DEVICES" in os.environ:
             env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
@@ -147,7 +158,7 @@ class HostProcess:
             grace_seconds=grace_seconds,
         )
         self._process.start()
-        return self._process.pid
+        return port
 
     def _keep(self, line: str, at: float) -> None:
         with self._lock:

@@ -1,7 +1,9 @@
 """``python -m sagebox.serving --handler sagebox.serving.handlers.xgboost``: run one model server.
 
 The model folder is ``$SAGEMAKER_BASE_DIR/model`` (base ``/opt/ml`` by default), the
-port ``$SAGEMAKER_BIND_TO_PORT`` (8080 by default); flags override both. The model is
+port ``$SAGEMAKER_BIND_TO_PORT`` (8080 by default); flags override both. It listens on
+127.0.0.1, or on ``$SAGEBOX_BIND_ADDRESS`` (a cluster node's address, set by the executor
+that placed it there). The model is
 loaded before the server listens: if that fails, one line starting ``ModelLoadError:``
 goes to stderr and the process exits 1. Once listening it prints
 ``sagebox model server ready on port N``.
@@ -20,7 +22,7 @@ from pathlib import Path
 from sagebox.algorithms.process_exit import exit_at_once
 from sagebox.serving.errors import ModelLoadError
 from sagebox.serving.handlers import load_handler
-from sagebox.serving.server import InferenceApp, run
+from sagebox.serving.server import HOST, InferenceApp, run
 
 PORT_VARIABLE = "SAGEMAKER_BIND_TO_PORT"
 BASE_DIR_VARIABLE = "SAGEMAKER_BASE_DIR"
@@ -28,6 +30,8 @@ DEFAULT_PORT = 8080
 DEFAULT_BASE_DIR = "/opt/ml"
 EXIT_MODEL_LOAD_FAILED = 1
 EXIT_WITH_PARENT_VARIABLE = "SAGEBOX_EXIT_WITH_PARENT"
+# runtime.executor.BIND_ADDRESS_VARIABLE: the model server does not import the runtime.
+BIND_ADDRESS_VARIABLE = "SAGEBOX_BIND_ADDRESS"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         print(f"ModelLoadError: {message}", file=sys.stderr, flush=True)
         return EXIT_MODEL_LOAD_FAILED
-    run(InferenceApp(handler), port, _announce)
+    run(InferenceApp(handler), port, _announce, host=os.environ.get(BIND_ADDRESS_VARIABLE) or HOST)
     return 0
 
 

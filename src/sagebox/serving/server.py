@@ -195,11 +195,11 @@ class _Server(uvicorn.Server):
         return False
 
 
-def run(app: InferenceApp, port: int, on_ready: Callable[[int], None]) -> None:
-    """Serve ``app`` on 127.0.0.1:``port`` (0: any free port) until SIGINT or SIGTERM."""
+def run(app: InferenceApp, port: int, on_ready: Callable[[int], None], host: str = HOST) -> None:
+    """Serve ``app`` on ``host``:``port`` (0: any free port) until SIGINT or SIGTERM."""
     config = uvicorn.Config(
         app,
-        host=HOST,
+        host=host,
         port=port,
         loop="auto",
         http="auto",

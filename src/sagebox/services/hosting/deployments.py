@@ -61,6 +61,7 @@ def new_deployment(
                 weight=float(override.get("weight", variant.get("InitialVariantWeight", 1.0))),
                 desired_count=int(override.get("count", variant.get("InitialInstanceCount") or 0)),
                 serverless=variant.get("ServerlessConfig"),
+                instance_type=variant.get("InstanceType"),
             )
     return deployment
 

@@ -3,6 +3,8 @@
 An instance is a chain of model server processes, one per container of the model
 (one for a single-container model, 2 to 15 for a serial inference pipeline). A
 variant holds its instances and answers which healthy one takes the next request.
+On a cluster executor (Ray) each server runs on a node, reserving the variant's instance
+type, and a variant's instances are spread over different nodes.
 """
 
 from __future__ import annotations
@@ -57,6 +59,11 @@ class Instance:
     in_flight: int = 0
     last_used: float = field(default_factory=time.time)
 
+    @property
+    def nodes(self) -> list[str]:
+        """The cluster nodes its servers run on (empty on one machine)."""
+        return [s.placement.node for s in self.servers if s.placement is not None]
+
     def alive(self) -> bool:
         return all(s.alive() for s in self.servers)
 
@@ -105,8 +112,12 @@ class VariantFleet:
         weight: float,
         desired_count: int,
         serverless: dict[str, Any] | None = None,
+        instance_type: str | None = None,
     ) -> None:
         self.name = name
+        self.instance_type = instance_type
+        # The instances of this variant go to different nodes of a cluster.
+        self.spread_key = f"{name}-{uuid.uuid4().hex[:8]}"
         self.containers = containers
         self._executor = executor
         self.weight = weight
@@ -128,8 +139,10 @@ class VariantFleet:
                 base_dir=plan.base_dir,
                 log_file=plan.log_dir / f"{self.name}-{instance_id}.jsonl",
                 environment=plan.environment,
+                spread=f"{self.spread_key}/{index}",
+                instance_type=self.instance_type,
             )
-            for plan in self.containers
+            for index, plan in enumerate(self.containers)
         ]
         instance = Instance(instance_id, servers)
         try:
@@ -143,6 +156,8 @@ class VariantFleet:
         instance.healthy = True
         with self._lock:
             self.instances.append(instance)
+        if instance.nodes:
+            log.info("instance %s of variant %s runs on node(s) %s", instance_id, self.name, ", ".join(instance.nodes))
         return instance
 
     def scale_to(self, count: int) -> None:
@@ -167,10 +182,16 @@ class VariantFleet:
             return False
 
     def replace(self, instance: Instance) -> None:
-        """Swaps a dead instance for a fresh one (the health checker calls this)."""
+        """Swaps a dead instance for a fresh one (the health checker calls this). The old
+        one is ended while the new one starts: on a cluster, ending an instance whose node
+        just died may wait for the cluster to declare it lost."""
         self.remove(instance)
-        instance.stop()
-        self.launch_instance()
+        ending = threading.Thread(target=instance.stop, name=f"stop-{instance.id}", daemon=True)
+        ending.start()
+        try:
+            self.launch_instance()
+        finally:
+            ending.join()
 
     def healthy_instances(self) -> list[Instance]:
         with self._lock:

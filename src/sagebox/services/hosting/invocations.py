@@ -149,17 +149,18 @@ class InvocationService:
                     called = time.perf_counter()
                     answer = await self._call_instance(endpoint, instance, invocation)
                     return (*answer, time.perf_counter() - called)
+                except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                    # Refused, or no answer to connecting (a cluster node that vanished): the
+                    # request never reached the instance, which is gone or going. Out of
+                    # rotation until the health checker has replaced it; try another.
+                    instance.healthy = False
+                    log.warning("instance %s of %s/%s unreachable: %s", instance.id, endpoint, fleet.name, exc)
                 except TimeoutError as exc:
                     raise ModelError(
                         f"Your invocation timed out while waiting for a response from container primary "
                         f"of variant {fleet.name}.",
                         LogStreamArn=self._log_stream(endpoint),
                     ) from exc
-                except aiohttp.ClientConnectorError as exc:
-                    # Refused: the request never reached the instance, which is gone or going.
-                    # Out of rotation until the health checker has replaced it; try another.
-                    instance.healthy = False
-                    log.warning("instance %s of %s/%s unreachable: %s", instance.id, endpoint, fleet.name, exc)
                 except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
                     # The connection dropped with the request sent. Another try, once, unless the
                     # server ended by itself: then it is this request that took it down.
