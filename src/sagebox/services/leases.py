@@ -75,7 +75,9 @@ class Leases:
     def claim(self, arn: str, on_lost: LostListener | None = None) -> bool:
         """Takes the lease of a resource this server is creating or already drives; False
         when another server holds it."""
-        if self._repository is not None and not self._repository.acquire(arn, self.server_id, self.seconds):
+        if self._repository is not None and not self._repository.acquire(
+            arn, self.server_id, self.seconds
+        ):
             return False
         with self._lock:
             self._held[arn] = on_lost
@@ -139,7 +141,9 @@ class Leases:
             try:
                 self._repository.release_all(self.server_id)
             except Exception:
-                log.exception("could not release this server's leases; they expire in %.0f s", self.seconds)
+                log.exception(
+                    "could not release this server's leases; they expire in %.0f s", self.seconds
+                )
 
     def _loop(self) -> None:
         next_renewal = time.monotonic() + self.renew_seconds
@@ -153,7 +157,9 @@ class Leases:
                 try:
                     watcher()
                 except Exception:
-                    log.exception("a lease watcher failed; it runs again in %.0f s", self.scan_seconds)
+                    log.exception(
+                        "a lease watcher failed; it runs again in %.0f s", self.scan_seconds
+                    )
 
     def renew(self) -> None:
         """Extends every lease held; those taken by another server (or not renewed for a
