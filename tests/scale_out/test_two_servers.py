@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -51,7 +51,9 @@ def leases(store_url: str) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def start(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[], ServerProcess]]:
+def start(
+    store_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[], ServerProcess]]:
     """Starts one more server on the shared store and objects folder, each with its own home."""
     objects = tmp_path_factory.mktemp("shared-objects")
     servers: list[ServerProcess] = []
@@ -70,7 +72,9 @@ def start(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture(scope="module")
 def pair(start: Callable[[], ServerProcess]) -> tuple[ServerProcess, ServerProcess]:
-    return start(), start()
+    with ThreadPoolExecutor(2) as pool:  # two processes start faster side by side
+        first, second = (pool.submit(start) for _ in range(2))
+        return first.result(), second.result()
 
 
 def client(server: ServerProcess, name: str) -> Any:
@@ -91,14 +95,30 @@ def server_id(server: ServerProcess) -> str:
     raise AssertionError("the server did not say its id:\n" + "".join(server.output))
 
 
+def wait_released(leases: Any, arn: str, timeout: float = 10) -> None:
+    """The lease goes right after the job's end is written."""
+    deadline = time.time() + timeout
+    while (lease := leases.get(arn)) is not None:
+        assert time.time() < deadline, f"still leased: {lease}"
+        time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def bucket(pair: tuple[ServerProcess, ServerProcess]) -> str:
     s3 = client(pair[0], "s3")
     name = unique("two-servers")
     s3.create_bucket(Bucket=name)
     data = load_diabetes()
-    s3.put_object(Bucket=name, Key="diabetes/train/data.csv", Body=csv_bytes(data.data[:300], data.target[:300]))
-    s3.put_object(Bucket=name, Key="diabetes/validation/data.csv", Body=csv_bytes(data.data[300:], data.target[300:]))
+    s3.put_object(
+        Bucket=name,
+        Key="diabetes/train/data.csv",
+        Body=csv_bytes(data.data[:300], data.target[:300]),
+    )
+    s3.put_object(
+        Bucket=name,
+        Key="diabetes/validation/data.csv",
+        Body=csv_bytes(data.data[300:], data.target[300:]),
+    )
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4_000, 20))
     y = x[:, 0] * 3 + np.sin(x[:, 1] * 2) + rng.normal(scale=0.3, size=len(x))
@@ -112,7 +132,12 @@ def test_both_servers_serve_the_same_resources_and_a_stop_at_either_reaches_the_
 ) -> None:
     owner, other = pair
     at_owner, at_other = client(owner, "sagemaker"), client(other, "sagemaker")
-    assert client(other, "s3").head_object(Bucket=bucket, Key="diabetes/train/data.csv")["ContentLength"] > 0
+    assert (
+        client(other, "s3").head_object(Bucket=bucket, Key="diabetes/train/data.csv")[
+            "ContentLength"
+        ]
+        > 0
+    )
 
     training = unique("long")
     at_owner.create_training_job(
@@ -148,45 +173,53 @@ def test_both_servers_serve_the_same_resources_and_a_stop_at_either_reaches_the_
     at_other.stop_training_job(TrainingJobName=training)
     stopped = wait_for(at_other, training, timeout=30)
     assert stopped["TrainingJobStatus"] == "Stopped"
-    assert leases.get(arn) is None  # the work has ended: its lease is let go
+    wait_released(leases, arn)  # the work has ended: its lease is let go
 
     deadline = time.time() + 60
-    while not at_other.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)[
-        "TrainingJobSummaries"
-    ]:
+    while not at_other.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning
+    )["TrainingJobSummaries"]:
         assert time.time() < deadline, "the tuning job started no trial"
         time.sleep(0.2)
     at_other.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)
     ended = wait_tuning(at_owner, tuning, timeout=60)
     assert ended["HyperParameterTuningJobStatus"] == "Stopped"
-    trials = at_owner.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)[
-        "TrainingJobSummaries"
-    ]
+    trials = at_owner.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning
+    )["TrainingJobSummaries"]
     assert [t["TrainingJobStatus"] for t in trials] == ["Stopped"]
 
 
 def test_the_owner_killed_another_server_takes_its_tuning_job_over_within_30_s(
-    start: Callable[[], ServerProcess], pair: tuple[ServerProcess, ServerProcess], bucket: str, leases: Any
+    start: Callable[[], ServerProcess],
+    pair: tuple[ServerProcess, ServerProcess],
+    bucket: str,
+    leases: Any,
 ) -> None:
     owner = start()  # killed below; the module's pair stays up, either of them may take over
     survivor = pair[1]
     survivors = {server_id(server) for server in pair}
     at_owner, at_survivor = client(owner, "sagemaker"), client(survivor, "sagemaker")
-    depths = ["2", "3", "4", "5"]
+    depths = ["2", "3", "4"]
     name = unique("takeover")[:32]
     arn = at_owner.create_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name,
         HyperParameterTuningJobConfig=config(
-            "Grid", max_jobs=4, parallel=2, ranges={"CategoricalParameterRanges": [{"Name": "max_depth", "Values": depths}]}
+            "Grid",
+            max_jobs=3,
+            parallel=2,
+            ranges={"CategoricalParameterRanges": [{"Name": "max_depth", "Values": depths}]},
         ),
-        TrainingJobDefinition=definition(bucket, static={"objective": "reg:squarederror", "num_round": "300"}),
+        TrainingJobDefinition=definition(
+            bucket, static={"objective": "reg:squarederror", "num_round": "300"}
+        ),
     )["HyperParameterTuningJobArn"]
     assert leases.get(arn).owner == server_id(owner)
     deadline = time.time() + 120
     while True:  # kill it with a trial done and trials running
-        counters = at_survivor.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)[
-            "TrainingJobStatusCounters"
-        ]
+        counters = at_survivor.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name
+        )["TrainingJobStatusCounters"]
         if counters["Completed"] >= 1 and counters["InProgress"] >= 1:
             break
         assert time.time() < deadline, counters
@@ -207,10 +240,10 @@ def test_the_owner_killed_another_server_takes_its_tuning_job_over_within_30_s(
     )["TrainingJobSummaries"]
     # Within its budget, every configuration once: none run twice, none skipped.
     assert sorted(t["TunedHyperParameters"]["max_depth"] for t in trials) == depths
-    assert len({t["TrainingJobName"] for t in trials}) == len(trials) == 4
-    assert sum(described["TrainingJobStatusCounters"].values()) == 4
-    assert described["TrainingJobStatusCounters"]["Completed"] >= 2
+    assert len({t["TrainingJobName"] for t in trials}) == len(trials) == 3
+    assert sum(described["TrainingJobStatusCounters"].values()) == 3
+    assert described["TrainingJobStatusCounters"]["Completed"] >= 1
     for trial in trials:  # a trial the dead server was running failed, saying why
         if trial["TrainingJobStatus"] == "Failed":
             assert "sagebox server stopped" in trial["FailureReason"]
-    assert leases.get(arn) is None
+    wait_released(leases, arn)
