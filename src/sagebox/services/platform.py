@@ -93,8 +93,9 @@ class Platform:
         for family in FAMILIES:
             service = self._build(family)
             service.events = self.events
-            if hasattr(service, "watch_leases"):  # the job families: background work under leases
+            if hasattr(service, "leases"):  # background work under leases: jobs, monitoring schedules
                 service.leases = self.leases
+            if hasattr(service, "watch_leases"):  # the job families adopt orphans, act on Stops
                 self.leases.watch(service.watch_leases)
             self.services[family.kind] = service
             setattr(self, family.attribute, service)
