@@ -54,6 +54,16 @@ def test_a_dead_servers_lease_is_adopted_and_the_stale_owner_learns_it_lost_it(
     assert second.holds(ARN) and store.leases.get(ARN).owner == "second"  # type: ignore[union-attr]
 
 
+def test_a_server_restarted_under_its_id_takes_its_own_leases_back_at_once(
+    store: MetadataStore,
+) -> None:
+    before = Leases(store.leases, server_id="fixed", seconds=30)
+    assert before.claim(ARN)
+    after = Leases(store.leases, server_id="fixed", seconds=30)  # the same server, restarted
+    assert after.orphans([ARN]) == [ARN] and after.adopt(ARN)
+    assert Leases(store.leases, server_id="another", seconds=30).orphans([ARN]) == []
+
+
 def test_the_renewer_keeps_leases_alive_and_shutdown_hands_them_back(store: MetadataStore) -> None:
     owner = Leases(store.leases, server_id="owner", seconds=0.6, scan_seconds=0.05)
     other = Leases(store.leases, server_id="other", seconds=0.6)

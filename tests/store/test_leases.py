@@ -21,6 +21,7 @@ def test_a_live_lease_is_held_by_one_owner_and_taken_only_once_expired(
     lease = leases.get(ARN)
     assert lease is not None and lease.owner == "a" and 0 < lease.seconds_left <= 0.6
     assert leases.live([ARN, "other"]) == {ARN}
+    assert leases.live([ARN], other_than="a") == set()
     time.sleep(0.8)
     assert leases.live([ARN]) == set()
     assert leases.acquire(ARN, "b", 5)

@@ -106,12 +106,13 @@ class Leases:
                 log.exception("could not release the lease of %s", arn)
 
     def orphans(self, arns: Iterable[str]) -> list[str]:
-        """Which of `arns` no server drives: not this one, and no live lease in the store."""
+        """Which of `arns` no server drives: not this one, and no live lease of another
+        server in the store (a live one under this server's id is from its previous run)."""
         with self._lock:
             candidates = [arn for arn in arns if arn not in self._held]
         if self._repository is None or not candidates:
             return candidates
-        live = self._repository.live(candidates)
+        live = self._repository.live(candidates, other_than=self.server_id)
         return [arn for arn in candidates if arn not in live]
 
     # -- the background thread ----------------------------------------------------------

@@ -95,13 +95,15 @@ class LeaseRepository:
         with self._db.write() as connection:
             connection.execute(sa.delete(leases).where(leases.c.owner == owner))
 
-    def live(self, arns: Iterable[str]) -> set[str]:
-        """Which of `arns` some owner holds unexpired."""
+    def live(self, arns: Iterable[str], *, other_than: str | None = None) -> set[str]:
+        """Which of `arns` some owner (other than `other_than`, if given) holds unexpired."""
         found: set[str] = set()
         for chunk in _chunks(arns):
             statement = sa.select(leases.c.resource_arn).where(
                 leases.c.resource_arn.in_(chunk), leases.c.expires_at >= self._now()
             )
+            if other_than is not None:
+                statement = statement.where(leases.c.owner != other_than)
             with self._db.read() as connection:
                 found.update(connection.execute(statement).scalars())
         return found
