@@ -78,8 +78,16 @@ class Settings:
     # long metric data are kept (CloudWatch keeps one-minute data 15 days).
     metrics_flush_seconds: float = 60.0
     metrics_retention_days: float = 15.0
+    # Several servers on one PostgreSQL store: how long a server's lease on a resource's
+    # background work lasts unrenewed (another server takes over within about this long
+    # after the owner dies), and this server's name in the leases table (random if unset;
+    # a fixed one lets a restarted server take its own leases back at once).
+    lease_seconds: float = 15.0
+    server_id: str | None = None
 
     def __post_init__(self) -> None:
+        if not self.lease_seconds > 0:
+            raise SettingsError(f"lease_seconds (SAGEBOX_LEASE_SECONDS) must be positive, got {self.lease_seconds}")
         if self.auth not in AUTH_MODES:
             raise SettingsError(
                 f"auth (SAGEBOX_AUTH) must be one of {', '.join(AUTH_MODES)}, got {self.auth!r}"
@@ -115,6 +123,8 @@ class Settings:
             insecure=_env_flag("SAGEBOX_INSECURE"),
             metrics_flush_seconds=float(env.get("SAGEBOX_METRICS_FLUSH_SECONDS", "60")),
             metrics_retention_days=float(env.get("SAGEBOX_METRICS_RETENTION_DAYS", "15")),
+            lease_seconds=float(env.get("SAGEBOX_LEASE_SECONDS", "15")),
+            server_id=env.get("SAGEBOX_SERVER_ID") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -94,6 +94,12 @@ def serve(settings: Settings, log_level: str = "warning") -> int:
         f"sagebox listening on http://{shown}:{port} (home {settings.home}, auth {settings.auth})",
         flush=True,
     )
+    if platform.leases.shared:
+        print(
+            f"server id {platform.leases.server_id}: background work shared with the other servers of this store "
+            f"through leases of {platform.leases.seconds:g} s",
+            flush=True,
+        )
     sign_in = " (sign in with an access key pair)" if settings.auth_required else ""
     print(f"console: http://{console_host(shown)}:{port}/ui/{sign_in}", flush=True)
     server.run(sockets=[sock])

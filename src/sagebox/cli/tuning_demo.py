@@ -48,7 +48,7 @@ def run_tuning_demo(sagemaker: Any, bucket: str, prefix: str, image: str) -> Non
     while True:
         described = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
         counters = described["TrainingJobStatusCounters"]
-        done = counters["Completed"] + counters["Stopped"] + counters["NonRetryableError"]
+        done = counters["Completed"] + counters["Stopped"] + counters["NonRetryableError"] + counters["RetryableError"]
         if done != seen:
             print(f"   {done} of 6 trials finished, {counters['InProgress']} running")
             seen = done

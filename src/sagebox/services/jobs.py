@@ -52,6 +52,7 @@ from sagebox.services.job_states import (
     public,
     to_datetime,
 )
+from sagebox.services.leases import Leases
 from sagebox.services.listing import list_resources
 from sagebox.store import AlreadyExists, MetadataStore, NotFound, ResourceRecord, ResourceRepository
 
@@ -108,6 +109,7 @@ class JobRun(ABC):
         self._lock = threading.Lock()
         self._executions: list[Execution] = []
         self.interrupted = False
+        self.abandoned = False
 
     # -- control (any thread) -------------------------------------------------------------
 
@@ -122,6 +124,11 @@ class JobRun(ABC):
         """Stops the job because the server is shutting down: it ends Failed, saying so."""
         self.interrupted = True
         self.stop()
+
+    def abandon(self) -> None:
+        """Stops the run because another server drives the job now: it writes no ending."""
+        self.abandoned = True
+        self.interrupt()
 
     @property
     def stopping(self) -> bool:
@@ -188,6 +195,8 @@ class JobRun(ABC):
         """Drops what the run no longer needs (downloaded inputs, scratch folders)."""
 
     def conclude(self, ending: Ending) -> None:
+        if self.abandoned:
+            return
         if ending.status != COMPLETED and self.interrupted:
             ending = Ending(FAILED, self._states.server_stopped_reason)
 
@@ -237,6 +246,8 @@ class JobService(ABC, Generic[RunT]):
         self._lock = threading.Lock()
         # Where changes are published; the platform gives every service the shared bus.
         self.events = EventBus()
+        # Which jobs this server drives; the platform gives every service the server's leases.
+        self.leases = Leases(None)
 
     # -- what a family says differently ----------------------------------------------------
 
@@ -282,10 +293,17 @@ class JobService(ABC, Generic[RunT]):
         record = ResourceRecord(
             self.family.kind, name, arn, self.states.word(IN_PROGRESS), moment, moment, document, parent_arn
         )
+        # The lease comes first: no other server may adopt the job between its record and its queueing.
+        if not self.leases.claim(arn, self._lost_listener(name)):
+            raise self.already_exists(arn)
         try:
             self._repo.create(record)
         except AlreadyExists as exc:
+            self.leases.release(arn)
             raise self.already_exists(arn) from exc
+        except BaseException:
+            self.leases.release(arn)
+            raise
         if request.get("Tags"):
             self._store.tags.add(arn, request["Tags"])
         self._publish(CREATED, record)
@@ -345,6 +363,16 @@ class JobService(ABC, Generic[RunT]):
         self._scheduler.submit(f"{self.family.noun} {name}", lambda: self.execute(name))
 
     def execute(self, name: str) -> None:
+        """Runs the job if this server still drives it, then lets go of its lease."""
+        record = self._repo.get(name)
+        if record is None or not self.leases.holds(record.arn):  # lost to another server while queued
+            return
+        try:
+            self._execute(name)
+        finally:
+            self.leases.release(record.arn)
+
+    def _execute(self, name: str) -> None:
         record = self._repo.get(name)
         if record is None or self.states.state_of(record) != IN_PROGRESS:
             return
@@ -419,26 +447,76 @@ class JobService(ABC, Generic[RunT]):
         record = self._repo.modify(name, ending)
         if ended:
             self._publish(ENDED, record)
+        if self.states.is_terminal(record):
+            self.leases.release(record.arn)
         return ended
 
     def _publish(self, change: str, record: ResourceRecord) -> None:
         self.events.publish(ResourceEvent(self.family.kind, record.name, record.arn, change, public(record.document)))
 
     def recover(self) -> None:
-        """After a restart: queued jobs run; jobs that were running end, with whatever they
-        left running (a stopping one ends Stopped, a running one Failed, saying why)."""
-        for record in self._repo.list_by_status(self.states.words(ACTIVE)):
-            state = self.states.state_of(record)
-            if state == IN_PROGRESS and not internal(record).get("launched"):
-                self.launch(record.name)
+        """At start: adopts every active job no other server drives (embedded: all of them)."""
+        self.adopt_orphans()
+
+    def adopt_orphans(self) -> None:
+        """Takes over the active jobs whose server is gone (their lease expired) and runs
+        the recovery of a restarted server for each (`recover_record`)."""
+        records = self._repo.list_by_status(self.states.words(ACTIVE))
+        orphans = set(self.leases.orphans(record.arn for record in records))
+        for record in records:
+            if record.arn not in orphans or not self.leases.adopt(record.arn, self._lost_listener(record.name)):
                 continue
-            for token in internal(record).get("executions") or []:
-                self._executor.end_leftovers(token)
-            self._end(
-                record.name,
-                STOPPED if state == STOPPING else FAILED,
-                self.states.server_stopped_reason,
-            )
+            current = self._repo.get(record.name)  # as it is now that no one else drives it
+            if current is None or self.states.is_terminal(current):
+                self.leases.release(record.arn)
+                continue
+            if self.leases.shared:
+                log.warning("%s %s: its server's lease expired; this server takes it over", self.family.noun, record.name)
+            self.recover_record(current)
+
+    def recover_record(self, record: ResourceRecord) -> None:
+        """A job this server now drives after its previous server stopped: a queued one runs;
+        a running one ends with whatever it left running (a stopping one Stopped, a running
+        one Failed, saying why)."""
+        state = self.states.state_of(record)
+        if state == IN_PROGRESS and not internal(record).get("launched"):
+            self.launch(record.name)
+            return
+        for token in internal(record).get("executions") or []:
+            self._executor.end_leftovers(token)
+        self._end(
+            record.name,
+            STOPPED if state == STOPPING else FAILED,
+            self.states.server_stopped_reason,
+        )
+
+    def act_on_stops(self) -> None:
+        """Stops the runs of jobs that another server moved to Stopping (Stop<Kind> may
+        arrive at any server; the record is the desired state, its driver acts on it)."""
+        with self._lock:
+            runs = dict(self._runs)
+        if not runs:
+            return
+        for record in self._repo.list_by_status([self.states.word(STOPPING)]):
+            run = runs.get(record.name)
+            if run is not None and not run.stopping:
+                log.info("%s %s was stopped through another server; stopping it", self.family.noun, record.name)
+                run.stop()
+
+    def watch_leases(self) -> None:
+        """What every server does every few seconds when servers share the store."""
+        self.act_on_stops()
+        self.adopt_orphans()
+
+    def _lost_listener(self, name: str) -> Callable[[], None]:
+        def lost() -> None:
+            """Another server drives the job now: this one stops its run without ending it."""
+            with self._lock:
+                run = self._runs.get(name)
+            if run is not None:
+                run.abandon()
+
+        return lost
 
     def shutdown(self) -> None:
         """Ends every running job as Failed: the server going away is not a user's stop."""

@@ -30,6 +30,7 @@ from sagebox.services.hosting.invocations import InvocationService
 from sagebox.services.hosting.job_endpoints import JobScopedEndpoints
 from sagebox.services.hosting.models import ModelService
 from sagebox.services.hosting.supervisor import EndpointSupervisor
+from sagebox.services.leases import Leases
 from sagebox.services.logs import LogService
 from sagebox.services.metrics.service import MetricService
 from sagebox.services.notebooks.instances import NotebookInstanceService
@@ -81,11 +82,22 @@ class Platform:
         self.scheduler = JobScheduler(settings.max_concurrent_jobs)
         self.executor = open_executor(settings.executor)
         self.events = EventBus()  # every family service publishes its changes here
+        # Which resources' background work this server drives: shared through the store when
+        # it is PostgreSQL (several servers may use it), all of them with embedded SQLite.
+        self.leases = Leases(
+            self.store.leases if self.store.dialect == "postgresql" else None,
+            server_id=settings.server_id,
+            seconds=settings.lease_seconds,
+        )
         self.metrics = MetricService(settings, self.store)  # CloudWatch metrics
         self.services: dict[str, Any] = {}  # family kind -> its service
         for family in FAMILIES:
             service = self._build(family)
             service.events = self.events
+            if hasattr(service, "leases"):  # background work under leases: jobs, monitoring schedules
+                service.leases = self.leases
+            if hasattr(service, "watch_leases"):  # the job families adopt orphans, act on Stops
+                self.leases.watch(service.watch_leases)
             self.services[family.kind] = service
             setattr(self, family.attribute, service)
         self.tags = TagService(self.store)
@@ -125,12 +137,15 @@ class Platform:
         self._started = True
         for family in FAMILIES:
             self.service(family).recover()
+        self.leases.start()
         self.supervisor.start()
 
     def close(self) -> None:
         self.supervisor.stop()
+        self.leases.stop()  # adopts nothing more while the services shut down
         self.invocations.capture.flush()
         for family in reversed(FAMILIES):
             self.service(family).shutdown()
         self.scheduler.shutdown(wait=True)
+        self.leases.release_all()  # other servers take over what was left at once
         self.store.close()

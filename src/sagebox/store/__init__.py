@@ -2,6 +2,7 @@
 
 from sagebox.store.errors import AlreadyExists, InvalidNextToken, NotFound, QueryError, StoreError
 from sagebox.store.index_paths import ANY_MEMBER, ByField, IndexedPath
+from sagebox.store.leases import Lease, LeaseRepository
 from sagebox.store.metadata_store import MetadataStore
 from sagebox.store.metric_points import MetricPoint, MetricPointRepository, PointsAppend
 from sagebox.store.query import (
@@ -33,6 +34,8 @@ __all__ = [
     "DocumentSort",
     "IndexedPath",
     "InvalidNextToken",
+    "Lease",
+    "LeaseRepository",
     "Match",
     "MetadataStore",
     "MetricPoint",

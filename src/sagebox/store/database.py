@@ -20,6 +20,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536  # per connection, filled only as pages are read
 # Key of the PostgreSQL advisory lock that serialises concurrent migrations.
 _MIGRATION_LOCK_KEY = 0x5A6E_B0C5
+# Key of the one that serialises building the document index (several servers starting at once).
+INDEX_BUILD_LOCK_KEY = 0x5A6E_B0C6
 # Execution option read by the SQLite "begin" hook: how to open a transaction.
 _SQLITE_BEGIN = "sagebox_sqlite_begin"
 
@@ -54,6 +56,23 @@ class Database:
             connection.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
             with connection.begin():
                 yield connection
+
+    @contextmanager
+    def exclusive(self, key: int) -> Iterator[None]:
+        """Runs the block while no other process holds `key` (a PostgreSQL session advisory
+        lock: several servers may share the database). SQLite: no lock is needed, a store
+        file has one server."""
+        if self.dialect != "postgresql":
+            yield
+            return
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
 
     def upgrade(self, revision: str = "head") -> None:
         """Bring the schema to a migration, the newest by default (``alembic upgrade head``).

@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sagebox.store.database import Database
+from sagebox.store.database import INDEX_BUILD_LOCK_KEY, Database
 from sagebox.store.index_paths import (
     Entries,
     IndexedPath,
@@ -79,13 +79,16 @@ class DocumentIndex:
         with self._lock:
             self._declared[kind] = declared
             self._ready.discard(kind)
-        with self._db.read() as connection:
-            row = connection.execute(
-                sa.select(indexed_kinds).where(indexed_kinds.c.kind == kind)
-            ).first()
-        count = 0
-        if row is None or row.declaration != text or not row.ready:
-            count = self._rebuild(kind, text)
+        # Servers starting together on one PostgreSQL store take turns: the first builds,
+        # the others then find the index built.
+        with self._db.exclusive(INDEX_BUILD_LOCK_KEY):
+            with self._db.read() as connection:
+                row = connection.execute(
+                    sa.select(indexed_kinds).where(indexed_kinds.c.kind == kind)
+                ).first()
+            count = 0
+            if row is None or row.declaration != text or not row.ready:
+                count = self._rebuild(kind, text)
         with self._lock:
             self._ready.add(kind)
             if self._built is not None:

@@ -8,6 +8,7 @@ from sagebox.store.associations import AssociationRepository
 from sagebox.store.database import Database
 from sagebox.store.document_index import DocumentIndex
 from sagebox.store.index_paths import IndexedPath
+from sagebox.store.leases import LeaseRepository
 from sagebox.store.metric_points import MetricPointRepository
 from sagebox.store.metrics import MetricRepository
 from sagebox.store.query import Expression, Sort
@@ -36,6 +37,7 @@ class MetadataStore:
         self._metric_points = MetricPointRepository(self._db)
         self._index = DocumentIndex(self._db)
         self._metrics = MetricRepository(self._db)
+        self._leases = LeaseRepository(self._db)
 
     @property
     def dialect(self) -> str:
@@ -118,6 +120,11 @@ class MetadataStore:
     def metrics(self) -> MetricRepository:
         """CloudWatch metric data (series and their data points), expired by age."""
         return self._metrics
+
+    @property
+    def leases(self) -> LeaseRepository:
+        """Which server drives each resource's background work (`sagebox.store.leases`)."""
+        return self._leases
 
     def close(self) -> None:
         self._db.close()

@@ -154,3 +154,15 @@ indexed_kinds = sa.Table(
     sa.Column("declaration", sa.Text, nullable=False),
     sa.Column("ready", sa.Boolean, nullable=False),
 )
+
+# Which server drives a resource's background work (a job's run, a tuning loop) and until
+# when (`sagebox.store.leases`): seconds since the epoch by the database's own clock, so
+# servers whose clocks disagree still agree on expiry.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("resource_arn", sa.Text, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False),
+    sa.Index("ix_leases_owner", "owner"),
+)

@@ -335,15 +335,14 @@ class AutoMLJobService(JobService[AutoMLRun]):
         """An AutoML job's run has its own thread: it holds no job slot, its step jobs take them."""
         self._loops.start(self.execute, name)
 
-    def recover(self) -> None:
-        """After a restart, AutoML jobs go on: a new run finds the step jobs made so far (a tuning
-        job resumes by itself); a job that was stopping ends Stopped."""
-        for record in self._repo.list_by_status(["InProgress", "Stopping"]):
-            if record.status == "Stopping":
-                self._end(record.name, "Stopped", None)
-            else:
-                self._repo.modify(record.name, lambda r: internal(r).pop("launched", None))
-                self.launch(record.name)
+    def recover_record(self, record: ResourceRecord) -> None:
+        """An AutoML job whose server stopped goes on: a new run finds the step jobs made so far
+        (a tuning job resumes by itself); a job that was stopping ends Stopped."""
+        if record.status == "Stopping":
+            self._end(record.name, "Stopped", None)
+        else:
+            self._repo.modify(record.name, lambda r: internal(r).pop("launched", None))
+            self.launch(record.name)
 
     def shutdown(self) -> None:
         super().shutdown()

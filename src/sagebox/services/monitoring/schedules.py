@@ -26,6 +26,7 @@ from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceErro
 from sagebox.services.events import CREATED, DELETED, UPDATED, EventBus
 from sagebox.services.families import MONITORING_SCHEDULE
 from sagebox.services.job_states import internal, to_datetime
+from sagebox.services.leases import Leases
 from sagebox.services.monitoring import checks, cron, jobs, listing, windows
 from sagebox.services.monitoring.execution_plans import ExecutionPlanner
 from sagebox.services.monitoring.executions import ExecutionService, summary
@@ -52,6 +53,9 @@ class MonitoringScheduleService(RecordService):
         self.executions = ExecutionService(settings, store, objects, planner, processing, metrics, self._execution_changed)
         events.subscribe(self.executions.on_event, kinds={"ProcessingJob"})
         self.scheduler = MonitoringScheduler(self.tick)
+        # Servers sharing a store: one of them schedules (the platform gives the server's leases).
+        self.leases = Leases(None)
+        self._scheduler_lease = f"arn:aws:sagemaker:{settings.region}:{settings.account_id}:sagebox/monitoring-scheduler"
 
     # -- validation ----------------------------------------------------------------------
 
@@ -208,7 +212,10 @@ class MonitoringScheduleService(RecordService):
     # -- the scheduler's work -------------------------------------------------------------------
 
     def tick(self, now: datetime) -> float | None:
-        """Starts every run that is due; returns the seconds until the next one."""
+        """Starts every run that is due; returns the seconds until the next one. Only the
+        server holding the scheduler's lease does: the others wait to take it over."""
+        if not self._drives_scheduling():
+            return None
         soonest: float | None = None
         for record in self._repo.list_by_status(["Pending", "Scheduled"]):
             try:
@@ -269,9 +276,19 @@ class MonitoringScheduleService(RecordService):
         self.executions.start(record, job, scheduled, window)
         self._repo.modify(record.name, lambda r: internal(r).pop("pending_run", None))
 
+    def _drives_scheduling(self) -> bool:
+        """Whether this server schedules monitoring runs; the one that takes the scheduler's
+        lease (at start, or when its holder died) first lets executions catch up with their jobs."""
+        if self.leases.holds(self._scheduler_lease):
+            return True
+        if not self.leases.adopt(self._scheduler_lease):
+            return False
+        self.executions.recover()
+        return True
+
     def recover(self) -> None:
         """After a restart: executions catch up with their jobs; the scheduler starts."""
-        self.executions.recover()
+        self._drives_scheduling()
         self.scheduler.start()
 
     def shutdown(self) -> None:

@@ -39,6 +39,7 @@ from sagebox.services.events import UPDATED
 from sagebox.services.families import NOTEBOOK_INSTANCE
 from sagebox.services.job_api_access import JobApiAccess, with_api_access
 from sagebox.services.job_states import internal, to_datetime
+from sagebox.services.leases import Leases
 from sagebox.services.listing import list_resources, page_of
 from sagebox.services.notebooks.lifecycle_configs import (
     NotebookInstanceLifecycleConfigService,
@@ -111,6 +112,8 @@ class NotebookInstanceService(RecordService):
         self._servers: dict[str, JupyterLabProcess] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
+        # Servers sharing a store: the one holding an instance's lease runs its JupyterLab.
+        self.leases = Leases(None)
 
     def folder(self, name: str) -> Path:
         return self._settings.home / "notebooks" / name
@@ -134,9 +137,12 @@ class NotebookInstanceService(RecordService):
             LastModifiedTime=time.time(),
             _sagebox={"created": False},
         )
+        if not self.leases.claim(self.arn_of(name)):
+            raise ValidationError(f"Cannot create a duplicate Notebook Instance ({self.arn_of(name)})")
         try:
             record = self._insert(name, document, PENDING, tags=request.get("Tags"))
         except ValidationError as exc:
+            self.leases.release(self.arn_of(name))
             raise ValidationError(
                 f"Cannot create a duplicate Notebook Instance ({self.arn_of(name)})"
             ) from exc
@@ -213,6 +219,7 @@ class NotebookInstanceService(RecordService):
     def start(self, name: str) -> dict[str, Any]:
         self.get(name)
         self._transition(name, (STOPPED, FAILED), PENDING)
+        self.leases.claim(self.arn_of(name))  # the server that starts it runs it
         self._in_background(name, self._bring_up)
         return {}
 
@@ -297,12 +304,14 @@ class NotebookInstanceService(RecordService):
             self._set_status(r, STOPPED)
 
         self._modify(name, stopped)
+        self.leases.release(self.arn_of(name))
 
     def _remove(self, name: str) -> None:
         self._end_server(name)
         shutil.rmtree(self.folder(name), ignore_errors=True)
         with contextlib.suppress(ValidationError):
             super().delete(name)
+        self.leases.release(self.arn_of(name))
 
     def _end_server(self, name: str) -> None:
         with self._lock:
@@ -352,24 +361,45 @@ class NotebookInstanceService(RecordService):
     # -- restart ---------------------------------------------------------------------
 
     def recover(self) -> None:
-        for record in self._repo.list_by_status(
-            [PENDING, IN_SERVICE, UPDATING, STOPPING, DELETING]
-        ):
-            token = internal(record).get("execution")
-            if token:
-                try:
-                    self._executor.end_leftovers(token)
-                except Exception:  # a token the executor cannot read: nothing left to end
-                    log.warning(
-                        "notebook instance %s: could not end its previous server", record.name
-                    )
-            if record.status == DELETING:
-                self._in_background(record.name, self._remove)
-            elif record.status == STOPPING:
-                self._in_background(record.name, self._bring_down)
-            else:
-                self._modify(record.name, lambda r: self._set_status(r, PENDING))
-                self._in_background(record.name, self._bring_up)
+        """At start: adopts every instance no other server runs (embedded: all of them)."""
+        self._adopt_orphans()
+
+    def watch_leases(self) -> None:
+        """Every few seconds with several servers: take over the instances of a dead server, and
+        end the JupyterLab of an instance another server stopped or deleted."""
+        with self._lock:
+            running = list(self._servers)
+        for name in running:
+            record = self._repo.get(name)
+            if record is None or record.status in (STOPPING, STOPPED, DELETING, FAILED):
+                self._end_server(name)
+        self._adopt_orphans()
+
+    def _adopt_orphans(self) -> None:
+        records = self._repo.list_by_status([PENDING, IN_SERVICE, UPDATING, STOPPING, DELETING])
+        orphans = set(self.leases.orphans(record.arn for record in records))
+        for record in records:
+            if record.arn in orphans and self.leases.adopt(record.arn):
+                self._recover_record(record)
+
+    def _recover_record(self, record: ResourceRecord) -> None:
+        """An instance whose server stopped: its leftover JupyterLab ends, then it comes back up
+        here (or finishes stopping or deleting)."""
+        token = internal(record).get("execution")
+        if token:
+            try:
+                self._executor.end_leftovers(token)
+            except Exception:  # a token the executor cannot read: nothing left to end
+                log.warning(
+                    "notebook instance %s: could not end its previous server", record.name
+                )
+        if record.status == DELETING:
+            self._in_background(record.name, self._remove)
+        elif record.status == STOPPING:
+            self._in_background(record.name, self._bring_down)
+        else:
+            self._modify(record.name, lambda r: self._set_status(r, PENDING))
+            self._in_background(record.name, self._bring_up)
 
     def shutdown(self) -> None:
         """Ends every JupyterLab server; their records stay InService and are started again

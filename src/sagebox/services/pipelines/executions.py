@@ -214,7 +214,12 @@ class PipelineExecutionService(JobService[ExecutionRun]):
             document,
             parent_arn=pipeline.arn,
         )
-        self._repo.create(record)
+        self.leases.claim(arn, self._lost_listener(execution))  # a new ARN: no other server holds it
+        try:
+            self._repo.create(record)
+        except BaseException:
+            self.leases.release(arn)
+            raise
         self._pipelines.note_execution(pipeline, version_id, arn, now)
         self._publish(CREATED, record)
         self.launch(execution)
@@ -437,7 +442,13 @@ class PipelineExecutionService(JobService[ExecutionRun]):
                 execution.document["ParallelismConfiguration"] = request["ParallelismConfiguration"]
             self.states.advance(execution, IN_PROGRESS, time.time())
 
-        self._repo.modify(record.name, again)
+        if not self.leases.claim(record.arn, self._lost_listener(record.name)):
+            raise ValidationError(f"Pipeline execution '{record.arn}' is still running; it cannot be retried.")
+        try:
+            self._repo.modify(record.name, again)
+        except BaseException:
+            self.leases.release(record.arn)
+            raise
         now = time.time()
         for step in self._steps.of_execution(record.arn):
             if step.document.get("StepStatus") in ("Failed", "Stopped"):
@@ -451,7 +462,7 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         """An execution's loop runs in its own thread; only its steps' jobs take job slots."""
         self._threads.start(self.execute, name)
 
-    def execute(self, name: str) -> None:
+    def _execute(self, name: str) -> None:
         record = self._repo.get(name)
         if record is None or self.states.state_of(record) not in ACTIVE:
             return
@@ -526,10 +537,9 @@ class PipelineExecutionService(JobService[ExecutionRun]):
         arn = f"{execution_arn}/step/{step['StepName']}"
         self.events.publish(ResourceEvent(STEP_EVENT_KIND, name, arn, UPDATED, public(step)))
 
-    def recover(self) -> None:
-        """After a restart, every execution that was running goes on from its step records."""
-        for record in self._repo.list_by_status(self.states.words(ACTIVE)):
-            self.launch(record.name)
+    def recover_record(self, record: ResourceRecord) -> None:
+        """An execution whose server stopped goes on from its step records."""
+        self.launch(record.name)
 
     def shutdown(self) -> None:
         """Interrupts every run (the executions stay Executing for the next server) and waits."""

@@ -196,14 +196,14 @@ class TuningJobService(JobService[TuningRun]):
             members["TuningJobCompletionDetails"] = details
         return Ending(status, members=members)
 
-    def recover(self) -> None:
-        """After a restart, tuning jobs go on: their trials so far are replayed and the
-        loop continues; one that was stopping ends Stopped."""
-        for record in self._repo.list_by_status(["InProgress", "Stopping"]):
-            if record.status == "Stopping":
-                self._end(record.name, "Stopped", None)
-            else:
-                self.launch(record.name)
+    def recover_record(self, record: ResourceRecord) -> None:
+        """A tuning job whose server stopped (restarted, or died and another server adopted
+        it) goes on: its trials so far are replayed and the loop continues; one that was
+        stopping ends Stopped."""
+        if record.status == "Stopping":
+            self._end(record.name, "Stopped", None)
+        else:
+            self.launch(record.name)
 
     def shutdown(self) -> None:
         """Interrupts every loop (trials keep their own fate) and waits for the loops to end,

@@ -54,7 +54,10 @@ def counters(summaries: list[dict[str, Any]]) -> tuple[dict[str, int], dict[str,
         if status in ("InProgress", "Stopping"):
             training["InProgress"] += 1
         elif status in _FAILED:
-            training["NonRetryableError"] += 1
+            # SageMaker: "can be retried only if it failed because an internal service error
+            # occurred" - here, a trial whose server died under it (services/leases.py).
+            internal_error = (item.get("FailureReason") or "").startswith("InternalServerError")
+            training["RetryableError" if internal_error else "NonRetryableError"] += 1
         else:
             training[status] += 1
         objective[item["ObjectiveStatus"]] += 1
