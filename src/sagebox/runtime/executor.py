@@ -26,6 +26,8 @@ from typing import Any
 
 # Called with each line a host prints (escaped as CloudWatch shows it) and its time.
 LineListener = Callable[[str, float], None]
+# How often an executor whose hosts run elsewhere brings back a host's `synced` folders.
+SYNC_SECONDS = 1.0
 # What a restarted server needs to find and end an execution's leftovers (JSON-serialisable).
 ExecutionToken = dict[str, Any]
 
@@ -47,7 +49,10 @@ class HostCommand:
     brings back what the host wrote there after the end, every path under it in argv, cwd
     and env pointing at the node's copy. A command without one runs on the API server's
     machine (a model server, a setup step). `instance_type` is the SageMaker instance
-    type whose resources a cluster executor reserves for the host.
+    type whose resources a cluster executor reserves for the host. `synced` names folders
+    of the workspace (relative to it: a training job's checkpoints) that such an executor
+    also brings back while the host runs, every `SYNC_SECONDS`, so that what the host
+    wrote there survives the loss of its node.
     """
 
     host: str
@@ -57,6 +62,7 @@ class HostCommand:
     log_file: Path
     workspace: Path | None = None
     instance_type: str | None = None
+    synced: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,8 @@ class ExecutionOutcome:
     """The first host seen exiting non-zero, when the hosts ran to their end."""
     started_at: float
     ended_at: float = field(default=0.0)
+    lost_hosts: tuple[str, ...] = ()
+    """Hosts that went away with their machine (a cluster node lost), not by exiting."""
 
     @property
     def exit_code(self) -> int:
