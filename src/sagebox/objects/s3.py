@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 # backoff between tries (doubling from the first delay up to the largest).
 TRANSFER_RETRY_SECONDS = 60.0
 TRANSFER_FIRST_DELAY_S = 0.5
-TRANSFER_MAX_DELAY_S = 8.0
+TRANSFER_MAX_DELAY_S = 4.0
 
 _LAST_CHARACTER = "\U0010ffff"
 _STATUS_CODES = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}
