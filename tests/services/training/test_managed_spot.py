@@ -116,3 +116,20 @@ def test_checkpoints_are_restored_at_the_start_and_synced_while_the_job_runs(
     assert 0 <= job["BillableTimeInSeconds"] <= job["TrainingTimeInSeconds"]
     statuses = [t["Status"] for t in job["SecondaryStatusTransitions"]]
     assert statuses == ["Starting", "Downloading", "Training", "Uploading", "Completed"]
+
+
+def test_a_spot_job_still_running_at_its_max_wait_time_fails_max_wait_time_exceeded(
+    s3: Any, sagemaker: Any, bucket: str
+) -> None:
+    request = _spot_request(
+        s3,
+        bucket,
+        "import time\ntime.sleep(60)\n",
+        StoppingCondition={"MaxRuntimeInSeconds": 4, "MaxWaitTimeInSeconds": 4},
+    )
+    sagemaker.create_training_job(**request)
+    job = wait_for(sagemaker, request["TrainingJobName"], timeout=60)
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Failed", "MaxWaitTimeExceeded")
+    assert job["FailureReason"].startswith("MaxWaitTimeExceeded: ")
+    assert "MaxWaitTimeInSeconds (4 s)" in job["FailureReason"]
+    assert job["BillableTimeInSeconds"] <= job["TrainingTimeInSeconds"] <= 15

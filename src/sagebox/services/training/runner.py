@@ -86,6 +86,7 @@ class TrainingRun(JobRun):
             else None
         )
         self._spot = bool(document.get("EnableManagedSpotTraining"))
+        self._deadline_is_wait = False  # whether the running attempt ends at MaxWaitTimeInSeconds
 
     # -- the whole run -------------------------------------------------------------------
 
@@ -106,7 +107,7 @@ class TrainingRun(JobRun):
             if outcome is None or outcome.cause is ExitCause.STOPPED:
                 return self._stopped("Stopped")
             if outcome.cause is ExitCause.TIMED_OUT:
-                if self._wait_exceeded():
+                if self._deadline_is_wait:
                     return self._wait_exceeded_ending()
                 return self._stopped("MaxRuntimeExceeded")
             if outcome.lost_hosts and outcome.exit_code != 0:
@@ -261,6 +262,7 @@ class TrainingRun(JobRun):
         ran = run_seconds(self._document.get("_sagebox", {}).get(SPOT) or {}, started)
         deadline = started + max(0.0, limit - ran)
         wait = self._wait_deadline()
+        self._deadline_is_wait = wait is not None and wait < deadline
         return deadline if wait is None else min(deadline, wait)
 
     def _run_setup(self, argv: list[str]) -> tuple[int, list[str]]:
