@@ -142,6 +142,50 @@ def wait_for_lines(logs: Any, job: str, done: Any, timeout: float = 120) -> dict
     )
 
 
+def lose_a_worker_node_under(
+    logs: Any, name: str, ray_cluster: RayTestCluster, after_step: int
+) -> str:
+    """Once both hosts have counted `after_step` steps, kills the worker node (not the
+    head) under one of them, as a machine lost; that host."""
+    lines = wait_for_lines(
+        logs,
+        name,
+        lambda seen: len(seen) == 2 and all(f"step {after_step}" in h for h in seen.values()),
+    )
+    where = {}
+    for host, printed in lines.items():
+        found = re.match(r"on (\S+) pid (\d+) from 0$", printed[0])
+        assert found is not None, printed
+        where[host] = (found[1], int(found[2]))
+    victim = next(h for h, (node, _) in where.items() if ray_cluster.worker_node(node) is not None)
+    node, pid = where[victim]
+    try:
+        ray_cluster.lose_node(ray_cluster.worker_node(node))
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # on a real cluster the process went with its machine
+    return victim
+
+
+def test_a_node_lost_under_a_job_without_managed_spot_training_fails_it_naming_the_host(
+    server: ServerProcess, bucket: str, ray_cluster: RayTestCluster
+) -> None:
+    s3 = client(server.endpoint_url, "s3")
+    sagemaker, logs = client(server.endpoint_url, "sagemaker"), client(server.endpoint_url, "logs")
+    request = multi_host_job(s3, bucket, COUNTING_SCRIPT)
+    name = request["TrainingJobName"]
+    sagemaker.create_training_job(**request)
+    victim = lose_a_worker_node_under(logs, name, ray_cluster, after_step=1)
+    job = wait_for(sagemaker, name, timeout=120)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith(
+        f"InternalServerError: Host {victim}: the instance was lost while the job ran "
+        f"(sagebox: host {victim} was lost with its Ray node "
+    ), job["FailureReason"]
+    assert "Enable managed spot training" in job["FailureReason"]
+    assert "Interrupted" not in [t["Status"] for t in job["SecondaryStatusTransitions"]]
+
+
 def test_a_node_lost_under_a_spot_job_resumes_it_from_its_checkpoint_on_other_nodes(
     server: ServerProcess, bucket: str, ray_cluster: RayTestCluster
 ) -> None:
@@ -158,23 +202,8 @@ def test_a_node_lost_under_a_spot_job_resumes_it_from_its_checkpoint_on_other_no
     name = request["TrainingJobName"]
     sagemaker.create_training_job(**request)
 
-    def placed(text: str) -> tuple[str, int]:
-        found = re.match(r"on (\S+) pid (\d+) from 0$", text)
-        assert found is not None, text
-        return found[1], int(found[2])
-
     # Both hosts have counted a few steps; one of them runs on a worker node (not the head).
-    lines = wait_for_lines(
-        logs, name, lambda seen: len(seen) == 2 and all("step 3" in h for h in seen.values())
-    )
-    where = {host: placed(host_lines_of[0]) for host, host_lines_of in lines.items()}
-    victim = next(h for h, (node, _) in where.items() if ray_cluster.worker_node(node) is not None)
-    node, pid = where[victim]
-    try:
-        ray_cluster.lose_node(ray_cluster.worker_node(node))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)  # on a real cluster the process went with its machine
+    victim = lose_a_worker_node_under(logs, name, ray_cluster, after_step=3)
 
     job = wait_for(sagemaker, name, timeout=240)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from tests.services.training.jobs import unique, wait_for
 from tests.services.training.multi_host_jobs import multi_host_job, tar_members
+from tests.services.tuning.conftest import config, definition
 
 # Reads the restored checkpoint, writes the next one, and waits until the server has
 # synced it to S3Uri while the job still runs (the job's own S3 calls reach the server).
@@ -87,6 +88,24 @@ def test_spot_requests_are_checked_as_sagemaker_checks_them(
         sagemaker.create_training_job(**request)
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert message in caught.value.response["Error"]["Message"]
+
+
+def test_a_tuning_job_whose_trials_would_be_refused_is_refused(sagemaker: Any, bucket: str) -> None:
+    job_definition = {
+        **definition(bucket),
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600, "MaxWaitTimeInSeconds": 900},
+    }
+    with pytest.raises(ClientError) as caught:
+        sagemaker.create_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=unique("tune")[:32],
+            HyperParameterTuningJobConfig=config(),
+            TrainingJobDefinition=job_definition,
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert (
+        "It is only supported when EnableManagedSpotTraining is set to true"
+        in caught.value.response["Error"]["Message"]
+    )
 
 
 def test_checkpoints_are_restored_at_the_start_and_synced_while_the_job_runs(
