@@ -177,7 +177,7 @@ def test_a_node_lost_under_a_job_without_managed_spot_training_fails_it_naming_t
     sagemaker.create_training_job(**request)
     victim = lose_a_worker_node_under(logs, name, ray_cluster, after_step=1)
     job = wait_for(sagemaker, name, timeout=120)
-    assert job["TrainingJobStatus"] == "Failed"
+    assert job["TrainingJobStatus"] == "Failed", job
     assert job["FailureReason"].startswith(
         f"InternalServerError: Host {victim}: the instance was lost while the job ran "
         f"(sagebox: host {victim} was lost with its Ray node "
