@@ -250,7 +250,7 @@ def test_the_s3_server_restarted_while_a_job_uploads_its_model_leaves_a_whole_mo
     try:
         job = wait_for(sagemaker, name, statuses=("Uploading", "Completed", "Failed"), timeout=60)
         assert job["SecondaryStatus"] == "Uploading", job.get("FailureReason")
-        time.sleep(2)  # a few tries fail
+        time.sleep(1)  # a few tries fail
     finally:
         s3_server.start()
     job = wait_for(sagemaker, name, timeout=120)
