@@ -75,7 +75,10 @@ def _stamps(folder: Path) -> dict[str, _Stamp]:
     stamps = {}
     for path in folder.rglob("*"):
         if path.is_file() and not path.is_symlink():
-            info = path.stat()
+            try:
+                info = path.stat()
+            except FileNotFoundError:  # renamed or removed by the running host meanwhile
+                continue
             stamps[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns)
     return stamps
 
@@ -198,15 +201,18 @@ class HostProcess:
             now = _stamps(self._root)
             changed = {name for name, stamp in now.items() if self._unpacked.get(name) != stamp}
             return pack_folder(self._root, changed)
-        changed = set()
+        changed: dict[str, _Stamp] = {}
         for folder in folders:
             base = self._root / folder
             for name, stamp in _stamps(base).items() if base.is_dir() else ():
                 relative = str(Path(folder) / name)
                 if self._synced.get(relative) != stamp:
-                    self._synced[relative] = stamp
-                    changed.add(relative)
-        return pack_folder(self._root, changed) if changed else None
+                    changed[relative] = stamp
+        if not changed:
+            return None
+        archive = pack_folder(self._root, set(changed))
+        self._synced.update(changed)  # only once packed: a file torn meanwhile goes next time
+        return archive
 
     def clean(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)

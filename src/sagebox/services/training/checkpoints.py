@@ -105,6 +105,9 @@ def _stamps(index: int, folder: Path) -> dict[tuple[int, str], _Stamp]:
     stamps = {}
     for path in folder.rglob("*") if folder.is_dir() else ():
         if path.is_file() and not path.is_symlink() and not path.name.startswith(".sagebox-"):
-            info = path.stat()
+            try:
+                info = path.stat()
+            except FileNotFoundError:  # renamed or removed by the running host meanwhile
+                continue
             stamps[(index, path.relative_to(folder).as_posix())] = (info.st_size, info.st_mtime_ns)
     return stamps
