@@ -83,8 +83,8 @@ class CheckpointSync:
             self.sync()
 
     def sync(self) -> int:
-        """Uploads every file that appeared or changed since its last upload; how many. A
-        failed upload is tried again at the next sync."""
+        """Uploads every file that appeared or changed since its last upload; how many. After a
+        failed upload the rest waits, and it is tried again, at the next sync."""
         count = 0
         with self._lock:
             for index, folder in enumerate(self._folders):
@@ -93,9 +93,12 @@ class CheckpointSync:
                         continue
                     try:
                         self._objects.upload_file(folder / key[1], f"{self._uri}/{key[1]}")
+                    except FileNotFoundError:
+                        continue  # replaced by the host meanwhile: its successor goes next time
                     except (ObjectStoreError, OSError) as exc:
+                        # The store retried already (objects/s3.py); the rest waits for the next sync.
                         log.warning("checkpoint %s not uploaded yet: %s", key[1], exc)
-                        continue
+                        return count
                     self._uploaded[key] = stamp
                     count += 1
         return count
