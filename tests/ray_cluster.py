@@ -12,6 +12,7 @@ suite stays on `ray://auto`.)
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ NODES = 3
 # An ml.m5.xlarge (4 vCPUs, 16 GiB) reserves half a CPU and 2 GiB of a test node.
 RESOURCE_SCALE = 0.125
 EXECUTOR_URL = f"ray://auto?resource_scale={RESOURCE_SCALE}"
+LOSS_TIMEOUT_S = 60
 NODE = {"num_cpus": 1, "memory": 4 * 1024**3, "object_store_memory": 100 * 1024**2}
 
 
@@ -36,10 +38,22 @@ class RayTestCluster:
         return next((n for n in self.cluster.worker_nodes if n.node_id == node_id), None)
 
     def lose_node(self, node: Any) -> None:
-        """Kills a worker node at once, as a machine lost would be, and adds a fresh one."""
+        """Kills a worker node at once, as a machine lost would be, and adds a fresh one;
+        returns once the cluster knows the lost one dead and the fresh one alive (else the
+        next placement may still count the dead node, or not yet the fresh one)."""
+        lost = node.node_id
         self.cluster.remove_node(node, allow_graceful=False)
         self.cluster.add_node(**NODE)
-        self.cluster.wait_for_nodes()
+        deadline = time.time() + LOSS_TIMEOUT_S
+        while True:
+            alive = self.cluster.global_state._live_node_ids()
+            if lost not in alive and len(alive) == len(self.cluster.list_all_nodes()):
+                return
+            if time.time() > deadline:
+                raise TimeoutError(
+                    f"the Ray cluster still lists node {lost} alive, or not the fresh one: {alive}"
+                )
+            time.sleep(0.2)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -54,43 +55,69 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
-@contextmanager
-def seaweedfs_s3(folder: Path) -> Iterator[str]:
-    """Starts `weed server` with S3 and yields the S3 endpoint URL; stops it after."""
-    master, volume, filer, s3 = _free_ports(4)
-    folder.mkdir(parents=True, exist_ok=True)
-    argv = [
-        weed_program(), "server", f"-dir={folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-        f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
-        "-filer", "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-        "-master.volumeSizeLimitMB=64", "-volume.max=0",
-    ]  # fmt: skip
-    log = (folder / "weed.log").open("wb")
-    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{s3}"
-    try:
+class SeaweedServer:
+    """`weed server` with S3 on fixed free ports and a data folder, that can be stopped and
+    started again on the same ports and data (an S3 server restarting)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._ports = _free_ports(4)
+        self.endpoint = f"http://127.0.0.1:{self._ports[3]}"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log: Any = None
+
+    def start(self) -> None:
+        master, volume, filer, s3 = self._ports
+        self.folder.mkdir(parents=True, exist_ok=True)
+        argv = [
+            weed_program(), "server", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            f"-master.port={master}", f"-volume.port={volume}", f"-filer.port={filer}",
+            "-filer", "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0",
+            "-master.volumeSizeLimitMB=64", "-volume.max=0",
+        ]  # fmt: skip
+        self._log = (self.folder / "weed.log").open("ab")
+        self._process = subprocess.Popen(
+            argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         deadline = time.time() + _START_TIMEOUT_S
         while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"weed server exited: {(folder / 'weed.log').read_text()[-2000:]}"
-                )
+            if self._process.poll() is not None:
+                raise RuntimeError(f"weed server exited: {self._log_tail()}")
             try:
-                if httpx.get(endpoint, timeout=1).status_code < 500:
-                    break
+                if httpx.get(self.endpoint, timeout=1).status_code < 500:
+                    return
             except httpx.HTTPError:
                 pass
             if time.time() > deadline:
-                raise RuntimeError(
-                    f"weed server's S3 gateway never answered: {(folder / 'weed.log').read_text()[-2000:]}"
-                )
+                raise RuntimeError(f"weed server's S3 gateway never answered: {self._log_tail()}")
             time.sleep(0.2)
-        yield endpoint
+
+    def _log_tail(self) -> str:
+        return (self.folder / "weed.log").read_text(errors="replace")[-2000:]
+
+    def stop(self) -> None:
+        """Ends the server at once, as a crash would (its data folder stays)."""
+        if self._process is None:
+            return
+        self._process.kill()
+        self._process.wait()
+        self._process = None
+        self._log.close()
+
+
+@contextmanager
+def seaweedfs_s3(folder: Path) -> Iterator[str]:
+    """Starts `weed server` with S3 and yields the S3 endpoint URL; stops it after."""
+    with seaweedfs_server(folder) as server:
+        yield server.endpoint
+
+
+@contextmanager
+def seaweedfs_server(folder: Path) -> Iterator[SeaweedServer]:
+    """Starts `weed server` with S3 and yields it; stops it after."""
+    server = SeaweedServer(folder)
+    try:
+        server.start()
+        yield server
     finally:
-        process.terminate()  # it takes long to drain; what it holds is thrown away anyway
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        server.stop()

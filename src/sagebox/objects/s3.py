@@ -6,8 +6,9 @@ prefix "team-", bucket "data" is the S3 bucket "team-data".
 
 from __future__ import annotations
 
-import os
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -17,7 +18,9 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from s3transfer.exceptions import RetriesExceededError
 
 from sagebox.objects.base import (
     DEFAULT_CONTENT_TYPE,
@@ -42,6 +45,13 @@ from sagebox.objects.errors import (
 from sagebox.objects.uris import parse_s3_uri, validate_bucket_name
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# How long a whole-file transfer is tried again while the S3 server is away, and the
+# backoff between tries (doubling from the first delay up to the largest).
+TRANSFER_RETRY_SECONDS = 60.0
+TRANSFER_FIRST_DELAY_S = 0.5
+TRANSFER_MAX_DELAY_S = 4.0
 
 _LAST_CHARACTER = "\U0010ffff"
 _STATUS_CODES = {"404": "NotFound", "403": "AccessDenied", "412": "PreconditionFailed"}
@@ -66,6 +76,7 @@ class S3ObjectStore(ObjectStore):
     def __init__(self, client: Any, *, bucket_prefix: str = "") -> None:
         self.client = client
         self.bucket_prefix = bucket_prefix
+        self.transfer_retry_seconds = TRANSFER_RETRY_SECONDS
         self._part_checksums: dict[str, dict[int, tuple[str, str]]] = {}
         self._lock = threading.Lock()
 
@@ -379,25 +390,75 @@ class S3ObjectStore(ObjectStore):
         bucket, key = parse_s3_uri(uri)
         require_key(key)
         target = Path(path)
-        with atomic_file(target) as out:
-            self._call(
-                lambda: self.client.download_fileobj(self._name(bucket), key, out),
-                bucket=bucket,
-                key=key,
-            )
+
+        def download() -> None:
+            with atomic_file(target) as out:
+                self._call(
+                    lambda: self.client.download_fileobj(self._name(bucket), key, out),
+                    bucket=bucket,
+                    key=key,
+                )
+
+        self._retrying(download, bucket, key)
 
     def upload_file(self, path: Path, uri: str, *, content_type: str | None = None) -> ObjectInfo:
+        """One PUT, or a multipart upload that s3transfer aborts when it fails: a failed
+        try leaves the key as it was, never part of the file."""
         bucket, key = parse_s3_uri(uri)
         require_key(key)
         extra = {"ContentType": content_type or DEFAULT_CONTENT_TYPE}
-        self._call(
-            lambda: self.client.upload_file(
-                os.fspath(path), self._name(bucket), key, ExtraArgs=extra
-            ),
-            bucket=bucket,
-            key=key,
-        )
-        return self.head_object(bucket, key)
+
+        def upload() -> None:
+            # upload_fileobj, not upload_file: the latter hides S3's error in an
+            # S3UploadFailedError text; this one raises the ClientError to translate.
+            with Path(path).open("rb") as body:
+                self._call(
+                    lambda: self.client.upload_fileobj(body, self._name(bucket), key, ExtraArgs=extra),
+                    bucket=bucket,
+                    key=key,
+                )
+
+        self._retrying(upload, bucket, key)
+        return self._retrying(lambda: self.head_object(bucket, key), bucket, key)
+
+    def _retrying(self, transfer: Callable[[], T], bucket: str, key: str) -> T:
+        """Runs a whole-file transfer again while the S3 server is unreachable or answers
+        5xx, with exponential backoff, for up to `transfer_retry_seconds`; then an
+        ObjectStoreError saying why.
+
+        Written here rather than left to botocore: its retries are per request, a few, with
+        full jitter (they may all fall within a second), which an S3 server restarting for
+        several seconds outlasts; a job's input, model or checkpoint must not be lost to that.
+        """
+        delay = TRANSFER_FIRST_DELAY_S
+        deadline = time.monotonic() + self.transfer_retry_seconds
+        while True:
+            try:
+                return transfer()
+            except Exception as exc:
+                if not _transient(exc):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    if isinstance(exc, ObjectStoreError):
+                        raise
+                    raise error_for_code(
+                        "ServiceUnavailable",
+                        f"the S3 server did not answer within {self.transfer_retry_seconds:g} s: {exc}",
+                        status=503,
+                        resource=key or bucket,
+                    ) from exc
+                log.warning("S3 transfer of %s/%s failed (%s); retrying in %.1f s", bucket, key, exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, TRANSFER_MAX_DELAY_S)
+
+
+def _transient(exc: BaseException) -> bool:
+    """An error a later try may not meet: no connection, a timeout, or a 5xx / SlowDown answer."""
+    if isinstance(exc, (BotoConnectionError, HTTPClientError, RetriesExceededError)):
+        return True
+    if isinstance(exc, ObjectStoreError):
+        return exc.status >= 500 or exc.code in ("SlowDown", "RequestTimeout")
+    return False
 
 
 def _checksum_params(checksums: dict[str, str] | None) -> dict[str, str]:

@@ -33,6 +33,8 @@ LineListener = Callable[[str, float], None]
 # Set in a server host's environment by an executor that placed it on another machine: the
 # address of its node, to listen on instead of the loopback.
 BIND_ADDRESS_VARIABLE = "SAGEBOX_BIND_ADDRESS"
+# How often an executor whose hosts run elsewhere brings back a host's `synced` folders.
+SYNC_SECONDS = 1.0
 # What a restarted server needs to find and end an execution's leftovers (JSON-serialisable).
 ExecutionToken = dict[str, Any]
 
@@ -54,7 +56,10 @@ class HostCommand:
     brings back what the host wrote there after the end, every path under it in argv, cwd
     and env pointing at the node's copy. A command without one runs on the API server's
     machine (a model server, a setup step). `instance_type` is the SageMaker instance
-    type whose resources a cluster executor reserves for the host.
+    type whose resources a cluster executor reserves for the host. `synced` names folders
+    of the workspace (relative to it: a training job's checkpoints) that such an executor
+    also brings back while the host runs, every `SYNC_SECONDS`, so that what the host
+    wrote there survives the loss of its node.
     """
 
     host: str
@@ -64,6 +69,7 @@ class HostCommand:
     log_file: Path
     workspace: Path | None = None
     instance_type: str | None = None
+    synced: tuple[str, ...] = ()
     port_variable: str | None = None
     """A server host's port: the variable naming the TCP port it listens on. An executor
     that runs the host on another machine picks a free port on that node, sets it there
@@ -93,6 +99,8 @@ class ExecutionOutcome:
     """The first host seen exiting non-zero, when the hosts ran to their end."""
     started_at: float
     ended_at: float = field(default=0.0)
+    lost_hosts: tuple[str, ...] = ()
+    """Hosts that went away with their machine (a cluster node lost), not by exiting."""
 
     @property
     def exit_code(self) -> int:

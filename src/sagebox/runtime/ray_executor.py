@@ -59,6 +59,7 @@ from ray.util.scheduling_strategies import (
 )
 
 from sagebox.runtime.executor import (
+    SYNC_SECONDS,
     Execution,
     ExecutionOutcome,
     ExecutionToken,
@@ -72,7 +73,7 @@ from sagebox.runtime.executor import (
 from sagebox.runtime.instance_types import InstanceResources, instance_resources
 from sagebox.runtime.local_executor import LocalProcessExecutor
 from sagebox.runtime.logs import LogWriter
-from sagebox.runtime.ray_host import HostProcess, pack_folder, unpack_folder
+from sagebox.runtime.ray_host import HostProcess, lay_files, pack_folder, unpack_folder
 
 log = logging.getLogger(__name__)
 
@@ -240,11 +241,31 @@ class RayExecution(Execution):
             if code is not None and host.code is None:
                 host.code = code
 
+    def _sync(self, running: list[_Host]) -> None:
+        """Brings back what each running host wrote in its `synced` folders since the last time."""
+        syncing = [h for h in running if h.command.synced and h.command.workspace is not None]
+        refs = [h.actor.collect.remote(list(h.command.synced)) for h in syncing]
+        for host, ref in zip(syncing, refs, strict=True):
+            try:
+                archive = ray.get(ref, timeout=CALL_TIMEOUT_S)
+            except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+                self._lose(host)
+                continue
+            except ray.exceptions.RayTaskError as exc:  # a file torn while packed: next time
+                log.warning("could not sync host %s's folders this time: %s", host.command.host, exc)
+                continue
+            if archive and host.command.workspace is not None:
+                lay_files(archive, host.command.workspace)
+
     def _pump_lines(self) -> None:
+        synced_at = time.monotonic()
         while not self._ending.is_set():
             running = [h for h in self._hosts if h.code is None]
             if running:
                 self._read(running)
+            if time.monotonic() - synced_at >= SYNC_SECONDS:
+                synced_at = time.monotonic()
+                self._sync([h for h in running if h.code is None])
             self._ending.wait(POLL_SECONDS)
 
     # -- the end -----------------------------------------------------------------------------
@@ -283,8 +304,9 @@ class RayExecution(Execution):
             self._on_end()
             for host in self._hosts:
                 host.log.close()
+            lost = tuple(h.command.host for h in self._hosts if h.lost)
             self._outcome = ExecutionOutcome(
-                cause, self.exit_codes(), failed, self._started_at, time.time()
+                cause, self.exit_codes(), failed, self._started_at, time.time(), lost
             )
             return self._outcome
 

@@ -50,7 +50,8 @@ def pack_folder(folder: Path, only: set[str] | None = None) -> bytes:
                 archive.add(entry, arcname=entry.name)
         else:
             for name in sorted(only):
-                archive.add(folder / name, arcname=name, recursive=False)
+                with contextlib.suppress(FileNotFoundError):  # removed since it was seen
+                    archive.add(folder / name, arcname=name, recursive=False)
     return buffer.getvalue()
 
 
@@ -60,11 +61,27 @@ def unpack_folder(data: bytes, folder: Path) -> None:
         archive.extractall(folder, filter="tar")
 
 
+def lay_files(data: bytes, folder: Path) -> None:
+    """Unpacks an archive of files into `folder` one whole file at a time: each is extracted
+    beside its place and renamed over it, so that a reader never sees half a file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".sagebox-sync-") as scratch:
+        unpack_folder(data, Path(scratch))
+        for path in sorted(Path(scratch).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                target = folder / path.relative_to(scratch)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
+
+
 def _stamps(folder: Path) -> dict[str, _Stamp]:
     stamps = {}
     for path in folder.rglob("*"):
         if path.is_file() and not path.is_symlink():
-            info = path.stat()
+            try:
+                info = path.stat()
+            except FileNotFoundError:  # renamed or removed by the running host meanwhile
+                continue
             stamps[str(path.relative_to(folder))] = (info.st_size, info.st_mtime_ns)
     return stamps
 
@@ -100,6 +117,7 @@ class HostProcess:
         self._scratch = Path(tempfile.mkdtemp(prefix=f"sagebox-{host}-"))
         self._root: Path | None = None
         self._unpacked: dict[str, _Stamp] = {}
+        self._synced: dict[str, _Stamp] = {}
 
     def node(self) -> dict[str, str]:
         import ray
@@ -129,6 +147,7 @@ class HostProcess:
             new = str(self._root)
             _relocate_scripts(self._root, workspace, new)
             self._unpacked = _stamps(self._root)
+            self._synced = dict(self._unpacked)
             argv = [relocate(arg, workspace, new) for arg in argv]
             cwd = relocate(cwd, workspace, new)
             env = {key: relocate(value, workspace, new) for key, value in env.items()}
@@ -182,13 +201,29 @@ class HostProcess:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
 
-    def collect(self) -> bytes | None:
-        """What the host wrote or changed in its workspace, as a tar archive (None without one)."""
+    def collect(self, folders: Sequence[str] | None = None) -> bytes | None:
+        """What the host wrote or changed in its workspace, as a tar archive (None without one).
+
+        With `folders` (relative to the workspace), only the files under them that changed
+        since the last such call: what the executor syncs while the host runs."""
         if self._root is None:
             return None
-        now = _stamps(self._root)
-        changed = {name for name, stamp in now.items() if self._unpacked.get(name) != stamp}
-        return pack_folder(self._root, changed)
+        if folders is None:
+            now = _stamps(self._root)
+            changed = {name for name, stamp in now.items() if self._unpacked.get(name) != stamp}
+            return pack_folder(self._root, changed)
+        changed: dict[str, _Stamp] = {}
+        for folder in folders:
+            base = self._root / folder
+            for name, stamp in _stamps(base).items() if base.is_dir() else ():
+                relative = str(Path(folder) / name)
+                if self._synced.get(relative) != stamp:
+                    changed[relative] = stamp
+        if not changed:
+            return None
+        archive = pack_folder(self._root, set(changed))
+        self._synced.update(changed)  # only once packed: a file torn meanwhile goes next time
+        return archive
 
     def clean(self) -> None:
         shutil.rmtree(self._scratch, ignore_errors=True)

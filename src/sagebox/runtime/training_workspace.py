@@ -43,11 +43,14 @@ class TrainingWorkspace:
         host: str = "algo-1",
         hosts: tuple[str, ...] = ("algo-1",),
         logs_dir: Path | None = None,
+        checkpoint_folder: str = "checkpoints",
     ) -> None:
         self.root = root
         self.host = host
         self.hosts = hosts
         self.logs_dir = logs_dir or root / "logs"
+        self.checkpoint_folder = checkpoint_folder
+        """Where CheckpointConfig.LocalPath lies, relative to the host's /opt/ml."""
 
     @property
     def rank(self) -> int:
@@ -84,7 +87,7 @@ class TrainingWorkspace:
 
     @property
     def checkpoint_dir(self) -> Path:
-        return self.root / "checkpoints"
+        return self.root / self.checkpoint_folder
 
     @property
     def log_file(self) -> Path:
@@ -97,7 +100,7 @@ class TrainingWorkspace:
         self, hyperparameters: Mapping[str, str], channels: list[ChannelSpec]
     ) -> None:
         """Lay out the folders and write the three config files; a rerun starts clean."""
-        for folder in ("input", "model", "output", "checkpoints"):
+        for folder in ("input", "model", "output", "checkpoints", self.checkpoint_folder):
             shutil.rmtree(self.root / folder, ignore_errors=True)
         for folder in (
             self.config_dir,
@@ -188,12 +191,15 @@ def host_names(count: int) -> tuple[str, ...]:
     return tuple(f"algo-{i}" for i in range(1, count + 1))
 
 
-def host_workspaces(job_root: Path, count: int) -> list[TrainingWorkspace]:
+def host_workspaces(job_root: Path, count: int, checkpoint_folder: str = "checkpoints") -> list[TrainingWorkspace]:
     """One workspace per host; a single host is the job folder itself, several live in hosts/<host>.
 
     Every host logs into the job folder's logs/ as <host>.jsonl, so each is its own log stream.
     """
     if count == 1:
-        return [TrainingWorkspace(job_root)]
+        return [TrainingWorkspace(job_root, checkpoint_folder=checkpoint_folder)]
     hosts = host_names(count)
-    return [TrainingWorkspace(job_root / "hosts" / host, host, hosts, job_root / "logs") for host in hosts]
+    return [
+        TrainingWorkspace(job_root / "hosts" / host, host, hosts, job_root / "logs", checkpoint_folder)
+        for host in hosts
+    ]

@@ -143,9 +143,9 @@ class JobStates:
         self._secondary.enter(record.document, secondary, now, message, final=False)
         touch(record, now)
 
-    def fail(self, record: ResourceRecord, reason: str, now: float) -> None:
+    def fail(self, record: ResourceRecord, reason: str, now: float, *, secondary: str | None = None) -> None:
         record.document["FailureReason"] = reason[:FAILURE_REASON_LIMIT]
-        self.advance(record, FAILED, now)
+        self.advance(record, FAILED, now, secondary=secondary)
 
     def is_terminal(self, record: ResourceRecord) -> bool:
         return self.state_of(record) in TERMINAL

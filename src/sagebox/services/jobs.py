@@ -75,7 +75,8 @@ class Ending:
     reason: str | None = None
     """The FailureReason of a Failed job."""
     secondary: str | None = None
-    """The final secondary status when it is not the status itself (MaxRuntimeExceeded)."""
+    """The final secondary status when it is not the status itself (MaxRuntimeExceeded,
+    MaxWaitTimeExceeded)."""
     members: Mapping[str, Any] = field(default_factory=dict)
     """Describe members set with the ending (ModelArtifacts, ExitMessage)."""
 
@@ -206,7 +207,7 @@ class JobRun(ABC):
             record.document.update(ending.members)
             now = time.time()
             if ending.status == FAILED:
-                self._states.fail(record, ending.reason or "InternalServerError", now)
+                self._states.fail(record, ending.reason or "InternalServerError", now, secondary=ending.secondary)
             else:
                 self._states.advance(record, ending.status, now, secondary=ending.secondary)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from sagebox.algorithms.hyperparameters import HyperparameterError
@@ -204,6 +205,50 @@ def check_instance_count(resources: dict[str, Any], user_code: bool) -> int:
     return int(count)
 
 
+CHECKPOINT_ROOT = "/opt/ml"
+DEFAULT_CHECKPOINT_PATH = "/opt/ml/checkpoints"
+
+
+def check_spot(request: dict[str, Any]) -> None:
+    """EnableManagedSpotTraining, StoppingCondition.MaxWaitTimeInSeconds and CheckpointConfig,
+    as SageMaker checks them: a wait limit only with spot, and then at least the runtime limit."""
+    stopping = request.get("StoppingCondition") or {}
+    wait = stopping.get("MaxWaitTimeInSeconds")
+    runtime = stopping.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS)
+    if request.get("EnableManagedSpotTraining"):
+        if wait is None or wait < runtime:
+            raise ValidationError(
+                "Invalid MaxWaitTimeInSeconds. It must be present and be greater than or equal to "
+                f"MaxRuntimeInSeconds (MaxWaitTimeInSeconds {wait}, MaxRuntimeInSeconds {runtime})."
+            )
+    elif wait is not None:
+        raise ValidationError(
+            "Invalid MaxWaitTimeInSeconds. It is only supported when EnableManagedSpotTraining is set to true."
+        )
+    checkpoint = request.get("CheckpointConfig")
+    if checkpoint is None:
+        return
+    try:
+        parse_s3_uri(checkpoint["S3Uri"])
+    except ValueError as exc:
+        raise ValidationError(f"CheckpointConfig.S3Uri: {exc}") from exc
+    checkpoint_folder(checkpoint)
+
+
+def checkpoint_folder(checkpoint: dict[str, Any]) -> str:
+    """CheckpointConfig.LocalPath as a folder relative to the host's /opt/ml tree (sagebox
+    roots that tree in the job's own folder, so the path must lie inside /opt/ml)."""
+    local = str(checkpoint.get("LocalPath") or DEFAULT_CHECKPOINT_PATH)
+    relative = PurePosixPath(local).relative_to(CHECKPOINT_ROOT) if local.startswith(CHECKPOINT_ROOT + "/") else None
+    if relative is None or not relative.parts or ".." in relative.parts or relative.parts[0] in ("input", "model", "output", "code"):
+        raise ValidationError(
+            f"CheckpointConfig.LocalPath '{local}': sagebox lays each host's /opt/ml out in the job's own "
+            "folder, so LocalPath must be a folder under /opt/ml other than input, model, output and code "
+            f"(default {DEFAULT_CHECKPOINT_PATH})."
+        )
+    return str(relative)
+
+
 def required_run_members(request: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """AlgorithmSpecification and ResourceConfig, which the model leaves optional for serverless
     training jobs (ServerlessJobConfig) and sagebox needs for every job it runs."""
@@ -240,6 +285,7 @@ def plan(request: dict[str, Any], objects: ObjectStore) -> TrainingPlan:
     count = check_instance_count(resources, script is not None or entrypoint is not None)
     channels = check_channels(algorithm, request.get("InputDataConfig") or [], spec["TrainingInputMode"])
     check_output(objects, request["OutputDataConfig"])
+    check_spot(request)
     return TrainingPlan(
         algorithm=algorithm, channels=channels, script=script, instance_count=count, entrypoint=entrypoint
     )

@@ -30,10 +30,18 @@ from sagebox.runtime.metrics import MetricExtractor, MetricObservation
 from sagebox.runtime.training_workspace import TrainingWorkspace, host_workspaces
 from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.job_api_access import with_api_access
+from sagebox.services.job_states import internal
 from sagebox.services.jobs import Ending, JobContext, JobRun
+from sagebox.services.training.checkpoints import CheckpointSync
 from sagebox.services.training.commands import host_commands
-from sagebox.services.training.lifecycle import STATES
-from sagebox.services.training.requests import TrainingPlan
+from sagebox.services.training.lifecycle import (
+    SPOT,
+    STATES,
+    hosts_ended,
+    hosts_started,
+    run_seconds,
+)
+from sagebox.services.training.requests import TrainingPlan, checkpoint_folder
 from sagebox.services.training.script_setup import (
     ScriptSetupError,
     code_dir,
@@ -67,34 +75,50 @@ class TrainingRun(JobRun):
         self._metrics: dict[str, MetricObservation] = {}
         self._metrics_lock = threading.Lock()
         self._metrics_flushed_at = 0.0
-        self.workspaces = host_workspaces(self._settings.jobs_dir / "training" / name, plan.instance_count)
+        checkpoint = document.get("CheckpointConfig")
+        folder = checkpoint_folder(checkpoint) if checkpoint else "checkpoints"
+        self.workspaces = host_workspaces(self._settings.jobs_dir / "training" / name, plan.instance_count, folder)
         self.workspace = self.workspaces[0]
         self._argv: dict[str, list[str]] = {}
+        self._checkpoints = (
+            CheckpointSync(context.objects, checkpoint["S3Uri"], [w.checkpoint_dir for w in self.workspaces])
+            if checkpoint
+            else None
+        )
+        self._spot = bool(document.get("EnableManagedSpotTraining"))
+        self._deadline_is_wait = False  # whether the running attempt ends at MaxWaitTimeInSeconds
 
     # -- the whole run -------------------------------------------------------------------
 
     def run(self) -> Ending:
         self._prepare()
-        if self.stopping:
-            return self._stopped("Stopped")
-        try:
-            commands = host_commands(
-                self._plan, self.workspaces, self._document,
-                venvs=VirtualEnvCache(self._settings.venvs_dir), run_setup=self._run_setup,
-            )
-        except ScriptSetupError:
+        while True:
             if self.stopping:
                 return self._stopped("Stopped")
-            raise
-        # The job's own AWS calls reach this server, as a job's role reaches AWS.
-        api, own = self._context_api.environment(), self._document.get("Environment")
-        commands = [replace(c, env=with_api_access(c.env, api, own)) for c in commands]
-        self._argv = {command.host: list(command.argv) for command in commands}
-        outcome = self._train(commands)
-        if outcome is None or outcome.cause is ExitCause.STOPPED:
-            return self._stopped("Stopped")
-        if outcome.cause is ExitCause.TIMED_OUT:
-            return self._stopped("MaxRuntimeExceeded")
+            if self._checkpoints is not None:
+                self._checkpoints.restore()
+            try:
+                commands = self._commands()
+            except ScriptSetupError:
+                if self.stopping:
+                    return self._stopped("Stopped")
+                raise
+            outcome = self._train(commands)
+            if outcome is None or outcome.cause is ExitCause.STOPPED:
+                return self._stopped("Stopped")
+            if outcome.cause is ExitCause.TIMED_OUT:
+                if self._deadline_is_wait:
+                    return self._wait_exceeded_ending()
+                return self._stopped("MaxRuntimeExceeded")
+            if outcome.lost_hosts and outcome.exit_code != 0:
+                if not self._resumable():
+                    return Ending("Failed", self._lost_reason(outcome))
+                self._interrupted(outcome)
+                if self._wait_exceeded():
+                    return self._wait_exceeded_ending()
+                self._prepare(restart=True)
+                continue
+            break
         if outcome.exit_code != 0:
             return Ending("Failed", self._failure_reason(outcome))
         self.record_change(lambda r: STATES.enter(r, "Uploading", time.time()))
@@ -104,18 +128,90 @@ class TrainingRun(JobRun):
             return Ending("Failed", f"ClientError: uploading the model artifacts failed: {exc.code}: {exc.message}")
         return Ending("Completed", members={"ModelArtifacts": {"S3ModelArtifacts": artifacts}})
 
+    def _commands(self) -> list[HostCommand]:
+        commands = host_commands(
+            self._plan, self.workspaces, self._document,
+            venvs=VirtualEnvCache(self._settings.venvs_dir), run_setup=self._run_setup,
+        )
+        # The job's own AWS calls reach this server, as a job's role reaches AWS.
+        api, own = self._context_api.environment(), self._document.get("Environment")
+        synced = (self.workspace.checkpoint_folder,) if self._checkpoints is not None else ()
+        commands = [replace(c, env=with_api_access(c.env, api, own), synced=synced) for c in commands]
+        self._argv = {command.host: list(command.argv) for command in commands}
+        return commands
+
+    # -- managed spot training -------------------------------------------------------------
+
+    def _resumable(self) -> bool:
+        """A job whose hosts were lost starts again from its last checkpoint when it is a
+        managed spot training job with a CheckpointConfig."""
+        return self._spot and self._checkpoints is not None and not self.stopping
+
+    def _wait_deadline(self) -> float | None:
+        """When a managed spot training job must have completed: CreationTime + MaxWaitTimeInSeconds."""
+        wait = self._document["StoppingCondition"].get("MaxWaitTimeInSeconds")
+        if not self._spot or wait is None:
+            return None
+        return float(self._document["CreationTime"]) + float(wait)
+
+    def _wait_exceeded(self) -> bool:
+        deadline = self._wait_deadline()
+        return deadline is not None and time.time() >= deadline - 0.5
+
+    def _wait_exceeded_ending(self) -> Ending:
+        wait = self._document["StoppingCondition"]["MaxWaitTimeInSeconds"]
+        return Ending(
+            "Failed",
+            f"MaxWaitTimeExceeded: the managed spot training job did not complete within its "
+            f"MaxWaitTimeInSeconds ({wait} s).",
+            secondary="MaxWaitTimeExceeded",
+        )
+
+    def _interrupted(self, outcome: ExecutionOutcome) -> None:
+        """Records the interruption (Interrupted, then Starting again) before the next attempt."""
+        lost = ", ".join(outcome.lost_hosts)
+        for workspace in self.workspaces:
+            append_event(
+                workspace.log_file,
+                f"sagebox: managed spot training: host(s) {lost} lost; restarting the job from its last checkpoint",
+            )
+
+        def interrupted(record: ResourceRecord) -> None:
+            now = time.time()
+            hosts_ended(internal(record).setdefault(SPOT, {}), outcome.ended_at or now)
+            STATES.enter(record, "Interrupted", now, f"Job interrupted: host(s) {lost} lost with their node.")
+            STATES.enter(record, "Starting", now, "Restarting the job from its last checkpoint")
+
+        self._document = self.record_change(interrupted).document
+
+    def _lost_reason(self, outcome: ExecutionOutcome) -> str:
+        """The FailureReason of a job whose host was lost and that cannot resume."""
+        host = outcome.lost_hosts[0]
+        workspace = next((w for w in self.workspaces if w.host == host), self.workspace)
+        events = read_events(workspace.log_file)
+        detail = str(events[-1]["message"]) if events else f"sagebox: host {host} was lost"
+        remedy = (
+            "Enable managed spot training (EnableManagedSpotTraining with MaxWaitTimeInSeconds) and a "
+            "CheckpointConfig to have such a job restarted from its last checkpoint."
+            if not self._resumable() and not self.stopping
+            else ""
+        )
+        return f"InternalServerError: Host {host}: the instance was lost while the job ran ({detail}). {remedy}".strip()[:1024]
+
     def clean_up(self) -> None:
         for workspace in self.workspaces:
             workspace.clear_input_data()
 
-    def _prepare(self) -> None:
+    def _prepare(self, restart: bool = False) -> None:
+        """Lays out every host's /opt/ml and stages its data; again after an interruption."""
         hyperparameters = self._document.get("HyperParameters", {})
         for workspace in self.workspaces:
             workspace.create(hyperparameters, self._plan.channels)
 
         def downloading(record: ResourceRecord) -> None:
             now = time.time()
-            record.document["TrainingStartTime"] = now
+            if not restart:
+                record.document["TrainingStartTime"] = now
             STATES.enter(record, "Downloading", now)
 
         record = self.record_change(downloading)
@@ -142,13 +238,32 @@ class TrainingRun(JobRun):
 
         def training(record: ResourceRecord) -> None:
             self.remember(record, execution)
+            if self._spot:
+                hosts_started(internal(record).setdefault(SPOT, {}), execution.started_at)
             STATES.enter(record, "Training", execution.started_at)
 
-        self.record_change(training)
-        begun = self._document.get("TrainingStartTime") or execution.started_at
-        outcome = self.finish_execution(execution, begun + self._document["StoppingCondition"]["MaxRuntimeInSeconds"])
+        self._document = self.record_change(training).document
+        if self._checkpoints is not None:
+            self._checkpoints.start()
+        try:
+            outcome = self.finish_execution(execution, self._deadline(execution.started_at))
+        finally:
+            if self._checkpoints is not None:
+                self._checkpoints.stop()  # and what the hosts left at their end
         self._flush_metrics(force=True)
         return outcome
+
+    def _deadline(self, started: float) -> float:
+        """MaxRuntimeInSeconds from TrainingStartTime; for a managed spot training job, the
+        runtime left after earlier attempts, and never past its MaxWaitTimeInSeconds."""
+        limit = float(self._document["StoppingCondition"]["MaxRuntimeInSeconds"])
+        if not self._spot:
+            return float(self._document.get("TrainingStartTime") or started) + limit
+        ran = run_seconds(self._document.get("_sagebox", {}).get(SPOT) or {}, started)
+        deadline = started + max(0.0, limit - ran)
+        wait = self._wait_deadline()
+        self._deadline_is_wait = wait is not None and wait < deadline
+        return deadline if wait is None else min(deadline, wait)
 
     def _run_setup(self, argv: list[str]) -> tuple[int, list[str]]:
         """Runs a setup command (pip) as a stoppable host logging to algo-1's log."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from sagebox.algorithms.registry import AlgorithmSpec, resolve, supported_images
 from sagebox.services.errors import ValidationError
-from sagebox.services.training.requests import resolve_script
+from sagebox.services.training.requests import check_spot, resolve_script
 from sagebox.tuning.errors import TuningConfigError
 from sagebox.tuning.space import SearchSpace
 
@@ -117,6 +117,7 @@ def _plan_definition(config: dict[str, Any], definition: dict[str, Any], strateg
     where = f"TrainingJobDefinition '{name}'" if name else "TrainingJobDefinition"
     spec = definition["AlgorithmSpecification"]
     static = definition.get("StaticHyperParameters") or {}
+    check_spot(definition)  # every trial would be refused: CreateHyperParameterTuningJob is
     try:
         script = resolve_script(spec, static)
     except ValidationError as exc:
