@@ -60,6 +60,9 @@ class RayTestCluster:
 def ray_cluster() -> Iterator[RayTestCluster]:
     """Starts the cluster and yields where it is; tears it down after."""
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    # A raylet gets 30 s to start by default; on a loaded 2-CPU machine (CI beside other
+    # work) that is sometimes too little, and the whole module errors.
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
     import ray
     from ray.cluster_utils import Cluster
 
