@@ -9,6 +9,7 @@ the algorithm whatever the registry host; anything else is a custom image.
 from __future__ import annotations
 
 from sagebox.algorithms.algorithm import AlgorithmSpec
+from sagebox.algorithms.automl_ensemble.spec import AUTOML_ENSEMBLE
 from sagebox.algorithms.factorization_machines.spec import FACTORIZATION_MACHINES
 from sagebox.algorithms.kmeans.spec import KMEANS
 from sagebox.algorithms.knn.spec import KNN
@@ -27,6 +28,7 @@ ALGORITHMS: tuple[AlgorithmSpec, ...] = (
     KNN,
     RANDOM_CUT_FOREST,
     FACTORIZATION_MACHINES,
+    AUTOML_ENSEMBLE,
 )
 
 
