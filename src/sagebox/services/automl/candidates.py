@@ -1,6 +1,8 @@
-"""An AutoML job's candidates as SageMaker shows them: its tuning job's training jobs.
+"""An AutoML job's candidates as SageMaker shows them: its training jobs.
 
-A candidate is one training job of the job's tuning job: its objective in Autopilot's
+A candidate is one training job of the job's tuning job (HYPERPARAMETER_TUNING) or one of
+its ensembling training jobs (ENSEMBLING: a bagged base model or the weighted ensemble,
+which report Autopilot's metric names themselves): its objective in Autopilot's
 terms, the steps that made it (the data-split and feature-engineering processing jobs and
 its training job), and its inference pipeline: the fitted preprocessing, the model, and
 (for classification) the container that turns class indices back into labels.
