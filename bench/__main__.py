@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    automl_quality,
     automl_serving,
     clarify,
     console,
@@ -55,6 +56,7 @@ BENCHMARKS = {
     "console_live": console_live.run,
     "scale_out": scale_out.run,
     "automl_serving": automl_serving.run,
+    "automl_quality": automl_quality.run,
 }
 
 

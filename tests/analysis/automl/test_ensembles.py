@@ -3,6 +3,8 @@ cross_val_predict's, ensemble selection picks what it should, and every base mod
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
@@ -104,3 +106,19 @@ def test_metrics_match_scikit_learn() -> None:
     assert values["AUC"] == pytest.approx(roc_auc_score(truth, scores))
     assert values["F1"] == pytest.approx(f1_score(truth, scores > 0.5))
     assert ensembles.base_models(("fastai", "nn-torch", "lightgbm")) == ("lightgbm", "mlp")
+
+
+def test_a_deadline_stops_bagging_after_the_folds_that_fit() -> None:
+    x, y, classes = _data(BINARY)
+    splits = ensembles.folds(y, BINARY, count=3, seed=0)
+    bag, oof = ensembles.fit_bagged(
+        "lightgbm", BINARY, classes, x, y, splits, deadline=time.time() - 1
+    )
+    assert len(bag.models) == 1  # the first fold always fits; no other starts late
+    assert oof.shape == (len(y), 2) and np.isfinite(oof).all()
+    started = time.time()
+    bag, _ = ensembles.fit_bagged(
+        "catboost", BINARY, classes, x, y, splits, deadline=time.time() + 0.5
+    )
+    assert time.time() - started < 2.0
+    assert bag.models[0].tree_count_ < 300  # boosting stopped adding rounds in time

@@ -117,7 +117,21 @@ def test_modes_and_algorithms_sagebox_does_not_run(sagemaker: Any, automl_bucket
             },
         ),
     )
-    assert "'deepforest' is not an Autopilot algorithm" in message
+    assert "Value 'deepforest' at 'autoMLJobConfig.candidateGenerationConfig" in message
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {
+                    "AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "arima"]}]
+                },
+            },
+        ),
+    )
+    assert "'arima' is not an algorithm of tabular problems" in message
     assert "ENSEMBLING mode runs lightgbm, catboost, xgboost" in message
     message = _refused(
         sagemaker.create_auto_ml_job,
@@ -152,7 +166,10 @@ def test_modes_and_algorithms_sagebox_does_not_run(sagemaker: Any, automl_bucket
             {"TabularJobConfig": {"TargetAttributeName": TARGET, "SampleWeightAttributeName": "w"}},
         ),
     )
-    assert "SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not available" in message
+    assert (
+        "SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not available"
+        in message
+    )
 
 
 def test_unknown_and_duplicate_jobs(sagemaker: Any, automl_bucket: str) -> None:

@@ -234,7 +234,9 @@ def fit_bagged(
             )
             break
         started = time.time()
-        model = clone(prototype).fit(features[train], labels[train])
+        # Each fold may take its share of the time left; boosting stops adding rounds after it.
+        until = None if deadline is None else started + (deadline - started) / (len(splits) - index)
+        model = _fit(clone(prototype), bag.algorithm, features[train], labels[train], until)
         bag.models.append(model)
         oof[held_out] = predict(model, features[held_out], problem_type, classes)
         fitted[held_out] = True
@@ -244,6 +246,40 @@ def fit_bagged(
     if not fitted.all():
         oof[~fitted] = bag.predict(features[~fitted])
     return bag, oof
+
+
+def _fit(
+    model: Any, algorithm: str, features: np.ndarray, labels: np.ndarray, until: float | None
+) -> Any:
+    """model.fit, with the boosting libraries told to stop adding rounds at `until`."""
+    if until is None:
+        return model.fit(features, labels)
+    if algorithm == "lightgbm":
+        import lightgbm
+
+        def stop(env: Any) -> None:
+            if time.time() >= until:
+                raise lightgbm.callback.EarlyStopException(
+                    env.iteration, env.evaluation_result_list
+                )
+
+        return model.fit(features, labels, callbacks=[stop])
+    if algorithm == "catboost":
+
+        class Stop:
+            def after_iteration(self, info: Any) -> bool:
+                return time.time() < until
+
+        return model.fit(features, labels, callbacks=[Stop()])
+    if algorithm == "xgboost":
+        import xgboost
+
+        class StopXGBoost(xgboost.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                return time.time() >= until
+
+        model.set_params(callbacks=[StopXGBoost()])
+    return model.fit(features, labels)
 
 
 # -- metrics ---------------------------------------------------------------------------------

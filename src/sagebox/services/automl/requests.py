@@ -170,8 +170,9 @@ def _algorithms(config: dict[str, Any] | None, where: str) -> tuple[str, ...]:
     unknown = [a for a in algorithms if a not in known]
     if unknown:
         raise ValidationError(
-            f"{where}.AlgorithmsConfig: {', '.join(repr(a) for a in unknown)} is not an Autopilot "
-            f"algorithm. ENSEMBLING mode runs {', '.join(ENSEMBLING_ALGORITHMS)}; "
+            f"{where}.AlgorithmsConfig: {', '.join(repr(a) for a in unknown)} is not an algorithm "
+            f"of tabular problems (time-series algorithms go in TimeSeriesForecastingJobConfig). "
+            f"ENSEMBLING mode runs {', '.join(ENSEMBLING_ALGORITHMS)}; "
             f"HYPERPARAMETER_TUNING mode runs {', '.join(HPO_ALGORITHMS)}."
         )
     if not algorithms:
