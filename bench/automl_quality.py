@@ -1,9 +1,10 @@
 """Autopilot's two modes side by side: ENSEMBLING against HYPERPARAMETER_TUNING at one short budget.
 
 Three tables that ship inside PyPI packages, each split once (seed 0) into 75 % for the
-AutoML job and a 25 % held-out test split: scikit-learn's breast cancer data (binary, 569
-rows), scikit-learn's digits (multiclass, 1797 rows) and statsmodels' ``fair`` data
-(regression: the ``affairs`` column, 6366 rows). For each, one AutoML job per mode runs
+AutoML job and a 25 % held-out test split: statsmodels' ``fair`` data (binary: whether
+``affairs`` is above 0, 6366 rows), scikit-learn's digits (multiclass, 1797 rows) and
+statsmodels' ``randhie`` data (regression: ``mdvis``, doctor visits; 5000 of its 20190
+rows, seed 0). For each, one AutoML job per mode runs
 through sagebox with ``MaxAutoMLJobRuntimeInSeconds`` = BUDGET; its best candidate
 (the three-container inference pipeline) scores the test split in a batch transform from
 raw CSV rows. Reported: accuracy (classification) or R2 (regression) on the test split,
@@ -30,16 +31,18 @@ TARGET = "target"
 
 def _datasets() -> dict[str, tuple[pd.DataFrame, str]]:
     """name -> (table with a `target` column, problem type)."""
-    from sklearn.datasets import load_breast_cancer, load_digits
-    from statsmodels.datasets import fair
+    from sklearn.datasets import load_digits
+    from statsmodels.datasets import fair, randhie
 
-    cancer = load_breast_cancer(as_frame=True).frame
+    affairs = fair.load_pandas().data
+    affairs[TARGET] = np.where(affairs.pop("affairs") > 0, "yes", "no")
     digits = load_digits(as_frame=True).frame
-    affairs = fair.load_pandas().data.rename(columns={"affairs": TARGET})
+    visits = randhie.load_pandas().data.sample(n=5000, random_state=0)
+    visits = visits.rename(columns={"mdvis": TARGET})
     return {
-        "breast_cancer (sklearn)": (cancer, "BinaryClassification"),
-        "digits (sklearn)": (digits, "MulticlassClassification"),
-        "fair (statsmodels)": (affairs, "Regression"),
+        "fair, any affair (statsmodels)": (affairs, "BinaryClassification"),
+        "digits (scikit-learn)": (digits, "MulticlassClassification"),
+        "randhie, doctor visits, 5000 rows (statsmodels)": (visits, "Regression"),
     }
 
 
