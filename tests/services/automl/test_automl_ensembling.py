@@ -202,3 +202,17 @@ def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucke
     ):
         assert time.time() < deadline
         time.sleep(0.3)
+
+
+def test_short_budgets_train_fewer_base_models_each_within_its_share() -> None:
+    from sagebox.services.automl import ensembling
+    from sagebox.services.automl.requests import ENSEMBLING_ALGORITHMS
+
+    every, limit = ensembling.plan_base_models(3600, 86_400, ENSEMBLING_ALGORITHMS, 2)
+    assert len(every) == 7 and limit < 3600 / 4  # 7 models, 4 waves of 2
+    assert ensembling.plan_base_models(3600, 100, ENSEMBLING_ALGORITHMS, 2)[1] == 90
+    few, limit = ensembling.plan_base_models(35, 86_400, ENSEMBLING_ALGORITHMS, 2)
+    assert few == every[: len(few)] and 1 <= len(few) < 7
+    waves = -(-len(few) // 2)
+    assert waves * (limit + ensembling.JOB_OVERHEAD) <= 35 - ensembling.MIN_ENSEMBLE_SECONDS
+    assert len(ensembling.plan_base_models(5, 86_400, ENSEMBLING_ALGORITHMS, 2)[0]) == 1

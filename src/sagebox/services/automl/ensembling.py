@@ -8,8 +8,9 @@ its logs and metrics; each is a candidate. Job names are fixed by the AutoML job
 restarted after a server restart finds the jobs already made.
 
 The time budget: the base models share what is left of MaxAutoMLJobRuntimeInSeconds less a
-reserve for the ensemble, in as many waves as the job slots need; each job also stops
-itself (`time_limit`) before MaxRuntimePerTrainingJobInSeconds, which ends it for good.
+reserve for the ensemble, in as many waves as the job slots need (fewer models when the
+budget is too short for all); each job also stops itself (`time_limit`) before
+MaxRuntimePerTrainingJobInSeconds, which ends it for good.
 """
 
 from __future__ import annotations
@@ -38,11 +39,16 @@ SHORT_NAMES = {
 }
 FOLDS = 5
 SEED = 0
-ENSEMBLE_RESERVE = 0.15
+ENSEMBLE_RESERVE = 0.1
 """The share of the remaining time kept for the ensemble job (and the end of the job)."""
-MIN_ENSEMBLE_SECONDS = 20
+MIN_ENSEMBLE_SECONDS = 12
 LIMIT_MARGIN = 0.9
 """A job's own time limit is this share of what it may take: loading, saving and upload fit in the rest."""
+JOB_OVERHEAD = 6.0
+"""Seconds a training job spends besides training (start, imports, staging, upload), measured
+on a busy two-core machine."""
+MIN_TRAINING_SECONDS = 3.0
+"""Fewer base models run when each would get less than this to train."""
 
 
 def training_image(region: str) -> str:
@@ -71,13 +77,23 @@ def job_names(name: str, arn: str, algorithms: tuple[str, ...]) -> dict[str, str
     return names
 
 
-def base_time_limit(remaining: float, per_job: int, jobs: int, slots: int) -> float:
-    """Seconds each base-model job may train: its share of the time left for the base
-    models (waves of `slots` jobs), and less than MaxRuntimePerTrainingJobInSeconds."""
-    reserve = max(MIN_ENSEMBLE_SECONDS, ENSEMBLE_RESERVE * remaining)
-    waves = math.ceil(jobs / max(1, slots))
-    share = max(1.0, remaining - reserve) / waves
-    return max(1.0, LIMIT_MARGIN * min(float(per_job), share))
+def plan_base_models(
+    remaining: float, per_job: int, algorithms: tuple[str, ...], slots: int
+) -> tuple[tuple[str, ...], float]:
+    """Which base models run and the seconds each may train. They share the time left less a
+    reserve for the ensemble, in waves of `slots` jobs, each wave paying JOB_OVERHEAD; when a
+    model would get under MIN_TRAINING_SECONDS, the last models in training order are left out
+    (as AutoGluon skips models it has no time for), down to one. Each stays under
+    MaxRuntimePerTrainingJobInSeconds."""
+    models = ensembles.base_models(algorithms)
+    available = remaining - max(MIN_ENSEMBLE_SECONDS, ENSEMBLE_RESERVE * remaining)
+    count = len(models)
+    while True:
+        share = available / math.ceil(count / max(1, slots)) - JOB_OVERHEAD
+        if count == 1 or share >= MIN_TRAINING_SECONDS:
+            break
+        count -= 1
+    return models[:count], max(1.0, LIMIT_MARGIN * min(float(per_job), share))
 
 
 def request(

@@ -238,7 +238,18 @@ class AutoMLRun(JobRun):
         """ENSEMBLING's TrainingModels: the base models' training jobs side by side, then the
         weighted ensemble's over those that completed; the jobs' records, base models first."""
         names = ensembling.job_names(self.name, self.arn, self.plan.algorithms)
-        base = {a: n for a, n in names.items() if a != ENSEMBLE}
+        chosen, limit = ensembling.plan_base_models(
+            self._deadline - time.time(),
+            self.plan.max_runtime_per_training_job,
+            self.plan.algorithms,
+            self._slots,
+        )
+        # A restarted run keeps the base models its predecessor started, whatever time is left.
+        base = {
+            a: n
+            for a, n in names.items()
+            if a != ENSEMBLE and (a in chosen or self._training.record(n) is not None)
+        }
 
         def records() -> list[ResourceRecord]:
             found = (self._training.record(n) for n in names.values())
@@ -262,12 +273,6 @@ class AutoMLRun(JobRun):
                 automl_job_arn=self.arn,
             )
 
-        limit = ensembling.base_time_limit(
-            self._deadline - time.time(),
-            self.plan.max_runtime_per_training_job,
-            len(base),
-            self._slots,
-        )
         for algorithm, job in base.items():
             if self._training.record(job) is None:
                 if self.stopping:
