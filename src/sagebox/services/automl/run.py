@@ -284,6 +284,12 @@ class AutoMLRun(JobRun):
             return self.stopped_ending(), records()
         completed = [n for n in base.values() if self._training.record(n).status == "Completed"]
         remaining = self._deadline - time.time()
+        if not completed and remaining <= 0:
+            return Ending(
+                "Failed",
+                f"MaxAutoMLJobRuntimeInSeconds ({self.plan.max_job_runtime} s) was reached before "
+                "any base model finished training.",
+            ), records()
         if completed and remaining > 1 and self._training.record(names[ENSEMBLE]) is None:
             budget = min(float(self.plan.max_runtime_per_training_job), remaining)
             create(names[ENSEMBLE], ENSEMBLE, ensembling.LIMIT_MARGIN * budget, completed)
