@@ -4,6 +4,7 @@ cross_val_predict's, ensemble selection picks what it should, and every base mod
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -122,3 +123,25 @@ def test_a_deadline_stops_bagging_after_the_folds_that_fit() -> None:
     )
     assert time.time() - started < 2.0
     assert bag.models[0].tree_count_ < 300  # boosting stopped adding rounds in time
+
+
+def test_the_model_server_loads_a_saved_ensemble_with_catboost_first(tmp_path: Any) -> None:
+    import joblib
+
+    from sagebox.serving.handlers import automl_ensemble
+
+    x, y, _ = _data(REGRESSION)
+    splits = ensembles.folds(y, REGRESSION, count=2, seed=0)
+    bags = [
+        ensembles.fit_bagged(a, REGRESSION, 0, x, y, splits)[0]
+        for a in ("catboost", "linear-learner")
+    ]
+    model = ensembles.WeightedEnsemble(REGRESSION, 0, bags, [0.5, 0.5])
+    joblib.dump(model, tmp_path / automl_ensemble.MODEL_FILE)
+    handler = automl_ensemble.load(tmp_path)
+    body = "\n".join(",".join(repr(float(v)) for v in row) for row in x[:3]).encode()
+    answer, _ = handler.predict(body, "text/csv", "text/csv")
+    served = [float(line) for line in answer.decode().split()]
+    np.testing.assert_allclose(served, model.predict(x[:3]))
+    with pytest.raises(automl_ensemble.BadRequest, match="10 feature values; got 2"):
+        handler.predict(b"1,2\n", "text/csv", "text/csv")

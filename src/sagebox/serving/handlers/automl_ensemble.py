@@ -66,17 +66,21 @@ class EnsembleHandler:
             raise BadRequest(
                 f"Each row must have {self.features} feature values; got {rows.shape[1]}."
             )
-        scores = self.model.predict(rows)
+        try:
+            scores = self.model.predict(rows)
+        except ValueError as exc:
+            raise BadRequest(f"The rows cannot be scored: {exc}") from None
         classes = None if self.model.problem_type == REGRESSION else self.model.classes
         answers = inference_keys.select(scores, self.keys, classes)
         return inference_keys.write_csv(answers, self.keys), CSV_RESPONSE_TYPE
 
 
 def _feature_count(model: WeightedEnsemble) -> int | None:
-    """How many features the fitted models expect (scikit-learn's n_features_in_), if known."""
-    for member in model.members:
-        for fitted in member.models:
-            count = getattr(fitted, "n_features_in_", None)
-            if count is not None:
-                return int(count)
-    return None
+    """How many features the fitted models expect (scikit-learn's n_features_in_), if known.
+    The largest count any model gives: an unpickled CatBoost model answers 0."""
+    counts = [
+        int(getattr(fitted, "n_features_in_", 0) or 0)
+        for member in model.members
+        for fitted in member.models
+    ]
+    return max(counts, default=0) or None
