@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import (
+    automl_quality,
     automl_serving,
     clarify,
     console,
@@ -58,6 +59,7 @@ BENCHMARKS = {
     "scale_out_endpoints": scale_out.run_endpoints,
     "automl_serving": automl_serving.run,
     "forecasting": forecasting.run,
+    "automl_quality": automl_quality.run,
 }
 
 

@@ -71,7 +71,10 @@ def _best_candidate(sagemaker: Any, s3: Any) -> dict[str, Any]:
         ],
         OutputDataConfig={"S3OutputPath": "s3://bench/output"},
         RoleArn=ROLE,
-        AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 2}},
+        AutoMLJobConfig={
+            "CompletionCriteria": {"MaxCandidates": 2},
+            "Mode": "HYPERPARAMETER_TUNING",
+        },
     )
     deadline = time.time() + 600
     while time.time() < deadline:

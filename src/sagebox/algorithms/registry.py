@@ -9,6 +9,7 @@ the algorithm whatever the registry host; anything else is a custom image.
 from __future__ import annotations
 
 from sagebox.algorithms.algorithm import AlgorithmSpec
+from sagebox.algorithms.automl_ensemble.spec import AUTOML_ENSEMBLE
 from sagebox.algorithms.factorization_machines.spec import FACTORIZATION_MACHINES
 from sagebox.algorithms.forecasting.spec import FORECASTING
 from sagebox.algorithms.kmeans.spec import KMEANS
@@ -29,6 +30,7 @@ ALGORITHMS: tuple[AlgorithmSpec, ...] = (
     RANDOM_CUT_FOREST,
     FACTORIZATION_MACHINES,
     FORECASTING,  # Autopilot's time-series candidates
+    AUTOML_ENSEMBLE,
 )
 
 

@@ -49,7 +49,9 @@ def automl_bucket(s3: Any) -> str:
 
 
 def request(bucket: str, name: str, prefix: str = "cancer", **extra: Any) -> dict[str, Any]:
-    config = extra.pop("AutoMLJobConfig", {"CompletionCriteria": {"MaxCandidates": 2}})
+    config = dict(extra.pop("AutoMLJobConfig", {"CompletionCriteria": {"MaxCandidates": 2}}))
+    # AUTO would run ENSEMBLING on this small table; these tests are about HPO unless they say.
+    config.setdefault("Mode", "HYPERPARAMETER_TUNING")
     return {
         "AutoMLJobName": name,
         "InputDataConfig": [

@@ -92,9 +92,45 @@ def test_an_empty_s3_prefix(sagemaker: Any, automl_bucket: str) -> None:
 def test_modes_and_algorithms_sagebox_does_not_run(sagemaker: Any, automl_bucket: str) -> None:
     message = _refused(
         sagemaker.create_auto_ml_job,
-        **request(automl_bucket, unique("aml")[:32], AutoMLJobConfig={"Mode": "ENSEMBLING"}),
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {
+                    "AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "deepforest"]}]
+                },
+            },
+        ),
     )
-    assert "ENSEMBLING is not available in sagebox" in message
+    assert "Value 'deepforest' at 'autoMLJobConfig.candidateGenerationConfig" in message
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {
+                    "AlgorithmsConfig": [{"AutoMLAlgorithms": ["lightgbm", "arima"]}]
+                },
+            },
+        ),
+    )
+    assert "'arima' is not an algorithm of tabular problems" in message
+    assert "ENSEMBLING mode runs lightgbm, catboost, xgboost" in message
+    message = _refused(
+        sagemaker.create_auto_ml_job,
+        **request(
+            automl_bucket,
+            unique("aml")[:32],
+            AutoMLJobConfig={
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {"AlgorithmsConfig": [{"AutoMLAlgorithms": ["mlp"]}]},
+            },
+        ),
+    )
+    assert "mlp cannot be used in ENSEMBLING mode" in message
     message = _refused(
         sagemaker.create_auto_ml_job,
         **request(
@@ -116,7 +152,10 @@ def test_modes_and_algorithms_sagebox_does_not_run(sagemaker: Any, automl_bucket
             {"TabularJobConfig": {"TargetAttributeName": TARGET, "SampleWeightAttributeName": "w"}},
         ),
     )
-    assert "ENSEMBLING mode only" in message
+    assert (
+        "SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not available"
+        in message
+    )
 
 
 def test_unknown_and_duplicate_jobs(sagemaker: Any, automl_bucket: str) -> None:

@@ -30,6 +30,7 @@ def test_sdk_fit_best_candidate_deploy_and_predict(sagebox_server: Any, automl_b
         target_attribute_name="mean area",
         output_path=f"s3://{automl_bucket}/sdk-output",
         max_candidates=1,
+        mode="HYPERPARAMETER_TUNING",
         sagemaker_session=session,
         base_job_name="sdk-automl",
     )

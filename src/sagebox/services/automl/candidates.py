@@ -1,6 +1,8 @@
-"""An AutoML job's candidates as SageMaker shows them: its tuning job's training jobs.
+"""An AutoML job's candidates as SageMaker shows them: its training jobs.
 
-A candidate is one training job of the job's tuning job: its objective in Autopilot's
+A candidate is one training job of the job's tuning job (HYPERPARAMETER_TUNING) or one of
+its ensembling training jobs (ENSEMBLING: a bagged base model or the weighted ensemble,
+which report Autopilot's metric names themselves): its objective in Autopilot's
 terms, the steps that made it (the data-split and feature-engineering processing jobs and
 its training job), and its inference pipeline: the fitted preprocessing, the model, and
 (for classification) the container that turns class indices back into labels.
@@ -13,6 +15,7 @@ from typing import Any
 
 from sagebox.analysis.automl import search_space
 from sagebox.analysis.automl.problems import REGRESSION, Objective
+from sagebox.services.automl import ensembling
 from sagebox.serving.images import AUTOML_REPOSITORY
 from sagebox.store import ResourceRecord
 
@@ -42,9 +45,15 @@ def linear_learner_image(region: str) -> str:
     return f"{LINEAR_LEARNER_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/linear-learner:1"
 
 
+ENSEMBLING = "ensembling"
+"""The algorithm of ENSEMBLING mode's candidates (a bagged base model or the weighted ensemble)."""
+
+
 def algorithm_of(trial: ResourceRecord) -> str:
     """The candidate's algorithm, from its training image."""
     training_image = (trial.document.get("AlgorithmSpecification") or {}).get("TrainingImage", "")
+    if ensembling.is_ensembling_image(training_image):
+        return ENSEMBLING
     return (
         search_space.LINEAR_LEARNER if "linear-learner" in training_image else search_space.XGBOOST
     )
@@ -79,9 +88,7 @@ def inference_containers(
             },
         },
         {
-            "Image": linear_learner_image(context.region)
-            if algorithm == search_space.LINEAR_LEARNER
-            else xgboost_image(context.region),
+            "Image": _model_image(algorithm, context.region),
             "ModelDataUrl": model_url,
             "Environment": {
                 "MAX_CONTENT_LENGTH": "20971520",
@@ -114,6 +121,14 @@ def inference_containers(
     return containers
 
 
+def _model_image(algorithm: str, region: str) -> str:
+    if algorithm == ENSEMBLING:
+        return ensembling.inference_image(region)
+    if algorithm == search_space.LINEAR_LEARNER:
+        return linear_learner_image(region)
+    return xgboost_image(region)
+
+
 def _metrics(trial: ResourceRecord, problem_type: str) -> dict[str, float]:
     """The trial's final validation metrics under Autopilot's names."""
     values: dict[str, float] = {}
@@ -121,13 +136,18 @@ def _metrics(trial: ResourceRecord, problem_type: str) -> dict[str, float]:
         data, _, metric = str(entry["MetricName"]).partition(":")
         if data == "validation":
             values[metric] = float(entry["Value"])
+    if algorithm_of(trial) == ENSEMBLING:  # Autopilot's names already
+        return values
     if algorithm_of(trial) == search_space.LINEAR_LEARNER:
         return search_space.linear_learner_autopilot_metrics(problem_type, values)
     return search_space.autopilot_metrics(problem_type, values)
 
 
-def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any]:
-    """One training job as an AutoMLCandidate."""
+def candidate(
+    trial: ResourceRecord, context: CandidateContext, base_steps: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """One training job as an AutoMLCandidate (`base_steps`: the training jobs of the base
+    models a weighted ensemble combines, listed among its steps before its own)."""
     document = trial.document
     status = document["TrainingJobStatus"]
     metrics = _metrics(trial, context.problem_type)
@@ -137,6 +157,7 @@ def candidate(trial: ResourceRecord, context: CandidateContext) -> dict[str, Any
         "CandidateStatus": status,
         "CandidateSteps": [
             *context.steps,
+            *(base_steps or []),
             {
                 "CandidateStepType": "AWS::SageMaker::TrainingJob",
                 "CandidateStepArn": trial.arn,

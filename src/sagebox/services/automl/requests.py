@@ -3,13 +3,14 @@
 Both requests come down to an `AutoMLPlan`: where the data is, the target, the problem
 type and objective when given, the completion criteria and the mode. What sagebox does
 not run is refused here with a ValidationException that says so (the text, image and text
-generation problem types, ensembling, manifests, EMR Serverless). Time series are planned
-by `forecast_requests.py`.
+generation problem types, manifests, EMR Serverless). Time series are planned by
+`forecast_requests.py`. `settle` fixes the mode of a tabular job (AUTO chooses by the
+training data's size) and checks the algorithms against it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sagebox.analysis.automl.problems import OBJECTIVES
@@ -34,7 +35,11 @@ ENSEMBLING_ALGORITHMS = (
 )
 SAGEBOX_ALGORITHMS = ("xgboost", "linear-learner")
 DEFAULT_ALGORITHMS = ("xgboost",)
-"""What runs when AlgorithmsConfig is not given (SageMaker would add linear-learner and mlp)."""
+"""What HYPERPARAMETER_TUNING runs when AlgorithmsConfig is not given (SageMaker would add
+linear-learner and mlp); ENSEMBLING runs all of ENSEMBLING_ALGORITHMS."""
+AUTO, ENSEMBLING, HYPERPARAMETER_TUNING = "AUTO", "ENSEMBLING", "HYPERPARAMETER_TUNING"
+AUTO_ENSEMBLING_BYTES = 100 * 1024 * 1024
+"""AUTO mode runs ENSEMBLING on training data smaller than this, HYPERPARAMETER_TUNING on more."""
 CONTENT_TYPES = ("text/csv;header=present", "text/csv", "x-application/vnd.amazon+parquet")
 _NOT_AVAILABLE = {
     "ImageClassificationJobConfig": "image classification",
@@ -148,38 +153,83 @@ def _fraction(config: dict[str, Any] | None, where: str) -> float:
     return float(value)
 
 
-def _mode(mode: str | None, where: str) -> str:
-    mode = mode or "AUTO"
-    if mode == "ENSEMBLING":
-        raise ValidationError(
-            f"{where}.Mode ENSEMBLING is not available in sagebox yet; use HYPERPARAMETER_TUNING "
-            "(or AUTO, which sagebox runs as HYPERPARAMETER_TUNING)."
-        )
-    return mode
+def _mode(mode: str | None) -> str:
+    return mode or AUTO
 
 
 def _algorithms(config: dict[str, Any] | None, where: str) -> tuple[str, ...]:
+    """The AutoMLAlgorithms asked for (empty when none); names no mode knows are refused here,
+    names the job's mode does not run once the mode is settled (`settle`)."""
     configs = (config or {}).get("AlgorithmsConfig") or []
     if not configs:
-        return DEFAULT_ALGORITHMS
+        return ()
     if len(configs) != 1:
         raise ValidationError(
             f"{where}.AlgorithmsConfig: give one AutoMLAlgorithmConfig; {len(configs)} given."
         )
     algorithms = tuple(configs[0]["AutoMLAlgorithms"])
+    known = set(HPO_ALGORITHMS) | set(ENSEMBLING_ALGORITHMS)
+    unknown = [a for a in algorithms if a not in known]
+    if unknown:
+        raise ValidationError(
+            f"{where}.AlgorithmsConfig: {', '.join(repr(a) for a in unknown)} is not an algorithm "
+            f"of tabular problems (time-series algorithms go in TimeSeriesForecastingJobConfig). "
+            f"ENSEMBLING mode runs {', '.join(ENSEMBLING_ALGORITHMS)}; "
+            f"HYPERPARAMETER_TUNING mode runs {', '.join(HPO_ALGORITHMS)}."
+        )
+    if not algorithms:
+        raise ValidationError(f"{where}.AlgorithmsConfig: AutoMLAlgorithms names no algorithm.")
+    return algorithms
+
+
+def _check_algorithms(algorithms: tuple[str, ...], mode: str) -> tuple[str, ...]:
+    where = "CandidateGenerationConfig.AlgorithmsConfig"
+    if mode == ENSEMBLING:
+        if not algorithms:
+            return ENSEMBLING_ALGORITHMS
+        wrong = [a for a in algorithms if a not in ENSEMBLING_ALGORITHMS]
+        if wrong:
+            raise ValidationError(
+                f"{where}: {', '.join(wrong)} cannot be used in ENSEMBLING mode; "
+                f"that mode's algorithms are {', '.join(ENSEMBLING_ALGORITHMS)}."
+            )
+        return algorithms
+    if not algorithms:
+        return DEFAULT_ALGORITHMS
     wrong = [a for a in algorithms if a not in HPO_ALGORITHMS]
     if wrong:
         raise ValidationError(
-            f"{where}.AlgorithmsConfig: {', '.join(wrong)} cannot be used in HYPERPARAMETER_TUNING mode; "
+            f"{where}: {', '.join(wrong)} cannot be used in HYPERPARAMETER_TUNING mode; "
             f"that mode's algorithms are {', '.join(HPO_ALGORITHMS)}."
         )
     missing = [a for a in algorithms if a not in SAGEBOX_ALGORITHMS]
     if missing:
         raise ValidationError(
-            f"{where}.AlgorithmsConfig: {', '.join(missing)} is not available in sagebox yet; "
-            f"sagebox's candidates use {', '.join(SAGEBOX_ALGORITHMS)}."
+            f"{where}: {', '.join(missing)} is not available in sagebox's HYPERPARAMETER_TUNING "
+            f"mode yet; its candidates use {', '.join(SAGEBOX_ALGORITHMS)} (ENSEMBLING mode has "
+            "an MLP)."
         )
     return algorithms
+
+
+def data_size(plan: AutoMLPlan, objects: ObjectStore) -> int:
+    """The bytes of the training channel's objects."""
+    training = next(c for c in plan.channels if c.channel == "training")
+    return sum(int(o.size) for o in objects.iter_objects(training.uri))
+
+
+def settle(plan: AutoMLPlan, objects: ObjectStore) -> AutoMLPlan:
+    """The plan with its mode settled (AUTO: ENSEMBLING below 100 MB of training data,
+    HYPERPARAMETER_TUNING above, as SageMaker documents it) and its algorithms checked
+    against that mode (the mode's default algorithms when none were named). A time-series
+    plan has no mode; its algorithms were checked by `forecast_requests.py`."""
+    if plan.forecast is not None:
+        return plan
+    mode = plan.mode
+    if mode == AUTO:
+        small = data_size(plan, objects) < AUTO_ENSEMBLING_BYTES
+        mode = ENSEMBLING if small else HYPERPARAMETER_TUNING
+    return replace(plan, mode=mode, algorithms=_check_algorithms(plan.algorithms, mode))
 
 
 def _objective(problem_type: str | None, objective: dict[str, Any] | None) -> str | None:
@@ -239,7 +289,7 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
     weights = {c.get("SampleWeightAttributeName") for c in channels} - {None}
     if weights:
         raise ValidationError(
-            "SampleWeightAttributeName is supported by Autopilot in ENSEMBLING mode only, which sagebox does not run yet."
+            "SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not available in sagebox yet."
         )
     config = request.get("AutoMLJobConfig") or {}
     if config.get("AutoMLComputeConfig"):
@@ -258,7 +308,7 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
         role_arn=request["RoleArn"],
         problem_type=problem_type,
         objective=_objective(problem_type, request.get("AutoMLJobObjective")),
-        mode=_mode(config.get("Mode"), "AutoMLJobConfig"),
+        mode=_mode(config.get("Mode")),
         max_candidates=candidates,
         max_runtime_per_training_job=per_job,
         max_job_runtime=total,
@@ -291,8 +341,8 @@ def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
     tabular = problem["TabularJobConfig"]
     if tabular.get("SampleWeightAttributeName"):
         raise ValidationError(
-            "TabularJobConfig.SampleWeightAttributeName is supported by Autopilot in ENSEMBLING mode only, "
-            "which sagebox does not run yet."
+            "TabularJobConfig.SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not "
+            "available in sagebox yet."
         )
     if tabular.get("FeatureSpecificationS3Uri"):
         raise ValidationError(
@@ -309,7 +359,7 @@ def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
         role_arn=request["RoleArn"],
         problem_type=problem_type,
         objective=_objective(problem_type, request.get("AutoMLJobObjective")),
-        mode=_mode(tabular.get("Mode"), "TabularJobConfig"),
+        mode=_mode(tabular.get("Mode")),
         max_candidates=candidates,
         max_runtime_per_training_job=per_job,
         max_job_runtime=total,

@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sagebox.algorithms.automl_ensemble.spec import ENSEMBLE
 from sagebox.analysis.automl import search_space
 from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, EXPLORATION_NOTEBOOK
 from sagebox.analysis.automl.problems import OBJECTIVES
 from sagebox.objects import parse_s3_uri
 from sagebox.services.automl import candidates as candidate_views
-from sagebox.services.automl.requests import AutoMLPlan
+from sagebox.services.automl import ensembling
+from sagebox.services.automl.requests import ENSEMBLING, AutoMLPlan
 from sagebox.services.errors import ServiceError
 from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
 from sagebox.store import ResourceRecord
@@ -57,6 +59,7 @@ def output_layout(plan: AutoMLPlan, name: str) -> dict[str, str]:
         "tuning": f"{base}/tuning",
         "documentation": f"{base}/documentation",
         "notebooks": f"{base}/sagemaker-automl-candidates/notebooks",
+        "ensembling": f"{base}/ensembling",
     }
 
 
@@ -86,6 +89,7 @@ class AutoMLRun(JobRun):
         self._enter = enter
         self._deadline = float(document["CreationTime"]) + plan.max_job_runtime
         self._region = context.settings.region
+        self._slots = context.settings.max_concurrent_jobs
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -107,12 +111,16 @@ class AutoMLRun(JobRun):
             return ended
         if self.plan.generate_definitions_only:
             return Ending("Completed", secondary="CandidateDefinitionsGenerated")
-        self._enter("ModelTuning")
-        ended = self._step(
-            self._tuning, self.names["tuning"], lambda: self._tuning_request(analysis)
-        )
-        tuning = self._tuning.record(self.names["tuning"])
-        trials = self._training.trials_of(tuning.arn) if tuning is not None else []
+        if self.plan.mode == ENSEMBLING:
+            self._enter("TrainingModels")
+            ended, trials = self._ensembling(analysis)
+        else:
+            self._enter("ModelTuning")
+            ended = self._step(
+                self._tuning, self.names["tuning"], lambda: self._tuning_request(analysis)
+            )
+            tuning = self._tuning.record(self.names["tuning"])
+            trials = self._training.trials_of(tuning.arn) if tuning is not None else []
         if ended is not None and ended.status == "Stopped":
             return ended
         completed = [t for t in trials if t.status == "Completed"]
@@ -151,8 +159,8 @@ class AutoMLRun(JobRun):
                 "Failed", "No candidate reported a value of the objective metric.", members=members
             )
         # Out of time: the job ends with what it has, without its reports.
-        # The reports read an XGBoost booster: a Linear Learner best candidate has none yet.
-        reportable = "linear-learner" not in best["InferenceContainers"][1]["Image"]
+        # The reports read an XGBoost booster: Linear Learner and ensembling candidates have none.
+        reportable = "sagemaker-xgboost" in best["InferenceContainers"][1]["Image"]
         problem = (
             self._reports(analysis, best) if reportable and time.time() < self._deadline else None
         )
@@ -171,7 +179,7 @@ class AutoMLRun(JobRun):
             members["ModelDeployResult"] = self._deploy(best)
         if time.time() >= self._deadline:
             return Ending("Completed", secondary="MaxAutoMLJobRuntimeReached", members=members)
-        if len(trials) >= self.plan.max_candidates:
+        if self.plan.mode != ENSEMBLING and len(trials) >= self.plan.max_candidates:
             return Ending("Completed", secondary="MaxCandidatesReached", members=members)
         return Ending("Completed", members=members)
 
@@ -226,6 +234,71 @@ class AutoMLRun(JobRun):
         """A run interrupted by a shutdown leaves its job InProgress: the next server resumes it."""
         if not self.interrupted:
             super().conclude(ending)
+
+    def _ensembling(self, analysis: dict[str, Any]) -> tuple[Ending | None, list[ResourceRecord]]:
+        """ENSEMBLING's TrainingModels: the base models' training jobs side by side, then the
+        weighted ensemble's over those that completed; the jobs' records, base models first."""
+        names = ensembling.job_names(self.name, self.arn, self.plan.algorithms)
+        chosen, limit = ensembling.plan_base_models(
+            self._deadline - time.time(),
+            self.plan.max_runtime_per_training_job,
+            self.plan.algorithms,
+            self._slots,
+        )
+        # A restarted run keeps the base models its predecessor started, whatever time is left.
+        base = {
+            a: n
+            for a, n in names.items()
+            if a != ENSEMBLE and (a in chosen or self._training.record(n) is not None)
+        }
+
+        def records() -> list[ResourceRecord]:
+            found = (self._training.record(n) for n in names.values())
+            return [r for r in found if r is not None]
+
+        def create(
+            job: str, algorithm: str, limit: float, base_jobs: list[str] | None = None
+        ) -> None:
+            self._training.create(
+                ensembling.request(
+                    job_name=job,
+                    algorithm=algorithm,
+                    analysis=analysis,
+                    layout=self.layout,
+                    role_arn=self.plan.role_arn,
+                    region=self._region,
+                    max_runtime=self.plan.max_runtime_per_training_job,
+                    time_limit=limit,
+                    base_jobs=base_jobs,
+                ),
+                automl_job_arn=self.arn,
+            )
+
+        for algorithm, job in base.items():
+            if self._training.record(job) is None:
+                if self.stopping:
+                    return self.stopped_ending(), records()
+                create(job, algorithm, limit)
+        for job in base.values():
+            self._wait(self._training, job)
+        if self.stopping:
+            return self.stopped_ending(), records()
+        completed = [n for n in base.values() if self._training.record(n).status == "Completed"]
+        remaining = self._deadline - time.time()
+        if not completed and remaining <= 0:
+            return Ending(
+                "Failed",
+                f"MaxAutoMLJobRuntimeInSeconds ({self.plan.max_job_runtime} s) was reached before "
+                "any base model finished training.",
+            ), records()
+        if completed and remaining > 1 and self._training.record(names[ENSEMBLE]) is None:
+            budget = min(float(self.plan.max_runtime_per_training_job), remaining)
+            create(names[ENSEMBLE], ENSEMBLE, ensembling.LIMIT_MARGIN * budget, completed)
+        if self._training.record(names[ENSEMBLE]) is not None:
+            self._wait(self._training, names[ENSEMBLE])
+        if self.stopping:
+            return self.stopped_ending(), records()
+        return None, records()
 
     # -- the steps' requests -----------------------------------------------------------------
 

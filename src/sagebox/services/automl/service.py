@@ -2,8 +2,9 @@
 
 A job's record holds the V1 view of the job (what DescribeAutoMLJob answers), the V2
 members given to CreateAutoMLJobV2, and under ``_sagebox`` its plan (`requests.py`) and
-what its data analysis settled. Its candidates are read from its tuning job's training
-jobs whenever they are asked for (`candidates.py`), so they are never out of step.
+what its data analysis settled. Its candidates are read from its training jobs (the tuning
+job's in HYPERPARAMETER_TUNING mode, the bagged models' and the ensemble's in ENSEMBLING mode)
+whenever they are asked for (`candidates.py`), so they are never out of step.
 """
 
 from __future__ import annotations
@@ -18,9 +19,16 @@ from sagebox.objects import ObjectStore
 from sagebox.runtime.executor import Executor
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.automl import candidates as candidate_views
-from sagebox.services.automl import forecast_candidates
+from sagebox.services.automl import ensembling, forecast_candidates
 from sagebox.services.automl.forecast_run import ForecastRun, backtest_location
-from sagebox.services.automl.requests import AutoMLPlan, check_data, plan_v1, plan_v2
+from sagebox.services.automl.requests import (
+    ENSEMBLING,
+    AutoMLPlan,
+    check_data,
+    plan_v1,
+    plan_v2,
+    settle,
+)
 from sagebox.services.automl.run import AutoMLRun, job_names
 from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError
 from sagebox.services.families import AUTOML_JOB
@@ -97,6 +105,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
         v2 = "AutoMLProblemTypeConfig" in request
         plan = plan_v2(request) if v2 else plan_v1(request)
         check_data(plan, self.context.objects)
+        plan = settle(plan, self.context.objects)
         document: dict[str, Any] = {
             "AutoMLJobName": request["AutoMLJobName"],
             "AutoMLJobArn": arn,
@@ -120,6 +129,14 @@ class AutoMLJobService(JobService[AutoMLRun]):
                 "v2_members": {k: copy.deepcopy(request[k]) for k in _V2_MEMBERS if request.get(k)},
             },
         }
+        # The mode as settled (AUTO becomes ENSEMBLING or HYPERPARAMETER_TUNING), where it was given.
+        tabular = (document["_sagebox"]["v2_members"].get("AutoMLProblemTypeConfig") or {}).get(
+            "TabularJobConfig"
+        )
+        if plan.forecast is None:
+            document["AutoMLJobConfig"]["Mode"] = plan.mode
+        if tabular is not None:
+            tabular["Mode"] = plan.mode
         if plan.problem_type:
             document["ProblemType"] = plan.problem_type
         if request.get("AutoMLJobObjective"):
@@ -270,14 +287,21 @@ class AutoMLJobService(JobService[AutoMLRun]):
         self, record: ResourceRecord
     ) -> tuple[list[dict[str, Any]], candidate_views.CandidateContext | None]:
         context = self._context(record)
-        tuning = self._services["tuning"].record(job_names(record.name, record.arn)["tuning"])
-        if context is None or tuning is None:
+        if context is None:
             return [], context
-        trials = self._services["training"].trials_of(tuning.arn)
+        plan = AutoMLPlan.from_dict(internal(record)["plan"])
+        if plan.mode == ENSEMBLING:
+            trials = self._ensembling_jobs(record, plan)
+        else:
+            tuning = self._services["tuning"].record(job_names(record.name, record.arn)["tuning"])
+            if tuning is None:
+                return [], context
+            trials = self._services["training"].trials_of(tuning.arn)
         reports = internal(record).get("reports") or {}
         series = context.problem_type == forecast_candidates.TIME_SERIES
         output = AutoMLPlan.from_dict(internal(record)["plan"]).output_path
         candidates = []
+        steps = {t.name: _training_step(t) for t in trials}
         for trial in trials:
             if series:
                 item = forecast_candidates.candidate(trial, context)
@@ -290,13 +314,21 @@ class AutoMLJobService(JobService[AutoMLRun]):
                     )
                 candidates.append(item)
                 continue
-            item = candidate_views.candidate(trial, context)
+            members = (trial.document.get("HyperParameters") or {}).get("base_models", "")
+            base_steps = [steps[n] for n in members.split(",") if n in steps]
+            item = candidate_views.candidate(trial, context, base_steps)
             if trial.name in reports:
                 item.setdefault("CandidateProperties", {})["CandidateArtifactLocations"] = dict(
                     reports[trial.name]
                 )
             candidates.append(item)
         return candidates, context
+
+    def _ensembling_jobs(self, record: ResourceRecord, plan: AutoMLPlan) -> list[ResourceRecord]:
+        """ENSEMBLING's training jobs made so far: the base models', then the ensemble's."""
+        names = ensembling.job_names(record.name, record.arn, plan.algorithms)
+        found = (self._services["training"].record(n) for n in names.values())
+        return [r for r in found if r is not None]
 
     def _best(self, record: ResourceRecord) -> dict[str, Any] | None:
         candidates, context = self._candidates(record)
@@ -347,6 +379,14 @@ class AutoMLJobService(JobService[AutoMLRun]):
     def shutdown(self) -> None:
         super().shutdown()
         self._loops.join()
+
+
+def _training_step(trial: ResourceRecord) -> dict[str, str]:
+    return {
+        "CandidateStepType": "AWS::SageMaker::TrainingJob",
+        "CandidateStepArn": trial.arn,
+        "CandidateStepName": trial.name,
+    }
 
 
 def _v1_channels(request: dict[str, Any], plan: AutoMLPlan) -> list[dict[str, Any]]:

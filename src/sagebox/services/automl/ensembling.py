@@ -1,0 +1,160 @@
+"""ENSEMBLING mode's TrainingModels step: the training jobs SageMaker shows for it.
+
+One training job per base model (k-fold bagged; its out-of-fold predictions saved with its
+model), then one for the weighted ensemble over them (greedy selection on the out-of-fold
+predictions). Each is an ordinary training job on the ``autogluon-training`` image
+(`algorithms/automl_ensemble`), linked to the AutoML job, listed by ListTrainingJobs, with
+its logs and metrics; each is a candidate. Job names are fixed by the AutoML job, so a run
+restarted after a server restart finds the jobs already made.
+
+The time budget: the base models share what is left of MaxAutoMLJobRuntimeInSeconds less a
+reserve for the ensemble, in as many waves as the job slots need (fewer models when the
+budget is too short for all); each job also stops itself (`time_limit`) before
+MaxRuntimePerTrainingJobInSeconds, which ends it for good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+from sagebox.algorithms.automl_ensemble.spec import (
+    ENSEMBLE,
+    INFERENCE_REPOSITORY,
+    TRAINING_REPOSITORY,
+)
+from sagebox.analysis.automl import ensembles
+
+AUTOGLUON_ACCOUNT = "763104351884"
+AUTOGLUON_TAG = "1.1-cpu-py311"
+SHORT_NAMES = {
+    "lightgbm": "lgbm",
+    "catboost": "cat",
+    "xgboost": "xgb",
+    "randomforest": "rf",
+    "extra-trees": "xt",
+    "linear-learner": "lin",
+    ensembles.MLP: "nn",
+}
+FOLDS = 5
+SEED = 0
+ENSEMBLE_RESERVE = 0.1
+"""The share of the remaining time kept for the ensemble job (and the end of the job)."""
+MIN_ENSEMBLE_SECONDS = 12
+LIMIT_MARGIN = 0.9
+"""A job's own time limit is this share of what it may take: loading, saving and upload fit in the rest."""
+JOB_OVERHEAD = 6.0
+"""Seconds a training job spends besides training (start, imports, staging, upload), measured
+on a busy two-core machine."""
+MIN_TRAINING_SECONDS = 3.0
+"""Fewer base models run when each would get less than this to train."""
+
+
+def training_image(region: str) -> str:
+    return (
+        f"{AUTOGLUON_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{TRAINING_REPOSITORY}:{AUTOGLUON_TAG}"
+    )
+
+
+def inference_image(region: str) -> str:
+    return (
+        f"{AUTOGLUON_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{INFERENCE_REPOSITORY}:{AUTOGLUON_TAG}"
+    )
+
+
+def is_ensembling_image(image: str) -> bool:
+    repository = image.rpartition("/")[2].partition(":")[0]
+    return repository in (TRAINING_REPOSITORY, INFERENCE_REPOSITORY)
+
+
+def job_names(name: str, arn: str, algorithms: tuple[str, ...]) -> dict[str, str]:
+    """The base models' training job names by base model, and the ensemble's under ENSEMBLE."""
+    digest = hashlib.sha1(arn.encode()).hexdigest()[:8]
+    prefix = f"{name[:40].rstrip('-')}-{digest}"
+    names = {a: f"{prefix}-{SHORT_NAMES[a]}-l1" for a in ensembles.base_models(algorithms)}
+    names[ENSEMBLE] = f"{prefix}-we-l2"
+    return names
+
+
+def plan_base_models(
+    remaining: float, per_job: int, algorithms: tuple[str, ...], slots: int
+) -> tuple[tuple[str, ...], float]:
+    """Which base models run and the seconds each may train. They share the time left less a
+    reserve for the ensemble, in waves of `slots` jobs, each wave paying JOB_OVERHEAD; when a
+    model would get under MIN_TRAINING_SECONDS, the last models in training order are left out
+    (as AutoGluon skips models it has no time for), down to one. Each stays under
+    MaxRuntimePerTrainingJobInSeconds."""
+    models = ensembles.base_models(algorithms)
+    available = remaining - max(MIN_ENSEMBLE_SECONDS, ENSEMBLE_RESERVE * remaining)
+    count = len(models)
+    while True:
+        share = available / math.ceil(count / max(1, slots)) - JOB_OVERHEAD
+        if count == 1 or share >= MIN_TRAINING_SECONDS:
+            break
+        count -= 1
+    return models[:count], max(1.0, LIMIT_MARGIN * min(float(per_job), share))
+
+
+def request(
+    *,
+    job_name: str,
+    algorithm: str,
+    analysis: dict[str, Any],
+    layout: dict[str, str],
+    role_arn: str,
+    region: str,
+    max_runtime: int,
+    time_limit: float,
+    base_jobs: list[str] | None = None,
+) -> dict[str, Any]:
+    """CreateTrainingJob for a base model (`algorithm`) or the ensemble (ENSEMBLE, over `base_jobs`)."""
+
+    def channel(name: str, uri: str) -> dict[str, Any]:
+        return {
+            "ChannelName": name,
+            "ContentType": "text/csv",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": uri,
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+        }
+
+    hyperparameters = {
+        "algorithm": algorithm,
+        "problem_type": analysis["problem_type"],
+        "objective": analysis["objective"],
+        "num_classes": str(len(analysis["classes"])),
+        "folds": str(FOLDS),
+        "seed": str(SEED),
+        "time_limit": f"{time_limit:.1f}",
+    }
+    channels = [
+        channel("train", f"{layout['preprocessed']}/train/"),
+        channel("validation", f"{layout['preprocessed']}/validation/"),
+    ]
+    output = f"{layout['ensembling']}/base-models"
+    if algorithm == ENSEMBLE:
+        hyperparameters["base_models"] = ",".join(base_jobs or [])
+        channels.append(channel("models", f"{layout['ensembling']}/base-models/"))
+        output = f"{layout['ensembling']}/ensembles"
+    return {
+        "TrainingJobName": job_name,
+        "HyperParameters": hyperparameters,
+        "AlgorithmSpecification": {
+            "TrainingImage": training_image(region),
+            "TrainingInputMode": "File",
+        },
+        "RoleArn": role_arn,
+        "InputDataConfig": channels,
+        "OutputDataConfig": {"S3OutputPath": output},
+        "ResourceConfig": {
+            "InstanceCount": 1,
+            "InstanceType": "ml.m5.4xlarge",
+            "VolumeSizeInGB": 30,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": max(1, int(max_runtime))},
+    }

@@ -1,0 +1,218 @@
+"""ENSEMBLING mode through boto3: bagged base models and the weighted ensemble trained in real
+training jobs, the ensemble on the leaderboard, deployed and in a batch transform; AUTO
+choosing ENSEMBLING for a small table."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.services.automl.conftest import TARGET, request, wait_automl
+from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
+from tests.services.training.jobs import ROLE, unique
+
+BASE = ("lightgbm", "randomforest", "linear-learner")
+
+
+@pytest.fixture(scope="module")
+def ensembled(sagemaker: Any, automl_bucket: str) -> dict[str, Any]:
+    name = unique("aml-ens")[:32]
+    sagemaker.create_auto_ml_job_v2(
+        AutoMLJobName=name,
+        AutoMLJobInputDataConfig=[
+            {
+                "ChannelType": "training",
+                "ContentType": "text/csv;header=present",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"s3://{automl_bucket}/cancer/",
+                    }
+                },
+            }
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{automl_bucket}/ensembling-output"},
+        RoleArn=ROLE,
+        AutoMLProblemTypeConfig={
+            "TabularJobConfig": {
+                "TargetAttributeName": TARGET,
+                "Mode": "ENSEMBLING",
+                "CandidateGenerationConfig": {
+                    "AlgorithmsConfig": [{"AutoMLAlgorithms": list(BASE)}]
+                },
+                "CompletionCriteria": {"MaxAutoMLJobRuntimeInSeconds": 600},
+            }
+        },
+    )
+    return wait_automl(sagemaker, name)
+
+
+def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
+    sagemaker: Any, ensembled: dict[str, Any]
+) -> None:
+    assert ensembled["AutoMLJobStatus"] == "Completed", ensembled.get("FailureReason")
+    name = ensembled["AutoMLJobName"]
+    v2 = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
+    assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["Mode"] == "ENSEMBLING"
+    transitions = ensembled["AutoMLJobSecondaryStatus"]
+    assert transitions == "Completed"
+    candidates = sagemaker.list_candidates_for_auto_ml_job(
+        AutoMLJobName=name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
+    )["Candidates"]
+    names = [c["CandidateName"] for c in candidates]
+    assert len(names) == len(BASE) + 1
+    assert {n.rsplit("-", 2)[1] for n in names} == {"lgbm", "rf", "lin", "we"}
+    assert all(c["CandidateStatus"] == "Completed" for c in candidates)
+    ensemble = next(c for c in candidates if c["CandidateName"].endswith("-we-l2"))
+    scores = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in candidates}
+    assert scores[ensemble["CandidateName"]] > 0.85
+    best = ensembled["BestCandidate"]
+    assert best["CandidateName"] == names[0]
+    assert best["FinalAutoMLJobObjectiveMetric"]["MetricName"] == "F1"
+    # The ensemble's steps: the data jobs, the base models it combines, then its own job.
+    steps = ensemble["CandidateSteps"]
+    assert [s["CandidateStepType"] for s in steps[:2]] == ["AWS::SageMaker::ProcessingJob"] * 2
+    assert steps[-1]["CandidateStepName"] == ensemble["CandidateName"]
+    assert 1 <= len(steps) - 3 <= len(BASE)
+    assert [c["Image"].rsplit("/", 1)[1].split(":")[0] for c in best["InferenceContainers"]] == [
+        "sagemaker-sklearn-automl",
+        "autogluon-inference",
+        "sagemaker-sklearn-automl",
+    ]
+
+
+def test_the_models_are_training_jobs_with_logs_and_metrics(
+    sagemaker: Any, ensembled: dict[str, Any]
+) -> None:
+    name = ensembled["AutoMLJobName"]
+    listed = {
+        j["TrainingJobName"]
+        for j in sagemaker.list_training_jobs(NameContains=name[:20], MaxResults=100)[
+            "TrainingJobSummaries"
+        ]
+    }
+    candidates = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName=name)["Candidates"]
+    assert {c["CandidateName"] for c in candidates} <= listed
+    job = sagemaker.describe_training_job(TrainingJobName=candidates[0]["CandidateName"])
+    assert job["AutoMLJobArn"] == ensembled["AutoMLJobArn"]
+    assert (
+        job["AlgorithmSpecification"]["TrainingImage"]
+        .split("/")[-1]
+        .startswith("autogluon-training:")
+    )
+    assert job["HyperParameters"]["folds"] == "5"
+    metrics = {m["MetricName"] for m in job["FinalMetricDataList"]}
+    assert {"validation:F1", "validation:AUC", "train_oof:F1"} <= metrics
+
+
+def test_best_ensemble_serves_raw_rows_and_probabilities(
+    sagemaker: Any, runtime: Any, ensembled: dict[str, Any]
+) -> None:
+    from sagemaker.automl.automl import AutoML
+
+    containers = copy.deepcopy(ensembled["BestCandidate"]["InferenceContainers"])
+    AutoML.validate_and_update_inference_response(
+        containers, ["predicted_label", "probability", "probabilities", "labels"]
+    )
+    endpoint = _endpoint(sagemaker, containers)
+    answer = runtime.invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=RAW_ROWS.encode()
+    )
+    rows = list(csv.reader(io.StringIO(answer["Body"].read().decode())))
+    assert [row[0] for row in rows] == ["malignant", "benign", "malignant"]
+    for label, probability, probabilities, labels in rows:
+        assert json.loads(labels) == ["benign", "malignant"]
+        pair = json.loads(probabilities)
+        assert abs(sum(pair) - 1) < 1e-6
+        assert float(probability) == pytest.approx(pair[1])
+        assert (pair[1] > 0.5) == (label == "malignant")
+
+
+def test_best_ensemble_in_a_batch_transform(
+    sagemaker: Any, s3: Any, automl_bucket: str, ensembled: dict[str, Any]
+) -> None:
+    model = unique("aml-ens-batch")
+    sagemaker.create_model(
+        ModelName=model,
+        Containers=ensembled["BestCandidate"]["InferenceContainers"],
+        ExecutionRoleArn=ROLE,
+    )
+    s3.put_object(Bucket=automl_bucket, Key="ens-batch/in/rows.csv", Body=RAW_ROWS.encode())
+    job = unique("aml-ens-batch")
+    sagemaker.create_transform_job(
+        TransformJobName=job,
+        ModelName=model,
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{automl_bucket}/ens-batch/in/",
+                }
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{automl_bucket}/ens-batch/out/"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    described = sagemaker.describe_transform_job(TransformJobName=job)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    out = s3.get_object(Bucket=automl_bucket, Key="ens-batch/out/rows.csv.out")["Body"].read()
+    assert out.decode().split() == ["malignant", "benign", "malignant"]
+
+
+def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucket: str) -> None:
+    name = unique("aml-auto")[:32]
+    sagemaker.create_auto_ml_job(
+        **request(
+            automl_bucket,
+            name,
+            AutoMLJobConfig={"Mode": "AUTO"},
+            GenerateCandidateDefinitionsOnly=True,
+        )
+    )
+    described = sagemaker.describe_auto_ml_job(AutoMLJobName=name)
+    assert described["AutoMLJobConfig"]["Mode"] == "ENSEMBLING"
+    v2 = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
+    assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["Mode"] == "ENSEMBLING"
+    # Without a mode the same holds: AUTO is the default.
+    other = unique("aml-auto")[:32]
+    plain = request(automl_bucket, other, GenerateCandidateDefinitionsOnly=True)
+    del plain["AutoMLJobConfig"]["Mode"]
+    sagemaker.create_auto_ml_job(**plain)
+    assert sagemaker.describe_auto_ml_job(AutoMLJobName=other)["AutoMLJobConfig"]["Mode"] == (
+        "ENSEMBLING"
+    )
+    for job in (name, other):
+        sagemaker.stop_auto_ml_job(AutoMLJobName=job)
+    deadline = time.time() + 60
+    while any(
+        sagemaker.describe_auto_ml_job(AutoMLJobName=j)["AutoMLJobStatus"]
+        in ("InProgress", "Stopping")
+        for j in (name, other)
+    ):
+        assert time.time() < deadline
+        time.sleep(0.3)
+
+
+def test_short_budgets_train_fewer_base_models_each_within_its_share() -> None:
+    from sagebox.services.automl import ensembling
+    from sagebox.services.automl.requests import ENSEMBLING_ALGORITHMS
+
+    every, limit = ensembling.plan_base_models(3600, 86_400, ENSEMBLING_ALGORITHMS, 2)
+    assert len(every) == 7 and limit < 3600 / 4  # 7 models, 4 waves of 2
+    assert ensembling.plan_base_models(3600, 100, ENSEMBLING_ALGORITHMS, 2)[1] == 90
+    few, limit = ensembling.plan_base_models(35, 86_400, ENSEMBLING_ALGORITHMS, 2)
+    assert few == every[: len(few)] and 1 <= len(few) < 7
+    waves = -(-len(few) // 2)
+    assert waves * (limit + ensembling.JOB_OVERHEAD) <= 35 - ensembling.MIN_ENSEMBLE_SECONDS
+    assert len(ensembling.plan_base_models(5, 86_400, ENSEMBLING_ALGORITHMS, 2)[0]) == 1
