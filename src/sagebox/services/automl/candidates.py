@@ -143,14 +143,16 @@ def _metrics(trial: ResourceRecord, problem_type: str) -> dict[str, float]:
     return search_space.autopilot_metrics(problem_type, values)
 
 
-def candidate(
-    trial: ResourceRecord, context: CandidateContext, base_steps: list[dict[str, str]] | None = None
+def candidate_summary(
+    trial: ResourceRecord,
+    context: CandidateContext,
+    metrics: dict[str, float],
+    base_steps: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """One training job as an AutoMLCandidate (`base_steps`: the training jobs of the base
-    models a weighted ensemble combines, listed among its steps before its own)."""
+    """What every candidate shows of its training job, whatever its problem type: name,
+    status, steps, times, failure and the objective's final value."""
     document = trial.document
     status = document["TrainingJobStatus"]
-    metrics = _metrics(trial, context.problem_type)
     value = metrics.get(context.objective.name)
     item: dict[str, Any] = {
         "CandidateName": trial.name,
@@ -183,6 +185,18 @@ def candidate(
         item["EndTime"] = document["TrainingEndTime"]
     if document.get("FailureReason"):
         item["FailureReason"] = document["FailureReason"]
+    return item
+
+
+def candidate(
+    trial: ResourceRecord, context: CandidateContext, base_steps: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """One training job as an AutoMLCandidate (`base_steps`: the training jobs of the base
+    models a weighted ensemble combines, listed among its steps before its own)."""
+    document = trial.document
+    status = document["TrainingJobStatus"]
+    metrics = _metrics(trial, context.problem_type)
+    item = candidate_summary(trial, context, metrics, base_steps)
     model_url = (document.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if status == "Completed" and model_url:
         containers = inference_containers(context, model_url, algorithm_of(trial))

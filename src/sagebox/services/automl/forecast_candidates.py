@@ -44,37 +44,7 @@ def candidate(trial: ResourceRecord, context: tabular.CandidateContext) -> dict[
     document = trial.document
     status = document["TrainingJobStatus"]
     values = metrics(trial)
-    value = values.get(context.objective.name)
-    item: dict[str, Any] = {
-        "CandidateName": trial.name,
-        "CandidateStatus": status,
-        "CandidateSteps": [
-            *context.steps,
-            {
-                "CandidateStepType": "AWS::SageMaker::TrainingJob",
-                "CandidateStepArn": trial.arn,
-                "CandidateStepName": trial.name,
-            },
-        ],
-        "CreationTime": document["CreationTime"],
-        "LastModifiedTime": document.get("LastModifiedTime", document["CreationTime"]),
-    }
-    if value is not None and status == "Completed":
-        item["ObjectiveStatus"] = "Succeeded"
-        item["FinalAutoMLJobObjectiveMetric"] = {
-            "Type": context.objective.type,
-            "MetricName": context.objective.name,
-            "Value": value,
-            "StandardMetricName": context.objective.name,
-        }
-    else:
-        item["ObjectiveStatus"] = (
-            "Failed" if status in ("Failed", "Stopped", "Completed") else "Pending"
-        )
-    if document.get("TrainingEndTime"):
-        item["EndTime"] = document["TrainingEndTime"]
-    if document.get("FailureReason"):
-        item["FailureReason"] = document["FailureReason"]
+    item = tabular.candidate_summary(trial, context, values)
     model_url = (document.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
     if status == "Completed" and model_url:
         containers = [

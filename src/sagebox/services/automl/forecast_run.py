@@ -47,32 +47,9 @@ class ForecastRun(AutoMLRun):
         trials = self._training.trials_of(tuning.arn) if tuning is not None else []
         if ended is not None and ended.status == "Stopped":
             return ended
-        completed = [t for t in trials if t.status == "Completed"]
-        if not completed:
-            first = next(
-                (
-                    t.document.get("FailureReason")
-                    for t in trials
-                    if t.document.get("FailureReason")
-                ),
-                None,
-            )
-            reason = (ended.reason if ended is not None and ended.reason else None) or (
-                f"All {len(trials)} candidates failed"
-                + (f"; the first failed with: {first}" if first else ".")
-            )
-            return Ending("Failed", reason)
-        members: dict[str, Any] = {}
-        failed = [t for t in trials if t.status == "Failed"]
-        if failed:
-            members["PartialFailureReasons"] = [
-                {
-                    "PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[
-                        :1024
-                    ]
-                }
-                for t in failed[:5]
-            ]
+        completed, members, failure = self._outcome(trials, ended)
+        if failure is not None:
+            return failure
         for trial in completed:
             self._copy_backtest(trial)
         best = self._best_forecast(analysis, completed)

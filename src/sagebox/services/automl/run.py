@@ -123,36 +123,9 @@ class AutoMLRun(JobRun):
             trials = self._training.trials_of(tuning.arn) if tuning is not None else []
         if ended is not None and ended.status == "Stopped":
             return ended
-        completed = [t for t in trials if t.status == "Completed"]
-        if not completed:
-            first = next(
-                (
-                    t.document.get("FailureReason")
-                    for t in trials
-                    if t.document.get("FailureReason")
-                ),
-                None,
-            )
-            reason = (
-                ended.reason
-                if ended is not None and ended.reason
-                else (
-                    f"All {len(trials)} candidates failed"
-                    + (f"; the first failed with: {first}" if first else ".")
-                )
-            )
-            return Ending("Failed", reason)
-        failed = [t for t in trials if t.status == "Failed"]
-        members: dict[str, Any] = {}
-        if failed:
-            members["PartialFailureReasons"] = [
-                {
-                    "PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[
-                        :1024
-                    ]
-                }
-                for t in failed[:5]
-            ]
+        completed, members, failure = self._outcome(trials, ended)
+        if failure is not None:
+            return failure
         best = self._best(analysis, completed)
         if best is None:
             return Ending(
@@ -466,6 +439,32 @@ class AutoMLRun(JobRun):
         }
 
     # -- deployment ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _outcome(
+        trials: list[ResourceRecord], ended: Ending | None
+    ) -> tuple[list[ResourceRecord], dict[str, Any], Ending | None]:
+        """The candidates' training jobs that completed, PartialFailureReasons for those that
+        failed, and the job's failure when none completed."""
+        completed = [t for t in trials if t.status == "Completed"]
+        if not completed:
+            first = next(
+                (t.document.get("FailureReason") for t in trials if t.document.get("FailureReason")),
+                None,
+            )
+            reason = (ended.reason if ended is not None and ended.reason else None) or (
+                f"All {len(trials)} candidates failed"
+                + (f"; the first failed with: {first}" if first else ".")
+            )
+            return completed, {}, Ending("Failed", reason)
+        members: dict[str, Any] = {}
+        failed = [t for t in trials if t.status == "Failed"]
+        if failed:
+            members["PartialFailureReasons"] = [
+                {"PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[:1024]}
+                for t in failed[:5]
+            ]
+        return completed, members, None
 
     def _best(
         self, analysis: dict[str, Any], completed: list[ResourceRecord]
