@@ -322,17 +322,20 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
     )
 
 
-def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
-    problem = request["AutoMLProblemTypeConfig"]
-    given = [k for k, v in problem.items() if v is not None]
+def problem_config(request: dict[str, Any]) -> str:
+    """The one problem type configuration a V2 request gives (TabularJobConfig, ...)."""
+    given = [k for k, v in request["AutoMLProblemTypeConfig"].items() if v is not None]
     if len(given) != 1:
         raise ValidationError(
             f"AutoMLProblemTypeConfig: give exactly one problem type configuration; given {given or 'none'}."
         )
-    if given[0] == "TimeSeriesForecastingJobConfig":
-        from sagebox.services.automl.forecast_requests import plan_time_series  # it imports this
+    return given[0]
 
-        return plan_time_series(request)
+
+def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
+    """A V2 request's plan; time series are planned by `forecast_requests.plan_time_series`."""
+    problem = request["AutoMLProblemTypeConfig"]
+    given = [problem_config(request)]
     if given[0] in _NOT_AVAILABLE:
         raise ValidationError(
             f"AutoMLProblemTypeConfig.{given[0]}: {_NOT_AVAILABLE[given[0]]} is not available in sagebox; "

@@ -20,6 +20,7 @@ from sagebox.runtime.executor import Executor
 from sagebox.runtime.scheduler import JobScheduler
 from sagebox.services.automl import candidates as candidate_views
 from sagebox.services.automl import ensembling, forecast_candidates
+from sagebox.services.automl.forecast_requests import plan_time_series
 from sagebox.services.automl.forecast_run import ForecastRun, backtest_location
 from sagebox.services.automl.requests import (
     ENSEMBLING,
@@ -27,6 +28,7 @@ from sagebox.services.automl.requests import (
     check_data,
     plan_v1,
     plan_v2,
+    problem_config,
     settle,
 )
 from sagebox.services.automl.run import AutoMLRun, job_names
@@ -103,7 +105,12 @@ class AutoMLJobService(JobService[AutoMLRun]):
 
     def new_document(self, request: dict[str, Any], arn: str, now: float) -> dict[str, Any]:
         v2 = "AutoMLProblemTypeConfig" in request
-        plan = plan_v2(request) if v2 else plan_v1(request)
+        if not v2:
+            plan = plan_v1(request)
+        elif problem_config(request) == "TimeSeriesForecastingJobConfig":
+            plan = plan_time_series(request)
+        else:
+            plan = plan_v2(request)
         check_data(plan, self.context.objects)
         plan = settle(plan, self.context.objects)
         document: dict[str, Any] = {
