@@ -1,4 +1,5 @@
-"""The scale-out suite shares one Ray cluster between its modules, ended after them."""
+"""The scale-out suite shares one Ray cluster between its modules, ended after them; each
+module gets a database of its own on the test PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -18,3 +19,18 @@ def ray_cluster() -> Iterator[RayTestCluster]:
 
     with start() as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="module")
+def store_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for the module's servers, dropped after it."""
+    from tests.postgres_server import PostgresUnavailable, start_server
+
+    try:
+        server = start_server()
+    except PostgresUnavailable as reason:
+        pytest.skip(str(reason))
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+    server.stop()

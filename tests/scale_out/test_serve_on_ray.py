@@ -16,7 +16,6 @@ import pytest
 
 from sagebox.cli.server_process import ServerProcess
 from tests.conftest import CLIENT_ENV
-from tests.postgres_server import PostgresUnavailable, start_server
 from tests.ray_cluster import EXECUTOR_URL, RayTestCluster
 from tests.seaweedfs_server import SeaweedUnavailable, seaweedfs_s3, weed_program
 from tests.services.training.jobs import channel, csv_bytes, job_request, unique, wait_for
@@ -42,18 +41,6 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(str(reason))
     with seaweedfs_s3(tmp_path_factory.mktemp("seaweedfs")) as endpoint:
         yield endpoint
-
-
-@pytest.fixture(scope="module")
-def store_url() -> Iterator[str]:
-    try:
-        server = start_server()
-    except PostgresUnavailable as reason:
-        pytest.skip(str(reason))
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-    server.stop()
 
 
 @pytest.fixture(scope="module")

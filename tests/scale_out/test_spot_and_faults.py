@@ -22,7 +22,6 @@ import pytest
 
 from sagebox.cli.server_process import ServerProcess
 from tests.conftest import CLIENT_ENV
-from tests.postgres_server import PostgresUnavailable, start_server
 from tests.ray_cluster import EXECUTOR_URL, RayTestCluster
 from tests.seaweedfs_server import SeaweedServer, SeaweedUnavailable, seaweedfs_server, weed_program
 from tests.services.training.jobs import unique, wait_for
@@ -66,18 +65,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServe
         pytest.skip(str(reason))
     with seaweedfs_server(tmp_path_factory.mktemp("seaweedfs")) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def store_url() -> Iterator[str]:
-    try:
-        server = start_server()
-    except PostgresUnavailable as reason:
-        pytest.skip(str(reason))
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-    server.stop()
 
 
 @pytest.fixture(scope="module")

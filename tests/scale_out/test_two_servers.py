@@ -23,23 +23,10 @@ from sklearn.datasets import load_diabetes
 from sagebox.cli.server_process import ServerProcess
 from sagebox.store import MetadataStore
 from tests.conftest import CLIENT_ENV
-from tests.postgres_server import PostgresUnavailable, start_server
 from tests.services.training.jobs import channel, csv_bytes, job_request, unique, wait_for
 from tests.services.tuning.conftest import config, definition, wait_tuning
 
 TAKEOVER_LIMIT_S = 30
-
-
-@pytest.fixture(scope="module")
-def store_url() -> Iterator[str]:
-    try:
-        server = start_server()
-    except PostgresUnavailable as reason:
-        pytest.skip(str(reason))
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-    server.stop()
 
 
 @pytest.fixture(scope="module")
