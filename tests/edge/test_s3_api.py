@@ -490,6 +490,49 @@ def test_multipart_low_level(s3, bucket: str) -> None:  # noqa: ANN001
         s3.abort_multipart_upload(Bucket=bucket, Key="small", UploadId=small)
 
 
+def test_list_parts_and_uploads_in_progress(s3, bucket: str) -> None:  # noqa: ANN001
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="dir/a b", ChecksumAlgorithm="SHA256")[
+        "UploadId"
+    ]
+    etags = [
+        s3.upload_part(
+            Bucket=bucket,
+            Key="dir/a b",
+            UploadId=upload,
+            PartNumber=number,
+            Body=b"p" * number,
+            ChecksumAlgorithm="SHA256",
+        )["ETag"]
+        for number in (1, 2)
+    ]
+    listed = s3.list_parts(Bucket=bucket, Key="dir/a b", UploadId=upload, MaxParts=1)
+    assert [(p["PartNumber"], p["ETag"], p["Size"]) for p in listed["Parts"]] == [(1, etags[0], 1)]
+    assert listed["IsTruncated"] and listed["NextPartNumberMarker"] == 1
+    assert listed["Parts"][0]["ChecksumSHA256"] and listed["ChecksumAlgorithm"] == "SHA256"
+    paginator = s3.get_paginator("list_parts")
+    every = [
+        p["PartNumber"]
+        for page in paginator.paginate(
+            Bucket=bucket, Key="dir/a b", UploadId=upload, PaginationConfig={"PageSize": 1}
+        )
+        for p in page.get("Parts", [])
+    ]
+    assert every == [1, 2]
+    uploads = s3.list_multipart_uploads(Bucket=bucket, Prefix="dir/", EncodingType="url")
+    assert [(u["Key"], u["UploadId"]) for u in uploads["Uploads"]] == [("dir/a%20b", upload)]
+    assert uploads["Uploads"][0]["Initiated"].tzinfo is not None
+    with pytest.raises(ClientError) as bad_count:
+        s3.list_parts(Bucket=bucket, Key="dir/a b", UploadId=upload, MaxParts=-1)
+    assert (error_code(bad_count), status_of(bad_count)) == ("InvalidArgument", 400)
+    with pytest.raises(ClientError) as delimited:
+        s3.list_multipart_uploads(Bucket=bucket, Delimiter="/")
+    assert status_of(delimited) == 501 and "delimiter" in str(delimited.value)
+    s3.abort_multipart_upload(Bucket=bucket, Key="dir/a b", UploadId=upload)
+    with pytest.raises(s3.exceptions.NoSuchUpload):
+        s3.list_parts(Bucket=bucket, Key="dir/a b", UploadId=upload)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
 def test_upload_and_download_100_mb(s3, bucket: str, tmp_path: Path) -> None:  # noqa: ANN001
     source = tmp_path / "big.bin"
     block = os.urandom(1024 * 1024)

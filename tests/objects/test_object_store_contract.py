@@ -504,6 +504,54 @@ def test_concurrent_part_uploads(store: ObjectStore, bucket: str) -> None:
     assert read(store, bucket, "parallel") == b"".join(bodies[n] for n in sorted(bodies))
 
 
+def test_list_parts_pages_in_number_order(store: ObjectStore, bucket: str, backend: str) -> None:
+    upload = store.create_multipart_upload(bucket, "listed")
+    bodies = {number: f"part {number}".encode() for number in (3, 1, 7, 2)}
+    etags = {n: store.upload_part(bucket, "listed", upload, n, body) for n, body in bodies.items()}
+    first = store.list_parts(bucket, "listed", upload, max_parts=3)
+    assert [part.number for part in first.parts] == [1, 2, 3]
+    assert [part.etag for part in first.parts] == [etags[1], etags[2], etags[3]]
+    assert [part.size for part in first.parts] == [6, 6, 6]
+    assert first.is_truncated and first.next_marker == 3
+    assert all(part.last_modified.tzinfo is not None for part in first.parts)
+    rest = store.list_parts(bucket, "listed", upload, part_number_marker=first.next_marker)
+    assert [part.number for part in rest.parts] == [7] and not rest.is_truncated
+    with pytest.raises(NoSuchUpload):
+        store.list_parts(bucket, "listed", "0" * 32)
+    if backend != "moto":  # moto lists the parts of any upload id under any key
+        with pytest.raises(NoSuchUpload):
+            store.list_parts(bucket, "other-key", upload)
+    store.abort_multipart_upload(bucket, "listed", upload)
+
+
+def test_list_multipart_uploads(store: ObjectStore, bucket: str, backend: str) -> None:
+    if backend == "moto":
+        pytest.skip("moto's S3 server lists uploads in creation order, not by key")
+    uploads = {
+        key: store.create_multipart_upload(bucket, key) for key in ("b/2", "a/1", "b/1", "c")
+    }
+    second = store.create_multipart_upload(bucket, "b/1")
+    page = store.list_multipart_uploads(bucket)
+    assert [upload.key for upload in page.uploads] == ["a/1", "b/1", "b/1", "b/2", "c"]
+    assert {u.upload_id for u in page.uploads if u.key == "b/1"} == {uploads["b/1"], second}
+    assert not page.is_truncated
+    under_b = store.list_multipart_uploads(bucket, prefix="b/", max_uploads=2)
+    assert [upload.key for upload in under_b.uploads] == ["b/1", "b/1"]
+    assert under_b.is_truncated and under_b.next_key_marker == "b/1"
+    following = store.list_multipart_uploads(
+        bucket,
+        prefix="b/",
+        key_marker=under_b.next_key_marker,
+        upload_id_marker=under_b.next_upload_id_marker,
+    )
+    assert [upload.key for upload in following.uploads] == ["b/2"]
+    after_key = store.list_multipart_uploads(bucket, key_marker="b/1")
+    assert [upload.key for upload in after_key.uploads] == ["b/2", "c"]
+    for key, upload in [*uploads.items(), ("b/1", second)]:
+        store.abort_multipart_upload(bucket, key, upload)
+    assert store.list_multipart_uploads(bucket).uploads == []
+
+
 # atomicity
 
 

@@ -3,7 +3,7 @@
 Supported: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation,
 ListObjects, ListObjectsV2, PutObject, GetObject, HeadObject, DeleteObject,
 DeleteObjects, CopyObject and multipart uploads (create, upload part and part copy,
-complete, abort), with path-style and virtual-hosted style addressing. Every other S3
+complete, abort, ListParts, ListMultipartUploads), with path-style and virtual-hosted style addressing. Every other S3
 operation answers 501 NotImplemented naming it.
 """
 
@@ -49,6 +49,8 @@ OPERATIONS: dict[str, Handler] = {
     "UploadPartCopy": s3_multipart.upload_part_copy,
     "CompleteMultipartUpload": s3_multipart.complete_multipart_upload,
     "AbortMultipartUpload": s3_multipart.abort_multipart_upload,
+    "ListParts": s3_multipart.list_parts,
+    "ListMultipartUploads": s3_multipart.list_multipart_uploads,
 }
 
 

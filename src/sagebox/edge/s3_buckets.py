@@ -78,7 +78,12 @@ async def get_bucket_location(call: S3Call) -> Response:
 
 
 def _max_keys(call: S3Call) -> int:
-    raw = call.query.get("max-keys")
+    return count_query(call, "max-keys")
+
+
+def count_query(call: S3Call, name: str) -> int:
+    """A listing's page size parameter (max-keys, max-parts, max-uploads), at most 1000."""
+    raw = call.query.get(name)
     if raw is None:
         return MAX_KEYS
     try:
@@ -87,12 +92,12 @@ def _max_keys(call: S3Call) -> int:
         value = -1
     if value < 0:
         raise InvalidArgument(
-            "Provided max-keys not an integer or within integer range", resource=raw
+            f"Provided {name} not an integer or within integer range", resource=raw
         )
     return min(value, MAX_KEYS)
 
 
-def _encoder(call: S3Call) -> Any:
+def encoder(call: S3Call) -> Any:
     encoding = call.query.get("encoding-type")
     if encoding is None:
         return lambda value: value
@@ -137,7 +142,7 @@ def _from_token(token: str) -> str:
 
 
 async def list_objects_v2(call: S3Call) -> Response:
-    encode = _encoder(call)
+    encode = encoder(call)
     prefix = call.query.get("prefix", "")
     delimiter = call.query.get("delimiter") or None
     max_keys = _max_keys(call)
@@ -168,7 +173,7 @@ async def list_objects_v2(call: S3Call) -> Response:
 
 
 async def list_objects(call: S3Call) -> Response:
-    encode = _encoder(call)
+    encode = encoder(call)
     prefix = call.query.get("prefix", "")
     delimiter = call.query.get("delimiter") or None
     max_keys = _max_keys(call)

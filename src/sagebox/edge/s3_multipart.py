@@ -1,5 +1,5 @@
 """S3 multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
-CompleteMultipartUpload, AbortMultipartUpload."""
+CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads."""
 
 from __future__ import annotations
 
@@ -12,10 +12,16 @@ from starlette.responses import Response
 from sagebox.edge import rest_xml
 from sagebox.edge.decimal_text import decimal
 from sagebox.edge.s3_body import MEMORY_LIMIT, receive_body
+from sagebox.edge.s3_buckets import count_query, encoder
 from sagebox.edge.s3_objects import check_copy_source, parse_copy_source, parse_range
 from sagebox.edge.s3_wire import S3Call, checksum_response_headers, empty_response, xml_response
 from sagebox.objects.base import DEFAULT_CONTENT_TYPE
-from sagebox.objects.errors import InvalidArgument, InvalidRequest, MalformedXML
+from sagebox.objects.errors import (
+    InvalidArgument,
+    InvalidRequest,
+    MalformedXML,
+    NotImplementedByStore,
+)
 from sagebox.service_models import service_model
 
 
@@ -149,3 +155,97 @@ async def abort_multipart_upload(call: S3Call) -> Response:
     upload_id = call.query["uploadId"]
     await run_in_threadpool(call.objects.abort_multipart_upload, call.bucket, call.key, upload_id)
     return empty_response(call.request_id)
+
+
+async def list_parts(call: S3Call) -> Response:
+    upload_id = call.query["uploadId"]
+    max_parts = count_query(call, "max-parts")
+    raw_marker = call.query.get("part-number-marker") or "0"
+    try:
+        marker = int(raw_marker)
+    except ValueError:
+        marker = -1
+    if marker < 0:
+        raise InvalidArgument(
+            "Provided part-number-marker not an integer or within integer range",
+            resource=raw_marker,
+        )
+    page = await run_in_threadpool(
+        lambda: call.objects.list_parts(
+            call.bucket, call.key, upload_id, max_parts=max_parts, part_number_marker=marker
+        )
+    )
+    parts = []
+    for part in page.parts:
+        item: dict[str, Any] = {
+            "PartNumber": part.number,
+            "LastModified": part.last_modified,
+            "ETag": part.etag,
+            "Size": part.size,
+        }
+        for name, value in part.checksums.items():
+            item[f"Checksum{name}"] = value
+        parts.append(item)
+    data = {
+        "Bucket": call.bucket,
+        "Key": call.key,
+        "UploadId": upload_id,
+        "PartNumberMarker": marker,
+        "NextPartNumberMarker": page.next_marker,
+        "MaxParts": max_parts,
+        "IsTruncated": page.is_truncated,
+        "Parts": parts,
+        "StorageClass": "STANDARD",
+        "ChecksumAlgorithm": page.checksum_algorithm,
+        "ChecksumType": page.checksum_type,
+    }
+    body = rest_xml.document("ListPartsResult", _output("ListParts"), data)
+    return xml_response(body, call.request_id)
+
+
+async def list_multipart_uploads(call: S3Call) -> Response:
+    if call.query.get("delimiter"):
+        raise NotImplementedByStore(
+            "ListMultipartUploads with a delimiter is not implemented by sagebox; list by "
+            "prefix instead.",
+            resource="ListMultipartUploads",
+        )
+    encode = encoder(call)
+    prefix = call.query.get("prefix", "")
+    max_uploads = count_query(call, "max-uploads")
+    key_marker = call.query.get("key-marker", "")
+    upload_id_marker = call.query.get("upload-id-marker", "")
+    page = await run_in_threadpool(
+        lambda: call.objects.list_multipart_uploads(
+            call.bucket,
+            prefix=prefix,
+            max_uploads=max_uploads,
+            key_marker=key_marker,
+            upload_id_marker=upload_id_marker,
+        )
+    )
+    uploads = [
+        {
+            "UploadId": upload.upload_id,
+            "Key": encode(upload.key),
+            "Initiated": upload.initiated,
+            "StorageClass": "STANDARD",
+            "ChecksumAlgorithm": upload.checksum_algorithm,
+            "ChecksumType": upload.checksum_type,
+        }
+        for upload in page.uploads
+    ]
+    data = {
+        "Bucket": call.bucket,
+        "KeyMarker": encode(key_marker),
+        "UploadIdMarker": upload_id_marker,
+        "NextKeyMarker": encode(page.next_key_marker),
+        "NextUploadIdMarker": page.next_upload_id_marker,
+        "Prefix": encode(prefix),
+        "MaxUploads": max_uploads,
+        "IsTruncated": page.is_truncated,
+        "Uploads": uploads,
+        "EncodingType": call.query.get("encoding-type"),
+    }
+    body = rest_xml.document("ListMultipartUploadsResult", _output("ListMultipartUploads"), data)
+    return xml_response(body, call.request_id)

@@ -82,6 +82,50 @@ class ListPage:
     next_continuation: str | None
 
 
+@dataclass(frozen=True)
+class PartInfo:
+    """One uploaded part of a multipart upload, as ListParts tells it."""
+
+    number: int
+    etag: str
+    size: int
+    last_modified: datetime
+    checksums: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartsPage:
+    """One page of ListParts; pass `next_marker` as `part_number_marker` for the next."""
+
+    parts: list[PartInfo]
+    is_truncated: bool
+    next_marker: int | None
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """One multipart upload in progress, as ListMultipartUploads tells it."""
+
+    key: str
+    upload_id: str
+    initiated: datetime
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadsPage:
+    """One page of ListMultipartUploads, ordered by key then initiation; continue after
+    (`next_key_marker`, `next_upload_id_marker`)."""
+
+    uploads: list[UploadInfo]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_upload_id_marker: str | None
+
+
 def resolve_range(byte_range: ByteRange, size: int) -> tuple[int, int]:
     """Inclusive (first, last) byte positions of an HTTP-style range over `size` bytes.
 
@@ -231,6 +275,33 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """Discards the upload and its parts; NoSuchUpload for an unknown upload."""
+
+    @abc.abstractmethod
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        max_parts: int = MAX_KEYS,
+        part_number_marker: int = 0,
+    ) -> PartsPage:
+        """The upload's parts numbered above `part_number_marker`, in number order, at
+        most `max_parts`; NoSuchUpload for an unknown upload."""
+
+    @abc.abstractmethod
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        max_uploads: int = MAX_KEYS,
+        key_marker: str = "",
+        upload_id_marker: str = "",
+    ) -> UploadsPage:
+        """The bucket's uploads in progress whose key starts with `prefix`, ordered by key
+        (UTF-8 bytes) then initiation time, after the markers as S3 reads them: with only
+        `key_marker`, keys after it; with both, that key's uploads after that upload too."""
 
     # conveniences over s3:// URIs
 

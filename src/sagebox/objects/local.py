@@ -37,6 +37,8 @@ from sagebox.objects.base import (
     ListPage,
     ObjectInfo,
     ObjectStore,
+    PartsPage,
+    UploadsPage,
     atomic_file,
     require_key,
     resolve_range,
@@ -347,6 +349,31 @@ class LocalObjectStore(ObjectStore):
         self._bucket_folder(bucket)
         self._uploads.load(bucket, key, upload_id)
         self._uploads.discard(upload_id)
+
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        max_parts: int = MAX_KEYS,
+        part_number_marker: int = 0,
+    ) -> PartsPage:
+        self._bucket_folder(bucket)
+        record = self._uploads.load(bucket, key, upload_id)
+        return self._uploads.list_parts(upload_id, record, max_parts, part_number_marker)
+
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        max_uploads: int = MAX_KEYS,
+        key_marker: str = "",
+        upload_id_marker: str = "",
+    ) -> UploadsPage:
+        self._bucket_folder(bucket)
+        return self._uploads.list_uploads(bucket, prefix, max_uploads, key_marker, upload_id_marker)
 
     # internals
 

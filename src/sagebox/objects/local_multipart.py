@@ -17,7 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sagebox.objects.base import MAX_PART_NUMBER, MIN_PART_SIZE
+from sagebox.objects.base import (
+    MAX_PART_NUMBER,
+    MIN_PART_SIZE,
+    PartInfo,
+    PartsPage,
+    UploadInfo,
+    UploadsPage,
+)
 from sagebox.objects.checksums import StreamDigest, composite_checksum, multipart_etag
 from sagebox.objects.errors import (
     EntityTooSmall,
@@ -149,6 +156,81 @@ class UploadArea:
                     resource=f"part {number}",
                 )
         return chosen
+
+    def list_parts(
+        self, upload_id: str, record: dict[str, Any], max_parts: int, marker: int
+    ) -> PartsPage:
+        place = self.folder / upload_id
+        numbers = sorted(
+            int(path.stem[len("part-") :])
+            for path in place.glob("part-*.json")
+            if path.stem[len("part-") :].isdigit()
+        )
+        after = [number for number in numbers if number > marker]
+        parts = []
+        for number in after[:max_parts]:
+            path = place / f"part-{number:05d}.json"
+            part = read_json(path)
+            if part is None:  # written since the folder was read, or the upload aborted
+                continue
+            modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
+            checksums = {}
+            if record.get("checksum_algorithm") and "checksum" in part:
+                checksums[record["checksum_algorithm"]] = part["checksum"]
+            parts.append(PartInfo(number, part["etag"], part["size"], modified, checksums))
+        truncated = len(after) > max_parts
+        return PartsPage(
+            parts,
+            truncated,
+            parts[-1].number if truncated and parts else None,
+            record.get("checksum_algorithm"),
+            record.get("checksum_type"),
+        )
+
+    def list_uploads(
+        self, bucket: str, prefix: str, max_uploads: int, key_marker: str, upload_id_marker: str
+    ) -> UploadsPage:
+        """A scan of every upload's record: uploads in progress are few and short-lived."""
+        found = []
+        for place in self.folder.iterdir():
+            record = read_json(place / "upload.json") if _UPLOAD_ID.fullmatch(place.name) else None
+            if record is None or record.get("bucket") != bucket:
+                continue
+            if not str(record.get("key", "")).startswith(prefix):
+                continue
+            found.append((record["key"].encode(), record["initiated"], place.name, record))
+        found.sort()
+        marker = key_marker.encode()
+        if key_marker and upload_id_marker:
+            position = next(
+                (
+                    i
+                    for i, (k, _, upload, _) in enumerate(found)
+                    if (k, upload) == (marker, upload_id_marker)
+                ),
+                None,
+            )
+            if position is None:  # an unknown upload id: S3 starts after the key
+                found = [item for item in found if item[0] > marker]
+            else:
+                found = found[position + 1 :]
+        elif key_marker:
+            found = [item for item in found if item[0] > marker]
+        chosen = [
+            UploadInfo(
+                record["key"],
+                upload,
+                datetime.fromisoformat(initiated),
+                record.get("checksum_algorithm"),
+                record.get("checksum_type"),
+            )
+            for _, initiated, upload, record in found[:max_uploads]
+        ]
+        truncated = len(found) > max_uploads
+        last = chosen[-1] if truncated and chosen else None
+        return UploadsPage(
+            chosen, truncated, last.key if last else None, last.upload_id if last else None
+        )
 
     def discard(self, upload_id: str) -> None:
         if _UPLOAD_ID.fullmatch(upload_id or ""):

@@ -31,6 +31,10 @@ from sagebox.objects.base import (
     ListPage,
     ObjectInfo,
     ObjectStore,
+    PartInfo,
+    PartsPage,
+    UploadInfo,
+    UploadsPage,
     atomic_file,
     require_key,
     stored_headers,
@@ -384,6 +388,85 @@ class S3ObjectStore(ObjectStore):
         with self._lock:
             self._part_checksums.pop(upload_id, None)
 
+    def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        max_parts: int = MAX_KEYS,
+        part_number_marker: int = 0,
+    ) -> PartsPage:
+        response = self._call(
+            lambda: self.client.list_parts(
+                Bucket=self._name(bucket),
+                Key=key,
+                UploadId=upload_id,
+                MaxParts=max_parts,
+                PartNumberMarker=part_number_marker,
+            ),
+            bucket=bucket,
+            key=key,
+            upload=upload_id,
+        )
+        parts = [
+            PartInfo(
+                part["PartNumber"],
+                part["ETag"],
+                part["Size"],
+                part["LastModified"],
+                {
+                    name: part[f"Checksum{name}"]
+                    for name in DIGEST_SIZES
+                    if part.get(f"Checksum{name}")
+                },
+            )
+            for part in response.get("Parts", [])
+        ]
+        truncated = bool(response.get("IsTruncated"))
+        return PartsPage(
+            parts,
+            truncated,
+            int(response["NextPartNumberMarker"]) if truncated else None,
+            response.get("ChecksumAlgorithm"),
+            response.get("ChecksumType"),
+        )
+
+    def list_multipart_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        max_uploads: int = MAX_KEYS,
+        key_marker: str = "",
+        upload_id_marker: str = "",
+    ) -> UploadsPage:
+        params: dict[str, Any] = {"Bucket": self._name(bucket), "MaxUploads": max_uploads}
+        if prefix:
+            params["Prefix"] = prefix
+        if key_marker:
+            params["KeyMarker"] = key_marker
+            if upload_id_marker:
+                params["UploadIdMarker"] = upload_id_marker
+        response = self._call(lambda: self.client.list_multipart_uploads(**params), bucket=bucket)
+        uploads = [
+            UploadInfo(
+                item["Key"],
+                item["UploadId"],
+                item["Initiated"],
+                item.get("ChecksumAlgorithm"),
+                item.get("ChecksumType"),
+            )
+            for item in response.get("Uploads", [])
+        ]
+        truncated = bool(response.get("IsTruncated"))
+        return UploadsPage(
+            uploads,
+            truncated,
+            response.get("NextKeyMarker") if truncated else None,
+            response.get("NextUploadIdMarker") if truncated else None,
+        )
+
     # conveniences: boto3's managed transfers (multipart, parallel) for whole files
 
     def download_file(self, uri: str, path: Path) -> None:
@@ -413,7 +496,9 @@ class S3ObjectStore(ObjectStore):
             # S3UploadFailedError text; this one raises the ClientError to translate.
             with Path(path).open("rb") as body:
                 self._call(
-                    lambda: self.client.upload_fileobj(body, self._name(bucket), key, ExtraArgs=extra),
+                    lambda: self.client.upload_fileobj(
+                        body, self._name(bucket), key, ExtraArgs=extra
+                    ),
                     bucket=bucket,
                     key=key,
                 )
@@ -447,7 +532,9 @@ class S3ObjectStore(ObjectStore):
                         status=503,
                         resource=key or bucket,
                     ) from exc
-                log.warning("S3 transfer of %s/%s failed (%s); retrying in %.1f s", bucket, key, exc, delay)
+                log.warning(
+                    "S3 transfer of %s/%s failed (%s); retrying in %.1f s", bucket, key, exc, delay
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, TRANSFER_MAX_DELAY_S)
 
