@@ -25,12 +25,12 @@ def _data(rows: int = 160) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def test_permutation_shap_over_raw_columns_matches_tree_shap_on_a_tiny_model() -> None:
-    import shap
-
     frame, target = _data()
     # Depth-2 trees hold at most pairwise interactions: one antithetic permutation per row
     # then gives exact Shapley values, which TreeExplainer computes from the trees.
-    model = xgb.XGBRegressor(n_estimators=30, max_depth=2, learning_rate=0.3, random_state=0)
+    model = xgb.XGBRegressor(
+        n_estimators=30, max_depth=2, learning_rate=0.3, random_state=0, n_jobs=1
+    )
     model.fit(frame.to_numpy(), target)
     background = frame.iloc[:20]
     # The explained function takes raw rows as strings, as the candidates' preprocessing does.
@@ -40,6 +40,8 @@ def test_permutation_shap_over_raw_columns_matches_tree_shap_on_a_tiny_model() -
         return model.predict(rows.astype(float).to_numpy())
 
     ours = explain(predict, raw.iloc[20:], raw.iloc[:20], max_rows=50)
+    import shap  # after explain(), which imports it without numba's compilation
+
     tree = shap.TreeExplainer(
         model, data=background.to_numpy(), feature_perturbation="interventional"
     )

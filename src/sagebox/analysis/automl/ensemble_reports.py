@@ -76,6 +76,25 @@ class Explanation:
         return {column: float(value) for column, value in ranked}
 
 
+def _shap() -> Any:
+    """shap, imported with numba's JIT off when this process is the first to import it.
+    shap's maskers compile their numba helpers on first use: 10 to 30 s per process on a busy
+    two-core machine, far more than the few thousand masks of a report take as plain Python.
+    (numba reads the flag when a function is decorated, i.e. when shap is imported.)"""
+    import sys
+
+    if "shap" not in sys.modules:
+        import numba
+
+        previous = numba.config.DISABLE_JIT
+        numba.config.DISABLE_JIT = True
+        try:
+            import shap  # noqa: F401 - imported here: only the reports step needs it
+        finally:
+            numba.config.DISABLE_JIT = previous
+    return sys.modules["shap"]
+
+
 def _codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
     """Each column's values as integer codes (missing: one code past the known values), and
     the values by code. The explainer then works on a numeric matrix whatever the columns
@@ -102,8 +121,7 @@ def explain(
     """SHAP values of `predict` (raw rows -> one score per row, or a score per output) for
     up to `max_rows` of `rows`, with `background` as the masker's data; within about
     `seconds` when given (at least MIN_EXPLAINED rows are explained)."""
-    import shap  # imported here: a second or two that only the reports step needs
-
+    shap = _shap()
     columns = list(rows.columns)
     table, values = _codes(pd.concat([background, rows], ignore_index=True))
     reference, explained = table[: len(background)], table[len(background) :]
