@@ -260,6 +260,13 @@ def test_every_candidate_has_model_insights_and_explainability_reports(
         assert 10 <= explained["rows_explained"] <= 114
         assert "PermutationExplainer" in explained["method"]
         assert b"<img" in _read(s3, f"{locations['Explainability']}/report.html")
+    # One processing job made them, listed as SageMaker lists Autopilot's jobs.
+    jobs = sagemaker.list_processing_jobs(NameContains=f"{name}-reports")["ProcessingJobSummaries"]
+    assert [j["ProcessingJobStatus"] for j in jobs] == ["Completed"]
+    job = sagemaker.describe_processing_job(ProcessingJobName=jobs[0]["ProcessingJobName"])
+    print(
+        f"reports job: {(job['ProcessingEndTime'] - job['ProcessingStartTime']).total_seconds():.1f} s"
+    )
     best = ensembled["BestCandidate"]
     listed = next(c for c in candidates if c["CandidateName"] == best["CandidateName"])
     assert (
