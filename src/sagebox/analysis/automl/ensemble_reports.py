@@ -10,7 +10,8 @@ masker over a small background sample of the validation rows. Each row is explai
 whole antithetic permutations, so the values are exact Shapley values (interventional,
 against the background) for models whose interactions are at most pairwise, and an
 unbiased estimate otherwise. The cost is bounded: at most MAX_EXPLAINED rows, fewer when
-one row's evaluation, timed first, says the candidate's time share would be exceeded.
+the time given is up (rows are explained a few at a time). All candidates are explained in
+one pass, as the outputs of one function.
 
 The candidate definition notebook (``notebooks.CANDIDATE_NOTEBOOK``) of an ENSEMBLING job
 reproduces the weighted ensemble from its definition: the base models it keeps, the folds
@@ -36,7 +37,7 @@ import joblib
 import numpy as np
 import pandas as pd
 
-from sagebox.analysis.automl import reports
+from sagebox.analysis.automl import ensembles, reports
 from sagebox.analysis.automl.model_files import data_files, load, read_table
 from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, notebook
 from sagebox.analysis.automl.problems import BINARY, REGRESSION
@@ -46,6 +47,7 @@ MODEL_FILE = "ensemble.joblib"
 MAX_EXPLAINED = 200
 BACKGROUND_ROWS = 20
 MIN_EXPLAINED = 10
+CHUNK_ROWS = 5
 PERMUTATIONS = 1
 """Antithetic permutations per explained row (each is 2 * columns + 1 evaluations)."""
 SEED = 0
@@ -136,55 +138,103 @@ def explain(
         return np.asarray(predict(decoded(matrix)), dtype=np.float64)
 
     evaluations = PERMUTATIONS * (2 * len(columns) + 1)
-    count = min(len(explained), max_rows)
-    if seconds is not None and count > MIN_EXPLAINED:
-        # One row costs `evaluations` masked copies of the background, in one call: time one.
-        started = time.perf_counter()
-        model(np.repeat(reference, evaluations, axis=0))
-        per_row = max(time.perf_counter() - started, 1e-6)
-        count = max(MIN_EXPLAINED, min(count, int(seconds / per_row)))
-    chosen = np.sort(np.random.default_rng(seed).choice(len(explained), count, replace=False))
+    order = np.random.default_rng(seed).permutation(len(explained))[:max_rows]
     masker = shap.maskers.Independent(reference, max_samples=len(reference))
     explainer = shap.PermutationExplainer(model, masker, seed=seed)
-    result = explainer(
-        explained[chosen], max_evals=evaluations, batch_size=evaluations, silent=True
-    )
+    # Rows are explained a chunk at a time until the time is up (MIN_EXPLAINED at least); each
+    # row's values do not depend on the chunks (the permutations come from one seeded stream).
+    deadline = None if seconds is None else time.perf_counter() + seconds
+    shap_values, base_values, done = [], [], 0
+    while done < len(order):
+        if deadline is not None and done >= MIN_EXPLAINED and time.perf_counter() >= deadline:
+            break
+        chunk = order[done : done + CHUNK_ROWS]
+        # A batch larger than a row's evaluations: each row is then one call of the model.
+        result = explainer(
+            explained[chunk], max_evals=evaluations, batch_size=2 * evaluations, silent=True
+        )
+        shap_values.append(np.asarray(result.values))
+        base_values.append(np.asarray(result.base_values))
+        done += len(chunk)
     return Explanation(
-        np.asarray(result.values),
-        np.asarray(result.base_values),
-        rows.iloc[chosen].reset_index(drop=True),
+        np.concatenate(shap_values),
+        np.concatenate(base_values),
+        rows.iloc[order[:done]].reset_index(drop=True),
         background.reset_index(drop=True),
     )
 
 
-def _scores(model: Any, problem_type: str) -> Callable[[np.ndarray], np.ndarray]:
-    """What is explained: the value (regression), the positive class's probability (binary),
-    every class's probability (multiclass)."""
+def _explained(predictions: np.ndarray, problem_type: str) -> np.ndarray:
+    """What is explained of a candidate's predictions, as (rows, outputs): the value
+    (regression), the positive class's probability (binary), each class's (multiclass)."""
+    if problem_type == BINARY:
+        return predictions[:, 1:2]
+    return predictions.reshape(len(predictions), -1)
 
-    def scores(features: np.ndarray) -> np.ndarray:
-        predictions = np.asarray(model.predict(features), dtype=np.float64)
-        return predictions[:, 1] if problem_type == BINARY else predictions
 
-    return scores
+def candidate_outputs(
+    models: dict[str, Any], problem_type: str
+) -> tuple[Callable[[np.ndarray], np.ndarray], dict[str, slice]]:
+    """One function giving every candidate's explained outputs side by side, and each
+    candidate's columns in them. All candidates are explained in one pass over the same
+    masked rows: the preprocessing runs once per evaluation instead of once per candidate,
+    and a weighted ensemble whose members are candidates here sums their predictions (as
+    its own predict does, members being those candidates' models) instead of predicting
+    them again."""
+    names = list(models)
+
+    def members(name: str) -> list[str]:
+        return list(getattr(models[name], "names", None) or [])
+
+    # Base models' candidates are ensembles of one without member names.
+    combined = {
+        n
+        for n in names
+        if isinstance(models[n], ensembles.WeightedEnsemble)
+        and members(n)
+        and len(members(n)) == len(models[n].members)
+        and all(m in models and m != n and not members(m) for m in members(n))
+    }
+
+    def outputs(features: np.ndarray) -> np.ndarray:
+        predictions: dict[str, np.ndarray] = {}
+        for name in names:
+            if name not in combined:
+                predictions[name] = np.asarray(models[name].predict(features), dtype=np.float64)
+        for name in combined:
+            model = models[name]
+            predictions[name] = np.asarray(
+                sum(w * predictions[m] for m, w in zip(model.names, model.weights, strict=True)),
+                dtype=np.float64,
+            )
+        return np.column_stack([_explained(predictions[n], problem_type) for n in names])
+
+    width = 1 if problem_type in (BINARY, REGRESSION) else None
+    columns, start = {}, 0
+    for name in names:
+        size = width or int(models[name].classes)
+        columns[name] = slice(start, start + size)
+        start += size
+    return outputs, columns
 
 
 def explainability(
-    model: Any,
+    models: dict[str, Any],
     preprocessing: Any,
     rows: pd.DataFrame,
     *,
     seconds: float | None = None,
     max_rows: int = MAX_EXPLAINED,
     background_rows: int = BACKGROUND_ROWS,
-) -> dict[str, Any]:
-    """The explainability report (analysis.json) of one candidate over raw validation rows."""
+) -> dict[str, dict[str, Any]]:
+    """The explainability report (analysis.json) of each candidate over raw validation rows."""
     raw = rows[preprocessing.columns].reset_index(drop=True)
     picked = np.random.default_rng(SEED).choice(
         len(raw), min(background_rows, len(raw)), replace=False
     )
-    score = _scores(model, preprocessing.problem_type)
+    outputs, columns = candidate_outputs(models, preprocessing.problem_type)
     explanation = explain(
-        lambda frame: score(preprocessing.transform(frame)),
+        lambda frame: outputs(preprocessing.transform(frame)),
         raw,
         raw.iloc[np.sort(picked)],
         seconds=seconds,
@@ -198,16 +248,27 @@ def explainability(
         if preprocessing.problem_type != REGRESSION
         else ""
     )
-    ranked = explanation.importance(preprocessing.columns)
-    return {
-        "explanations": {"kernel_shap": {"label0": {"global_shap_values": ranked}}},
-        "method": METHOD.format(
-            background=len(explanation.background), rows=len(explanation.rows), classes=over
-        ),
-        "rows_explained": len(explanation.rows),
-        "background_rows": len(explanation.background),
-        "expected_value": np.asarray(explanation.base_values).mean(axis=0).tolist(),
-    }
+    values = explanation.values.reshape(*explanation.values.shape[:2], -1)
+    base = np.asarray(explanation.base_values).reshape(len(explanation.rows), -1)
+    found = {}
+    for name, part in columns.items():
+        single = Explanation(
+            values[:, :, part], base[:, part], explanation.rows, explanation.background
+        )
+        found[name] = {
+            "explanations": {
+                "kernel_shap": {
+                    "label0": {"global_shap_values": single.importance(preprocessing.columns)}
+                }
+            },
+            "method": METHOD.format(
+                background=len(explanation.background), rows=len(explanation.rows), classes=over
+            ),
+            "rows_explained": len(explanation.rows),
+            "background_rows": len(explanation.background),
+            "expected_value": single.base_values.mean(axis=0).tolist(),
+        }
+    return found
 
 
 # -- the candidates' files ---------------------------------------------------------------------
@@ -270,13 +331,12 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
     candidates = context["candidates"]
     written: dict[str, Any] = {}
     models: dict[str, Any] = {}
-    for index, entry in enumerate(candidates):
+    for entry in candidates:
         name = entry["name"]
         archive = _archive(input_dir / "models", name)
         if archive is None:
             continue
         model = models[name] = load_ensemble(archive, scratch / name)
-        started = time.time()
         insights = reports.model_insights(
             labels, model.predict(features), analysis["problem_type"], classes
         )
@@ -286,16 +346,15 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
             insights,
             reports.insights_page(insights),
         )
-        share = max(1.0, seconds / (len(candidates) - index) - (time.time() - started))
-        explained = explainability(model, preprocessing, raw, seconds=share)
-        _write(
-            output_dir / "documentation" / "explainability" / name / "output",
-            "analysis.json",
-            explained,
-            explainability_page(explained),
-        )
-        seconds = max(0.0, seconds - (time.time() - started))
         written[name] = insights["metrics"]
+    if models:
+        for name, explained in explainability(models, preprocessing, raw, seconds=seconds).items():
+            _write(
+                output_dir / "documentation" / "explainability" / name / "output",
+                "analysis.json",
+                explained,
+                explainability_page(explained),
+            )
     chosen = next(
         (c for c in candidates if c.get("ensemble") and c["name"] in models),
         next((c for c in candidates if c["name"] in models), None),

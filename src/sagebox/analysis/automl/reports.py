@@ -29,6 +29,8 @@ from sagebox.analysis.automl.problems import BINARY, REGRESSION
 
 CURVE_POINTS = 101
 SCATTER_POINTS = 500
+FIGURE_DPI = 72
+"""Enough for a 5 x 4 inch plot on a page; rendering is most of a report's time."""
 
 
 def unpack(folder: Path, into: Path) -> Path:
@@ -156,7 +158,7 @@ def figure_html(draw: Any) -> str:
     draw(axes)
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     plt.close(figure)
     return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"/>'
 

@@ -37,7 +37,8 @@ PROCESSING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.2xlarge", "Vol
 TRAINING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
 MAX_PARALLEL_CANDIDATES = 4
 ENSEMBLE_REPORT_SECONDS = 60.0
-"""At most this long (and 30% of the time left) for the SHAP values of ENSEMBLING's candidates."""
+"""At most this long for the SHAP values of ENSEMBLING's candidates (and at most 30% of the
+time left, and half the longest candidate's training time, 10 s at least)."""
 
 
 def job_names(name: str, arn: str) -> dict[str, str]:
@@ -576,7 +577,15 @@ class AutoMLRun(JobRun):
             "documentation": self.layout["documentation"],
             "notebooks": self.layout["notebooks"],
         }
-        seconds = max(5.0, min(ENSEMBLE_REPORT_SECONDS, 0.3 * (self._deadline - time.time())))
+        trained = max(float(t.document.get("TrainingTimeInSeconds") or 0) for t in completed)
+        seconds = max(
+            5.0,
+            min(
+                ENSEMBLE_REPORT_SECONDS,
+                0.3 * (self._deadline - time.time()),
+                max(10.0, 0.5 * trained),
+            ),
+        )
         arguments = ["ensemble-reports", "--seconds", f"{seconds:.0f}"]
         ended = self._step(
             self._processing,
