@@ -74,3 +74,48 @@ def test_strings_gaps_and_several_outputs_are_explained_within_the_time_given() 
     importance = explained.importance(list(raw.columns))
     assert importance["b"] == pytest.approx(0.0) and importance["noise"] == pytest.approx(0.0)
     assert min(importance["a"], importance["colour"]) > 0.01
+
+
+@pytest.mark.parametrize("problem_type", ["MulticlassClassification", "Regression"])
+def test_every_candidate_in_one_pass_and_the_ensemble_from_its_members(problem_type: str) -> None:
+    from sagebox.analysis.automl import ensembles
+    from sagebox.analysis.automl.columns import build_preprocessor, infer_column_types
+    from sagebox.analysis.automl.ensemble_reports import explainability
+    from sagebox.analysis.automl.model_files import FittedPreprocessing
+
+    frame, target = _data(90)
+    raw = frame.round(4).astype(str)
+    raw["colour"] = np.where(frame["c"] > 0.5, "red", "blue")
+    raw.loc[::9, "colour"] = np.nan
+    classify = problem_type != "Regression"
+    labels = np.digitize(target, np.quantile(target, [1 / 3, 2 / 3])) if classify else target
+    classes = 3 if classify else 0
+    types = infer_column_types(raw)
+    pipeline = build_preprocessor(types).fit(raw)
+    prep = FittedPreprocessing(
+        pipeline, list(raw.columns), types, "y", problem_type, ["0", "1", "2"] if classify else []
+    )
+    features = prep.transform(raw)
+    splits = ensembles.folds(labels, problem_type, 2, 0)
+    models = {}
+    for algorithm in ("linear-learner", "extra-trees"):
+        bag, _ = ensembles.fit_bagged(algorithm, problem_type, classes, features, labels, splits)
+        models[algorithm] = ensembles.WeightedEnsemble(problem_type, classes, [bag], [1.0])
+    members = [models["linear-learner"].members[0], models["extra-trees"].members[0]]
+    models["ensemble"] = ensembles.WeightedEnsemble(
+        problem_type, classes, members, [0.25, 0.75], ["linear-learner", "extra-trees"]
+    )
+    found = explainability(models, prep, raw, max_rows=10, background_rows=8)
+    assert set(found) == set(models)
+    # A candidate explained alone (its own predict) gets the values it got in the shared pass.
+    alone = explainability(
+        {"ensemble": models["ensemble"]}, prep, raw, max_rows=10, background_rows=8
+    )
+
+    def ranked(report: dict) -> dict:
+        return report["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+
+    assert ranked(alone["ensemble"]) == pytest.approx(ranked(found["ensemble"]))
+    assert set(ranked(found["extra-trees"])) == set(raw.columns)
+    assert found["ensemble"]["rows_explained"] == 10
+    assert len(found["ensemble"]["expected_value"]) == (3 if classify else 1)
