@@ -216,3 +216,83 @@ def test_short_budgets_train_fewer_base_models_each_within_its_share() -> None:
     waves = -(-len(few) // 2)
     assert waves * (limit + ensembling.JOB_OVERHEAD) <= 35 - ensembling.MIN_ENSEMBLE_SECONDS
     assert len(ensembling.plan_base_models(5, 86_400, ENSEMBLING_ALGORITHMS, 2)[0]) == 1
+
+
+def _read(s3: Any, uri: str) -> bytes:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_every_candidate_has_model_insights_and_explainability_reports(
+    sagemaker: Any, s3: Any, ensembled: dict[str, Any]
+) -> None:
+    name = ensembled["AutoMLJobName"]
+    candidates = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName=name)["Candidates"]
+    columns = {
+        "mean radius",
+        "mean texture",
+        "mean perimeter",
+        "mean area",
+        "mean smoothness",
+        "mean compactness",
+        "size_band",
+        "seen",
+    }
+    for candidate in candidates:
+        locations = candidate["CandidateProperties"]["CandidateArtifactLocations"]
+        insights = json.loads(_read(s3, f"{locations['ModelInsights']}/model_insights.json"))
+        assert insights["labels"] == ["benign", "malignant"]
+        assert sum(map(sum, insights["confusion_matrix"])) == 114  # the validation split
+        # The insights score the candidate's model on the split its objective was measured on.
+        objective = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
+        assert insights["metrics"]["F1"] == pytest.approx(objective, abs=1e-6)
+        assert len(insights["roc_curve"]["true_positive_rate"]) > 2
+        assert b"<img" in _read(s3, f"{locations['ModelInsights']}/report.html")
+        explained = json.loads(_read(s3, f"{locations['Explainability']}/analysis.json"))
+        ranked = explained["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+        assert set(ranked) == columns
+        assert max(ranked, key=ranked.get) in {
+            "mean radius",
+            "mean perimeter",
+            "mean area",
+            "mean compactness",
+        }
+        assert 10 <= explained["rows_explained"] <= 114
+        assert "PermutationExplainer" in explained["method"]
+        assert b"<img" in _read(s3, f"{locations['Explainability']}/report.html")
+    # One processing job made them, listed as SageMaker lists Autopilot's jobs.
+    jobs = sagemaker.list_processing_jobs(NameContains=f"{name}-reports")["ProcessingJobSummaries"]
+    assert [j["ProcessingJobStatus"] for j in jobs] == ["Completed"]
+    job = sagemaker.describe_processing_job(ProcessingJobName=jobs[0]["ProcessingJobName"])
+    print(
+        f"reports job: {(job['ProcessingEndTime'] - job['ProcessingStartTime']).total_seconds():.1f} s"
+    )
+    best = ensembled["BestCandidate"]
+    listed = next(c for c in candidates if c["CandidateName"] == best["CandidateName"])
+    assert (
+        best["CandidateProperties"]["CandidateArtifactLocations"]
+        == listed["CandidateProperties"]["CandidateArtifactLocations"]
+    )
+
+
+def test_the_candidate_definition_notebook_refits_the_weighted_ensemble(
+    s3: Any, ensembled: dict[str, Any]
+) -> None:
+    location = ensembled["AutoMLJobArtifacts"]["CandidateDefinitionNotebookLocation"]
+    notebook = json.loads(_read(s3, location))
+    assert notebook["nbformat"] == 4
+    code = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    namespace: dict[str, Any] = {}
+    for number, source in enumerate(code):
+        exec(compile(source, f"cell-{number}", "exec"), namespace)  # noqa: S102 - the notebook under test
+    assert namespace["MODEL"].split("/")[-3].endswith("-we-l2")
+    assert {m["algorithm"] for m in namespace["MEMBERS"]} <= {
+        "lightgbm",
+        "randomforest",
+        "linear-learner",
+    }
+    assert sum(m["weight"] for m in namespace["MEMBERS"]) == pytest.approx(1.0)
+    # Refitted from its definition (base models, folds, seed, weights), the ensemble predicts
+    # what the trained one does.
+    assert namespace["refitted"].shape == (5, 2)
+    assert namespace["difference"] < 1e-9

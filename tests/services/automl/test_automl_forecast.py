@@ -149,6 +149,39 @@ def test_a_time_series_job_ranks_backtested_candidates_deploys_and_forecasts(
     assert len(points) == 2 * len(ITEMS) * HORIZON  # two windows
     assert {"p10", "p50", "p90", "mean", "actual"} <= set(points.columns)
 
+    # every candidate's model insights (backtest metrics per window and item) and explainability
+    for candidate in candidates:
+        located = candidate["CandidateProperties"]["CandidateArtifactLocations"]
+        assert set(located) == {"BacktestResults", "ModelInsights", "Explainability"}
+    located = best["CandidateProperties"]["CandidateArtifactLocations"]
+
+    def read(uri: str, name: str) -> bytes:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return s3.get_object(Bucket=bucket, Key=f"{key}/{name}")["Body"].read()
+
+    insights = json.loads(read(located["ModelInsights"], "model_insights.json"))
+    assert insights["metrics"]["AverageWeightedQuantileLoss"] == pytest.approx(
+        best["FinalAutoMLJobObjectiveMetric"]["Value"]
+    )
+    assert [w["backtest_window"] for w in insights["backtest_windows"]] == [2, 1]
+    assert sorted(insights["items"]) == sorted(ITEMS)
+    for scores in insights["items"].values():
+        assert {"AverageWeightedQuantileLoss", "MAPE", "MASE", "RMSE", "WAPE", "wQL[0.1]"} <= set(
+            scores
+        )
+        assert 0 <= scores["WAPE"] < 0.5 and scores["MASE"] > 0
+    # an item's WAPE averages its windows' WAPEs, each from the backtest forecasts
+    north = points[points["item_id"] == "north"]
+    by_window = [
+        (w["actual"] - w["mean"]).abs().sum() / w["actual"].abs().sum()
+        for _, w in north.groupby("backtest_window")
+    ]
+    assert insights["items"]["north"]["WAPE"] == pytest.approx(np.mean(by_window))
+    assert read(located["ModelInsights"], "report.html").count(b"<img") == len(ITEMS)
+    explained = json.loads(read(located["Explainability"], "analysis.json"))
+    assert explained["attributions"] == [] and "nothing to attribute" in explained["note"]
+    assert b"nothing to attribute" in read(located["Explainability"], "report.html")
+
     # the endpoint forecasts the next HORIZON days of the items it is sent
     endpoint = described["ModelDeployResult"]["EndpointName"]
     rows = history()

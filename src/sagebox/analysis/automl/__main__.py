@@ -2,7 +2,9 @@
 
 Steps: ``analyze`` (AnalyzingData: check, settle the problem type, split),
 ``features`` (FeatureEngineering: fit the preprocessing, transform the splits) and
-``reports`` (the best candidate's model insights and explainability reports) and
+``reports`` (the best candidate's model insights and explainability reports),
+``ensemble-reports`` (ENSEMBLING: both reports for every candidate, and the candidate
+definition notebook), ``forecast-reports`` (time series: both reports per candidate) and
 ``forecast-analyze`` (AnalyzingData of a time-series job: check, make regular series). Paths
 are below the container's /opt/ml (``$SAGEMAKER_BASE_DIR`` on sagebox). A data problem is
 written to output/message and the process exits 1, so the job fails with that reason.
@@ -23,7 +25,17 @@ from sagebox.analysis.automl.splitting import analyze
 def main(argv: list[str]) -> int:
     root = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"))
     parser = argparse.ArgumentParser(prog="sagebox.analysis.automl")
-    parser.add_argument("step", choices=("analyze", "features", "reports", "forecast-analyze"))
+    parser.add_argument(
+        "step",
+        choices=(
+            "analyze",
+            "features",
+            "reports",
+            "ensemble-reports",
+            "forecast-analyze",
+            "forecast-reports",
+        ),
+    )
     parser.add_argument("--target")
     parser.add_argument("--problem-type", dest="problem_type")
     parser.add_argument("--objective")
@@ -41,6 +53,7 @@ def main(argv: list[str]) -> int:
     ):
         parser.add_argument(flag)
     parser.add_argument("--horizon", type=int)
+    parser.add_argument("--seconds", type=float, default=60.0)  # ensemble-reports: SHAP's time
     arguments = parser.parse_args(argv)
     step, config = (
         arguments.step,
@@ -69,6 +82,16 @@ def main(argv: list[str]) -> int:
             print(
                 f"Reports written; validation metrics: {write_reports(inputs, outputs)['metrics']}"
             )
+        elif step == "ensemble-reports":
+            from sagebox.analysis.automl.ensemble_reports import write_ensemble_reports
+
+            written = write_ensemble_reports(inputs, outputs, float(config["seconds"]))
+            print(f"Reports written for {len(written)} candidates: {sorted(written)}")
+        elif step == "forecast-reports":
+            from sagebox.analysis.automl.forecast_reports import write_forecast_reports
+
+            written = write_forecast_reports(inputs, outputs)
+            print(f"Reports written for {len(written)} candidates: {sorted(written)}")
         elif step == "features":
             print(f"Preprocessing fitted: {fit(inputs, outputs)['features']} features")
         else:

@@ -106,7 +106,7 @@ def warnings_of(frame: pd.DataFrame, analysis: dict[str, Any]) -> list[str]:
     return found
 
 
-def _notebook(cells: list[tuple[str, str]]) -> str:
+def notebook(cells: list[tuple[str, str]]) -> str:
     return json.dumps(
         {
             "cells": [
@@ -147,7 +147,7 @@ def write_exploration(frame: pd.DataFrame, analysis: dict[str, Any], folder: Pat
     )
     warnings = "\n".join(f"- {w}" for w in report["warnings"]) or "- None."
     (folder / EXPLORATION_NOTEBOOK).write_text(
-        _notebook(
+        notebook(
             [
                 (
                     "markdown",
@@ -181,7 +181,7 @@ def write_exploration(frame: pd.DataFrame, analysis: dict[str, Any], folder: Pat
         f"- {kind}: {', '.join(f'`{c}`' for c in columns)}" for kind, columns in by_type.items()
     )
     (folder / CANDIDATE_NOTEBOOK).write_text(
-        _notebook(
+        notebook(
             [
                 (
                     "markdown",

@@ -29,9 +29,11 @@ from sagebox.analysis.automl.problems import BINARY, REGRESSION
 
 CURVE_POINTS = 101
 SCATTER_POINTS = 500
+FIGURE_DPI = 72
+"""Enough for a 5 x 4 inch plot on a page; rendering is most of a report's time."""
 
 
-def _unpack(folder: Path, into: Path) -> Path:
+def unpack(folder: Path, into: Path) -> Path:
     for archive in folder.rglob("*.tar.gz"):
         with tarfile.open(archive) as tar:
             tar.extractall(into, filter="data")
@@ -146,7 +148,7 @@ def explainability(
     }
 
 
-def _figure_html(draw: Any) -> str:
+def figure_html(draw: Any) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -156,12 +158,12 @@ def _figure_html(draw: Any) -> str:
     draw(axes)
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", dpi=FIGURE_DPI)
     plt.close(figure)
     return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}"/>'
 
 
-def _page(title: str, table: dict[str, Any], figures: list[str]) -> str:
+def page(title: str, table: dict[str, Any], figures: list[str]) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(str(k))}</td><td>{v:.6g}</td></tr>" for k, v in table.items()
     )
@@ -176,7 +178,7 @@ def insights_page(report: dict[str, Any]) -> str:
     if "roc_curve" in report:
         roc = report["roc_curve"]
         figures.append(
-            _figure_html(
+            figure_html(
                 lambda ax: (
                     ax.plot(roc["false_positive_rate"], roc["true_positive_rate"]),
                     ax.set_title("ROC curve"),
@@ -186,7 +188,7 @@ def insights_page(report: dict[str, Any]) -> str:
         )
         pr = report["precision_recall_curve"]
         figures.append(
-            _figure_html(
+            figure_html(
                 lambda ax: (
                     ax.plot(pr["recall"], pr["precision"]),
                     ax.set_title("Precision-recall curve"),
@@ -197,7 +199,7 @@ def insights_page(report: dict[str, Any]) -> str:
     if "confusion_matrix" in report:
         matrix = np.array(report["confusion_matrix"])
         figures.append(
-            _figure_html(
+            figure_html(
                 lambda ax: (
                     ax.imshow(matrix),
                     ax.set_title("Confusion matrix"),
@@ -209,7 +211,7 @@ def insights_page(report: dict[str, Any]) -> str:
     if "predicted_vs_actual" in report:
         points = report["predicted_vs_actual"]
         figures.append(
-            _figure_html(
+            figure_html(
                 lambda ax: (
                     ax.scatter(points["actual"], points["predicted"], s=4),
                     ax.set_title("Predicted vs actual"),
@@ -217,15 +219,15 @@ def insights_page(report: dict[str, Any]) -> str:
                 )
             )
         )
-    return _page("Model insights", report["metrics"], figures)
+    return page("Model insights", report["metrics"], figures)
 
 
 def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     analysis = json.loads((input_dir / "analysis" / "analysis.json").read_text(encoding="utf-8"))
     preprocessing = load(
-        _unpack(input_dir / "preprocessing", output_dir.parent / "unpacked" / "preprocessing")
+        unpack(input_dir / "preprocessing", output_dir.parent / "unpacked" / "preprocessing")
     )
-    booster = _booster(_unpack(input_dir / "model", output_dir.parent / "unpacked" / "model"))
+    booster = _booster(unpack(input_dir / "model", output_dir.parent / "unpacked" / "model"))
     data = np.loadtxt(next((input_dir / "validation").rglob("*.csv")), delimiter=",", ndmin=2)
     labels, features = data[:, 0], data[:, 1:]
     scores = booster.predict(xgb.DMatrix(features))
@@ -235,13 +237,13 @@ def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     explained = explainability(
         booster, features, source_columns(preprocessing.pipeline, preprocessing.columns)
     )
-    for folder, name, content, page in (
+    for folder, name, content, html_page in (
         ("insights", "model_insights.json", insights, insights_page(insights)),
         (
             "explainability",
             "analysis.json",
             explained,
-            _page(
+            page(
                 "Explainability: mean |SHAP| per column",
                 explained["explanations"]["kernel_shap"]["label0"]["global_shap_values"],
                 [],
@@ -250,5 +252,5 @@ def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     ):
         (output_dir / folder).mkdir(parents=True, exist_ok=True)
         (output_dir / folder / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
-        (output_dir / folder / "report.html").write_text(page, encoding="utf-8")
+        (output_dir / folder / "report.html").write_text(html_page, encoding="utf-8")
     return {"metrics": insights["metrics"]}

@@ -7,7 +7,9 @@ training job that backtests it and reports Autopilot's metrics; the best by the
 objective is the job's BestCandidate. Each candidate's backtest forecasts and metrics
 are copied to ``<output>/<job>/backtest-results/<candidate>/``, its
 CandidateArtifactLocations.BacktestResults. With ModelDeployConfig the best candidate's
-endpoint is made as for tabular jobs.
+endpoint is made as for tabular jobs. Before that, one processing job writes every candidate's
+model insights and explainability reports (`analysis/automl/forecast_reports.py`), its
+CandidateArtifactLocations.ModelInsights and Explainability.
 """
 
 from __future__ import annotations
@@ -56,6 +58,17 @@ class ForecastRun(AutoMLRun):
         if best is None:
             return Ending(
                 "Failed", "No candidate reported a value of the objective metric.", members=members
+            )
+        problem = self._forecast_reports(completed) if time.time() < self._deadline else None
+        if problem is not None:
+            if problem.status == "Stopped":
+                return problem
+            members.setdefault("PartialFailureReasons", []).append(
+                {
+                    "PartialFailureMessage": f"The candidates' reports could not be made: {problem.reason}"[
+                        :1024
+                    ]
+                }
             )
         if self.plan.deploy:
             self._enter("DeployingModel")
@@ -163,6 +176,28 @@ class ForecastRun(AutoMLRun):
         return candidate_views.best(
             [forecast_candidates.candidate(t, context) for t in completed], context.objective
         )
+
+    def _forecast_reports(self, completed: list[ResourceRecord]) -> Ending | None:
+        """Every candidate's model insights (backtest metrics per window and item, forecast
+        against actual) and explainability reports: one processing job, ``forecast-reports``."""
+        self._enter("GeneratingExplainabilityReport")
+        split = self.layout["split"]
+        inputs = {
+            "analysis": f"{split}/analysis",
+            "train": f"{split}/train",
+            "backtests": f"{self.plan.output_path.rstrip('/')}/{self.name}/backtest-results/",
+        }
+        outputs = {"documentation": self.layout["documentation"]}
+        name = self.names["reports"]
+        ended = self._step(
+            self._processing,
+            name,
+            lambda: self._processing_request(name, ["forecast-reports"], inputs, outputs),
+        )
+        if ended is None:
+            for trial in completed:
+                self._on_reports(trial.name, self._report_locations(trial.name))
+        return ended
 
     def _copy_backtest(self, trial: ResourceRecord) -> None:
         """The candidate's backtest files, from its output.tar.gz to its BacktestResults location."""

@@ -36,6 +36,9 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 PROCESSING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.2xlarge", "VolumeSizeInGB": 30}
 TRAINING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
 MAX_PARALLEL_CANDIDATES = 4
+ENSEMBLE_REPORT_SECONDS = 60.0
+"""At most this long for the SHAP values of ENSEMBLING's candidates (and at most 30% of the
+time left, and half the longest candidate's training time, 10 s at least)."""
 
 
 def job_names(name: str, arn: str) -> dict[str, str]:
@@ -132,11 +135,14 @@ class AutoMLRun(JobRun):
                 "Failed", "No candidate reported a value of the objective metric.", members=members
             )
         # Out of time: the job ends with what it has, without its reports.
-        # The reports read an XGBoost booster: Linear Learner and ensembling candidates have none.
-        reportable = "sagemaker-xgboost" in best["InferenceContainers"][1]["Image"]
-        problem = (
-            self._reports(analysis, best) if reportable and time.time() < self._deadline else None
-        )
+        # HPO's reports read an XGBoost booster: Linear Learner candidates have none.
+        # ENSEMBLING's are model-agnostic, for every candidate on the leaderboard.
+        problem = None
+        if time.time() < self._deadline:
+            if self.plan.mode == ENSEMBLING:
+                problem = self._ensemble_reports(analysis, completed)
+            elif "sagemaker-xgboost" in best["InferenceContainers"][1]["Image"]:
+                problem = self._reports(analysis, best)
         if problem is not None:
             if problem.status == "Stopped":
                 return problem
@@ -486,10 +492,7 @@ class AutoMLRun(JobRun):
     def _reports(self, analysis: dict[str, Any], best: dict[str, Any]) -> Ending | None:
         """The best candidate's explainability and model insights reports (one processing job)."""
         candidate = best["CandidateName"]
-        locations = {
-            "Explainability": f"{self.layout['documentation']}/explainability/{candidate}/output",
-            "ModelInsights": f"{self.layout['documentation']}/model-insights/{candidate}/output",
-        }
+        locations = self._report_locations(candidate)
         self._enter("GeneratingExplainabilityReport")
         inputs = {
             "analysis": f"{self.layout['split']}/analysis",
@@ -509,6 +512,89 @@ class AutoMLRun(JobRun):
         )
         if ended is None:
             self._on_reports(candidate, locations)
+        return ended
+
+    def _report_locations(self, candidate: str) -> dict[str, str]:
+        documentation = self.layout["documentation"]
+        return {
+            "Explainability": f"{documentation}/explainability/{candidate}/output",
+            "ModelInsights": f"{documentation}/model-insights/{candidate}/output",
+        }
+
+    def _put_json(self, uri: str, content: dict[str, Any]) -> None:
+        bucket, key = parse_s3_uri(uri)
+        self._objects.put_object(bucket, key, json.dumps(content, indent=1).encode())
+
+    def _ensemble_reports(
+        self, analysis: dict[str, Any], completed: list[ResourceRecord]
+    ) -> Ending | None:
+        """ENSEMBLING: both reports for every completed candidate, and the candidate definition
+        notebook that refits the weighted ensemble (one processing job, ``ensemble-reports``).
+        What it needs beyond its inputs' folders (the candidates, their models, the S3
+        locations the notebook reads) is a JSON object written first, one of its inputs."""
+        objective = analysis["objective"]
+        candidates = []
+        for trial in completed:
+            hyperparameters = trial.document.get("HyperParameters") or {}
+            values = {
+                str(m["MetricName"]): float(m["Value"])
+                for m in trial.document.get("FinalMetricDataList") or []
+            }
+            candidates.append(
+                {
+                    "name": trial.name,
+                    "model": (trial.document.get("ModelArtifacts") or {}).get(
+                        "S3ModelArtifacts", ""
+                    ),
+                    "algorithm": hyperparameters.get("algorithm", ""),
+                    "ensemble": hyperparameters.get("algorithm") == ENSEMBLE,
+                    "objective": values.get(f"validation:{objective}"),
+                }
+            )
+        first = completed[0].document.get("HyperParameters") or {}
+        context = {
+            "candidates": candidates,
+            "folds": int(first.get("folds", ensembling.FOLDS)),
+            "seed": int(first.get("seed", ensembling.SEED)),
+            "train": f"{self.layout['preprocessed']}/train/",
+            "validation": f"{self.layout['preprocessed']}/validation/",
+        }
+        context_uri = f"{self.layout['documentation']}/report-inputs/candidates.json"
+        name = self.names["reports"]
+        self._enter("GeneratingExplainabilityReport")
+        if self._processing.record(name) is None:
+            self._put_json(context_uri, context)
+        split = self.layout["split"]
+        inputs = {
+            "analysis": f"{split}/analysis",
+            "raw-validation": f"{split}/validation",
+            "validation": f"{self.layout['preprocessed']}/validation",
+            "preprocessing": self._preprocessing_model(),
+            "models": f"{self.layout['ensembling']}/",
+            "context": context_uri,
+        }
+        outputs = {
+            "documentation": self.layout["documentation"],
+            "notebooks": self.layout["notebooks"],
+        }
+        trained = max(float(t.document.get("TrainingTimeInSeconds") or 0) for t in completed)
+        seconds = max(
+            5.0,
+            min(
+                ENSEMBLE_REPORT_SECONDS,
+                0.3 * (self._deadline - time.time()),
+                max(10.0, 0.5 * trained),
+            ),
+        )
+        arguments = ["ensemble-reports", "--seconds", f"{seconds:.0f}"]
+        ended = self._step(
+            self._processing,
+            name,
+            lambda: self._processing_request(name, arguments, inputs, outputs),
+        )
+        if ended is None:
+            for candidate in candidates:
+                self._on_reports(candidate["name"], self._report_locations(candidate["name"]))
         return ended
 
     def _deploy(self, best: dict[str, Any]) -> dict[str, Any]:

@@ -314,7 +314,8 @@ class AutoMLJobService(JobService[AutoMLRun]):
                 item = forecast_candidates.candidate(trial, context)
                 if trial.status == "Completed":
                     locations = {
-                        "BacktestResults": backtest_location(output, record.name, trial.name)
+                        **reports.get(trial.name, {}),
+                        "BacktestResults": backtest_location(output, record.name, trial.name),
                     }
                     item.setdefault("CandidateProperties", {})["CandidateArtifactLocations"] = (
                         locations
