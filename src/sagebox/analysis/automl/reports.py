@@ -227,7 +227,8 @@ def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     )
     booster = _booster(_unpack(input_dir / "model", output_dir.parent / "unpacked" / "model"))
     data = np.loadtxt(next((input_dir / "validation").rglob("*.csv")), delimiter=",", ndmin=2)
-    labels, features = data[:, 0], data[:, 1:]
+    # With sample weights the weight column follows the label.
+    labels, features = data[:, 0], data[:, 2:] if analysis.get("sample_weight") else data[:, 1:]
     scores = booster.predict(xgb.DMatrix(features))
     insights = model_insights(
         labels, scores, analysis["problem_type"], [str(c) for c in analysis["classes"]]
