@@ -271,3 +271,21 @@ def test_short_budgets_train_fewer_base_models_each_within_its_share() -> None:
     waves = -(-len(few) // 2)
     assert waves * (limit + ensembling.JOB_OVERHEAD) <= 35 - ensembling.MIN_ENSEMBLE_SECONDS
     assert len(ensembling.plan_base_models(5, 86_400, ENSEMBLING_ALGORITHMS, 2)[0]) == 1
+
+
+def test_layer_two_takes_what_layer_one_left_or_is_skipped_saying_why() -> None:
+    from sagebox.services.automl import ensembling
+
+    stackers = ("lightgbm", "linear-learner")
+    # Layer 1 leaves a fifth of a long budget to layer 2, nothing of a short one.
+    assert ensembling.stack_reserve(600) == 120
+    assert ensembling.stack_reserve(30) == 0
+    every, limit, skipped = ensembling.plan_stackers(100, 86_400, stackers, 2)
+    assert every == stackers and skipped is None
+    assert limit + ensembling.JOB_OVERHEAD <= 100 - ensembling.MIN_ENSEMBLE_SECONDS
+    assert ensembling.plan_stackers(100, 20, stackers, 2)[1] == 18  # under the per-job limit
+    one, _, skipped = ensembling.plan_stackers(25, 86_400, stackers, 1)
+    assert one == ("lightgbm",) and skipped is None
+    none, _, skipped = ensembling.plan_stackers(15, 86_400, stackers, 2)
+    assert none == () and skipped is not None
+    assert skipped.startswith("Layer 2 (stacking) was skipped: 15 s")
