@@ -81,23 +81,27 @@ def test_layer_one_layer_two_and_the_ensemble_in_one_artifact(
         "validation": _rows(y[180:], weights[180:], x[180:]),
     }
     _train(_job(tmp_path, "lin-l1", {"algorithm": "linear-learner"}, data), capsys)
-    _train(_job(tmp_path, "rf-l1", {"algorithm": "randomforest"}, data), capsys)
+    _train(_job(tmp_path, "lgbm-l1", {"algorithm": "lightgbm"}, data), capsys)
     log = _train(
         _job(
             tmp_path,
             "lin-l2",
-            {"algorithm": "linear-learner", "stack_level": "2", "base_models": "lin-l1,rf-l1"},
+            {"algorithm": "linear-learner", "stack_level": "2", "base_models": "lin-l1,lgbm-l1"},
             data,
         ),
         capsys,
     )
-    assert "Stacking over lin-l1, rf-l1" in log and "Sample weights: 180 rows" in log
+    assert "Stacking over lin-l1, lgbm-l1" in log and "Sample weights: 180 rows" in log
     note = "Layer 2 (stacking) was skipped: 3 s were left (a note for the log)"
     log = _train(
         _job(
             tmp_path,
             "we-l3",
-            {"algorithm": "weighted-ensemble", "base_models": "lin-l1,rf-l1,lin-l2", "notes": note},
+            {
+                "algorithm": "weighted-ensemble",
+                "base_models": "lin-l1,lgbm-l1,lin-l2",
+                "notes": note,
+            },
             data,
         ),
         capsys,
@@ -107,7 +111,7 @@ def test_layer_one_layer_two_and_the_ensemble_in_one_artifact(
     assert isinstance(model, ensembles.WeightedEnsemble)
     stacker = joblib.load(tmp_path / "lin-l2" / "model" / MODEL_FILE).members[0]
     assert isinstance(stacker, ensembles.StackedModel)
-    assert stacker.layer1_names == ["lin-l1", "rf-l1"]
+    assert stacker.layer1_names == ["lin-l1", "lgbm-l1"]
     # Served alone, the stacker's artifact carries the layer-1 models it reads.
     alone = stacker.predict(x[180:])
     assert alone.shape == (60, 2)
