@@ -29,6 +29,7 @@ from bench import (
     scale_out,
     sdk_flow,
     search,
+    stacking,
     training_overhead,
     transform,
     tuning,
@@ -62,6 +63,7 @@ BENCHMARKS = {
     "automl_serving": automl_serving.run,
     "forecasting": forecasting.run,
     "automl_quality": automl_quality.run,
+    "stacking": stacking.run,
 }
 
 

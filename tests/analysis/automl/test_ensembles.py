@@ -145,3 +145,122 @@ def test_the_model_server_loads_a_saved_ensemble_with_catboost_first(tmp_path: A
     np.testing.assert_allclose(served, model.predict(x[:3]))
     with pytest.raises(automl_ensemble.BadRequest, match="10 feature values; got 2"):
         handler.predict(b"1,2\n", "text/csv", "text/csv")
+
+
+# -- the second stacking layer and sample weights ---------------------------------------------
+
+
+@pytest.mark.parametrize("problem_type", [BINARY, MULTICLASS, REGRESSION])
+def test_layer_two_oof_is_cross_val_predict_on_the_augmented_features(problem_type: str) -> None:
+    """No leakage: the stacker's OOF predictions are what scikit-learn's cross_val_predict
+    gives on the original features plus the layer-1 models' cross_val_predict, same folds."""
+    x, y, classes = _data(problem_type)
+    splits = ensembles.folds(y, problem_type, count=3, seed=0)
+    method = "predict" if problem_type == REGRESSION else "predict_proba"
+    layer1 = []
+    reference = []
+    for algorithm in ("linear-learner", "extra-trees"):
+        bag, oof = ensembles.fit_bagged(algorithm, problem_type, classes, x, y, splits, seed=0)
+        layer1.append((algorithm, bag, oof))
+        reference.append(
+            cross_val_predict(
+                ensembles.estimator(algorithm, problem_type, 0), x, y, cv=splits, method=method
+            )
+        )
+    stacker, oof = ensembles.fit_stacker(
+        "linear-learner", problem_type, classes, x, y, splits, layer1, seed=0
+    )
+    # The augmented features by hand: positive class (binary), every class, or the value.
+    extra = [
+        r[:, 1:] if problem_type == BINARY else r if problem_type == MULTICLASS else r[:, None]
+        for r in reference
+    ]
+    augmented = np.hstack([x, *extra])
+    assert augmented.shape[1] == x.shape[1] + (2 if problem_type != MULTICLASS else 2 * classes)
+    expected = cross_val_predict(
+        ensembles.estimator("linear-learner", problem_type, 0),
+        augmented,
+        y,
+        cv=splits,
+        method=method,
+    )
+    np.testing.assert_allclose(oof, expected, rtol=1e-7, atol=1e-10)
+    # Served, the stacker reads the layer-1 bagged models' predictions on the same rows.
+    served = stacker.predict(x[:7])
+    by_hand = stacker.top.predict(
+        ensembles.stack_features(x[:7], [b.predict(x[:7]) for _, b, _ in layer1], problem_type)
+    )
+    np.testing.assert_allclose(served, by_hand)
+    assert stacker.layer1_names == ["linear-learner", "extra-trees"]
+
+
+def test_an_ensemble_over_both_layers_predicts_each_layer_one_model_once() -> None:
+    x, y, classes = _data(BINARY)
+    splits = ensembles.folds(y, BINARY, count=2, seed=0)
+    bag, oof = ensembles.fit_bagged("randomforest", BINARY, classes, x, y, splits, seed=0)
+    stacker, stacked_oof = ensembles.fit_stacker(
+        "lightgbm", BINARY, classes, x, y, splits, [("rf", bag, oof)], seed=0
+    )
+    calls = []
+    original = bag.predict
+
+    def counting(features: np.ndarray) -> np.ndarray:
+        calls.append(len(features))
+        return original(features)
+
+    bag.predict = counting  # type: ignore[method-assign]
+    ensemble = ensembles.WeightedEnsemble(BINARY, classes, [bag, stacker], [0.5, 0.5])
+    values = ensemble.predict(x[:4])
+    assert len(calls) == 1
+    np.testing.assert_allclose(values, 0.5 * original(x[:4]) + 0.5 * stacker.predict(x[:4]))
+    assert len(ensemble.fitted_models()) == 4  # the rf's two folds, reached twice
+
+
+def test_weighted_metrics_equal_scikit_learn_with_sample_weight() -> None:
+    from sklearn import metrics as m
+
+    rng = np.random.default_rng(1)
+    truth = rng.integers(0, 2, 200).astype(float)
+    scores = np.clip(truth * 0.6 + rng.normal(0.2, 0.3, 200), 0.01, 0.99)
+    probabilities = np.column_stack([1 - scores, scores])
+    weights = rng.uniform(0.1, 5.0, 200)
+    values = ensembles.metrics(BINARY, truth, probabilities, weights)
+    chosen = probabilities.argmax(axis=1)
+    assert values["Accuracy"] == pytest.approx(
+        m.accuracy_score(truth, chosen, sample_weight=weights)
+    )
+    assert values["F1"] == pytest.approx(m.f1_score(truth, chosen, sample_weight=weights))
+    assert values["AUC"] == pytest.approx(m.roc_auc_score(truth, scores, sample_weight=weights))
+    assert values["AUC"] != pytest.approx(m.roc_auc_score(truth, scores))
+    assert values["LogLoss"] == pytest.approx(
+        m.log_loss(truth, probabilities, sample_weight=weights)
+    )
+    target = rng.normal(size=100)
+    guess = target + rng.normal(scale=0.5, size=100)
+    w = rng.uniform(0, 3, 100)
+    regression = ensembles.metrics(REGRESSION, target, guess, w)
+    assert regression["MSE"] == pytest.approx(m.mean_squared_error(target, guess, sample_weight=w))
+    assert regression["R2"] == pytest.approx(m.r2_score(target, guess, sample_weight=w))
+
+
+@pytest.mark.parametrize("algorithm", ensembles.ALGORITHMS)
+def test_every_base_model_takes_sample_weights(algorithm: str) -> None:
+    """Each fold model is fitted with the rows' weights: a weight of zero is a row left out."""
+    x, y, classes = _data(BINARY)
+    x, y = x[:120], y[:120]
+    splits = [(np.arange(0, 80), np.arange(80, 120))]
+    weights = np.ones(120)
+    weights[:40] = 0.0
+    _, weighted = ensembles.fit_bagged(
+        algorithm, BINARY, classes, x, y, splits, seed=0, weights=weights
+    )
+    dropped = ensembles.estimator(algorithm, BINARY, 0).fit(x[40:80], y[40:80])
+    if algorithm in ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "mlp"):
+        # Tree learners and the MLP draw rows or bins over all rows, so a zero weight changes
+        # their randomness; they must still differ from the unweighted fit.
+        _, plain = ensembles.fit_bagged(algorithm, BINARY, classes, x, y, splits, seed=0)
+        assert not np.allclose(weighted, plain)
+    else:
+        np.testing.assert_allclose(
+            weighted[80:], dropped.predict_proba(x[80:]), rtol=1e-4, atol=1e-6
+        )

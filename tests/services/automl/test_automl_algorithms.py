@@ -1,4 +1,5 @@
-"""AlgorithmsConfig with linear-learner: one tuning job over both algorithms, each candidate deployable."""
+"""AlgorithmsConfig with linear-learner: one tuning job over both algorithms, each candidate
+deployable; sample weights in HYPERPARAMETER_TUNING mode."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import io
 import json
 from typing import Any
 
-from tests.services.automl.conftest import request, wait_automl
+import numpy as np
+
+from tests.services.automl.conftest import csv_of, request, table, wait_automl
 from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
 from tests.services.training.jobs import unique
 
@@ -51,3 +54,32 @@ def test_xgboost_and_linear_learner_candidates(
     rows = list(csv.reader(io.StringIO(answer["Body"].read().decode())))
     assert [row[0] for row in rows] == ["malignant", "benign", "malignant"]
     assert all(abs(sum(json.loads(row[1])) - 1) < 1e-6 for row in rows)
+
+
+def test_hyperparameter_tuning_with_sample_weights(
+    sagemaker: Any, s3: Any, automl_bucket: str
+) -> None:
+    """HPO mode's XGBoost candidates read the weight column (csv_weights); the job, its
+    reports and its best candidate complete as without weights."""
+    frame = table()
+    frame["importance"] = np.where(frame["mean radius"] > 15, 3.0, 1.0)
+    frame.loc[frame.index[::50], "importance"] = 0.0
+    s3.put_object(Bucket=automl_bucket, Key="hpo-weighted/train.csv", Body=csv_of(frame))
+    name = unique("aml-hpow")[:32]
+    job = request(
+        automl_bucket,
+        name,
+        prefix="hpo-weighted",
+        AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 1}},
+    )
+    job["InputDataConfig"][0]["SampleWeightAttributeName"] = "importance"
+    sagemaker.create_auto_ml_job(**job)
+    described = wait_automl(sagemaker, name)
+    assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["InputDataConfig"][0]["SampleWeightAttributeName"] == "importance"
+    best = described["BestCandidate"]
+    assert best["FinalAutoMLJobObjectiveMetric"]["Value"] > 0.8
+    trial = sagemaker.describe_training_job(TrainingJobName=best["CandidateName"])
+    assert trial["HyperParameters"]["csv_weights"] == "1"
+    locations = best["CandidateProperties"]["CandidateArtifactLocations"]
+    assert "Explainability" in locations and "ModelInsights" in locations

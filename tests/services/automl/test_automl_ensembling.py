@@ -1,6 +1,7 @@
-"""ENSEMBLING mode through boto3: bagged base models and the weighted ensemble trained in real
-training jobs, the ensemble on the leaderboard, deployed and in a batch transform; AUTO
-choosing ENSEMBLING for a small table."""
+"""ENSEMBLING mode through boto3: bagged base models (layer 1), stackers over them (layer 2)
+and the weighted ensemble trained in real training jobs with the job's sample weights, the
+ensemble on the leaderboard, deployed, a stacker in a batch transform; AUTO choosing
+ENSEMBLING for a small table."""
 
 from __future__ import annotations
 
@@ -11,17 +12,27 @@ import json
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 
-from tests.services.automl.conftest import TARGET, request, wait_automl
+from tests.services.automl.conftest import TARGET, csv_of, request, table, wait_automl
 from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
 from tests.services.training.jobs import ROLE, unique
 
 BASE = ("lightgbm", "randomforest", "linear-learner")
+STACKERS = ("lgbm", "lin")
+"""The layer-2 models over BASE: LightGBM and the linear model."""
+WEIGHT = "row_weight"
 
 
 @pytest.fixture(scope="module")
-def ensembled(sagemaker: Any, automl_bucket: str) -> dict[str, Any]:
+def ensembled(sagemaker: Any, s3: Any, automl_bucket: str) -> dict[str, Any]:
+    # Malignant rows count double; 13 rows have weight 0 and 5 none: those are left out.
+    frame = table()
+    frame[WEIGHT] = np.where(frame[TARGET] == "malignant", 2.0, 1.0)
+    frame.loc[frame.index[::47], WEIGHT] = 0.0
+    frame.loc[frame.index[5:10], WEIGHT] = np.nan
+    s3.put_object(Bucket=automl_bucket, Key="weighted/train.csv", Body=csv_of(frame))
     name = unique("aml-ens")[:32]
     sagemaker.create_auto_ml_job_v2(
         AutoMLJobName=name,
@@ -32,7 +43,7 @@ def ensembled(sagemaker: Any, automl_bucket: str) -> dict[str, Any]:
                 "DataSource": {
                     "S3DataSource": {
                         "S3DataType": "S3Prefix",
-                        "S3Uri": f"s3://{automl_bucket}/cancer/",
+                        "S3Uri": f"s3://{automl_bucket}/weighted/",
                     }
                 },
             }
@@ -42,6 +53,7 @@ def ensembled(sagemaker: Any, automl_bucket: str) -> dict[str, Any]:
         AutoMLProblemTypeConfig={
             "TabularJobConfig": {
                 "TargetAttributeName": TARGET,
+                "SampleWeightAttributeName": WEIGHT,
                 "Mode": "ENSEMBLING",
                 "CandidateGenerationConfig": {
                     "AlgorithmsConfig": [{"AutoMLAlgorithms": list(BASE)}]
@@ -59,17 +71,28 @@ def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
     assert ensembled["AutoMLJobStatus"] == "Completed", ensembled.get("FailureReason")
     name = ensembled["AutoMLJobName"]
     v2 = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
-    assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["Mode"] == "ENSEMBLING"
+    tabular = v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]
+    assert tabular["Mode"] == "ENSEMBLING"
+    assert tabular["SampleWeightAttributeName"] == WEIGHT
+    assert ensembled["InputDataConfig"][0]["SampleWeightAttributeName"] == WEIGHT
     transitions = ensembled["AutoMLJobSecondaryStatus"]
     assert transitions == "Completed"
     candidates = sagemaker.list_candidates_for_auto_ml_job(
         AutoMLJobName=name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
     )["Candidates"]
     names = [c["CandidateName"] for c in candidates]
-    assert len(names) == len(BASE) + 1
-    assert {n.rsplit("-", 2)[1] for n in names} == {"lgbm", "rf", "lin", "we"}
+    assert len(names) == len(BASE) + len(STACKERS) + 1
+    levels = {tuple(n.rsplit("-", 2)[1:]) for n in names}
+    assert levels == {
+        ("lgbm", "l1"),
+        ("rf", "l1"),
+        ("lin", "l1"),
+        ("lgbm", "l2"),
+        ("lin", "l2"),
+        ("we", "l3"),
+    }
     assert all(c["CandidateStatus"] == "Completed" for c in candidates)
-    ensemble = next(c for c in candidates if c["CandidateName"].endswith("-we-l2"))
+    ensemble = next(c for c in candidates if c["CandidateName"].endswith("-we-l3"))
     scores = {c["CandidateName"]: c["FinalAutoMLJobObjectiveMetric"]["Value"] for c in candidates}
     assert scores[ensemble["CandidateName"]] > 0.85
     best = ensembled["BestCandidate"]
@@ -79,7 +102,11 @@ def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
     steps = ensemble["CandidateSteps"]
     assert [s["CandidateStepType"] for s in steps[:2]] == ["AWS::SageMaker::ProcessingJob"] * 2
     assert steps[-1]["CandidateStepName"] == ensemble["CandidateName"]
-    assert 1 <= len(steps) - 3 <= len(BASE)
+    assert 1 <= len(steps) - 3 <= len(BASE) + len(STACKERS)
+    # A stacker's steps: the data jobs, the layer-1 models it reads, then its own job.
+    stacker = next(c for c in candidates if c["CandidateName"].endswith("-lin-l2"))
+    layer1 = [s["CandidateStepName"] for s in stacker["CandidateSteps"][2:-1]]
+    assert sorted(n.rsplit("-", 2)[1] for n in layer1) == ["lgbm", "lin", "rf"]
     assert [c["Image"].rsplit("/", 1)[1].split(":")[0] for c in best["InferenceContainers"]] == [
         "sagemaker-sklearn-automl",
         "autogluon-inference",
@@ -107,8 +134,28 @@ def test_the_models_are_training_jobs_with_logs_and_metrics(
         .startswith("autogluon-training:")
     )
     assert job["HyperParameters"]["folds"] == "5"
+    assert job["HyperParameters"]["sample_weights"] == "1"
     metrics = {m["MetricName"] for m in job["FinalMetricDataList"]}
     assert {"validation:F1", "validation:AUC", "train_oof:F1"} <= metrics
+    stacker = next(c["CandidateName"] for c in candidates if c["CandidateName"].endswith("-l2"))
+    described = sagemaker.describe_training_job(TrainingJobName=stacker)
+    assert described["HyperParameters"]["stack_level"] == "2"
+    assert len(described["HyperParameters"]["base_models"].split(",")) == len(BASE)
+    # The data the models saw: 569 rows less the 18 without weight, 80% of them for training.
+    events = _log_lines(stacker)
+    assert any("Sample weights: 440 rows" in e for e in events), events[:20]
+    assert any("Stacking over" in e for e in events)
+
+
+def _log_lines(job: str) -> list[str]:
+    import boto3
+
+    logs = boto3.client("logs")
+    group = "/aws/sagemaker/TrainingJobs"
+    stream = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")
+    name = stream["logStreams"][0]["logStreamName"]
+    events = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
+    return [e["message"] for e in events["events"]]
 
 
 def test_best_ensemble_serves_raw_rows_and_probabilities(
@@ -137,10 +184,18 @@ def test_best_ensemble_serves_raw_rows_and_probabilities(
 def test_best_ensemble_in_a_batch_transform(
     sagemaker: Any, s3: Any, automl_bucket: str, ensembled: dict[str, Any]
 ) -> None:
+    # A layer-2 stacker alone: its one artifact carries the layer-1 models it reads.
+    stacker = next(
+        c
+        for c in sagemaker.list_candidates_for_auto_ml_job(
+            AutoMLJobName=ensembled["AutoMLJobName"]
+        )["Candidates"]
+        if c["CandidateName"].endswith("-lin-l2")
+    )
     model = unique("aml-ens-batch")
     sagemaker.create_model(
         ModelName=model,
-        Containers=ensembled["BestCandidate"]["InferenceContainers"],
+        Containers=stacker["InferenceContainers"],
         ExecutionRoleArn=ROLE,
     )
     s3.put_object(Bucket=automl_bucket, Key="ens-batch/in/rows.csv", Body=RAW_ROWS.encode())
@@ -242,7 +297,7 @@ def test_every_candidate_has_model_insights_and_explainability_reports(
         locations = candidate["CandidateProperties"]["CandidateArtifactLocations"]
         insights = json.loads(_read(s3, f"{locations['ModelInsights']}/model_insights.json"))
         assert insights["labels"] == ["benign", "malignant"]
-        assert sum(map(sum, insights["confusion_matrix"])) == 114  # the validation split
+        assert sum(map(sum, insights["confusion_matrix"])) == 111  # validation rows with a weight
         # The insights score the candidate's model on the split its objective was measured on.
         objective = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
         assert insights["metrics"]["F1"] == pytest.approx(objective, abs=1e-6)
@@ -251,13 +306,9 @@ def test_every_candidate_has_model_insights_and_explainability_reports(
         explained = json.loads(_read(s3, f"{locations['Explainability']}/analysis.json"))
         ranked = explained["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
         assert set(ranked) == columns
-        assert max(ranked, key=ranked.get) in {
-            "mean radius",
-            "mean perimeter",
-            "mean area",
-            "mean compactness",
-        }
-        assert 10 <= explained["rows_explained"] <= 114
+        # A measurement leads (texture too predicts the class), never the date column.
+        assert max(ranked, key=ranked.get).startswith("mean ")
+        assert 10 <= explained["rows_explained"] <= 111
         assert "PermutationExplainer" in explained["method"]
         assert b"<img" in _read(s3, f"{locations['Explainability']}/report.html")
     # One processing job made them, listed as SageMaker lists Autopilot's jobs.
@@ -285,7 +336,7 @@ def test_the_candidate_definition_notebook_refits_the_weighted_ensemble(
     namespace: dict[str, Any] = {}
     for number, source in enumerate(code):
         exec(compile(source, f"cell-{number}", "exec"), namespace)  # noqa: S102 - the notebook under test
-    assert namespace["MODEL"].split("/")[-3].endswith("-we-l2")
+    assert namespace["MODEL"].split("/")[-3].endswith("-we-l3") and namespace["WEIGHTED"] is True
     assert {m["algorithm"] for m in namespace["MEMBERS"]} <= {
         "lightgbm",
         "randomforest",
@@ -296,3 +347,21 @@ def test_the_candidate_definition_notebook_refits_the_weighted_ensemble(
     # what the trained one does.
     assert namespace["refitted"].shape == (5, 2)
     assert namespace["difference"] < 1e-9
+
+
+def test_layer_two_takes_what_layer_one_left_or_is_skipped_saying_why() -> None:
+    from sagebox.services.automl import ensembling
+
+    stackers = ("lightgbm", "linear-learner")
+    # Layer 1 leaves a fifth of a long budget to layer 2, nothing of a short one.
+    assert ensembling.stack_reserve(600) == 120
+    assert ensembling.stack_reserve(30) == 0
+    every, limit, skipped = ensembling.plan_stackers(100, 86_400, stackers, 2)
+    assert every == stackers and skipped is None
+    assert limit + ensembling.JOB_OVERHEAD <= 100 - ensembling.MIN_ENSEMBLE_SECONDS
+    assert ensembling.plan_stackers(100, 20, stackers, 2)[1] == 18  # under the per-job limit
+    one, _, skipped = ensembling.plan_stackers(25, 86_400, stackers, 1)
+    assert one == ("lightgbm",) and skipped is None
+    none, _, skipped = ensembling.plan_stackers(15, 86_400, stackers, 2)
+    assert none == () and skipped is not None
+    assert skipped.startswith("Layer 2 (stacking) was skipped: 15 s")

@@ -145,17 +145,42 @@ def test_modes_and_algorithms_sagebox_does_not_run(sagemaker: Any, automl_bucket
         ),
     )
     assert "lightgbm cannot be used in HYPERPARAMETER_TUNING mode" in message
+
+
+def test_sample_weight_columns_refused_at_once(sagemaker: Any, automl_bucket: str) -> None:
     message = _refused(
         sagemaker.create_auto_ml_job_v2,
         **_v2(
             automl_bucket,
-            {"TabularJobConfig": {"TargetAttributeName": TARGET, "SampleWeightAttributeName": "w"}},
+            {
+                "TabularJobConfig": {
+                    "TargetAttributeName": TARGET,
+                    "SampleWeightAttributeName": TARGET,
+                }
+            },
         ),
     )
-    assert (
-        "SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not available"
-        in message
+    assert f"SampleWeightAttributeName '{TARGET}' names the target column" in message
+    # HYPERPARAMETER_TUNING: the Linear Learner has no weight column.
+    job = request(
+        automl_bucket,
+        unique("aml")[:32],
+        AutoMLJobConfig={
+            "Mode": "HYPERPARAMETER_TUNING",
+            "CandidateGenerationConfig": {
+                "AlgorithmsConfig": [{"AutoMLAlgorithms": ["xgboost", "linear-learner"]}]
+            },
+        },
     )
+    job["InputDataConfig"][0]["SampleWeightAttributeName"] = "row_weight"
+    message = _refused(sagemaker.create_auto_ml_job, **job)
+    assert "sample weights are used by xgboost candidates only" in message
+    job["InputDataConfig"].append(
+        {**job["InputDataConfig"][0], "ChannelType": "validation", "SampleWeightAttributeName": "w"}
+    )
+    job["InputDataConfig"][0]["ChannelType"] = "training"
+    message = _refused(sagemaker.create_auto_ml_job, **job)
+    assert "every channel must name the same SampleWeightAttributeName" in message
 
 
 def test_unknown_and_duplicate_jobs(sagemaker: Any, automl_bucket: str) -> None:

@@ -61,6 +61,9 @@ HYPERPARAMETERS = HyperparameterSpace(
     Continuous("time_limit", min=0, min_open=True),
     Integer("selection_rounds", default=25, min=1, max=1000),
     Text("base_models", default=""),
+    Integer("stack_level", default=1, min=1, max=2),
+    Integer("sample_weights", default=0, min=0, max=1),
+    Text("notes", default=""),
 )
 
 

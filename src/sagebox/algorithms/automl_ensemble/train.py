@@ -5,9 +5,16 @@ no header, the label first: the class index for classification). A base-model jo
 (``algorithm`` = lightgbm, catboost, ...) fits one model per fold of ``train`` and saves, in
 its model folder, the bagged model (``ensemble.joblib``, an ensemble of one), its
 out-of-fold predictions on ``train`` (``oof.npy``) and its predictions on ``validation``
-(``validation.npy``). The ensemble job (``algorithm`` = weighted-ensemble) reads the base
+(``validation.npy``). A stacker job (a base model with ``stack_level`` 2) reads the layer-1
 jobs named in ``base_models`` from the ``models`` channel (``<job>/output/model.tar.gz``
-each), selects weights on their out-of-fold predictions and saves the weighted ensemble.
+each) and fits the same folds on the features plus their out-of-fold predictions; its
+model carries those layer-1 models, so it serves alone. The ensemble job (``algorithm`` =
+weighted-ensemble) reads the jobs named in ``base_models`` (layer 1 and layer 2), selects
+weights on their out-of-fold predictions and saves the weighted ensemble (each layer-1
+model once, however many stackers read it).
+
+With ``sample_weights`` 1 the channels hold the row's sample weight after the label;
+every fit and every metric is weighted by it.
 
 Both report every Autopilot metric of the problem type on ``validation`` (and on the
 out-of-fold predictions, ``train_oof``) as quality-metric lines.
@@ -37,7 +44,10 @@ MODEL_FILE = "ensemble.joblib"
 OOF_FILE, VALIDATION_FILE, SUMMARY_FILE = "oof.npy", "validation.npy", "summary.json"
 
 
-def read_channel(env: TrainingEnvironment, channel: str) -> tuple[np.ndarray, np.ndarray]:
+def read_channel(
+    env: TrainingEnvironment, channel: str, weighted: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The channel's features, labels and (`weighted`: the second column) sample weights."""
     files = [p for p in env.channel_files(channel) if p.stat().st_size > 0]
     if not files:
         raise TrainingError(f"the '{channel}' channel holds no data")
@@ -46,7 +56,9 @@ def read_channel(env: TrainingEnvironment, channel: str) -> tuple[np.ndarray, np
     except ValueError as exc:
         raise TrainingError(f"the '{channel}' channel is not numeric CSV: {exc}") from None
     table = pd.concat(frames, ignore_index=True).to_numpy()
-    return table[:, 1:], table[:, 0]
+    if weighted:
+        return table[:, 2:], table[:, 0], table[:, 1]
+    return table[:, 1:], table[:, 0], None
 
 
 def _report(reporter: MetricReporter, channel: str, values: dict[str, float]) -> None:
@@ -74,35 +86,61 @@ def train(env: TrainingEnvironment) -> None:
         raise TrainingError("num_classes (at least 2) is required for classification")
     limit = settings.get("time_limit")
     deadline = started + float(limit) if limit else None
-    features, labels = read_channel(env, "train")
-    valid_features, valid_labels = read_channel(env, "validation")
+    weighted = bool(settings["sample_weights"])
+    features, labels, weights = read_channel(env, "train", weighted)
+    valid_features, valid_labels, valid_weights = read_channel(env, "validation", weighted)
+    if weights is not None:
+        log(f"Sample weights: {len(weights)} rows, total weight {float(weights.sum()):.6g}")
+    for note in str(settings["notes"]).split(";"):
+        if note.strip():
+            log(note.strip())
     reporter = MetricReporter(env.resource_config.current_host)
     algorithm = settings["algorithm"]
     if algorithm == ENSEMBLE:
-        model, oof, predictions = _ensemble(env, settings, labels, problem_type, objective)
+        model, oof, predictions = _ensemble(env, settings, labels, weights, problem_type, objective)
     else:
         splits = ensembles.folds(labels, problem_type, settings["folds"], settings["seed"])
+        level = int(settings["stack_level"])
         log(
-            f"Fitting {algorithm} on {len(labels)} rows, {features.shape[1]} features, {len(splits)} folds"
+            f"Fitting {algorithm} (layer {level}) on {len(labels)} rows, {features.shape[1]} "
+            f"features, {len(splits)} folds"
         )
         try:
-            bag, oof = ensembles.fit_bagged(
-                algorithm,
-                problem_type,
-                classes,
-                features,
-                labels,
-                splits,
-                seed=settings["seed"],
-                deadline=deadline,
-                log=log,
-            )
+            if level == 2:
+                layer1 = [(name, bag, oof) for name, bag, oof, _ in _load_models(env, settings)]
+                log(f"Stacking over {', '.join(name for name, _, _ in layer1)}")
+                member, oof = ensembles.fit_stacker(
+                    algorithm,
+                    problem_type,
+                    classes,
+                    features,
+                    labels,
+                    splits,
+                    layer1,
+                    seed=settings["seed"],
+                    deadline=deadline,
+                    log=log,
+                    weights=weights,
+                )
+            else:
+                member, oof = ensembles.fit_bagged(
+                    algorithm,
+                    problem_type,
+                    classes,
+                    features,
+                    labels,
+                    splits,
+                    seed=settings["seed"],
+                    deadline=deadline,
+                    log=log,
+                    weights=weights,
+                )
         except ensembles.TimeLimitReached as exc:
             raise TrainingError(str(exc)) from None
-        model = ensembles.WeightedEnsemble(problem_type, classes, [bag], [1.0])
-        predictions = bag.predict(valid_features)
-    _report(reporter, "train_oof", ensembles.metrics(problem_type, labels, oof))
-    scores = ensembles.metrics(problem_type, valid_labels, predictions)
+        model = ensembles.WeightedEnsemble(problem_type, classes, [member], [1.0])
+        predictions = member.predict(valid_features)
+    _report(reporter, "train_oof", ensembles.metrics(problem_type, labels, oof, weights))
+    scores = ensembles.metrics(problem_type, valid_labels, predictions, valid_weights)
     _report(reporter, "validation", scores)
     _save(env, model, **{OOF_FILE: oof, VALIDATION_FILE: predictions})
     summary = {
@@ -116,49 +154,70 @@ def train(env: TrainingEnvironment) -> None:
     log(f"Validation {objective}: {scores[objective]!r} ({summary['seconds']} s)")
 
 
+def _load_models(
+    env: TrainingEnvironment, settings: dict[str, object]
+) -> list[tuple[str, object, np.ndarray, np.ndarray]]:
+    """The jobs named in ``base_models`` from the ``models`` channel: (job, its model's one
+    member, its out-of-fold predictions, its validation predictions) each; a job without a
+    model artifact is left out (the log says so)."""
+    names = [n.strip() for n in str(settings["base_models"]).split(",") if n.strip()]
+    if not names:
+        raise TrainingError("base_models names no base model training job")
+    found = []
+    folder = env.channel_dir("models")
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in names:
+            archive = folder / name / "output" / "model.tar.gz"
+            if not archive.is_file():
+                log(f"Base model {name} has no model artifact; left out")
+                continue
+            into = Path(scratch) / name
+            with tarfile.open(archive) as tar:
+                tar.extractall(into, filter="data")
+            base = joblib.load(into / MODEL_FILE)
+            found.append(
+                (name, base.members[0], np.load(into / OOF_FILE), np.load(into / VALIDATION_FILE))
+            )
+    if not found:
+        raise TrainingError(f"none of the base models {', '.join(names)} has a model artifact")
+    return found
+
+
 def _ensemble(
     env: TrainingEnvironment,
     settings: dict[str, object],
     labels: np.ndarray,
+    weights: np.ndarray | None,
     problem_type: str,
     objective: str,
 ) -> tuple[ensembles.WeightedEnsemble, np.ndarray, np.ndarray]:
-    names = [n for n in str(settings["base_models"]).split(",") if n.strip()]
-    if not names:
-        raise TrainingError("base_models names no base model training job")
-    members, oof, predictions, found = [], [], [], []
-    folder = env.channel_dir("models")
-    with tempfile.TemporaryDirectory() as scratch:
-        for name in names:
-            archive = folder / name.strip() / "output" / "model.tar.gz"
-            if not archive.is_file():
-                log(f"Base model {name} has no model artifact; left out")
-                continue
-            into = Path(scratch) / name.strip()
-            with tarfile.open(archive) as tar:
-                tar.extractall(into, filter="data")
-            base = joblib.load(into / MODEL_FILE)
-            found.append(name.strip())
-            members.append(base.members[0])
-            oof.append(np.load(into / OOF_FILE))
-            predictions.append(np.load(into / VALIDATION_FILE))
-    if not members:
-        raise TrainingError(f"none of the base models {', '.join(names)} has a model artifact")
+    loaded = _load_models(env, settings)
+    found = [name for name, _, _, _ in loaded]
+    members = [member for _, member, _, _ in loaded]
+    oof = [values for _, _, values, _ in loaded]
+    predictions = [values for _, _, _, values in loaded]
+    # A stacker's layer-1 models are the ensemble's own layer-1 members where it has them:
+    # stored once, and predicted once per request.
+    by_name = {n: m for n, m in zip(found, members, strict=True)}
+    for member in members:
+        if isinstance(member, ensembles.StackedModel):
+            member.layer1 = [
+                by_name.get(n, m) for n, m in zip(member.layer1_names, member.layer1, strict=True)
+            ]
 
     def score(truth: np.ndarray, candidate: np.ndarray) -> float:
-        return ensembles.objective_score(problem_type, objective, truth, candidate)
+        return ensembles.objective_score(problem_type, objective, truth, candidate, weights)
 
-    weights = ensembles.select_weights(oof, labels, score, int(settings["selection_rounds"]))
+    chosen = ensembles.select_weights(oof, labels, score, int(settings["selection_rounds"]))
     log(
-        "Ensemble weights: "
-        + ", ".join(f"{n}={w:.3f}" for n, w in zip(found, weights, strict=True))
+        "Ensemble weights: " + ", ".join(f"{n}={w:.3f}" for n, w in zip(found, chosen, strict=True))
     )
-    kept = [i for i, w in enumerate(weights) if w > 0]
+    kept = [i for i, w in enumerate(chosen) if w > 0]
     model = ensembles.WeightedEnsemble(
         problem_type,
         members[0].classes,
         [members[i] for i in kept],
-        [float(weights[i]) for i in kept],
+        [float(chosen[i]) for i in kept],
         [found[i] for i in kept],
     )
-    return model, ensembles.combine(oof, weights), ensembles.combine(predictions, weights)
+    return model, ensembles.combine(oof, chosen), ensembles.combine(predictions, chosen)

@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--objective")
     parser.add_argument("--validation-fraction", dest="validation_fraction", type=float)
     parser.add_argument("--compression")
+    parser.add_argument("--sample-weight", dest="sample_weight")
     # forecast-analyze: TimeSeriesForecastingJobConfig's settings (one argument each: SageMaker
     # limits a container argument to 256 characters)
     for flag in (

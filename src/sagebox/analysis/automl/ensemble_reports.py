@@ -326,7 +326,11 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
     preprocessing = load(reports.unpack(input_dir / "preprocessing", scratch / "preprocessing"))
     raw = read_table(data_files(input_dir / "raw-validation"))
     data = _numeric_csv(input_dir / "validation")
-    labels, features = data[:, 0], data[:, 1:]
+    # The label, then the sample weight when the job has one: the insights weigh the rows as
+    # the objective does.
+    weighted = bool(analysis.get("sample_weight"))
+    labels, features = data[:, 0], data[:, 2:] if weighted else data[:, 1:]
+    weights = data[:, 1] if weighted else None
     classes = [str(c) for c in analysis["classes"]]
     candidates = context["candidates"]
     written: dict[str, Any] = {}
@@ -338,7 +342,7 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
             continue
         model = models[name] = load_ensemble(archive, scratch / name)
         insights = reports.model_insights(
-            labels, model.predict(features), analysis["problem_type"], classes
+            labels, model.predict(features), analysis["problem_type"], classes, weights
         )
         _write(
             output_dir / "documentation" / "model-insights" / name / "output",
@@ -414,23 +418,44 @@ def load_trained(uri):
 '''
 
 _REFIT = """train = read_numeric_csv(TRAIN)
-labels, features = train[:, 0], train[:, 1:]
+# The preprocessed rows: the label, the sample weight when the job has one, the features.
+labels, weights = train[:, 0], (train[:, 1] if WEIGHTED else None)
+features = train[:, 2:] if WEIGHTED else train[:, 1:]
 splits = ensembles.folds(labels, PROBLEM_TYPE, FOLDS, SEED)
+bagged = {}
+
+
+def base_model(job, algorithm):
+    \"\"\"A layer-1 model (and its out-of-fold predictions), fitted once however often used.\"\"\"
+    if job not in bagged:
+        bagged[job] = ensembles.fit_bagged(
+            algorithm, PROBLEM_TYPE, CLASSES, features, labels, splits, seed=SEED, weights=weights
+        )
+    return bagged[job]
+
+
 members = []
 for member in MEMBERS:
-    bagged, out_of_fold = ensembles.fit_bagged(
-        member["algorithm"], PROBLEM_TYPE, CLASSES, features, labels, splits, seed=SEED
-    )
-    members.append(bagged)
-    print(f"{member['job']}: {member['algorithm']} bagged over {len(bagged.models)} folds, "
-          f"weight {member['weight']:.3f}")
+    if member.get("layer1"):  # a layer-2 stacker over layer-1 models' out-of-fold predictions
+        layer1 = [(job, *base_model(job, algorithm)) for job, algorithm in member["layer1"]]
+        model, _ = ensembles.fit_stacker(
+            member["algorithm"], PROBLEM_TYPE, CLASSES, features, labels, splits, layer1,
+            seed=SEED, weights=weights,
+        )
+        print(f"{member['job']}: {member['algorithm']} stacked over {len(layer1)} layer-1 models, "
+              f"weight {member['weight']:.3f}")
+    else:
+        model, _ = base_model(member["job"], member["algorithm"])
+        print(f"{member['job']}: {member['algorithm']} bagged over {len(model.models)} folds, "
+              f"weight {member['weight']:.3f}")
+    members.append(model)
 ensemble = ensembles.WeightedEnsemble(
     PROBLEM_TYPE, CLASSES, members, [m["weight"] for m in MEMBERS], [m["job"] for m in MEMBERS]
 )
 """
 
 _COMPARE = """validation = read_numeric_csv(VALIDATION)
-rows = validation[:ROWS, 1:]
+rows = validation[:ROWS, 2:] if WEIGHTED else validation[:ROWS, 1:]
 refitted = ensemble.predict(rows)
 trained = load_trained(MODEL).predict(rows)
 difference = float(np.max(np.abs(refitted - trained)))
@@ -442,12 +467,17 @@ def definition_notebook(
     model: Any, chosen: dict[str, Any], context: dict[str, Any], analysis: dict[str, Any]
 ) -> str:
     """The notebook that refits `model` (the candidate `chosen`) from its definition."""
-    members = [
-        {"job": job, "algorithm": member.algorithm, "weight": float(weight)}
-        for job, member, weight in zip(
-            model.names or [chosen["name"]], model.members, model.weights, strict=True
-        )
-    ]
+    members = []
+    for job, member, weight in zip(
+        model.names or [chosen["name"]], model.members, model.weights, strict=True
+    ):
+        entry: dict[str, Any] = {"job": job, "algorithm": member.algorithm, "weight": float(weight)}
+        if isinstance(member, ensembles.StackedModel):
+            entry["layer1"] = [
+                [name, bag.algorithm]
+                for name, bag in zip(member.layer1_names, member.layer1, strict=True)
+            ]
+        members.append(entry)
     board = "\n".join(
         f"| {c['name']} | {c['algorithm']} | {c.get('objective', '')} |"
         for c in context["candidates"]
@@ -458,6 +488,7 @@ def definition_notebook(
             f"CLASSES = {0 if analysis['problem_type'] == REGRESSION else len(analysis['classes'])}",
             f"FOLDS = {int(context['folds'])}",
             f"SEED = {int(context['seed'])}",
+            f"WEIGHTED = {bool(analysis.get('sample_weight'))}",
             f"TRAIN = {json.dumps(context['train'])}",
             f"VALIDATION = {json.dumps(context['validation'])}",
             f"MODEL = {json.dumps(chosen['model'])}",

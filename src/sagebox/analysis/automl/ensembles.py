@@ -8,6 +8,15 @@ selection (Caruana et al., 2004, as AutoGluon's WeightedEnsemble does it) picks,
 replacement, the base model whose addition best improves the objective on the OOF
 predictions; the picks' counts are the weights.
 
+A second stacking layer may come between them (multi-layer stack ensembling, as AutoGluon
+does it): stacker models (LightGBM and the linear model) bagged on the same folds, whose
+features are the original ones plus the layer-1 models' out-of-fold predictions; served,
+they see the layer-1 bagged models' predictions instead. The weighted ensemble then selects
+over the stackers and the layer-1 models together.
+
+Sample weights, when the job has them, go to every fold model's fit and weigh every
+metric, so ensemble selection optimises the weighted objective too.
+
 scikit-learn and the boosting libraries are imported where used: the server imports this
 module for its names only. Everything is deterministic for a given seed: the folds, every model's random state, and
 ensemble selection (ties go to the earlier model). Pure: no service imports; the ensembling
@@ -54,6 +63,8 @@ DISPLAY_NAMES = {
 }
 DEFAULT_FOLDS = 5
 SELECTION_ROUNDS = 25
+STACKERS = ("lightgbm", "linear-learner")
+"""The layer-2 models, when the job's algorithms include them (else its first base model)."""
 
 
 class TimeLimitReached(Exception):
@@ -201,6 +212,10 @@ class BaggedModel:
         total = sum(predict(m, features, self.problem_type, self.classes) for m in self.models)
         return np.asarray(total, dtype=np.float64) / len(self.models)
 
+    def fitted_models(self) -> list[Any]:
+        """The fitted estimators that read the original features."""
+        return list(self.models)
+
 
 def fit_bagged(
     algorithm: str,
@@ -212,13 +227,15 @@ def fit_bagged(
     seed: int = 0,
     deadline: float | None = None,
     log: Callable[[str], None] = lambda _: None,
+    weights: np.ndarray | None = None,
 ) -> tuple[BaggedModel, np.ndarray]:
     """The bagged model and its out-of-fold predictions on `features`.
 
     With a `deadline` (time.time()), no fold starts after it: the rows of folds never fitted
     get the mean prediction of the fold models that were (those rows were in their training
     data, so their OOF estimate is optimistic; the log says so). TimeLimitReached when no fold
-    finished in time."""
+    finished in time. `weights` (one per row, positive) are passed to every fold model's fit
+    as sample_weight."""
     from sklearn.base import clone
 
     prototype = estimator(algorithm, problem_type, seed)
@@ -236,7 +253,10 @@ def fit_bagged(
         started = time.time()
         # Each fold may take its share of the time left; boosting stops adding rounds after it.
         until = None if deadline is None else started + (deadline - started) / (len(splits) - index)
-        model = _fit(clone(prototype), bag.algorithm, features[train], labels[train], until)
+        fold_weights = None if weights is None else weights[train]
+        model = _fit(
+            clone(prototype), bag.algorithm, features[train], labels[train], until, fold_weights
+        )
         bag.models.append(model)
         oof[held_out] = predict(model, features[held_out], problem_type, classes)
         fitted[held_out] = True
@@ -249,11 +269,24 @@ def fit_bagged(
 
 
 def _fit(
-    model: Any, algorithm: str, features: np.ndarray, labels: np.ndarray, until: float | None
+    model: Any,
+    algorithm: str,
+    features: np.ndarray,
+    labels: np.ndarray,
+    until: float | None,
+    weights: np.ndarray | None = None,
 ) -> Any:
-    """model.fit, with the boosting libraries told to stop adding rounds at `until`."""
+    """model.fit, with the boosting libraries told to stop adding rounds at `until` and the
+    rows' `weights` given as sample_weight (to every step of a scaling pipeline)."""
+    extra: dict[str, Any] = {}
+    if weights is not None:
+        steps = getattr(model, "steps", None)
+        if steps:  # the scaler and the model both weigh the rows
+            extra = {f"{name}__sample_weight": weights for name, _ in steps}
+        else:
+            extra["sample_weight"] = weights
     if until is None:
-        return model.fit(features, labels)
+        return model.fit(features, labels, **extra)
     if algorithm == "lightgbm":
         import lightgbm
 
@@ -263,14 +296,14 @@ def _fit(
                     env.iteration, env.evaluation_result_list
                 )
 
-        return model.fit(features, labels, callbacks=[stop])
+        return model.fit(features, labels, callbacks=[stop], **extra)
     if algorithm == "catboost":
 
         class Stop:
             def after_iteration(self, info: Any) -> bool:
                 return time.time() < until
 
-        return model.fit(features, labels, callbacks=[Stop()])
+        return model.fit(features, labels, callbacks=[Stop()], **extra)
     if algorithm == "xgboost":
         import xgboost
 
@@ -279,24 +312,32 @@ def _fit(
                 return time.time() >= until
 
         model.set_params(callbacks=[StopXGBoost()])
-    return model.fit(features, labels)
+    return model.fit(features, labels, **extra)
 
 
 # -- metrics ---------------------------------------------------------------------------------
 
 
-def metrics(problem_type: str, labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
+def metrics(
+    problem_type: str,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> dict[str, float]:
     """Every Autopilot objective of the problem type (and LogLoss for classification) for
-    `predictions` against `labels` (class indices or values)."""
+    `predictions` against `labels` (class indices or values), weighted by the rows' sample
+    `weights` when given (as Autopilot weighs its objective metrics)."""
     from sklearn import metrics as m
 
+    w = {"sample_weight": weights}
+
     if problem_type == REGRESSION:
-        mse = float(m.mean_squared_error(labels, predictions))
+        mse = float(m.mean_squared_error(labels, predictions, **w))
         return {
             "MSE": mse,
             "RMSE": float(np.sqrt(mse)),
-            "MAE": float(m.mean_absolute_error(labels, predictions)),
-            "R2": float(m.r2_score(labels, predictions)),
+            "MAE": float(m.mean_absolute_error(labels, predictions, **w)),
+            "R2": float(m.r2_score(labels, predictions, **w)),
         }
     classes = predictions.shape[1]
     truth = labels.astype(int)
@@ -304,17 +345,17 @@ def metrics(problem_type: str, labels: np.ndarray, predictions: np.ndarray) -> d
     clipped = np.clip(predictions, 1e-15, 1.0)
     clipped = clipped / clipped.sum(axis=1, keepdims=True)
     values = {
-        "Accuracy": float(m.accuracy_score(truth, chosen)),
-        "BalancedAccuracy": float(m.balanced_accuracy_score(truth, chosen)),
-        "LogLoss": float(m.log_loss(truth, clipped, labels=list(range(classes)))),
+        "Accuracy": float(m.accuracy_score(truth, chosen, **w)),
+        "BalancedAccuracy": float(m.balanced_accuracy_score(truth, chosen, **w)),
+        "LogLoss": float(m.log_loss(truth, clipped, labels=list(range(classes)), **w)),
     }
     if problem_type == BINARY:
         values.update(
             {
-                "F1": float(m.f1_score(truth, chosen, zero_division=0)),
-                "Precision": float(m.precision_score(truth, chosen, zero_division=0)),
-                "Recall": float(m.recall_score(truth, chosen, zero_division=0)),
-                "AUC": float(m.roc_auc_score(truth, predictions[:, 1]))
+                "F1": float(m.f1_score(truth, chosen, zero_division=0, **w)),
+                "Precision": float(m.precision_score(truth, chosen, zero_division=0, **w)),
+                "Recall": float(m.recall_score(truth, chosen, zero_division=0, **w)),
+                "AUC": float(m.roc_auc_score(truth, predictions[:, 1], **w))
                 if len(np.unique(truth)) == 2
                 else 0.5,
             }
@@ -324,13 +365,17 @@ def metrics(problem_type: str, labels: np.ndarray, predictions: np.ndarray) -> d
         values.update(
             {
                 "F1macro": float(
-                    m.f1_score(truth, chosen, average="macro", labels=every, zero_division=0)
+                    m.f1_score(truth, chosen, average="macro", labels=every, zero_division=0, **w)
                 ),
                 "PrecisionMacro": float(
-                    m.precision_score(truth, chosen, average="macro", labels=every, zero_division=0)
+                    m.precision_score(
+                        truth, chosen, average="macro", labels=every, zero_division=0, **w
+                    )
                 ),
                 "RecallMacro": float(
-                    m.recall_score(truth, chosen, average="macro", labels=every, zero_division=0)
+                    m.recall_score(
+                        truth, chosen, average="macro", labels=every, zero_division=0, **w
+                    )
                 ),
             }
         )
@@ -338,10 +383,14 @@ def metrics(problem_type: str, labels: np.ndarray, predictions: np.ndarray) -> d
 
 
 def objective_score(
-    problem_type: str, objective: str, labels: np.ndarray, predictions: np.ndarray
+    problem_type: str,
+    objective: str,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> float:
     """The objective as a number where larger is better (losses negated)."""
-    value = metrics(problem_type, labels, predictions)[objective]
+    value = metrics(problem_type, labels, predictions, weights)[objective]
     return value if OBJECTIVES[problem_type][objective].maximize else -value
 
 
@@ -376,18 +425,128 @@ class WeightedEnsemble:
 
     problem_type: str
     classes: int
-    members: list[BaggedModel]
+    members: list[Any]
+    """BaggedModel (layer 1) or StackedModel (layer 2) each."""
     weights: list[float]
     names: list[str] = field(default_factory=list)
     """Where each member came from (its training job), for the record."""
 
     def predict(self, features: np.ndarray) -> np.ndarray:
+        cache: dict[int, np.ndarray] = {}
         total = sum(
-            w * member.predict(features)
+            w * _member_predict(member, features, cache)
             for member, w in zip(self.members, self.weights, strict=True)
         )
         return np.asarray(total, dtype=np.float64)
 
+    def fitted_models(self) -> list[Any]:
+        return [fitted for member in self.members for fitted in member.fitted_models()]
+
 
 def combine(predictions: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
     return np.asarray(sum(w * p for p, w in zip(predictions, weights, strict=True)))
+
+
+# -- the second stacking layer ---------------------------------------------------------------
+
+
+def stacker_models(base: tuple[str, ...]) -> tuple[str, ...]:
+    """The layer-2 models over the base models `base`: STACKERS among them, else the first."""
+    chosen = tuple(a for a in STACKERS if a in {canonical(b) for b in base})
+    return chosen or tuple(canonical(b) for b in base[:1])
+
+
+def stack_features(features: np.ndarray, layer1: list[np.ndarray], problem_type: str) -> np.ndarray:
+    """The original features with the layer-1 predictions appended: the positive class's
+    probability (binary), every class's (multiclass) or the value (regression)."""
+    columns = [np.asarray(features, dtype=np.float64)]
+    for values in layer1:
+        if problem_type == REGRESSION:
+            columns.append(values.reshape(-1, 1))
+        elif problem_type == BINARY:
+            columns.append(values[:, 1:2])
+        else:
+            columns.append(values)
+    return np.hstack(columns)
+
+
+def _member_predict(
+    member: Any, features: np.ndarray, cache: dict[int, np.ndarray] | None
+) -> np.ndarray:
+    """A member's predictions, computed once per call of the ensemble (layer-1 models are
+    shared between the stackers and the ensemble)."""
+    if cache is None:
+        return member.predict(features)
+    key = id(member)
+    if key not in cache:
+        if isinstance(member, StackedModel):
+            cache[key] = member.predict(features, cache)
+        else:
+            cache[key] = member.predict(features)
+    return cache[key]
+
+
+@dataclass
+class StackedModel:
+    """A layer-2 bagged model: reads the original features plus its layer-1 models' predictions."""
+
+    layer1: list[BaggedModel]
+    top: BaggedModel
+    layer1_names: list[str] = field(default_factory=list)
+    """The training jobs the layer-1 models came from, for the record."""
+
+    @property
+    def algorithm(self) -> str:
+        return self.top.algorithm
+
+    @property
+    def problem_type(self) -> str:
+        return self.top.problem_type
+
+    @property
+    def classes(self) -> int:
+        return self.top.classes
+
+    def predict(
+        self, features: np.ndarray, cache: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
+        base = [_member_predict(m, features, cache) for m in self.layer1]
+        return self.top.predict(stack_features(features, base, self.problem_type))
+
+    def fitted_models(self) -> list[Any]:
+        return [fitted for member in self.layer1 for fitted in member.fitted_models()]
+
+
+def fit_stacker(
+    algorithm: str,
+    problem_type: str,
+    classes: int,
+    features: np.ndarray,
+    labels: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    layer1: list[tuple[str, BaggedModel, np.ndarray]],
+    seed: int = 0,
+    deadline: float | None = None,
+    log: Callable[[str], None] = lambda _: None,
+    weights: np.ndarray | None = None,
+) -> tuple[StackedModel, np.ndarray]:
+    """A layer-2 model bagged on the same `splits` as its layer-1 models (name, bagged model,
+    out-of-fold predictions), on the original features plus those OOF predictions, and its
+    own out-of-fold predictions. A row's layer-1 OOF prediction comes from models that never
+    saw it, so the stacker's held-out fold is scored on features its fold models did not
+    fit: no leakage beyond what k-fold stacking with shared folds has by design."""
+    augmented = stack_features(features, [oof for _, _, oof in layer1], problem_type)
+    top, oof = fit_bagged(
+        algorithm,
+        problem_type,
+        classes,
+        augmented,
+        labels,
+        splits,
+        seed=seed,
+        deadline=deadline,
+        log=log,
+        weights=weights,
+    )
+    model = StackedModel([m for _, m, _ in layer1], top, [n for n, _, _ in layer1])
+    return model, oof

@@ -3,7 +3,8 @@
 The fitted pipeline goes to ``model/model.tar.gz`` (the first and last containers of
 every candidate's inference pipeline load it); the train and validation splits, transformed,
 go to ``train/`` and ``validation/`` as the candidates' algorithms read CSV: the label
-first (the class index for classification), no header.
+first (the class index for classification), no header; with sample weights, each row's
+weight follows the label (the layout XGBoost's ``csv_weights`` reads).
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ def encode_labels(target: pd.Series, model: FittedPreprocessing) -> np.ndarray:
     return target.astype(str).map(index).to_numpy(dtype=np.float64)
 
 
-def _write(features: np.ndarray, labels: np.ndarray, path: Path) -> None:
+def _write(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray | None, path: Path
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savetxt(path, np.column_stack([labels, features]), delimiter=",", fmt="%.9g")
+    columns = [labels] if weights is None else [labels, weights]
+    np.savetxt(path, np.column_stack([*columns, features]), delimiter=",", fmt="%.9g")
 
 
 def fit(input_dir: Path, output_dir: Path) -> dict[str, Any]:
@@ -49,11 +53,12 @@ def fit(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     )
     (output_dir / "model").mkdir(parents=True, exist_ok=True)
     save(model, output_dir / "model" / "model.tar.gz")
-    target = analysis["target"]
+    target, weight = analysis["target"], analysis.get("sample_weight")
     for name, part in (("train", train), ("validation", validation)):
         _write(
             model.transform(part),
             encode_labels(part[target], model),
+            pd.to_numeric(part[weight]).to_numpy(dtype=np.float64) if weight else None,
             output_dir / name / f"{name}.csv",
         )
     return {"features": int(model.transform(train.head(1)).shape[1])}

@@ -57,19 +57,27 @@ def _curve(x: np.ndarray, y: np.ndarray) -> dict[str, list[float]]:
 
 
 def model_insights(
-    labels: np.ndarray, scores: np.ndarray, problem_type: str, classes: list[str]
+    labels: np.ndarray,
+    scores: np.ndarray,
+    problem_type: str,
+    classes: list[str],
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
+    """The metrics, curves and tables of one candidate on the validation split. With the
+    rows' sample `weights`, the metrics and curves are weighted as the objective is; the
+    confusion matrix, per-class support and residual summary stay counts of rows."""
+    w = {"sample_weight": weights}
     if problem_type == REGRESSION:
         residuals = scores - labels
-        mse = float(np.mean(residuals**2))
+        mse = float(np.average(residuals**2, weights=weights))
         keep = np.linspace(0, len(labels) - 1, min(len(labels), SCATTER_POINTS)).astype(int)
         return {
             "problem_type": problem_type,
             "metrics": {
                 "MSE": mse,
                 "RMSE": float(np.sqrt(mse)),
-                "MAE": float(np.mean(np.abs(residuals))),
-                "R2": float(skm.r2_score(labels, scores)),
+                "MAE": float(np.average(np.abs(residuals), weights=weights)),
+                "R2": float(skm.r2_score(labels, scores, **w)),
             },
             "residuals": {
                 "mean": float(np.mean(residuals)),
@@ -94,10 +102,10 @@ def model_insights(
         "problem_type": problem_type,
         "labels": classes,
         "metrics": {
-            "Accuracy": float(skm.accuracy_score(truth, predicted)),
-            "BalancedAccuracy": float(skm.balanced_accuracy_score(truth, predicted)),
-            "F1macro": float(skm.f1_score(truth, predicted, average="macro", zero_division=0)),
-            "LogLoss": float(skm.log_loss(truth, probabilities, labels=indices)),
+            "Accuracy": float(skm.accuracy_score(truth, predicted, **w)),
+            "BalancedAccuracy": float(skm.balanced_accuracy_score(truth, predicted, **w)),
+            "F1macro": float(skm.f1_score(truth, predicted, average="macro", zero_division=0, **w)),
+            "LogLoss": float(skm.log_loss(truth, probabilities, labels=indices, **w)),
         },
         "confusion_matrix": skm.confusion_matrix(truth, predicted, labels=indices).tolist(),
         "per_class": {
@@ -107,14 +115,14 @@ def model_insights(
     }
     if problem_type == BINARY:
         positive = probabilities[:, 1]
-        fpr, tpr, _ = skm.roc_curve(truth, positive)
-        precisions, recalls, _ = skm.precision_recall_curve(truth, positive)
+        fpr, tpr, _ = skm.roc_curve(truth, positive, **w)
+        precisions, recalls, _ = skm.precision_recall_curve(truth, positive, **w)
         report["metrics"].update(
             {
-                "AUC": float(skm.roc_auc_score(truth, positive)),
-                "F1": float(skm.f1_score(truth, predicted, zero_division=0)),
-                "Precision": float(skm.precision_score(truth, predicted, zero_division=0)),
-                "Recall": float(skm.recall_score(truth, predicted, zero_division=0)),
+                "AUC": float(skm.roc_auc_score(truth, positive, **w)),
+                "F1": float(skm.f1_score(truth, predicted, zero_division=0, **w)),
+                "Precision": float(skm.precision_score(truth, predicted, zero_division=0, **w)),
+                "Recall": float(skm.recall_score(truth, predicted, zero_division=0, **w)),
             }
         )
         report["roc_curve"] = {
@@ -229,7 +237,8 @@ def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     )
     booster = _booster(unpack(input_dir / "model", output_dir.parent / "unpacked" / "model"))
     data = np.loadtxt(next((input_dir / "validation").rglob("*.csv")), delimiter=",", ndmin=2)
-    labels, features = data[:, 0], data[:, 1:]
+    # With sample weights the weight column follows the label.
+    labels, features = data[:, 0], data[:, 2:] if analysis.get("sample_weight") else data[:, 1:]
     scores = booster.predict(xgb.DMatrix(features))
     insights = model_insights(
         labels, scores, analysis["problem_type"], [str(c) for c in analysis["classes"]]

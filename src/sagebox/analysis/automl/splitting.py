@@ -2,7 +2,8 @@
 
 Reads the training channel (and the validation channel when the job has one), refuses
 what SageMaker refuses (no header, no target column, fewer than 500 rows, a problem type
-or objective that contradicts the target) and writes the train and validation splits
+or objective that contradicts the target, a sample weight column that is missing,
+non-numeric or negative; rows of weight 0 or none are left out) and writes the train and validation splits
 (CSV with the header) and ``analysis.json``: the problem type, objective, column types and
 classes the rest of the job works from.
 """
@@ -66,6 +67,35 @@ def check_table(frame: pd.DataFrame, target: str, weight: str | None, channel: s
         )
 
 
+def weighted_rows(frame: pd.DataFrame, weight: str, channel: str) -> pd.DataFrame:
+    """The rows that carry weight: the column must be numeric and non-negative (a clear
+    DataError otherwise); rows without a weight or with weight 0 are left out, as Autopilot
+    excludes rows with no weight value. The column holds floats afterwards."""
+    column = frame[weight]
+    text = column.astype(str).str.strip()
+    given = column.notna() & (text != "")
+    values = pd.to_numeric(column.where(given), errors="coerce")
+    wrong = given & values.isna()
+    if wrong.any():
+        examples = ", ".join(repr(v) for v in column[wrong].astype(str).unique()[:3])
+        raise DataError(
+            f"SampleWeightAttributeName '{weight}' must name a numeric column; the {channel} data has "
+            f"{int(wrong.sum())} non-numeric values in it (for example {examples})."
+        )
+    negative = values < 0
+    if negative.any():
+        raise DataError(
+            f"SampleWeightAttributeName '{weight}': sample weights must be non-negative; the {channel} "
+            f"data has {int(negative.sum())} negative weights (the smallest is {float(values.min()):g})."
+        )
+    kept = frame.assign(**{weight: values})[values > 0].reset_index(drop=True)
+    if kept.empty:
+        raise DataError(
+            f"SampleWeightAttributeName '{weight}': no row of the {channel} data has a positive weight."
+        )
+    return kept
+
+
 def _classes(target: pd.Series) -> list[str]:
     distinct = target.dropna().unique().tolist()
     numbers = pd.to_numeric(pd.Series(distinct), errors="coerce")
@@ -82,6 +112,11 @@ def analyze(config: dict[str, Any], input_dir: Path, output_dir: Path) -> dict[s
     frame = frame[
         frame[target].notna() & (frame[target].astype(str).str.strip() != "")
     ].reset_index(drop=True)
+    dropped = 0
+    if weight:
+        before = len(frame)
+        frame = weighted_rows(frame, weight, "training")
+        dropped = before - len(frame)
     validation_files = data_files(input_dir / "validation")
     validation = (
         read_table(validation_files, config.get("compression")) if validation_files else None
@@ -89,6 +124,8 @@ def analyze(config: dict[str, Any], input_dir: Path, output_dir: Path) -> dict[s
     if validation is not None:
         check_table(validation, target, weight, "validation")
         validation = validation[validation[target].notna()].reset_index(drop=True)
+        if weight:
+            validation = weighted_rows(validation, weight, "validation")
     if len(frame) < MIN_ROWS:
         raise DataError(
             f"The training data has {len(frame)} rows with a target value; Autopilot needs at least {MIN_ROWS} rows."
@@ -123,6 +160,8 @@ def analyze(config: dict[str, Any], input_dir: Path, output_dir: Path) -> dict[s
         "rows": {"train": len(train), "validation": len(validation)},
         "missing_values": {c: int(frame[c].isna().sum()) for c in features},
     }
+    if weight:
+        analysis["rows_without_weight"] = dropped
     if problem_type != REGRESSION:
         counts = frame[target].value_counts()
         analysis["target_distribution"] = {str(k): int(v) for k, v in counts.items()}

@@ -75,6 +75,8 @@ class AutoMLPlan:
     kms_key: str | None = None
     forecast: dict[str, Any] | None = None
     """A time-series job's settings (`forecast_requests.py`); None for tabular jobs."""
+    sample_weight: str | None = None
+    """SampleWeightAttributeName: the column of per-row weights (not a feature)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -229,7 +231,15 @@ def settle(plan: AutoMLPlan, objects: ObjectStore) -> AutoMLPlan:
     if mode == AUTO:
         small = data_size(plan, objects) < AUTO_ENSEMBLING_BYTES
         mode = ENSEMBLING if small else HYPERPARAMETER_TUNING
-    return replace(plan, mode=mode, algorithms=_check_algorithms(plan.algorithms, mode))
+    algorithms = _check_algorithms(plan.algorithms, mode)
+    if plan.sample_weight and mode == HYPERPARAMETER_TUNING and algorithms != ("xgboost",):
+        # XGBoost reads a weight column (csv_weights); the Linear Learner's CSV has no place for one.
+        raise ValidationError(
+            f"SampleWeightAttributeName '{plan.sample_weight}': in HYPERPARAMETER_TUNING mode sample "
+            f"weights are used by xgboost candidates only; AlgorithmsConfig gives {', '.join(algorithms)}. "
+            "Name xgboost alone, or use ENSEMBLING mode, where every algorithm takes them."
+        )
+    return replace(plan, mode=mode, algorithms=algorithms)
 
 
 def _objective(problem_type: str | None, objective: dict[str, Any] | None) -> str | None:
@@ -286,10 +296,11 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
         raise ValidationError(
             f"InputDataConfig: every channel must name the same TargetAttributeName; given {sorted(targets)}."
         )
-    weights = {c.get("SampleWeightAttributeName") for c in channels} - {None}
-    if weights:
+    weights = {c.get("SampleWeightAttributeName") for c in channels}
+    if len(weights) != 1:
         raise ValidationError(
-            "SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not available in sagebox yet."
+            "InputDataConfig: every channel must name the same SampleWeightAttributeName (or none); "
+            f"given {sorted(str(w) for w in weights)}."
         )
     config = request.get("AutoMLJobConfig") or {}
     if config.get("AutoMLComputeConfig"):
@@ -301,8 +312,10 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
         )
     problem_type = request.get("ProblemType")
     candidates, per_job, total = _completion(config.get("CompletionCriteria"))
+    target, weight = targets.pop(), weights.pop()
+    _check_weight(weight, target, "InputDataConfig[].SampleWeightAttributeName")
     return AutoMLPlan(
-        target=targets.pop(),
+        target=target,
         channels=_channels(channels, "InputDataConfig"),
         output_path=request["OutputDataConfig"]["S3OutputPath"],
         role_arn=request["RoleArn"],
@@ -319,7 +332,15 @@ def plan_v1(request: dict[str, Any]) -> AutoMLPlan:
         generate_definitions_only=bool(request.get("GenerateCandidateDefinitionsOnly")),
         deploy=_deploy(request.get("ModelDeployConfig")),
         kms_key=request["OutputDataConfig"].get("KmsKeyId"),
+        sample_weight=weight,
     )
+
+
+def _check_weight(weight: str | None, target: str, where: str) -> None:
+    if weight is not None and weight == target:
+        raise ValidationError(
+            f"{where} '{weight}' names the target column; the sample weights must be another column."
+        )
 
 
 def problem_config(request: dict[str, Any]) -> str:
@@ -342,11 +363,10 @@ def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
             "sagebox runs tabular problems (TabularJobConfig) and time series (TimeSeriesForecastingJobConfig)."
         )
     tabular = problem["TabularJobConfig"]
-    if tabular.get("SampleWeightAttributeName"):
-        raise ValidationError(
-            "TabularJobConfig.SampleWeightAttributeName (used by Autopilot in ENSEMBLING mode) is not "
-            "available in sagebox yet."
-        )
+    weight = tabular.get("SampleWeightAttributeName")
+    _check_weight(
+        weight, tabular["TargetAttributeName"], "TabularJobConfig.SampleWeightAttributeName"
+    )
     if tabular.get("FeatureSpecificationS3Uri"):
         raise ValidationError(
             "TabularJobConfig.FeatureSpecificationS3Uri is not available in sagebox yet."
@@ -373,4 +393,5 @@ def plan_v2(request: dict[str, Any]) -> AutoMLPlan:
         generate_definitions_only=bool(tabular.get("GenerateCandidateDefinitionsOnly")),
         deploy=_deploy(request.get("ModelDeployConfig")),
         kms_key=request["OutputDataConfig"].get("KmsKeyId"),
+        sample_weight=weight,
     )

@@ -14,6 +14,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ MAX_PARALLEL_CANDIDATES = 4
 ENSEMBLE_REPORT_SECONDS = 60.0
 """At most this long for the SHAP values of ENSEMBLING's candidates (and at most 30% of the
 time left, and half the longest candidate's training time, 10 s at least)."""
+log = logging.getLogger(__name__)
 
 
 def job_names(name: str, arn: str) -> dict[str, str]:
@@ -215,8 +217,9 @@ class AutoMLRun(JobRun):
             super().conclude(ending)
 
     def _ensembling(self, analysis: dict[str, Any]) -> tuple[Ending | None, list[ResourceRecord]]:
-        """ENSEMBLING's TrainingModels: the base models' training jobs side by side, then the
-        weighted ensemble's over those that completed; the jobs' records, base models first."""
+        """ENSEMBLING's TrainingModels: the base models' training jobs side by side (layer 1),
+        the stackers' over those that completed when time allows (layer 2), then the weighted
+        ensemble's over every model that completed; the jobs' records in that order."""
         names = ensembling.job_names(self.name, self.arn, self.plan.algorithms)
         chosen, limit = ensembling.plan_base_models(
             self._deadline - time.time(),
@@ -224,20 +227,18 @@ class AutoMLRun(JobRun):
             self.plan.algorithms,
             self._slots,
         )
-        # A restarted run keeps the base models its predecessor started, whatever time is left.
+        # A restarted run keeps the jobs its predecessor started, whatever time is left.
         base = {
             a: n
-            for a, n in names.items()
-            if a != ENSEMBLE and (a in chosen or self._training.record(n) is not None)
+            for a, n in ensembling.layer_one(names).items()
+            if a in chosen or self._training.record(n) is not None
         }
 
         def records() -> list[ResourceRecord]:
             found = (self._training.record(n) for n in names.values())
             return [r for r in found if r is not None]
 
-        def create(
-            job: str, algorithm: str, limit: float, base_jobs: list[str] | None = None
-        ) -> None:
+        def create(job: str, algorithm: str, limit: float, **extra: Any) -> None:
             self._training.create(
                 ensembling.request(
                     job_name=job,
@@ -248,21 +249,27 @@ class AutoMLRun(JobRun):
                     region=self._region,
                     max_runtime=self.plan.max_runtime_per_training_job,
                     time_limit=limit,
-                    base_jobs=base_jobs,
+                    **extra,
                 ),
                 automl_job_arn=self.arn,
             )
 
-        for algorithm, job in base.items():
-            if self._training.record(job) is None:
-                if self.stopping:
-                    return self.stopped_ending(), records()
-                create(job, algorithm, limit)
-        for job in base.values():
-            self._wait(self._training, job)
-        if self.stopping:
+        def run_wave(jobs: dict[str, str], limit: float, **extra: Any) -> list[str] | None:
+            """Creates the jobs not made yet, waits for all; the completed ones (None: stopping)."""
+            for algorithm, job in jobs.items():
+                if self._training.record(job) is None:
+                    if self.stopping:
+                        return None
+                    create(job, algorithm, limit, **extra)
+            for job in jobs.values():
+                self._wait(self._training, job)
+            if self.stopping:
+                return None
+            return [n for n in jobs.values() if self._training.record(n).status == "Completed"]
+
+        completed = run_wave(base, limit)
+        if completed is None:
             return self.stopped_ending(), records()
-        completed = [n for n in base.values() if self._training.record(n).status == "Completed"]
         remaining = self._deadline - time.time()
         if not completed and remaining <= 0:
             return Ending(
@@ -270,9 +277,30 @@ class AutoMLRun(JobRun):
                 f"MaxAutoMLJobRuntimeInSeconds ({self.plan.max_job_runtime} s) was reached before "
                 "any base model finished training.",
             ), records()
+        notes = ""
+        if completed:
+            stack = ensembling.layer_two(names)
+            started = {a: n for a, n in stack.items() if self._training.record(n) is not None}
+            stackers, stack_limit, notes = ensembling.plan_stackers(
+                remaining, self.plan.max_runtime_per_training_job, tuple(stack), self._slots
+            )
+            wave = {a: n for a, n in stack.items() if a in stackers or a in started}
+            if notes and not wave:
+                log.info("AutoML job %s: %s", self.name, notes)
+            stacked = run_wave(wave, stack_limit, base_jobs=completed, stack_level=2)
+            if stacked is None:
+                return self.stopped_ending(), records()
+            completed += stacked
+        remaining = self._deadline - time.time()
         if completed and remaining > 1 and self._training.record(names[ENSEMBLE]) is None:
             budget = min(float(self.plan.max_runtime_per_training_job), remaining)
-            create(names[ENSEMBLE], ENSEMBLE, ensembling.LIMIT_MARGIN * budget, completed)
+            create(
+                names[ENSEMBLE],
+                ENSEMBLE,
+                ensembling.LIMIT_MARGIN * budget,
+                base_jobs=completed,
+                notes=notes or "",
+            )
         if self._training.record(names[ENSEMBLE]) is not None:
             self._wait(self._training, names[ENSEMBLE])
         if self.stopping:
@@ -335,7 +363,11 @@ class AutoMLRun(JobRun):
             "--validation-fraction",
             str(plan.validation_fraction),
         ]
-        for flag, value in (("--problem-type", plan.problem_type), ("--objective", plan.objective)):
+        for flag, value in (
+            ("--problem-type", plan.problem_type),
+            ("--objective", plan.objective),
+            ("--sample-weight", plan.sample_weight),
+        ):
             if value:
                 arguments += [flag, value]
         training = next(c for c in plan.channels if c.channel == "training")
@@ -398,10 +430,12 @@ class AutoMLRun(JobRun):
             "RandomSeed": search_space.SEED,
             "TrainingJobEarlyStoppingType": "Off",
         }
-        xgboost = definition(
-            candidate_views.xgboost_image(self._region),
-            search_space.static_hyperparameters(problem_type, objective, len(analysis["classes"])),
+        static = search_space.static_hyperparameters(
+            problem_type, objective, len(analysis["classes"])
         )
+        if analysis.get("sample_weight"):
+            static["csv_weights"] = "1"  # the preprocessed rows carry the weight after the label
+        xgboost = definition(candidate_views.xgboost_image(self._region), static)
         request: dict[str, Any] = {"HyperParameterTuningJobName": self.names["tuning"]}
         if self.plan.algorithms == (search_space.XGBOOST,):
             config["HyperParameterTuningJobObjective"] = search_space.tuning_objective(

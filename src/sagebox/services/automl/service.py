@@ -402,6 +402,8 @@ def _v1_channels(request: dict[str, Any], plan: AutoMLPlan) -> list[dict[str, An
     for channel in request["AutoMLJobInputDataConfig"]:
         item = copy.deepcopy(channel)
         item["TargetAttributeName"] = plan.target
+        if plan.sample_weight:
+            item["SampleWeightAttributeName"] = plan.sample_weight
         channels.append(item)
     return channels
 
@@ -434,4 +436,6 @@ def _v2_problem(v1: dict[str, Any], plan: AutoMLPlan) -> dict[str, Any]:
         tabular["CandidateGenerationConfig"] = {"AlgorithmsConfig": generation["AlgorithmsConfig"]}
     if plan.problem_type:
         tabular["ProblemType"] = plan.problem_type
+    if plan.sample_weight:
+        tabular["SampleWeightAttributeName"] = plan.sample_weight
     return {"TabularJobConfig": tabular}

@@ -1,7 +1,8 @@
 """Serving an ENSEMBLING candidate's model: the middle container of its inference pipeline.
 
 Model: ``ensemble.joblib`` in the model folder, as an ENSEMBLING training job saves it (a
-bagged base model, or the weighted ensemble of several; `analysis/automl/ensembles.py`).
+bagged base model, a layer-2 stacker with its layer-1 models, or the weighted ensemble of
+several; `analysis/automl/ensembles.py`): the whole stack in one artifact.
 joblib pickles: sagebox loads only what its own ensembling jobs wrote.
 
 Requests: ``text/csv`` rows of preprocessed features (what the feature-transform container
@@ -78,9 +79,5 @@ class EnsembleHandler:
 def _feature_count(model: WeightedEnsemble) -> int | None:
     """How many features the fitted models expect (scikit-learn's n_features_in_), if known.
     The largest count any model gives: an unpickled CatBoost model answers 0."""
-    counts = [
-        int(getattr(fitted, "n_features_in_", 0) or 0)
-        for member in model.members
-        for fitted in member.models
-    ]
+    counts = [int(getattr(fitted, "n_features_in_", 0) or 0) for fitted in model.fitted_models()]
     return max(counts, default=0) or None
