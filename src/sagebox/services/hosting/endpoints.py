@@ -465,7 +465,14 @@ class EndpointService(RecordService):
         folder = self._settings.home / "endpoints" / name
         venvs = VirtualEnvCache(self._settings.venvs_dir)
         deployment = new_deployment(
-            self._executor, self._objects, folder, config, models, capacities, venvs
+            self._executor,
+            self._objects,
+            folder,
+            config,
+            models,
+            capacities,
+            venvs,
+            outlive_server=self.leases.shared,
         )
         deployment.on_change(lambda: self._record_instances(name, deployment))
         try:

@@ -113,8 +113,10 @@ class VariantFleet:
         desired_count: int,
         serverless: dict[str, Any] | None = None,
         instance_type: str | None = None,
+        outlive_server: bool = False,
     ) -> None:
         self.name = name
+        self.outlive_server = outlive_server
         self.instance_type = instance_type
         # The instances of this variant go to different nodes of a cluster.
         self.spread_key = f"{name}-{uuid.uuid4().hex[:8]}"
@@ -143,6 +145,7 @@ class VariantFleet:
                 environment=plan.environment,
                 spread=f"{self.spread_key}/{index}",
                 instance_type=self.instance_type,
+                outlive_server=self.outlive_server,
             )
             for index, plan in enumerate(self.containers)
         ]
