@@ -253,6 +253,19 @@ def exercise(
         answer = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=body)
         np.testing.assert_allclose(predictions(answer), expected, rtol=1e-5)
 
+    # A change requested at the other server is recorded there and carried out by the owner.
+    at_other.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredWeight": 0.5}],
+    )
+    deadline = time.time() + 30
+    while (described := at_owner.describe_endpoint(EndpointName=name))[
+        "EndpointStatus"
+    ] != "InService":
+        assert time.time() < deadline, described["EndpointStatus"]
+        time.sleep(0.2)
+    assert described["ProductionVariants"][0]["CurrentWeight"] == 0.5  # the owner's fleet
+
     # Traffic through the other server while the owner is killed.
     no_retries = client(
         other,
