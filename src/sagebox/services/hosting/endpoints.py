@@ -599,23 +599,23 @@ class EndpointService(RecordService):
             return self._workers.submit(self._run, name, self._remove)
         leftovers = recorded_tokens(record.document["_sagebox"])
         shared = self.leases.shared
-        if not shared and leftovers:
+        stale = bool(record.document["_sagebox"].get("instances"))
+        if not shared and stale:
             self._end_leftovers(name, leftovers)
             self._repo.modify(name, lambda r: r.document["_sagebox"].pop("instances", None))
-            leftovers = []
+            leftovers, stale = [], False
         resumed = record.status == "Updating" and bool(record.document["_sagebox"].get("pending"))
 
         def takeover(name: str) -> None:
-            if (
-                resumed
-            ):  # an UpdateEndpoint the restart interrupted goes on (or rolls back, saying so)
+            if resumed:  # an UpdateEndpoint the restart interrupted goes on (or rolls back)
                 self._deploy_update(name, resumed=True)
             else:  # serving, being created, or in a weights/capacities update (kept in the record)
                 self._deploy_new(name)
-            if not leftovers:
+            if not stale:
                 return
-            time.sleep(self.leases.scan_seconds + DRAIN_MARGIN_SECONDS)
-            self._end_leftovers(name, leftovers)
+            if leftovers:
+                time.sleep(self.leases.scan_seconds + DRAIN_MARGIN_SECONDS)
+                self._end_leftovers(name, leftovers)
             with self._lock:
                 current = self._deployments.get(name)
 
