@@ -83,6 +83,23 @@ def start_pair(
     return started
 
 
+def end_instances(store_url: str, executor: str | None) -> None:
+    """Ends the instances the stopped servers left running (with several servers they outlive
+    their server), whatever a failed test left behind."""
+    from sagebox.runtime import open_executor
+    from sagebox.services.hosting.routes import recorded_tokens
+
+    store = MetadataStore(store_url)
+    ending = open_executor(executor)
+    try:
+        statuses = ["InService", "Creating", "Updating", "Deleting", "Failed"]
+        for record in store.resources("Endpoint").list_by_status(statuses):
+            for token in recorded_tokens(record.document["_sagebox"]):
+                ending.end_leftovers(token)
+    finally:
+        store.close()
+
+
 @pytest.fixture(scope="module")
 def local_pair(
     store_url: str, tmp_path_factory: pytest.TempPathFactory
@@ -92,6 +109,7 @@ def local_pair(
     yield started[0], started[1]
     for server in started:
         server.stop()
+    end_instances(store_url, None)
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +121,7 @@ def ray_pair(
     yield started[0], started[1]
     for server in started:
         server.stop()
+    end_instances(store_url, EXECUTOR_URL)
 
 
 @pytest.fixture(scope="module")
@@ -252,6 +271,20 @@ def exercise(
     for _ in range(4):
         answer = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=body)
         np.testing.assert_allclose(predictions(answer), expected, rtol=1e-5)
+
+    # A DeleteEndpoint at the other server: the owner ends the instances and the record.
+    second = unique("endpoint")
+    at_owner.create_endpoint(EndpointName=second, EndpointConfigName=config)
+    at_owner.get_waiter("endpoint_in_service").wait(
+        EndpointName=second, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+    )
+    second_tokens = tokens(recorded(store, second))
+    at_other.delete_endpoint(EndpointName=second)
+    deadline = time.time() + 30
+    while at_other.list_endpoints(NameContains=second)["Endpoints"]:
+        assert time.time() < deadline, "the owner did not delete the endpoint"
+        time.sleep(0.2)
+    assert second_tokens and not any(ray_actors(t) for t in second_tokens)
 
     # A change requested at the other server is recorded there and carried out by the owner.
     at_other.update_endpoint_weights_and_capacities(
