@@ -56,6 +56,7 @@ class ModelServerProcess:
         grace_seconds: float = 5.0,
         spread: str | None = None,
         instance_type: str | None = None,
+        outlive_server: bool = False,
     ) -> None:
         self.handler = handler
         self._executor = executor
@@ -71,13 +72,21 @@ class ModelServerProcess:
                 "SAGEMAKER_BASE_DIR": str(base_dir),
                 "SAGEMAKER_BIND_TO_PORT": str(self.port),
                 "PYTHONUNBUFFERED": "1",
-                # The server ends itself if this process dies without stopping it.
-                "SAGEBOX_EXIT_WITH_PARENT": "1",
             }
         )
+        if not outlive_server:
+            # The server ends itself if this process dies without stopping it. With several API
+            # servers it lives on, serving the others until the one taking it over ends it.
+            env["SAGEBOX_EXIT_WITH_PARENT"] = "1"
         self._command = HostCommand(
             self.HOST,
-            [env.get(PYTHON_VARIABLE) or sys.executable, "-m", "sagebox.serving", "--handler", handler],
+            [
+                env.get(PYTHON_VARIABLE) or sys.executable,
+                "-m",
+                "sagebox.serving",
+                "--handler",
+                handler,
+            ],
             base_dir,
             env,
             log_file,

@@ -20,8 +20,8 @@ deadlines and a failing host end every host with SIGTERM, then SIGKILL after the
 period, as on one machine. A host whose node is lost exits with -SIGKILL and a log line
 saying so. Actors and placement groups are detached and named after the execution's
 marker, so a restarted server ends what its predecessor left through the token; server
-hosts' actors are not detached but owned by the API server's process, so Ray ends them
-with it.
+hosts' too: an endpoint's instances keep serving while another API server takes the
+endpoint over, which ends them once its own instances serve.
 
 A server host (an endpoint instance's model server, `HostCommand.port_variable`) is an
 actor like a job's host, running the same model server command it would run locally: its
@@ -455,10 +455,9 @@ class RayExecutor(Executor):
                 _RemoteHost.options(
                     name=_actor_name(marker, command.host),
                     namespace=NAMESPACE,
-                    # A job's hosts outlive a crashed API server, whose successor ends them
-                    # through the token; a server host is owned by this process and ends with
-                    # it, as a local model server does (its endpoint is redeployed at restart).
-                    lifetime=None if command.port_variable is not None else "detached",
+                    # Every host outlives a crashed API server, whose successor ends it through
+                    # the token; an endpoint's instances meanwhile go on serving the other servers.
+                    lifetime="detached",
                     max_concurrency=4,
                     num_cpus=bundle["CPU"],
                     memory=bundle["memory"],

@@ -38,21 +38,31 @@ def new_deployment(
     models: dict[str, dict[str, Any]],
     capacities: dict[str, dict[str, Any]] | None = None,
     venvs: VirtualEnvCache | None = None,
+    outlive_server: bool = False,
 ) -> Deployment:
     """Prepares (but does not start) every variant of `config`.
 
     `models` maps model names to their documents (a snapshot taken when the endpoint
     was created or updated); `capacities` overrides weights and instance counts set
-    since by UpdateEndpointWeightsAndCapacities.
+    since by UpdateEndpointWeightsAndCapacities. `outlive_server`: the model servers live on
+    when this API server dies (several servers share the store; another takes them over).
     """
     deployment = Deployment(config["EndpointConfigName"], folder / uuid.uuid4().hex[:8], config)
     capacities = capacities or {}
-    for group, target in (("ProductionVariants", deployment.variants), ("ShadowProductionVariants", deployment.shadows)):
+    for group, target in (
+        ("ProductionVariants", deployment.variants),
+        ("ShadowProductionVariants", deployment.shadows),
+    ):
         for variant in config.get(group) or []:
             name = variant["VariantName"]
             override = capacities.get(name, {})
             plans = _container_plans(
-                objects, deployment.folder / name, folder / LOGS_FOLDER, models[variant["ModelName"]], name, venvs
+                objects,
+                deployment.folder / name,
+                folder / LOGS_FOLDER,
+                models[variant["ModelName"]],
+                name,
+                venvs,
             )
             target[name] = VariantFleet(
                 name,
@@ -62,6 +72,7 @@ def new_deployment(
                 desired_count=int(override.get("count", variant.get("InitialInstanceCount") or 0)),
                 serverless=variant.get("ServerlessConfig"),
                 instance_type=variant.get("InstanceType"),
+                outlive_server=outlive_server,
             )
     return deployment
 
@@ -83,7 +94,9 @@ def _container_plans(
             try:
                 prepare_model(objects, url, base / "model")
             except (ObjectStoreError, OSError, ValueError, tarfile.TarError) as exc:
-                raise FleetStartError(f"Variant {variant}: could not load the model data at {url}: {exc}") from exc
+                raise FleetStartError(
+                    f"Variant {variant}: could not load the model data at {url}: {exc}"
+                ) from exc
         elif handler == SCRIPT_HANDLER:  # the inference script brings (or fetches) its model
             (base / "model").mkdir(parents=True, exist_ok=True)
         else:
@@ -100,7 +113,11 @@ def _container_plans(
             raise FleetStartError(f"Variant {variant}: {exc}") from exc
         plans.append(
             ContainerPlan(
-                handler, container.get("Image", ""), base, environment, logs / f"container-{index + 1}"
+                handler,
+                container.get("Image", ""),
+                base,
+                environment,
+                logs / f"container-{index + 1}",
             )
         )
     return plans
@@ -110,7 +127,11 @@ def variant_summaries(
     deployment: Deployment | None, config: dict[str, Any], group: str, resolved_at: float
 ) -> list[dict[str, Any]]:
     """ProductionVariants / ShadowProductionVariants as DescribeEndpoint shows them."""
-    fleets = {} if deployment is None else (deployment.variants if group == "ProductionVariants" else deployment.shadows)
+    fleets = (
+        {}
+        if deployment is None
+        else (deployment.variants if group == "ProductionVariants" else deployment.shadows)
+    )
     summaries = []
     for variant in config.get(group) or []:
         name = variant["VariantName"]
@@ -119,11 +140,14 @@ def variant_summaries(
         if fleet is not None:
             images = {plan.image for plan in fleet.containers}
             summary["DeployedImages"] = [
-                {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": resolved_at} for image in sorted(images)
+                {"SpecifiedImage": image, "ResolvedImage": image, "ResolutionTime": resolved_at}
+                for image in sorted(images)
             ]
             summary["CurrentWeight"] = summary["DesiredWeight"] = fleet.weight
             if fleet.serverless is not None:
-                summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = fleet.serverless
+                summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = (
+                    fleet.serverless
+                )
             else:
                 summary["CurrentInstanceCount"] = len(fleet.healthy_instances())
                 summary["DesiredInstanceCount"] = fleet.desired_count

@@ -113,8 +113,10 @@ class VariantFleet:
         desired_count: int,
         serverless: dict[str, Any] | None = None,
         instance_type: str | None = None,
+        outlive_server: bool = False,
     ) -> None:
         self.name = name
+        self.outlive_server = outlive_server
         self.instance_type = instance_type
         # The instances of this variant go to different nodes of a cluster.
         self.spread_key = f"{name}-{uuid.uuid4().hex[:8]}"
@@ -126,6 +128,8 @@ class VariantFleet:
         self.instances: list[Instance] = []
         self._lock = threading.Lock()
         self._turn = itertools.count()
+        # Called after an instance joined or left (the endpoint records where they listen).
+        self.on_change: Callable[[], None] = lambda: None
 
     # -- instances -------------------------------------------------------------------
 
@@ -141,6 +145,7 @@ class VariantFleet:
                 environment=plan.environment,
                 spread=f"{self.spread_key}/{index}",
                 instance_type=self.instance_type,
+                outlive_server=self.outlive_server,
             )
             for index, plan in enumerate(self.containers)
         ]
@@ -156,8 +161,14 @@ class VariantFleet:
         instance.healthy = True
         with self._lock:
             self.instances.append(instance)
+        self.on_change()
         if instance.nodes:
-            log.info("instance %s of variant %s runs on node(s) %s", instance_id, self.name, ", ".join(instance.nodes))
+            log.info(
+                "instance %s of variant %s runs on node(s) %s",
+                instance_id,
+                self.name,
+                ", ".join(instance.nodes),
+            )
         return instance
 
     def scale_to(self, count: int) -> None:
@@ -166,6 +177,8 @@ class VariantFleet:
             surplus = self.instances[count:]
             del self.instances[count:]
             missing = count - len(self.instances)
+        if surplus:
+            self.on_change()
         for instance in surplus:
             drain_and_stop(instance)
         if missing > 0:
@@ -176,10 +189,11 @@ class VariantFleet:
     def remove(self, instance: Instance) -> bool:
         """Takes `instance` out of the fleet (it keeps running); False if it was not in it."""
         with self._lock:
-            if instance in self.instances:
-                self.instances.remove(instance)
-                return True
-            return False
+            if instance not in self.instances:
+                return False
+            self.instances.remove(instance)
+        self.on_change()
+        return True
 
     def replace(self, instance: Instance) -> None:
         """Swaps a dead instance for a fresh one (the health checker calls this). The old
@@ -192,6 +206,11 @@ class VariantFleet:
             self.launch_instance()
         finally:
             ending.join()
+
+    def set_instances(self, instances: list[Instance]) -> None:
+        """Swaps the whole list (a route to another server's instances, re-read)."""
+        with self._lock:
+            self.instances = instances
 
     def healthy_instances(self) -> list[Instance]:
         with self._lock:
@@ -207,6 +226,8 @@ class VariantFleet:
     def stop(self) -> None:
         with self._lock:
             instances, self.instances = self.instances, []
+        if instances:
+            self.on_change()
         for instance in instances:
             drain_and_stop(instance)
 
@@ -224,15 +245,29 @@ def drain_and_stop(instance: Instance, timeout: float = 60.0) -> None:
 class Deployment:
     """What an endpoint serves: its production and shadow variants, from one config."""
 
-    def __init__(self, config_name: str, folder: Path, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, config_name: str, folder: Path, config: dict[str, Any] | None = None
+    ) -> None:
         self.config_name = config_name
         self.config = config or {}
         self.folder = folder
         self.variants: dict[str, VariantFleet] = {}
         self.shadows: dict[str, VariantFleet] = {}
+        # Set once it no longer takes traffic (replaced or deleted): its instances leave the record.
+        self.retired = False
+
+    @property
+    def id(self) -> str:
+        """This deployment's name among the endpoint's (its folder's)."""
+        return self.folder.name
 
     def all_fleets(self) -> list[VariantFleet]:
         return [*self.variants.values(), *self.shadows.values()]
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Calls `listener` whenever an instance of any variant starts or ends."""
+        for fleet in self.all_fleets():
+            fleet.on_change = listener
 
     def start(self, launch_serverless: Callable[[VariantFleet], bool] = lambda _: False) -> None:
         """Starts every instance of every variant in parallel; FleetStartError on any failure."""

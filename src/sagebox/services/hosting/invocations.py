@@ -1,7 +1,8 @@
 """InvokeEndpoint and InvokeEndpointAsync: routing, the model servers' answers, capture, shadows.
 
 The invocation path runs on the edge's event loop end to end: the endpoint and its
-instances are looked up in memory, and the request goes to the model server over a
+instances are looked up in memory (at a server that does not drive the endpoint, its route
+to the instances recorded in the store, read once and refreshed in the background), and the request goes to the model server over a
 pooled keep-alive connection (aiohttp's client, the fastest well-kept one measured
 here), so a request costs one extra loopback hop and no thread hand-off.
 """
@@ -100,14 +101,18 @@ class InvocationService:
 
     # -- InvokeEndpoint -----------------------------------------------------------
 
-    async def invoke(self, name: str, invocation: Invocation, *, payload_limit: int = MAX_PAYLOAD_BYTES) -> InvocationResult:
+    async def invoke(
+        self, name: str, invocation: Invocation, *, payload_limit: int = MAX_PAYLOAD_BYTES
+    ) -> InvocationResult:
         started = time.perf_counter()
         if len(invocation.body) > payload_limit:
             raise InvocationValidationError(
                 f"Request payload of {len(invocation.body)} bytes exceeds the {payload_limit} byte "
                 "limit of InvokeEndpoint (6 MB); use batch transform or InvokeEndpointAsync for larger inputs."
             )
-        deployment = self._endpoints.live(name)
+        deployment = self._endpoints.live(name) or await asyncio.to_thread(
+            self._endpoints.route, name
+        )
         fleet = deployment.choose(invocation.target_variant)
         if fleet is None:
             if invocation.target_variant is not None:
@@ -115,11 +120,17 @@ class InvocationService:
                     f"The variant {invocation.target_variant} is not present on endpoint {name}; "
                     f"variants: {sorted(deployment.variants)}."
                 )
-            raise InvocationValidationError(f"Endpoint {name} has no variant with a weight above zero.")
+            raise InvocationValidationError(
+                f"Endpoint {name} has no variant with a weight above zero."
+            )
         try:
-            body, content_type, attributes, model_seconds = await self._call_fleet(name, fleet, invocation)
+            body, content_type, attributes, model_seconds = await self._call_fleet(
+                name, fleet, invocation
+            )
         except InvocationError as exc:
-            self.metrics.record(name, fleet.name, None, time.perf_counter() - started, error_class(exc))
+            self.metrics.record(
+                name, fleet.name, None, time.perf_counter() - started, error_class(exc)
+            )
             raise
         capture = deployment.config.get("DataCaptureConfig")
         if self.capture.sampled(capture):
@@ -154,17 +165,31 @@ class InvocationService:
                     # request never reached the instance, which is gone or going. Out of
                     # rotation until the health checker has replaced it; try another.
                     instance.healthy = False
-                    log.warning("instance %s of %s/%s unreachable: %s", instance.id, endpoint, fleet.name, exc)
+                    self._endpoints.routes.stale(
+                        endpoint
+                    )  # another server's instance: re-read them
+                    log.warning(
+                        "instance %s of %s/%s unreachable: %s",
+                        instance.id,
+                        endpoint,
+                        fleet.name,
+                        exc,
+                    )
                 except TimeoutError as exc:
                     raise ModelError(
                         f"Your invocation timed out while waiting for a response from container primary "
                         f"of variant {fleet.name}.",
                         LogStreamArn=self._log_stream(endpoint),
                     ) from exc
-                except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, aiohttp.ClientPayloadError) as exc:
+                except (
+                    aiohttp.ServerDisconnectedError,
+                    aiohttp.ClientOSError,
+                    aiohttp.ClientPayloadError,
+                ) as exc:
                     # The connection dropped with the request sent. Another try, once, unless the
                     # server ended by itself: then it is this request that took it down.
                     instance.healthy = False
+                    self._endpoints.routes.stale(endpoint)
                     from_outside = await self._killed_from_outside(instance)
                     if from_outside is False or retried:
                         raise ModelError(
@@ -173,7 +198,13 @@ class InvocationService:
                             LogStreamArn=self._log_stream(endpoint),
                         ) from exc
                     retried = True
-                    log.warning("instance %s of %s/%s dropped a request: %s; retrying it", instance.id, endpoint, fleet.name, exc)
+                    log.warning(
+                        "instance %s of %s/%s dropped a request: %s; retrying it",
+                        instance.id,
+                        endpoint,
+                        fleet.name,
+                        exc,
+                    )
         finally:
             self._in_flight[key] -= 1
 
@@ -208,9 +239,13 @@ class InvocationService:
             try:
                 return await asyncio.to_thread(fleet.launch_instance)
             except FleetStartError as exc:
-                raise ModelError(f"The serverless variant {fleet.name} could not start: {exc}") from exc
+                raise ModelError(
+                    f"The serverless variant {fleet.name} could not start: {exc}"
+                ) from exc
 
-    async def _call_instance(self, endpoint: str, instance: Instance, invocation: Invocation) -> tuple[bytes, str, str | None]:
+    async def _call_instance(
+        self, endpoint: str, instance: Instance, invocation: Invocation
+    ) -> tuple[bytes, str, str | None]:
         instance.in_flight += 1
         instance.last_used = time.time()
         session = self._client()
@@ -223,18 +258,24 @@ class InvocationService:
                     headers["Accept"] = invocation.accept
                 if attributes:
                     headers["X-Amzn-SageMaker-Custom-Attributes"] = attributes
-                async with session.post(f"{server.url}/invocations", data=body, headers=headers) as response:
+                async with session.post(
+                    f"{server.url}/invocations", data=body, headers=headers
+                ) as response:
                     payload = await response.read()
                     if response.status >= 400:
                         raise self._model_error(endpoint, instance, index, response.status, payload)
                     body = payload
                     content_type = response.headers.get("Content-Type", "application/octet-stream")
-                    attributes = response.headers.get("X-Amzn-SageMaker-Custom-Attributes", attributes)
+                    attributes = response.headers.get(
+                        "X-Amzn-SageMaker-Custom-Attributes", attributes
+                    )
             return body, content_type, attributes
         finally:
             instance.in_flight -= 1
 
-    def _model_error(self, endpoint: str, instance: Instance, index: int, status: int, payload: bytes) -> ModelError:
+    def _model_error(
+        self, endpoint: str, instance: Instance, index: int, status: int, payload: bytes
+    ) -> ModelError:
         container = "primary" if len(instance.servers) == 1 else f"container-{index + 1}"
         message = payload.decode("utf-8", "replace")
         kind = "client" if status < 500 else "server"
@@ -249,21 +290,51 @@ class InvocationService:
     def _log_stream(self, endpoint: str) -> str:
         return f"arn:aws:logs:{self._region}:{self._account_id}:log-group:/aws/sagemaker/Endpoints/{endpoint}"
 
-    def _capture(self, capture: dict[str, Any], endpoint: str, variant: str, invocation: Invocation, body: bytes, content_type: str) -> None:
+    def _capture(
+        self,
+        capture: dict[str, Any],
+        endpoint: str,
+        variant: str,
+        invocation: Invocation,
+        body: bytes,
+        content_type: str,
+    ) -> None:
         moment = datetime.now(UTC)
-        record = capture_record(capture, invocation.body, invocation.content_type, body, content_type, invocation.inference_id, moment)
+        record = capture_record(
+            capture,
+            invocation.body,
+            invocation.content_type,
+            body,
+            content_type,
+            invocation.inference_id,
+            moment,
+        )
         self.capture.add(capture, endpoint, variant, record, moment)
 
-    async def _shadow(self, endpoint: str, fleet: VariantFleet, invocation: Invocation, capture: dict[str, Any] | None) -> None:
+    async def _shadow(
+        self,
+        endpoint: str,
+        fleet: VariantFleet,
+        invocation: Invocation,
+        capture: dict[str, Any] | None,
+    ) -> None:
         """Shadow variants get a copy of the request; their answers are only recorded."""
         started = time.perf_counter()
         try:
-            body, content_type, _, model_seconds = await self._call_fleet(endpoint, fleet, replace(invocation, target_variant=None))
+            body, content_type, _, model_seconds = await self._call_fleet(
+                endpoint, fleet, replace(invocation, target_variant=None)
+            )
         except InvocationError as exc:
-            self.metrics.record(endpoint, fleet.name, None, time.perf_counter() - started, error_class(exc))
-            log.info("shadow variant %s of %s answered an error: %s", fleet.name, endpoint, exc.message)
+            self.metrics.record(
+                endpoint, fleet.name, None, time.perf_counter() - started, error_class(exc)
+            )
+            log.info(
+                "shadow variant %s of %s answered an error: %s", fleet.name, endpoint, exc.message
+            )
             return
-        self.metrics.record(endpoint, fleet.name, model_seconds, time.perf_counter() - started, None)
+        self.metrics.record(
+            endpoint, fleet.name, model_seconds, time.perf_counter() - started, None
+        )
         if self.capture.sampled(capture):
             self._capture(capture, endpoint, fleet.name, invocation, body, content_type)  # type: ignore[arg-type]
 
@@ -274,9 +345,13 @@ class InvocationService:
 
     # -- InvokeEndpointAsync -------------------------------------------------------
 
-    async def invoke_later(self, name: str, input_location: str, invocation: Invocation) -> dict[str, str]:
+    async def invoke_later(
+        self, name: str, input_location: str, invocation: Invocation
+    ) -> dict[str, str]:
         """Accepts an asynchronous request; the answer lands in S3OutputPath."""
-        deployment = self._endpoints.live(name)
+        deployment = self._endpoints.live(name) or await asyncio.to_thread(
+            self._endpoints.route, name
+        )
         config = deployment.config.get("AsyncInferenceConfig")
         if not config:
             raise InvocationValidationError(
@@ -292,13 +367,23 @@ class InvocationService:
         failure_path = output.get("S3FailurePath") or output["S3OutputPath"]
         failure_location = f"{failure_path.rstrip('/')}/{inference_id}-error.out"
         request = replace(invocation, inference_id=inference_id)
-        self._spawn(self._run_later(name, input_location, request, output_location, failure_location))
-        return {"InferenceId": inference_id, "OutputLocation": output_location, "FailureLocation": failure_location}
+        self._spawn(
+            self._run_later(name, input_location, request, output_location, failure_location)
+        )
+        return {
+            "InferenceId": inference_id,
+            "OutputLocation": output_location,
+            "FailureLocation": failure_location,
+        }
 
-    async def _run_later(self, name: str, input_location: str, invocation: Invocation, output: str, failure: str) -> None:
+    async def _run_later(
+        self, name: str, input_location: str, invocation: Invocation, output: str, failure: str
+    ) -> None:
         try:
             body = await asyncio.to_thread(self._objects.read_bytes, input_location)
-            result = await self.invoke(name, replace(invocation, body=body), payload_limit=MAX_ASYNC_PAYLOAD_BYTES)
+            result = await self.invoke(
+                name, replace(invocation, body=body), payload_limit=MAX_ASYNC_PAYLOAD_BYTES
+            )
             await asyncio.to_thread(self._put, output, result.body, result.content_type)
         except (InvocationError, ObjectStoreError) as exc:
             await asyncio.to_thread(self._put, failure, str(exc).encode(), "text/plain")
