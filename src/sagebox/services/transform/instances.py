@@ -6,6 +6,12 @@ next with the Content-Type it answered with; the last container receives the job
 Accept. Connection failures and answers that say "busy" (429, 502, 503, 504) are
 retried up to InvocationsMaxRetries times; any other error status is the model's
 answer and is not retried.
+
+On a cluster executor (Ray) each model server runs on a node, reserving the job's
+instance type, its container's folder shipped there as its workspace, exactly as an
+endpoint instance's (runtime/model_server.py); the job's instances share a spread key per
+container, so that they go to different nodes while there are enough. On one machine the
+key changes nothing.
 """
 
 from __future__ import annotations
@@ -51,8 +57,19 @@ class Answer:
 class TransformInstance:
     """One instance: a chain of model server processes, started together."""
 
-    def __init__(self, index: int, containers: list[ContainerSetup], log_dir: Path, executor: Executor) -> None:
+    def __init__(
+        self,
+        index: int,
+        containers: list[ContainerSetup],
+        log_dir: Path,
+        executor: Executor,
+        *,
+        spread: str | None = None,
+        instance_type: str | None = None,
+    ) -> None:
         self.index = index
+        self.lost = False
+        """Set by the dispatcher once the instance stopped answering for good."""
         self.servers = [
             ModelServerProcess(
                 setup.handler,
@@ -60,6 +77,8 @@ class TransformInstance:
                 base_dir=setup.base_dir,
                 log_file=log_dir / f"instance-{index}-container-{position + 1}.jsonl",
                 environment=setup.environment,
+                spread=f"{spread}/{position}" if spread is not None else None,
+                instance_type=instance_type,
             )
             for position, setup in enumerate(containers)
         ]
@@ -85,6 +104,20 @@ class TransformInstance:
 
     def alive(self) -> bool:
         return all(s.alive() for s in self.servers)
+
+    @property
+    def nodes(self) -> list[str]:
+        """The cluster nodes its servers run on (empty on one machine)."""
+        return [s.placement.node for s in self.servers if s.placement is not None]
+
+    def where(self) -> str:
+        """The instance as a FailureReason names it: its number and, on a cluster, its host."""
+        hosts = sorted({f"{s.placement.address} (Ray node {s.placement.node})" for s in self.servers if s.placement})
+        return f"instance {self.index}" + (f" on {', '.join(hosts)}" if hosts else "")
+
+    def answers(self) -> bool:
+        """Whether every server still runs and answers /ping (False: it is gone)."""
+        return all(s.ping() for s in self.servers)
 
     def stop(self) -> None:
         for server in self.servers:
