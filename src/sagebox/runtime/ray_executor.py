@@ -23,18 +23,17 @@ marker, so a restarted server ends what its predecessor left through the token; 
 hosts' actors are not detached but owned by the API server's process, so Ray ends them
 with it.
 
-A server host (an endpoint instance's model server, `HostCommand.port_variable`) is an
-actor like a job's host, running the same model server command it would run locally: its
+A server host (the model server of an endpoint or batch transform instance,
+`HostCommand.port_variable`) is an actor like a job's host, running the same model server command it would run locally: its
 model folder travels to the node as its workspace (and nothing comes back), it listens on
 the node's address and a port the node picks, and `RayExecution.listening` tells the API
 server where to send requests. Server hosts sharing a `spread` key (a variant's
-instances) are sent to different nodes (node affinity, soft) while there are nodes
+instances, a transform job's instances) are sent to different nodes (node affinity, soft) while there are nodes
 without one; when the node of one dies its actor is lost like a job's host, which the
 endpoint supervisor sees and replaces on a node still alive.
 
-Commands without a workspace (transform model servers, which the API server proxies on
-its own loopback, and setup steps) run on the API server's machine with the local
-executor.
+Commands without a workspace (setup steps) run on the API server's machine with the
+local executor.
 """
 
 from __future__ import annotations
