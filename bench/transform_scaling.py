@@ -146,13 +146,15 @@ def _check(s3: Any, name: str, expected: list[np.ndarray]) -> None:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
+    # Before Ray is imported, which reads them: on a loaded machine a raylet may need more
+    # than its default 30 s to start.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
     import boto3
     from ray.cluster_utils import Cluster
 
     from sagebox.cli.server_process import ServerProcess
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
     os.environ.update(
         AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1"
     )

@@ -28,7 +28,6 @@ from pathlib import Path
 import httpx
 
 from sagebox.objects import ObjectStore, ObjectStoreError
-from sagebox.runtime.logs import append_event
 from sagebox.services.jobs import JobFailure
 from sagebox.services.transform.data_processing import DataProcessing, RecordProcessingError
 from sagebox.services.transform.inputs import InputDataError, InputObject, read_chunks
@@ -243,7 +242,7 @@ class Dispatcher:
             + (f"its batches go to instance(s) {', '.join(map(str, survivors))}" if survivors else "no instance is left")
         )
         log.warning("%s", line)
-        append_event(instance.servers[0].log_file, line)
+        instance.note(line)
 
     def _survivor(self) -> TransformInstance | None:
         """An instance not lost, in turn; None, with the job failed, when every one was."""

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from sagebox.runtime.executor import ExecutionToken, Executor
+from sagebox.runtime.logs import append_event
 from sagebox.runtime.model_server import ModelServerProcess, ModelServerStartError
 
 RETRIED_STATUSES = (429, 502, 503, 504)
@@ -114,6 +115,10 @@ class TransformInstance:
         """The instance as a FailureReason names it: its number and, on a cluster, its host."""
         hosts = sorted({f"{s.placement.address} (Ray node {s.placement.node})" for s in self.servers if s.placement})
         return f"instance {self.index}" + (f" on {', '.join(hosts)}" if hosts else "")
+
+    def note(self, line: str) -> None:
+        """Adds a line of sagebox's own to the instance's log stream (its first container's)."""
+        append_event(self.servers[0].log_file, line)
 
     def answers(self) -> bool:
         """Whether every server still runs and answers /ping (False: it is gone)."""
