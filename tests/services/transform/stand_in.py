@@ -33,8 +33,8 @@ class SummingInstance:
     def note(self, line: str) -> None:
         self.notes.append(line)
 
-    def answers(self) -> bool:
-        return not self._gone
+    def gone(self, failure: InvocationFailed) -> bool:
+        return self._gone
 
     def invoke(self, client: Any, body: bytes, *, content_type: str | None, accept: str | None,
                timeout: float, retries: int) -> Answer:
@@ -42,7 +42,9 @@ class SummingInstance:
             if self._vanishes_after is not None and len(self.requests) >= self._vanishes_after:
                 self._gone = True  # as a server whose machine went away: connections refused
             if self._gone:
-                raise InvocationFailed("the model could not be reached: refused", model_error=False)
+                raise InvocationFailed(
+                    "the model could not be reached: refused", model_error=False, unreachable=True
+                )
             self.requests.append(body)
         if self.delay:
             time.sleep(random.uniform(0, self.delay))

@@ -131,6 +131,7 @@ def test_the_job_fails_naming_every_instance_once_all_vanished(
         run(objects, tmp_path, options(), instances)
     assert caught.value.reason == (
         "ClientError: every instance of the transform job was lost: "
-        "instance 1 on 10.0.0.1; instance 2 on 10.0.0.2"
+        "instance 1 on 10.0.0.1; instance 2 on 10.0.0.2. "
+        "The last one: the model could not be reached: refused"
     )
     assert all(instance.lost for instance in instances)

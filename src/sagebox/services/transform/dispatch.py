@@ -98,6 +98,7 @@ class Dispatcher:
         self._failure: str | None = None
         self._lock = threading.Lock()
         self._turn = 0
+        self._last_loss = ""
         workers = len(instances) * options.concurrency
         self._queue: queue.Queue[_Task | None] = queue.Queue(maxsize=2 * workers)
         # The model servers answer plain HTTP (on the loopback interface, or on their
@@ -236,6 +237,7 @@ class Dispatcher:
             if instance.lost:
                 return
             instance.lost = True
+            self._last_loss = message
         survivors = [i.index for i in self._instances if not i.lost]
         line = (
             f"sagebox: transform {instance.where()} stopped answering ({message}); "
@@ -252,7 +254,10 @@ class Dispatcher:
                 self._turn += 1
                 return alive[self._turn % len(alive)]
         lost = "; ".join(i.where() for i in self._instances)
-        self.fail(f"ClientError: every instance of the transform job was lost: {lost}")
+        self.fail(
+            f"ClientError: every instance of the transform job was lost: {lost}. "
+            f"The last one: {self._last_loss}"
+        )
         return None
 
     def _finish(self, output: OutputFile | None) -> None:
@@ -312,7 +317,7 @@ class Dispatcher:
         except InvocationFailed as exc:
             if self.halted:
                 raise JobFailure("stopped") from exc
-            if not exc.model_error and not instance.answers():
+            if instance.gone(exc):
                 raise _InstanceLost(exc.message) from exc
             position, message = self._locate(instance, batch, uri, exc)
             raise JobFailure(self._reason(uri, position, message)) from exc

@@ -34,12 +34,14 @@ _DETAIL_CHARS = 400
 
 
 class InvocationFailed(Exception):
-    """An invocation failed; `model_error` when the model answered with an error status."""
+    """An invocation failed; `model_error` when the model answered with an error status,
+    `unreachable` when the last attempt could not connect or lost its connection."""
 
-    def __init__(self, message: str, *, model_error: bool) -> None:
+    def __init__(self, message: str, *, model_error: bool, unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.model_error = model_error
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,15 @@ class TransformInstance:
         """Adds a line of sagebox's own to the instance's log stream (its first container's)."""
         append_event(self.servers[0].log_file, line)
 
-    def answers(self) -> bool:
-        """Whether every server still runs and answers /ping (False: it is gone)."""
-        return all(s.ping() for s in self.servers)
+    def gone(self, failure: InvocationFailed) -> bool:
+        """Whether an invocation's failure means the instance is gone for good: a server's
+        process ended (on a cluster: its node was lost), or it could not be reached and
+        does not answer /ping either. A model that is slow or busy is not gone."""
+        if failure.model_error:
+            return False
+        if not self.alive():
+            return True
+        return failure.unreachable and not all(s.ping() for s in self.servers)
 
     def stop(self) -> None:
         for server in self.servers:
@@ -183,7 +191,7 @@ def _post(
         except httpx.HTTPError as exc:
             problem = f"{where} could not be reached: {exc!r}"
             if attempt > retries:
-                raise InvocationFailed(problem, model_error=False) from exc
+                raise InvocationFailed(problem, model_error=False, unreachable=True) from exc
         else:
             if response.status_code < 400:
                 return Answer(response.content, response.headers.get("content-type"))
