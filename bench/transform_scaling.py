@@ -145,7 +145,7 @@ def _check(s3: Any, name: str, expected: list[np.ndarray]) -> None:
             )
 
 
-def _cluster(attempts: int = 3) -> Any:
+def _cluster(attempts: int = 5) -> Any:
     """Three one-CPU nodes. Ray gives a raylet 30 s to register (fixed in this version), which
     a loaded 2-CPU machine sometimes exceeds: the whole cluster is then started again."""
     from ray.cluster_utils import Cluster
@@ -171,6 +171,9 @@ def _cluster(attempts: int = 3) -> Any:
 
 def run(quick: bool = False) -> dict[str, Any]:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    # A raylet waits this long for its agents (Python processes, slow to start on a loaded
+    # machine) before it gives up; the nodes inherit it from this process.
+    os.environ.setdefault("RAY_agent_register_timeout_ms", "120000")
     import boto3
 
     from sagebox.cli.server_process import ServerProcess
