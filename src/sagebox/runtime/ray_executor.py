@@ -24,12 +24,12 @@ hosts' actors are not detached but owned by the API server's process, so Ray end
 with it.
 
 A server host (the model server of an endpoint or batch transform instance,
-`HostCommand.port_variable`) is an actor like a job's host, running the same model server command it would run locally: its
-model folder travels to the node as its workspace (and nothing comes back), it listens on
-the node's address and a port the node picks, and `RayExecution.listening` tells the API
-server where to send requests. Server hosts sharing a `spread` key (a variant's
-instances, a transform job's instances) are sent to different nodes (node affinity, soft) while there are nodes
-without one; when the node of one dies its actor is lost like a job's host, which the
+`HostCommand.port_variable`) is an actor like a job's host, running the same model server
+command it would run locally: its model folder travels to the node as its workspace (and
+nothing comes back), it listens on the node's address and a port the node picks, and
+`RayExecution.listening` tells the API server where to send requests. Server hosts
+sharing a `spread` key (a variant's instances, a transform job's instances) are sent to
+different nodes (node affinity, soft) while there are nodes without one; when the node of one dies its actor is lost like a job's host, which the
 endpoint supervisor sees and replaces on a node still alive.
 
 Commands without a workspace (setup steps) run on the API server's machine with the

@@ -102,8 +102,8 @@ class Dispatcher:
         workers = len(instances) * options.concurrency
         self._queue: queue.Queue[_Task | None] = queue.Queue(maxsize=2 * workers)
         # The model servers answer plain HTTP (on the loopback interface, or on their
-        # cluster node's address): without TLS
-        # there is no certificate store to load, which costs 30-40 ms of CPU per client.
+        # cluster node's address): without TLS there is no certificate store to load,
+        # which costs 30-40 ms of CPU per client.
         self._client = httpx.Client(limits=httpx.Limits(max_connections=2 * workers), verify=False)
         self._workers = [
             threading.Thread(target=self._work, args=(instances[n % len(instances)],), name=f"transform-{n}", daemon=True)
@@ -239,10 +239,12 @@ class Dispatcher:
             instance.lost = True
             self._last_loss = message
         survivors = [i.index for i in self._instances if not i.lost]
-        line = (
-            f"sagebox: transform {instance.where()} stopped answering ({message}); "
-            + (f"its batches go to instance(s) {', '.join(map(str, survivors))}" if survivors else "no instance is left")
+        taken_over = (
+            f"its batches go to instance(s) {', '.join(map(str, survivors))}"
+            if survivors
+            else "no instance is left"
         )
+        line = f"sagebox: transform {instance.where()} stopped answering ({message}); {taken_over}"
         log.warning("%s", line)
         instance.note(line)
 

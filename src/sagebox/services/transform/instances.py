@@ -108,14 +108,10 @@ class TransformInstance:
     def alive(self) -> bool:
         return all(s.alive() for s in self.servers)
 
-    @property
-    def nodes(self) -> list[str]:
-        """The cluster nodes its servers run on (empty on one machine)."""
-        return [s.placement.node for s in self.servers if s.placement is not None]
-
     def where(self) -> str:
         """The instance as a FailureReason names it: its number and, on a cluster, its host."""
-        hosts = sorted({f"{s.placement.address} (Ray node {s.placement.node})" for s in self.servers if s.placement})
+        places = {s.placement for s in self.servers if s.placement is not None}
+        hosts = sorted(f"{p.address} (Ray node {p.node})" for p in places)
         return f"instance {self.index}" + (f" on {', '.join(hosts)}" if hosts else "")
 
     def note(self, line: str) -> None:
