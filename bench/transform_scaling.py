@@ -82,7 +82,9 @@ def _inputs(rows: int) -> list[np.ndarray]:
 
 def _csv(rows: np.ndarray) -> bytes:
     buffer = io.StringIO()
-    np.savetxt(buffer, rows, delimiter=",", fmt="%.7g")
+    # Nine significant digits give every float32 back exactly (seven do not, and a value read
+    # back a little different may fall on the other side of a split).
+    np.savetxt(buffer, rows, delimiter=",", fmt="%.9g")
     return buffer.getvalue().encode()
 
 
