@@ -29,8 +29,10 @@ command it would run locally: its model folder travels to the node as its worksp
 nothing comes back), it listens on the node's address and a port the node picks, and
 `RayExecution.listening` tells the API server where to send requests. Server hosts
 sharing a `spread` key (a variant's instances, a transform job's instances) are sent to
-different nodes (node affinity, soft) while there are nodes without one; when the node of one dies its actor is lost like a job's host, which the
-endpoint supervisor sees and replaces on a node still alive.
+different nodes (node affinity, soft) while there are nodes without one; when the node
+of one dies its actor is lost like a job's host, which the endpoint supervisor sees and
+replaces on a node still alive (a transform job's dispatcher sends its batches to the
+job's other instances).
 
 Commands without a workspace (setup steps) run on the API server's machine with the
 local executor.
