@@ -1,7 +1,12 @@
-"""Runs every benchmark and writes bench/results/*.json and docs/benchmarks.md."""
+"""Runs every benchmark and writes bench/results/*.json and docs/benchmarks.md.
+
+`python -m bench [NAME ...] [--quick]`: `--quick` runs the chosen benchmarks that have a
+short form (a `quick` parameter) in it; naming one that has none is an error.
+"""
 
 from __future__ import annotations
 
+import inspect
 import sys
 
 from bench import (
@@ -32,6 +37,7 @@ from bench import (
     stacking,
     training_overhead,
     transform,
+    transform_scaling,
     tuning,
 )
 
@@ -60,6 +66,7 @@ BENCHMARKS = {
     "notebooks": notebooks.run,
     "scale_out": scale_out.run,
     "scale_out_endpoints": scale_out.run_endpoints,
+    "transform_scaling": transform_scaling.run,
     "automl_serving": automl_serving.run,
     "forecasting": forecasting.run,
     "automl_quality": automl_quality.run,
@@ -67,15 +74,24 @@ BENCHMARKS = {
 }
 
 
-def main(names: list[str]) -> None:
+def main(arguments: list[str]) -> None:
+    quick = "--quick" in arguments
+    names = [a for a in arguments if a != "--quick"]
     chosen = names or list(BENCHMARKS)
     unknown = [n for n in chosen if n not in BENCHMARKS]
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
+    if quick:
+        long_only = [
+            n for n in chosen if "quick" not in inspect.signature(BENCHMARKS[n]).parameters
+        ]
+        if names and long_only:
+            raise SystemExit(f"benchmark(s) {long_only} have no --quick form")
+        chosen = [n for n in chosen if n not in long_only]
     results = []
     for name in chosen:
         print(f"running {name} ...", flush=True)
-        results.append(BENCHMARKS[name]())
+        results.append(BENCHMARKS[name](quick=True) if quick else BENCHMARKS[name]())
     harness.save(results)
     print(harness.TABLE.read_text())
 

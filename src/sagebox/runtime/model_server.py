@@ -4,9 +4,10 @@ The process sees what a SageMaker inference container sees, rooted in its own fo
 the model unpacked in `<base>/model`, `SAGEMAKER_BIND_TO_PORT` naming its port, and
 `GET /ping`, `POST /invocations` and `GET /execution-parameters` served there.
 
-An endpoint's server names a `spread` key (its variant): on a cluster executor it then
-runs on a node, its folder copied there, listening on the node's address and a port
-the node picked, which `url` names once started; on one machine the key changes nothing.
+An endpoint's server names a `spread` key (its variant), a batch transform instance's its
+job's: on a cluster executor it then runs on a node, its folder copied there, listening
+on the node's address and a port the node picked, which `url` names once started; on one
+machine the key changes nothing.
 """
 
 from __future__ import annotations

@@ -23,18 +23,19 @@ marker, so a restarted server ends what its predecessor left through the token; 
 hosts' too: an endpoint's instances keep serving while another API server takes the
 endpoint over, which ends them once its own instances serve.
 
-A server host (an endpoint instance's model server, `HostCommand.port_variable`) is an
-actor like a job's host, running the same model server command it would run locally: its
-model folder travels to the node as its workspace (and nothing comes back), it listens on
-the node's address and a port the node picks, and `RayExecution.listening` tells the API
-server where to send requests. Server hosts sharing a `spread` key (a variant's
-instances) are sent to different nodes (node affinity, soft) while there are nodes
-without one; when the node of one dies its actor is lost like a job's host, which the
-endpoint supervisor sees and replaces on a node still alive.
+A server host (the model server of an endpoint or batch transform instance,
+`HostCommand.port_variable`) is an actor like a job's host, running the same model server
+command it would run locally: its model folder travels to the node as its workspace (and
+nothing comes back), it listens on the node's address and a port the node picks, and
+`RayExecution.listening` tells the API server where to send requests. Server hosts
+sharing a `spread` key (a variant's instances, a transform job's instances) are sent to
+different nodes (node affinity, soft) while there are nodes without one; when the node
+of one dies its actor is lost like a job's host, which the endpoint supervisor sees and
+replaces on a node still alive (a transform job's dispatcher sends its batches to the
+job's other instances).
 
-Commands without a workspace (transform model servers, which the API server proxies on
-its own loopback, and setup steps) run on the API server's machine with the local
-executor.
+Commands without a workspace (setup steps) run on the API server's machine with the
+local executor.
 """
 
 from __future__ import annotations

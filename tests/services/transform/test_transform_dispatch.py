@@ -102,3 +102,36 @@ def test_stop_leaves_unfinished_outputs_unwritten(objects: LocalObjectStore, tmp
     run(objects, tmp_path, options(), [Stopping()], stop=stop)
     with pytest.raises(Exception, match="NoSuchKey"):
         objects.read_bytes("s3://data/out/big.csv.out")
+
+
+def test_a_vanished_instances_batches_go_to_the_others(objects: LocalObjectStore, tmp_path: Path) -> None:
+    files = {f"in/part-{n}.csv": rows(60, offset=n * 100) for n in range(4)}
+    for key, values in files.items():
+        objects.put_object("data", key, as_csv(values))
+    vanishing = SummingInstance(delay=0.01, index=2, vanishes_after=3)
+    instances = [SummingInstance(delay=0.01, index=1), vanishing, SummingInstance(delay=0.01, index=3)]
+    run(objects, tmp_path, options(retries=1), instances)
+    for key, values in files.items():
+        out = objects.read_bytes(f"s3://data/out/{key.removeprefix('in/')}.out").decode().splitlines()
+        assert [float(v) for v in out] == [a + b for a, b in values]
+    assert vanishing.lost and len(vanishing.requests) == 3
+    assert not instances[0].lost and not instances[2].lost
+    (note,) = vanishing.notes
+    assert note.startswith("sagebox: transform instance 2 on 10.0.0.2 stopped answering (")
+    assert note.endswith("its batches go to instance(s) 1, 3")
+
+
+def test_the_job_fails_naming_every_instance_once_all_vanished(
+    objects: LocalObjectStore, tmp_path: Path
+) -> None:
+    for n in range(3):  # more batches than the queue holds: none is left waiting on it
+        objects.put_object("data", f"in/part-{n}.csv", as_csv(rows(300)))
+    instances = [SummingInstance(index=1, vanishes_after=2), SummingInstance(index=2, vanishes_after=4)]
+    with pytest.raises(JobFailure) as caught:
+        run(objects, tmp_path, options(), instances)
+    assert caught.value.reason == (
+        "ClientError: every instance of the transform job was lost: "
+        "instance 1 on 10.0.0.1; instance 2 on 10.0.0.2. "
+        "The last one: the model could not be reached: refused"
+    )
+    assert all(instance.lost for instance in instances)

@@ -72,7 +72,7 @@ def test_connection_failures_give_up_after_the_retries(tmp_path: Path, monkeypat
 
     with httpx.Client(transport=httpx.MockTransport(refuse)) as client, pytest.raises(InvocationFailed) as caught:
         instance.invoke(client, b"1", content_type="text/csv", accept=None, timeout=5, retries=2)
-    assert len(calls) == 3 and not caught.value.model_error
+    assert len(calls) == 3 and not caught.value.model_error and caught.value.unreachable
     assert "could not be reached" in caught.value.message
 
 

@@ -9,6 +9,11 @@ object whose processing did not finish is never uploaded.
 When the model rejects a request of several records, the batch is halved and sent
 again until the first record the model rejects on its own is found, so that the
 job's FailureReason names the object and the line (or RecordIO record) at fault.
+
+An instance that stops answering for good (its server process ended, /ping unanswered
+after the retries: on a cluster, its node lost) is taken out: the batch it was sending
+goes to another instance, its workers end and the other instances' workers take the
+rest of the queue. When none is left the job fails naming the lost instances and hosts.
 """
 
 from __future__ import annotations
@@ -61,6 +66,14 @@ class TransformOptions:
     concurrency: int  # requests in flight per instance
 
 
+class _InstanceLost(Exception):
+    """The instance a batch was sent to no longer runs or answers."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class _Task:
     output: OutputFile
@@ -84,10 +97,13 @@ class Dispatcher:
         self._stop = stop
         self._failure: str | None = None
         self._lock = threading.Lock()
+        self._turn = 0
+        self._last_loss = ""
         workers = len(instances) * options.concurrency
         self._queue: queue.Queue[_Task | None] = queue.Queue(maxsize=2 * workers)
-        # The model servers answer plain HTTP on the loopback interface: without TLS
-        # there is no certificate store to load, which costs 30-40 ms of CPU per client.
+        # The model servers answer plain HTTP (on the loopback interface, or on their
+        # cluster node's address): without TLS there is no certificate store to load,
+        # which costs 30-40 ms of CPU per client.
         self._client = httpx.Client(limits=httpx.Limits(max_connections=2 * workers), verify=False)
         self._workers = [
             threading.Thread(target=self._work, args=(instances[n % len(instances)],), name=f"transform-{n}", daemon=True)
@@ -110,12 +126,22 @@ class Dispatcher:
                 self._produce(item, self._scratch / f"{number}.out")
         finally:
             for _ in self._workers:
-                self._queue.put(None)
+                self._end_one_worker()
             for worker in self._workers:
                 worker.join()
             self._client.close()
         if self._failure is not None and not self._stop.is_set():
             raise JobFailure(self._failure)
+
+    def _end_one_worker(self) -> None:
+        """Queues one worker's end; gives up once none runs (the workers of lost instances
+        end by themselves, and a queue nobody reads any more may be full)."""
+        while any(worker.is_alive() for worker in self._workers):
+            try:
+                self._queue.put(None, timeout=0.1)
+                return
+            except queue.Full:
+                continue
 
     def fail(self, reason: str) -> None:
         with self._lock:
@@ -179,17 +205,62 @@ class Dispatcher:
             task = self._queue.get()
             if task is None:
                 return
-            if self.halted:
-                task.output.discard()
+            if self._process(instance, task):
                 continue
-            try:
-                data = self._transform(instance, task)
-                self._finish(task.output.deliver(task.sequence, data))
-            except JobFailure as exc:
-                self.fail(exc.reason)
-            except Exception as exc:
-                log.exception("transform worker failed on %s", task.output.item.uri)
-                self.fail(f"InternalServerError: sagebox could not transform {task.output.item.uri}: {exc!r}")
+            # Its instance is gone: the batch goes to another one, and this worker ends,
+            # so that each remaining instance keeps its MaxConcurrentTransforms.
+            while (survivor := self._survivor()) is not None:
+                if self._process(survivor, task):
+                    break
+            return
+
+    def _process(self, instance: TransformInstance, task: _Task) -> bool:
+        """Transforms one batch and writes its answer; False when `instance` was lost."""
+        if self.halted:
+            task.output.discard()
+            return True
+        try:
+            data = self._transform(instance, task)
+            self._finish(task.output.deliver(task.sequence, data))
+        except _InstanceLost as exc:
+            self._lose(instance, exc.message)
+            return False
+        except JobFailure as exc:
+            self.fail(exc.reason)
+        except Exception as exc:
+            log.exception("transform worker failed on %s", task.output.item.uri)
+            self.fail(f"InternalServerError: sagebox could not transform {task.output.item.uri}: {exc!r}")
+        return True
+
+    def _lose(self, instance: TransformInstance, message: str) -> None:
+        with self._lock:
+            if instance.lost:
+                return
+            instance.lost = True
+            self._last_loss = message
+        survivors = [i.index for i in self._instances if not i.lost]
+        taken_over = (
+            f"its batches go to instance(s) {', '.join(map(str, survivors))}"
+            if survivors
+            else "no instance is left"
+        )
+        line = f"sagebox: transform {instance.where()} stopped answering ({message}); {taken_over}"
+        log.warning("%s", line)
+        instance.note(line)
+
+    def _survivor(self) -> TransformInstance | None:
+        """An instance not lost, in turn; None, with the job failed, when every one was."""
+        with self._lock:
+            alive = [i for i in self._instances if not i.lost]
+            if alive:
+                self._turn += 1
+                return alive[self._turn % len(alive)]
+        lost = "; ".join(i.where() for i in self._instances)
+        self.fail(
+            f"ClientError: every instance of the transform job was lost: {lost}. "
+            f"The last one: {self._last_loss}"
+        )
+        return None
 
     def _finish(self, output: OutputFile | None) -> None:
         """Uploads an output whose every batch has been written (None: not yet)."""
@@ -248,6 +319,8 @@ class Dispatcher:
         except InvocationFailed as exc:
             if self.halted:
                 raise JobFailure("stopped") from exc
+            if instance.gone(exc):
+                raise _InstanceLost(exc.message) from exc
             position, message = self._locate(instance, batch, uri, exc)
             raise JobFailure(self._reason(uri, position, message)) from exc
 

@@ -6,6 +6,12 @@ next with the Content-Type it answered with; the last container receives the job
 Accept. Connection failures and answers that say "busy" (429, 502, 503, 504) are
 retried up to InvocationsMaxRetries times; any other error status is the model's
 answer and is not retried.
+
+On a cluster executor (Ray) each model server runs on a node, reserving the job's
+instance type, its container's folder shipped there as its workspace, exactly as an
+endpoint instance's (runtime/model_server.py); the job's instances share a spread key per
+container, so that they go to different nodes while there are enough. On one machine the
+key changes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 import httpx
 
 from sagebox.runtime.executor import ExecutionToken, Executor
+from sagebox.runtime.logs import append_event
 from sagebox.runtime.model_server import ModelServerProcess, ModelServerStartError
 
 RETRIED_STATUSES = (429, 502, 503, 504)
@@ -27,12 +34,14 @@ _DETAIL_CHARS = 400
 
 
 class InvocationFailed(Exception):
-    """An invocation failed; `model_error` when the model answered with an error status."""
+    """An invocation failed; `model_error` when the model answered with an error status,
+    `unreachable` when the last attempt could not connect or lost its connection."""
 
-    def __init__(self, message: str, *, model_error: bool) -> None:
+    def __init__(self, message: str, *, model_error: bool, unreachable: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.model_error = model_error
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
@@ -51,8 +60,19 @@ class Answer:
 class TransformInstance:
     """One instance: a chain of model server processes, started together."""
 
-    def __init__(self, index: int, containers: list[ContainerSetup], log_dir: Path, executor: Executor) -> None:
+    def __init__(
+        self,
+        index: int,
+        containers: list[ContainerSetup],
+        log_dir: Path,
+        executor: Executor,
+        *,
+        spread: str | None = None,
+        instance_type: str | None = None,
+    ) -> None:
         self.index = index
+        self.lost = False
+        """Set by the dispatcher once the instance stopped answering for good."""
         self.servers = [
             ModelServerProcess(
                 setup.handler,
@@ -60,6 +80,8 @@ class TransformInstance:
                 base_dir=setup.base_dir,
                 log_file=log_dir / f"instance-{index}-container-{position + 1}.jsonl",
                 environment=setup.environment,
+                spread=f"{spread}/{position}" if spread is not None else None,
+                instance_type=instance_type,
             )
             for position, setup in enumerate(containers)
         ]
@@ -85,6 +107,26 @@ class TransformInstance:
 
     def alive(self) -> bool:
         return all(s.alive() for s in self.servers)
+
+    def where(self) -> str:
+        """The instance as a FailureReason names it: its number and, on a cluster, its host."""
+        places = {s.placement for s in self.servers if s.placement is not None}
+        hosts = sorted(f"{p.address} (Ray node {p.node})" for p in places)
+        return f"instance {self.index}" + (f" on {', '.join(hosts)}" if hosts else "")
+
+    def note(self, line: str) -> None:
+        """Adds a line of sagebox's own to the instance's log stream (its first container's)."""
+        append_event(self.servers[0].log_file, line)
+
+    def gone(self, failure: InvocationFailed) -> bool:
+        """Whether an invocation's failure means the instance is gone for good: a server's
+        process ended (on a cluster: its node was lost), or it could not be reached and
+        does not answer /ping either. A model that is slow or busy is not gone."""
+        if failure.model_error:
+            return False
+        if not self.alive():
+            return True
+        return failure.unreachable and not all(s.ping() for s in self.servers)
 
     def stop(self) -> None:
         for server in self.servers:
@@ -145,7 +187,7 @@ def _post(
         except httpx.HTTPError as exc:
             problem = f"{where} could not be reached: {exc!r}"
             if attempt > retries:
-                raise InvocationFailed(problem, model_error=False) from exc
+                raise InvocationFailed(problem, model_error=False, unreachable=True) from exc
         else:
             if response.status_code < 400:
                 return Answer(response.content, response.headers.get("content-type"))

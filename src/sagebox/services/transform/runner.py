@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -90,8 +91,22 @@ class TransformRun(JobRun):
         return setups
 
     def _start_instances(self, document: dict[str, Any], containers: list[ContainerSetup]) -> list[TransformInstance]:
-        count = document["TransformResources"]["InstanceCount"]
-        instances = [TransformInstance(n + 1, containers, self.folder / "logs", self._executor) for n in range(count)]
+        resources = document["TransformResources"]
+        count = resources["InstanceCount"]
+        # On a cluster the job's instances go to different nodes (one key per execution
+        # of the job: a rerun after a restart is a new set of instances).
+        spread = f"transform-{self.name}-{uuid.uuid4().hex[:8]}"
+        instances = [
+            TransformInstance(
+                n + 1,
+                containers,
+                self.folder / "logs",
+                self._executor,
+                spread=spread,
+                instance_type=resources.get("InstanceType"),
+            )
+            for n in range(count)
+        ]
         with ThreadPoolExecutor(max_workers=min(count, 8)) as pool:
             futures = [pool.submit(instance.start) for instance in instances]
             problems = []
