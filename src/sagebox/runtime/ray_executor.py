@@ -311,7 +311,6 @@ class RayExecution(Execution):
             )
             return self._outcome
 
-
     def _release(self) -> None:
         _dispose(self._hosts, self._group)
         self._on_end()
