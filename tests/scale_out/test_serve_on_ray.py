@@ -5,6 +5,7 @@ PostgreSQL cluster, a SeaweedFS S3 server), the same client code as on one machi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,13 +24,19 @@ from tests.services.training.multi_host_jobs import multi_host_job, tar_members
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
+# Each host reports its node, the files of its channels, and what the API server holds of
+# them in its own copy of the host's workspace (the test cluster's nodes share this
+# machine's disk, so the host can look): nothing, when the node staged them itself.
 REPORTING_SCRIPT = """
 import json, os
 node = {k: os.environ[k] for k in ("SAGEBOX_RAY_NODE_ID", "SAGEBOX_RAY_NODE_ADDRESS", "MASTER_ADDR")}
 print("placed " + json.dumps(node), flush=True)
 host = os.environ["SM_CURRENT_HOST"]
+api_copy = os.path.join(json.loads(os.environ["SM_HPS"])["api_job_folder"], "hosts", host, "input", "data")
+seen = {c: sorted(os.listdir(os.environ["SM_CHANNEL_" + c.upper()])) for c in ("train", "full")}
+on_api_server = {c: sorted(os.listdir(os.path.join(api_copy, c))) for c in ("train", "full")}
 with open(os.path.join(os.environ["SM_MODEL_DIR"], host + ".json"), "w") as f:
-    json.dump({"node": node, "train": sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"]))}, f)
+    json.dump({"node": node, "seen": seen, "on_api_server": on_api_server}, f)
 """
 
 
@@ -108,25 +115,61 @@ def test_a_builtin_xgboost_job_completes_with_its_model_in_the_s3_server(
 
 
 def test_a_two_host_job_lands_on_two_ray_nodes_meeting_at_the_first(
-    server: ServerProcess, bucket: str
+    server: ServerProcess, bucket: str, s3_endpoint: str
 ) -> None:
+    """...and each node stages its own share of the channels and the first uploads the
+    model: the API server's copy of the workspaces never holds the data."""
     s3, sagemaker, logs = client(server, "s3"), client(server, "sagemaker"), client(server, "logs")
     for key in ("multi/sharded/part-0.csv", "multi/sharded/part-1.csv", "multi/full/a.csv"):
         s3.put_object(Bucket=bucket, Key=key, Body=b"1,2\n")
     request = multi_host_job(s3, bucket, REPORTING_SCRIPT)
     name = request["TrainingJobName"]
+    api_job_folder = server.home / "jobs" / "training" / name
+    request["HyperParameters"]["api_job_folder"] = json.dumps(str(api_job_folder))
     sagemaker.create_training_job(**request)
     job = wait_for(sagemaker, name, timeout=180)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
 
-    model = tar_members(s3, bucket, f"output/{name}/output/model.tar.gz")
+    key = f"output/{name}/output/model.tar.gz"
+    seaweed = boto3.client("s3", endpoint_url=s3_endpoint, **_credentials())  # the S3 server itself
+    archive = seaweed.get_object(Bucket=bucket, Key=key)["Body"].read()
+    model = tar_members(s3, bucket, key)
     seen = {host: json.loads(model[f"{host}.json"]) for host in ("algo-1", "algo-2")}
     nodes = {host: s["node"] for host, s in seen.items()}
     assert nodes["algo-1"]["SAGEBOX_RAY_NODE_ID"] != nodes["algo-2"]["SAGEBOX_RAY_NODE_ID"]
     assert {n["MASTER_ADDR"] for n in nodes.values()} == {
         nodes["algo-1"]["SAGEBOX_RAY_NODE_ADDRESS"]
     }
-    assert (seen["algo-1"]["train"], seen["algo-2"]["train"]) == (["part-0.csv"], ["part-1.csv"])
+    # ShardedByS3Key: each node downloaded its own share; FullyReplicated: every object.
+    assert [seen[h]["seen"] for h in ("algo-1", "algo-2")] == [
+        {"train": ["part-0.csv"], "full": ["a.csv"]},
+        {"train": ["part-1.csv"], "full": ["a.csv"]},
+    ]
+    assert [seen[h]["on_api_server"] for h in ("algo-1", "algo-2")] == [
+        {"train": [], "full": []}
+    ] * 2
+
+    lines = {
+        host: [e["message"] for e in events] for host, events in _host_events(logs, name).items()
+    }
+    for host, node in nodes.items():
+        where = f"on Ray node {node['SAGEBOX_RAY_NODE_ID']} ({node['SAGEBOX_RAY_NODE_ADDRESS']})"
+        assert any(
+            line.startswith(f"sagebox: {host} staged 2 input object(s), 8 bytes,") and where in line
+            for line in lines[host]
+        ), lines[host]
+    # The archive in the S3 server is byte for byte the one the first host's node packed.
+    uploaded = [
+        line
+        for line in lines["algo-1"]
+        if line.startswith(f"sagebox: algo-1 uploaded s3://{bucket}/{key} ")
+    ]
+    digest = hashlib.sha256(archive).hexdigest()
+    assert uploaded == [
+        f"sagebox: algo-1 uploaded s3://{bucket}/{key} ({len(archive)} bytes, sha256 {digest}) "
+        f"from Ray node {nodes['algo-1']['SAGEBOX_RAY_NODE_ID']} ({nodes['algo-1']['SAGEBOX_RAY_NODE_ADDRESS']})"
+    ]
+    assert not any("uploaded" in line for line in lines["algo-2"])
 
     streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")[
         "logStreams"
@@ -139,6 +182,16 @@ def test_a_two_host_job_lands_on_two_ray_nodes_meeting_at_the_first(
         placed = [e["message"] for e in events["events"] if e["message"].startswith("placed ")]
         host = stream["logStreamName"].split("/", 1)[1].rpartition("-")[0]
         assert [json.loads(p.removeprefix("placed ")) for p in placed] == [nodes[host]]
+
+
+def _host_events(logs: Any, name: str) -> dict[str, list[dict[str, Any]]]:
+    streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")
+    return {
+        stream["logStreamName"].split("/", 1)[1].rpartition("-")[0]: logs.get_log_events(
+            logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], startFromHead=True
+        )["events"]
+        for stream in streams["logStreams"]
+    }
 
 
 def test_the_job_folder_on_the_api_server_is_not_where_the_hosts_ran(

@@ -141,7 +141,9 @@ def lose_a_worker_node_under(
     )
     where = {}
     for host, printed in lines.items():
-        found = re.match(r"on (\S+) pid (\d+) from 0$", printed[0])
+        # The script's first line (the node's own staging lines come before it).
+        first = next(line for line in printed if not line.startswith("sagebox: "))
+        found = re.match(r"on (\S+) pid (\d+) from 0$", first)
         assert found is not None, printed
         where[host] = (found[1], int(found[2]))
     victim = next(h for h, (node, _) in where.items() if ray_cluster.worker_node(node) is not None)

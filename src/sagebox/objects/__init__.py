@@ -45,7 +45,7 @@ from sagebox.objects.errors import (
     error_for_code,
 )
 from sagebox.objects.local import LocalObjectStore
-from sagebox.objects.s3 import S3ObjectStore, create_s3_client
+from sagebox.objects.s3 import S3Connection, S3ObjectStore, create_s3_client
 from sagebox.objects.uris import parse_s3_uri, s3_uri, validate_bucket_name
 
 
@@ -102,6 +102,7 @@ __all__ = [
     "ObjectStore",
     "ObjectStoreError",
     "PreconditionFailed",
+    "S3Connection",
     "S3ObjectStore",
     "UnknownObjectStoreError",
     "UnsafeArchiveError",

@@ -10,11 +10,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sagebox.objects.checksums import checksum_type
 from sagebox.objects.errors import InvalidArgument, InvalidRange
 from sagebox.objects.uris import parse_s3_uri
+
+if TYPE_CHECKING:
+    from sagebox.objects.s3 import S3Connection
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -158,6 +161,11 @@ class ObjectStore(abc.ABC):
     """Buckets of objects with S3's semantics; one implementation per backend."""
 
     list_page_size: int = MAX_KEYS  # keys per listing request made by iter_objects
+
+    def connection(self) -> S3Connection | None:
+        """How a process on another machine opens this same store (an S3 server's address
+        and credentials); None for a store only this machine holds (a local folder)."""
+        return None
 
     # buckets
 

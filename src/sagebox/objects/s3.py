@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from functools import partial
@@ -68,12 +69,42 @@ _HEADER_PARAMS = {
 }
 
 
-def create_s3_client(endpoint_url: str | None = None) -> Any:
-    """A boto3 S3 client with path-style addressing (what S3-compatible servers expect)."""
+def create_s3_client(endpoint_url: str | None = None, **credentials: Any) -> Any:
+    """A boto3 S3 client with path-style addressing (what S3-compatible servers expect);
+    `credentials` (region_name, aws_access_key_id, ...) override boto3's own resolution."""
     config = Config(
         s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}
     )
-    return boto3.client("s3", endpoint_url=endpoint_url, config=config)
+    return boto3.client("s3", endpoint_url=endpoint_url, config=config, **credentials)
+
+
+@dataclass(frozen=True)
+class S3Connection:
+    """How another machine (a Ray node) reaches the same S3 server as this store: the
+    endpoint, the bucket prefix, and the credentials this process resolved. The secrets
+    are left out of repr so that they never reach a log."""
+
+    endpoint_url: str | None
+    bucket_prefix: str
+    region: str | None
+    transfer_retry_seconds: float
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    session_token: str | None = field(default=None, repr=False)
+
+    def open(self) -> S3ObjectStore:
+        credentials = {
+            "region_name": self.region,
+            "aws_access_key_id": self.access_key,
+            "aws_secret_access_key": self.secret_key,
+            "aws_session_token": self.session_token,
+        }
+        client = create_s3_client(
+            self.endpoint_url, **{k: v for k, v in credentials.items() if v is not None}
+        )
+        store = S3ObjectStore(client, bucket_prefix=self.bucket_prefix)
+        store.transfer_retry_seconds = self.transfer_retry_seconds
+        return store
 
 
 class S3ObjectStore(ObjectStore):
@@ -86,6 +117,24 @@ class S3ObjectStore(ObjectStore):
 
     def _name(self, bucket: str) -> str:
         return f"{self.bucket_prefix}{bucket}"
+
+    def connection(self) -> S3Connection:
+        """This store's S3 server and credentials, for a node to open the same store. The
+        credentials are frozen now: temporary ones (an instance role's) last as long as
+        they were issued for."""
+        frozen = None
+        credentials = self.client._request_signer._credentials  # what this client signs with
+        if credentials is not None:
+            frozen = credentials.get_frozen_credentials()
+        return S3Connection(
+            endpoint_url=self.client.meta.endpoint_url,
+            bucket_prefix=self.bucket_prefix,
+            region=self.client.meta.region_name,
+            transfer_retry_seconds=self.transfer_retry_seconds,
+            access_key=frozen.access_key if frozen else None,
+            secret_key=frozen.secret_key if frozen else None,
+            session_token=frozen.token if frozen else None,
+        )
 
     def _call(
         self, action: Callable[[], T], *, bucket: str = "", key: str = "", upload: str = ""

@@ -26,7 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sagebox.runtime.node_data import NodeData
 
 # Called with each line a host prints (escaped as CloudWatch shows it) and its time.
 LineListener = Callable[[str, float], None]
@@ -78,6 +81,11 @@ class HostCommand:
     spread: str | None = None
     """Server hosts of separate executions with the same key (a variant's instances) are
     placed on different nodes where the cluster has enough."""
+    node_data: NodeData | None = None
+    """For an executor that `moves_data_on_nodes`: the inputs the host's node stages from
+    the object store itself, its checkpoint sync and the outputs it uploads
+    (runtime/node_data.py). Those files are not in `workspace` on this machine and do not
+    come back to it."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +162,17 @@ class Execution(ABC):
         """True while every host is still running."""
         return all(code is None for code in self.exit_codes().values())
 
+    def upload(self) -> list[dict[str, Any]] | None:
+        """After every host ended with 0: uploads the outputs its commands' `node_data` name
+        from the hosts' nodes (each object's uri, size, etag and sha256); an
+        ObjectStoreError when the store refused. None when this execution has no such
+        upload pending (its outputs came back to the workspaces: the caller uploads them)."""
+        return None
+
+    def release(self) -> None:
+        """Lets go of hosts kept for `upload` when it is not called (idempotent)."""
+        return None
+
 
 def first_ending(
     exit_codes: Callable[[], dict[str, int | None]],
@@ -185,6 +204,9 @@ class Executor(ABC):
     """Starts host commands; one implementation per compute backend."""
 
     name = ""
+    moves_data_on_nodes = False
+    """Whether HostCommand.node_data is honoured: the hosts' nodes move their data to and
+    from an S3 object store themselves."""
 
     def connect(self) -> None:
         """Reaches the compute backend now, so that a wrong address fails the server's start

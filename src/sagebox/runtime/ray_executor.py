@@ -59,6 +59,7 @@ from ray.util.scheduling_strategies import (
     PlacementGroupSchedulingStrategy,
 )
 
+from sagebox.objects import error_for_code
 from sagebox.runtime.executor import (
     SYNC_SECONDS,
     Execution,
@@ -166,6 +167,7 @@ class RayExecution(Execution):
         self._ending = threading.Event()
         self._end_lock = threading.Lock()
         self._outcome: ExecutionOutcome | None = None
+        self._uploading = False  # ended well, hosts kept until upload() or release()
         self._started_at = time.time()
         self._pump = threading.Thread(
             target=self._pump_lines, name=f"ray-{marker[:8]}", daemon=True
@@ -291,7 +293,8 @@ class RayExecution(Execution):
                 host.code = code if host.code is None or code is not None else host.code
             alive = [h for h in self._hosts if not h.lost]
             self._read(alive)  # the lines printed while ending
-            for host in alive:
+            self._uploading = cause is ExitCause.EXITED and _uploads_on_nodes(self._hosts)
+            for host in alive if not self._uploading else ():  # outputs stay on the nodes
                 # A server's workspace is its model, an input only: nothing comes back.
                 if host.command.workspace is not None and host.command.port_variable is None:
                     try:
@@ -301,15 +304,53 @@ class RayExecution(Execution):
                         continue
                     if archive:
                         unpack_folder(archive, host.command.workspace)
-            _dispose(self._hosts, self._group)
-            self._on_end()
-            for host in self._hosts:
-                host.log.close()
+            if not self._uploading:
+                self._release()
             lost = tuple(h.command.host for h in self._hosts if h.lost)
             self._outcome = ExecutionOutcome(
                 cause, self.exit_codes(), failed, self._started_at, time.time(), lost
             )
             return self._outcome
+
+    def _release(self) -> None:
+        _dispose(self._hosts, self._group)
+        self._on_end()
+        for host in self._hosts:
+            host.log.close()
+
+    def release(self) -> None:
+        with self._end_lock:
+            if self._uploading:
+                self._uploading = False
+                self._release()
+
+    def upload(self) -> list[dict[str, Any]] | None:
+        """The first host uploads NodeData.uploads from its node, every other host's folders
+        sent to it node to node through Ray's object store (never through this process)."""
+        with self._end_lock:
+            if not self._uploading:
+                return None
+            self._uploading = False
+            try:
+                leader, others = self._hosts[0], self._hosts[1:]
+                parts = [h.actor.pack_outputs.remote() for h in others]
+                result = ray.get(leader.actor.upload.remote(*parts))
+                self._read([leader])  # its upload lines
+            except ray.exceptions.RayError as exc:
+                raise error_for_code("InternalError", f"the upload from the Ray nodes failed: {exc}") from exc
+            finally:
+                self._release()
+        if "error" in result:
+            code, message = result["error"]
+            raise error_for_code(code, message)
+        return result["uploaded"]
+
+
+def _uploads_on_nodes(hosts: Sequence[_Host]) -> bool:
+    """Whether every host ended 0 and the hosts' nodes upload the outputs themselves."""
+    return all(h.code == 0 and not h.lost for h in hosts) and any(
+        h.command.node_data is not None and h.command.node_data.uploads for h in hosts
+    )
 
 
 def _no_room(count: int, seconds: float) -> OSError:
@@ -336,6 +377,7 @@ def _dispose(hosts: Sequence[_Host], group: PlacementGroup | None) -> None:
 
 class RayExecutor(Executor):
     name = "ray"
+    moves_data_on_nodes = True
 
     def __init__(
         self,
@@ -494,10 +536,14 @@ class RayExecutor(Executor):
                         workspace,
                         archive,
                         command.port_variable,
+                        command.node_data,
                     )
                 )
             for host, ref in zip(hosts, refs, strict=True):
-                host.port = ray.get(ref, timeout=CALL_TIMEOUT_S)
+                # A node staging the inputs takes as long as they take (each transfer bounded by
+                # the store's retries).
+                staging = host.command.node_data is not None
+                host.port = ray.get(ref, timeout=None if staging else CALL_TIMEOUT_S)
                 if host.port is not None:
                     host.log.write(
                         f"sagebox: {host.command.host} listens on {host.node['address']}:{host.port} "

@@ -9,6 +9,13 @@ them. At the end it packs what the host wrote
 or changed, for the executor to lay back into the API server's workspace. Nothing here
 assumes the node shares a file system with the API server. A server host (a model
 server) gets a free port of the node and the node's address to listen on.
+
+A host given `NodeData` (the object store is an S3 server) moves its data itself
+(runtime/node_data.py): it stages its inputs and restores its checkpoints before the
+command starts, syncs the checkpoints while it runs and once more when it ends, and, when
+the executor asks after a successful end, uploads the model and output archives, the
+other hosts' folders (`pack_outputs`, passed node to node by Ray) merged into the first
+host's. Those folders and the inputs never travel to the API server.
 """
 
 from __future__ import annotations
@@ -22,11 +29,15 @@ import signal
 import tarfile
 import tempfile
 import threading
+import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
+from sagebox.objects import ObjectStoreError
 from sagebox.runtime.executor import BIND_ADDRESS_VARIABLE
 from sagebox.runtime.logs import LogWriter
+from sagebox.runtime.node_data import NodeData, NodeTransfers
 from sagebox.runtime.opt_ml import shell_scripts
 from sagebox.runtime.ports import rendezvous_port
 from sagebox.runtime.process import JobProcess
@@ -118,6 +129,8 @@ class HostProcess:
         self._root: Path | None = None
         self._unpacked: dict[str, _Stamp] = {}
         self._synced: dict[str, _Stamp] = {}
+        self._transfers: NodeTransfers | None = None
+        self._node_data: NodeData | None = None
 
     def node(self) -> dict[str, str]:
         import ray
@@ -136,8 +149,10 @@ class HostProcess:
         workspace: str | None,
         archive: bytes | None,
         port_variable: str | None = None,
+        node_data: NodeData | None = None,
     ) -> int | None:
-        """Unpacks the workspace and starts the command; OSError when it cannot start.
+        """Unpacks the workspace, stages what `node_data` names, and starts the command;
+        OSError when it cannot start (NodeDataError, ClientError: ..., when staging failed).
         A server host (`port_variable`) is given a free port of this node, which it
         returns; None for any other host."""
         argv, env = list(argv), dict(env)
@@ -146,7 +161,15 @@ class HostProcess:
             unpack_folder(archive or b"", self._root)
             new = str(self._root)
             _relocate_scripts(self._root, workspace, new)
-            self._unpacked = _stamps(self._root)
+            if node_data is not None:
+                here = self.node()
+                self._node_data = node_data
+                self._transfers = NodeTransfers(
+                    node_data, self._root, self._host, f"{here['node_id']} ({here['address']})",
+                    lambda line: self._keep(line, time.time()),
+                )  # fmt: skip
+                self._transfers.stage()
+            self._unpacked = _stamps(self._root)  # inputs and checkpoints staged: not outputs
             self._synced = dict(self._unpacked)
             argv = [relocate(arg, workspace, new) for arg in argv]
             cwd = relocate(cwd, workspace, new)
@@ -191,8 +214,40 @@ class HostProcess:
         return lines, code
 
     def terminate(self) -> int | None:
-        """SIGTERM, SIGKILL after the grace period; the exit code once every line is kept."""
-        return self._process.terminate() if self._process else None
+        """SIGTERM, SIGKILL after the grace period; the exit code once every line is kept
+        (and the checkpoints synced one last time, when the node syncs them)."""
+        code = self._process.terminate() if self._process else None
+        if self._transfers is not None:
+            self._transfers.end()
+        return code
+
+    def pack_outputs(self) -> bytes:
+        """The folders this host's node would upload (NodeData.uploads), as a tar archive:
+        what another host's upload merges with its own."""
+        if self._root is None or self._node_data is None:
+            return b""
+        names = {
+            str(Path(upload.folder) / name)
+            for upload in self._node_data.uploads
+            for name in _stamps(self._root / upload.folder)
+        }
+        return pack_folder(self._root, names)
+
+    def upload(self, *others: bytes) -> dict[str, object]:
+        """Uploads NodeData.uploads, the other hosts' folders (`pack_outputs`, in host order)
+        merged into this host's: {"uploaded": [Uploaded as dicts]}, or {"error": [code,
+        message]} when the object store refused (after its retries)."""
+        if self._transfers is None:
+            return {"uploaded": []}
+        folders = []
+        for index, archive in enumerate(others):
+            folder = self._scratch / "others" / str(index)
+            unpack_folder(archive, folder)
+            folders.append(folder)
+        try:
+            return {"uploaded": [asdict(done) for done in self._transfers.upload(folders)]}
+        except ObjectStoreError as exc:
+            return {"error": [exc.code, exc.message]}
 
     def kill(self) -> None:
         """SIGKILL to the whole process group at once (what a restarted server asks)."""
@@ -211,6 +266,9 @@ class HostProcess:
         if folders is None:
             now = _stamps(self._root)
             changed = {name for name, stamp in now.items() if self._unpacked.get(name) != stamp}
+            if self._node_data is not None and self._node_data.checkpoint_folder is not None:
+                synced = Path(self._node_data.checkpoint_folder)  # in the object store already
+                changed = {name for name in changed if synced not in Path(name).parents}
             return pack_folder(self._root, changed)
         changed: dict[str, _Stamp] = {}
         for folder in folders:

@@ -24,16 +24,18 @@ from dataclasses import replace
 from typing import Any
 
 from sagebox.objects import ObjectStoreError
-from sagebox.runtime.executor import ExecutionOutcome, ExitCause, HostCommand
+from sagebox.runtime.executor import Execution, ExecutionOutcome, ExitCause, HostCommand
 from sagebox.runtime.logs import append_event, read_events
 from sagebox.runtime.metrics import MetricExtractor, MetricObservation
+from sagebox.runtime.node_data import NodeData
 from sagebox.runtime.training_workspace import TrainingWorkspace, host_workspaces
 from sagebox.runtime.venv_cache import VirtualEnvCache
 from sagebox.services.job_api_access import with_api_access
 from sagebox.services.job_states import internal
-from sagebox.services.jobs import Ending, JobContext, JobRun
+from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
 from sagebox.services.training.checkpoints import CheckpointSync
 from sagebox.services.training.commands import host_commands
+from sagebox.services.training.data_plane import artifact_uploads, node_data, nodes_move_data
 from sagebox.services.training.lifecycle import (
     SPOT,
     STATES,
@@ -86,6 +88,10 @@ class TrainingRun(JobRun):
             else None
         )
         self._spot = bool(document.get("EnableManagedSpotTraining"))
+        # On Ray with an S3 server the nodes move the data (services/training/data_plane.py).
+        self._on_nodes = nodes_move_data(context.objects, context.executor)
+        self._node_data: list[NodeData] = []
+        self._execution: Execution | None = None  # the last attempt's, which may upload
         self._deadline_is_wait = False  # whether the running attempt ends at MaxWaitTimeInSeconds
 
     # -- the whole run -------------------------------------------------------------------
@@ -95,7 +101,7 @@ class TrainingRun(JobRun):
         while True:
             if self.stopping:
                 return self._stopped("Stopped")
-            if self._checkpoints is not None:
+            if self._checkpoints is not None and not self._on_nodes:
                 self._checkpoints.restore()
             try:
                 commands = self._commands()
@@ -137,6 +143,8 @@ class TrainingRun(JobRun):
         api, own = self._context_api.environment(), self._document.get("Environment")
         synced = (self.workspace.checkpoint_folder,) if self._checkpoints is not None else ()
         commands = [replace(c, env=with_api_access(c.env, api, own), synced=synced) for c in commands]
+        if self._on_nodes:  # each node stages, syncs and uploads for its host itself
+            commands = [replace(c, synced=(), node_data=d) for c, d in zip(commands, self._node_data, strict=True)]
         self._argv = {command.host: list(command.argv) for command in commands}
         return commands
 
@@ -199,6 +207,8 @@ class TrainingRun(JobRun):
         return f"InternalServerError: Host {host}: the instance was lost while the job ran ({detail}). {remedy}".strip()[:1024]
 
     def clean_up(self) -> None:
+        if self._execution is not None:
+            self._execution.release()
         for workspace in self.workspaces:
             workspace.clear_input_data()
 
@@ -216,7 +226,9 @@ class TrainingRun(JobRun):
 
         record = self.record_change(downloading)
         self._document = record.document
-        for channel in self._document.get("InputDataConfig", []):
+        if self._on_nodes:  # what each host's node downloads; nothing is read here
+            self._node_data = node_data(self._objects, self._document, self.name, self.workspaces)
+        for channel in self._document.get("InputDataConfig", []) if not self._on_nodes else ():
             if self.stopping:
                 return
             folders = [workspace.channel_dir(channel["ChannelName"]) for workspace in self.workspaces]
@@ -232,9 +244,15 @@ class TrainingRun(JobRun):
     def _train(self, commands: list[HostCommand]) -> ExecutionOutcome | None:
         definitions = self._document["AlgorithmSpecification"].get("MetricDefinitions") or []
         extractor = MetricExtractor(definitions, self._observe)
-        execution = self.launch(commands, on_line=extractor.feed)
+        try:
+            execution = self.launch(commands, on_line=extractor.feed)
+        except OSError as exc:
+            if str(exc).startswith("ClientError: "):  # a node could not stage (NodeDataError)
+                raise JobFailure(str(exc)) from exc
+            raise
         if execution is None:
             return None
+        self._execution = execution
 
         def training(record: ResourceRecord) -> None:
             self.remember(record, execution)
@@ -243,13 +261,14 @@ class TrainingRun(JobRun):
             STATES.enter(record, "Training", execution.started_at)
 
         self._document = self.record_change(training).document
-        if self._checkpoints is not None:
-            self._checkpoints.start()
+        checkpoints = self._checkpoints if not self._on_nodes else None
+        if checkpoints is not None:
+            checkpoints.start()
         try:
             outcome = self.finish_execution(execution, self._deadline(execution.started_at))
         finally:
-            if self._checkpoints is not None:
-                self._checkpoints.stop()  # and what the hosts left at their end
+            if checkpoints is not None:
+                checkpoints.stop()  # and what the hosts left at their end
         self._flush_metrics(force=True)
         return outcome
 
@@ -318,17 +337,15 @@ class TrainingRun(JobRun):
         return self.stopped_ending(secondary if secondary != "Stopped" else None, members)
 
     def _upload_artifacts(self) -> str:
-        output = self._document["OutputDataConfig"]
-        base = f"{output['S3OutputPath'].rstrip('/')}/{self.name}/output"
-        models = [w.model_dir for w in self.workspaces]
-        data = [w.output_data_dir for w in self.workspaces]
-        if output.get("CompressionType") == "NONE":
-            upload_merged_trees(self._objects, models, f"{base}/model", compress=False)
-            upload_merged_trees(self._objects, data, f"{base}/data", compress=False)
-            return f"{base}/model/"
-        upload_merged_trees(self._objects, models, f"{base}/model.tar.gz", compress=True)
-        upload_merged_trees(self._objects, data, f"{base}/output.tar.gz", compress=True)
-        return f"{base}/model.tar.gz"
+        """Uploads model/ and output/data/ (every host's, merged): from the hosts' nodes when
+        they hold them (the attempt ended well on Ray with an S3 server), else from here."""
+        model, uploads = artifact_uploads(self._document, self.name)
+        if self._execution is not None and self._execution.upload() is not None:
+            return model
+        for upload in uploads:
+            folders = [w.root / upload.folder for w in self.workspaces]
+            upload_merged_trees(self._objects, folders, upload.uri, compress=upload.compress)
+        return model
 
     def _failure_reason(self, outcome: ExecutionOutcome) -> str:
         """The FailureReason of a host that exited non-zero; on several hosts, the failed one's, named."""

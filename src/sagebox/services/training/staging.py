@@ -1,17 +1,24 @@
-"""Moving a training job's data: channels in from the object store, artifacts out."""
+"""Moving a training job's data: which objects each host's channels hold, staged from the
+object store; the artifacts' uploads are objects/transfers.py's (re-exported here)."""
 
 from __future__ import annotations
 
 import json
+import posixpath
 import shutil
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sagebox.objects import ObjectStore, ObjectStoreError
-from sagebox.objects.archives import pack_folder
 from sagebox.objects.prefixes import prefix_entries
+from sagebox.objects.transfers import (
+    OutsideFolderError,
+    download_entries,
+    merge_folders,
+    upload_merged_trees,
+    upload_tree,
+    upload_tree_as_tarball,
+)
 from sagebox.services.jobs import JobFailure
 
 
@@ -27,30 +34,53 @@ def stage_channel(objects: ObjectStore, channel: dict[str, Any], destination: Pa
 def stage_channel_on_hosts(objects: ObjectStore, channel: dict[str, Any], destinations: list[Path]) -> list[int]:
     """Copies a channel to every host's folder (`destinations`, algo-1 first); the count each got.
 
+    FullyReplicated gives every host every object; a FullyReplicated channel is downloaded
+    once and copied to the other hosts' folders. ShardedByS3Key: see `channel_shares`.
+    """
+    shares = channel_shares(objects, channel, len(destinations))
+    sharded = channel["DataSource"]["S3DataSource"].get("S3DataDistributionType") == "ShardedByS3Key"
+    try:
+        for index, (share, destination) in enumerate(zip(shares, destinations, strict=True)):
+            destination.mkdir(parents=True, exist_ok=True)
+            if sharded or index == 0:
+                _download(objects, channel["ChannelName"], share, destination)
+            else:  # every host gets its own copy, downloaded once
+                shutil.copytree(destinations[0], destination, dirs_exist_ok=True)
+    except ObjectStoreError as exc:
+        raise _download_failed(channel, exc) from exc
+    return [len(share) for share in shares]
+
+
+def channel_shares(objects: ObjectStore, channel: dict[str, Any], hosts: int) -> list[list[tuple[str, str]]]:
+    """(object URI, path below the channel folder) of the objects each of `hosts` hosts gets
+    (algo-1 first), from listing the channel's prefix or reading its manifest: no object
+    of the channel's data is read. A channel naming no object is a ChannelDataError.
+
     FullyReplicated gives every host every object. ShardedByS3Key gives host i (0-based)
     of N the objects at positions i, i+N, i+2N, ... of the channel's keys in sorted order,
     about 1/N each as SageMaker documents; a host left without objects gets an empty folder.
     """
-    name = channel["ChannelName"]
     source = channel["DataSource"]["S3DataSource"]
-    uri = source["S3Uri"]
     try:
         pairs = _channel_entries(objects, channel)
-        sharded = source.get("S3DataDistributionType") == "ShardedByS3Key"
-        counts = []
-        for index, destination in enumerate(destinations):
-            share = shard(pairs, index, len(destinations)) if sharded else pairs
-            destination.mkdir(parents=True, exist_ok=True)
-            if sharded or index == 0:
-                _download(objects, name, share, destination)
-            else:  # every host gets its own copy, downloaded once
-                shutil.copytree(destinations[0], destination, dirs_exist_ok=True)
-            counts.append(len(share))
     except ObjectStoreError as exc:
-        raise ChannelDataError(
-            f"ClientError: Data download failed for channel '{name}' from {uri}: {exc.code}: {exc.message}"
-        ) from exc
-    return counts
+        raise _download_failed(channel, exc) from exc
+    for uri, relative in pairs:
+        if not posixpath.normpath(posixpath.join("/channel", relative)).startswith("/channel/"):
+            raise ChannelDataError(
+                f"ClientError: Channel '{channel['ChannelName']}': object {uri} maps outside the channel folder."
+            )
+    if source.get("S3DataDistributionType") == "ShardedByS3Key":
+        return [shard(pairs, index, hosts) for index in range(hosts)]
+    return [pairs] * hosts
+
+
+def _download_failed(channel: dict[str, Any], exc: ObjectStoreError) -> ChannelDataError:
+    uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+    return ChannelDataError(
+        f"ClientError: Data download failed for channel '{channel['ChannelName']}' from {uri}: "
+        f"{exc.code}: {exc.message}"
+    )
 
 
 def shard(pairs: list[tuple[str, str]], index: int, count: int) -> list[tuple[str, str]]:
@@ -73,13 +103,12 @@ def _channel_entries(objects: ObjectStore, channel: dict[str, Any]) -> list[tupl
 
 
 def _download(objects: ObjectStore, name: str, pairs: list[tuple[str, str]], destination: Path) -> None:
-    for source_uri, relative in pairs:
-        target = destination / relative
-        if destination.resolve() not in target.resolve().parents:
-            raise ChannelDataError(
-                f"ClientError: Channel '{name}': object {source_uri} maps outside the channel folder."
-            )
-        objects.download_file(source_uri, target)
+    try:
+        download_entries(objects, pairs, destination)
+    except OutsideFolderError as exc:
+        raise ChannelDataError(
+            f"ClientError: Channel '{name}': object {exc.uri} maps outside the channel folder."
+        ) from exc
 
 
 def _prefix_entries(objects: ObjectStore, uri: str) -> list[tuple[str, str]]:
@@ -105,47 +134,14 @@ def _manifest_entries(objects: ObjectStore, uri: str, name: str) -> list[tuple[s
     return [(prefix + relative, relative) for relative in manifest[1:] if isinstance(relative, str)]
 
 
-def upload_tree_as_tarball(objects: ObjectStore, folder: Path, uri: str) -> None:
-    """Packs `folder`'s contents as a gzip tar (paths relative to it) and uploads it to `uri`."""
-    with tempfile.TemporaryDirectory(prefix="sagebox-artifact-") as scratch:
-        archive = pack_folder(folder, Path(scratch) / "artifact.tar.gz")
-        objects.upload_file(archive, uri, content_type="application/x-tar")
-
-
-def upload_tree(objects: ObjectStore, folder: Path, uri_prefix: str) -> None:
-    """Uploads every file of `folder` below `uri_prefix` (OutputDataConfig CompressionType NONE)."""
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            objects.upload_file(path, f"{uri_prefix.rstrip('/')}/{path.relative_to(folder)}")
-
-
-def merge_folders(folders: Sequence[Path], destination: Path) -> Path:
-    """Copies every folder's files into `destination`; on a name clash the earlier folder's file stays."""
-    destination.mkdir(parents=True, exist_ok=True)
-    for folder in folders:
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            target = destination / path.relative_to(folder)
-            if path.is_dir() or target.exists():
-                continue
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-            except (FileExistsError, NotADirectoryError):
-                continue  # an earlier folder has a file where this one has a folder
-            shutil.copy2(path, target)
-    return destination
-
-
-def upload_merged_trees(objects: ObjectStore, folders: Sequence[Path], uri: str, *, compress: bool) -> None:
-    """Uploads several hosts' folders as one tree: a gzip tar at `uri`, or files below it."""
-    if len(folders) == 1:
-        if compress:
-            upload_tree_as_tarball(objects, folders[0], uri)
-        else:
-            upload_tree(objects, folders[0], uri)
-        return
-    with tempfile.TemporaryDirectory(prefix="sagebox-merged-") as scratch:
-        merged = merge_folders(folders, Path(scratch) / "merged")
-        if compress:
-            upload_tree_as_tarball(objects, merged, uri)
-        else:
-            upload_tree(objects, merged, uri)
+__all__ = [
+    "ChannelDataError",
+    "channel_shares",
+    "merge_folders",
+    "shard",
+    "stage_channel",
+    "stage_channel_on_hosts",
+    "upload_merged_trees",
+    "upload_tree",
+    "upload_tree_as_tarball",
+]
