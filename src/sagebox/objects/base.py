@@ -10,14 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
 from sagebox.objects.checksums import checksum_type
 from sagebox.objects.errors import InvalidArgument, InvalidRange
 from sagebox.objects.uris import parse_s3_uri
-
-if TYPE_CHECKING:
-    from sagebox.objects.s3 import S3Connection
 
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
 MIN_PART_SIZE = 5 * 1024 * 1024
@@ -157,12 +154,18 @@ def require_key(key: str) -> None:
         raise InvalidArgument("An object key must not be empty.")
 
 
+class StoreConnection(Protocol):
+    """What another machine needs to open the same store (`S3Connection` for an S3 server)."""
+
+    def open(self) -> ObjectStore: ...
+
+
 class ObjectStore(abc.ABC):
     """Buckets of objects with S3's semantics; one implementation per backend."""
 
     list_page_size: int = MAX_KEYS  # keys per listing request made by iter_objects
 
-    def connection(self) -> S3Connection | None:
+    def connection(self) -> StoreConnection | None:
         """How a process on another machine opens this same store (an S3 server's address
         and credentials); None for a store only this machine holds (a local folder)."""
         return None

@@ -23,7 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sagebox.objects import ObjectStoreError, S3Connection
+from sagebox.objects import ObjectStoreError
+from sagebox.objects.base import StoreConnection
 from sagebox.objects.folder_sync import FolderSync
 from sagebox.objects.transfers import Uploaded, download_entries, upload_merged_trees
 
@@ -42,7 +43,7 @@ class OutputUpload:
 class NodeData:
     """What one host's node moves between the object store and the host's workspace."""
 
-    store: S3Connection
+    store: StoreConnection
     downloads: tuple[tuple[str, str], ...] = ()
     """(object URI, path below the workspace) of every input object of this host."""
     checkpoint_uri: str | None = None
