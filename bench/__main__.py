@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import sys
 
 from bench import (
@@ -32,6 +34,7 @@ from bench import (
     training_overhead,
     transform,
     tuning,
+    tuning_scaling,
 )
 
 BENCHMARKS = {
@@ -62,10 +65,15 @@ BENCHMARKS = {
     "automl_serving": automl_serving.run,
     "forecasting": forecasting.run,
     "automl_quality": automl_quality.run,
+    "tuning_scaling": tuning_scaling.run,
 }
 
 
-def main(names: list[str]) -> None:
+def main(arguments: list[str]) -> None:
+    """`python -m bench [NAME ...] [--quick]`: --quick runs the benchmarks that have a short
+    smoke form that way and prints their results without recording them."""
+    quick = "--quick" in arguments
+    names = [a for a in arguments if a != "--quick"]
     chosen = names or list(BENCHMARKS)
     unknown = [n for n in chosen if n not in BENCHMARKS]
     if unknown:
@@ -73,7 +81,14 @@ def main(names: list[str]) -> None:
     results = []
     for name in chosen:
         print(f"running {name} ...", flush=True)
-        results.append(BENCHMARKS[name]())
+        function = BENCHMARKS[name]
+        if quick and "quick" in inspect.signature(function).parameters:
+            results.append(function(quick=True))
+        else:
+            results.append(function())
+    if quick:
+        print(json.dumps(results, indent=2))
+        return
     harness.save(results)
     print(harness.TABLE.read_text())
 
