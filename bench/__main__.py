@@ -31,6 +31,7 @@ from bench import (
     scale_out,
     sdk_flow,
     search,
+    store_throughput,
     training_overhead,
     transform,
     tuning,
@@ -66,6 +67,7 @@ BENCHMARKS = {
     "forecasting": forecasting.run,
     "automl_quality": automl_quality.run,
     "tuning_scaling": tuning_scaling.run,
+    "store_throughput": store_throughput.run,
 }
 
 

@@ -25,7 +25,7 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 
 REPORTING_SCRIPT = """
 import json, os
-node = {k: os.environ[k] for k in ("SAGEBOX_RAY_NODE_ID", "SAGEBOX_RAY_NODE_ADDRESS", "MASTER_ADDR")}
+node = {k: os.environ[k] for k in ("SAGEBOX_RAY_NODE_ID", "SAGEBOX_RAY_NODE_ADDRESS", "MASTER_ADDR", "SM_NUM_CPUS")}
 print("placed " + json.dumps(node), flush=True)
 host = os.environ["SM_CURRENT_HOST"]
 with open(os.path.join(os.environ["SM_MODEL_DIR"], host + ".json"), "w") as f:
@@ -127,6 +127,9 @@ def test_a_two_host_job_lands_on_two_ray_nodes_meeting_at_the_first(
         nodes["algo-1"]["SAGEBOX_RAY_NODE_ADDRESS"]
     }
     assert (seen["algo-1"]["train"], seen["algo-2"]["train"]) == (["part-0.csv"], ["part-1.csv"])
+    # Each host's CPUs are its reservation (ml.m5.large's 2 vCPUs x 0.125 -> at least one),
+    # not the API server's machine's.
+    assert {n["SM_NUM_CPUS"] for n in nodes.values()} == {"1"}
 
     streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")[
         "logStreams"
