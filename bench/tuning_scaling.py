@@ -229,9 +229,14 @@ def _tune(
             f"tuning job {name}: trials {[(s['TrainingJobName'], s['TrainingJobStatus']) for s in summaries]}"
         )
     intervals, nodes, threads = [], [], set()
+    phases: dict[str, float] = {}
     for summary in summaries:
         job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
         intervals.append((job["TrainingStartTime"].timestamp(), job["TrainingEndTime"].timestamp()))
+        for step in job.get("SecondaryStatusTransitions", []):
+            if step.get("EndTime"):
+                seconds = (step["EndTime"] - step["StartTime"]).total_seconds()
+                phases[step["Status"]] = phases.get(step["Status"], 0.0) + seconds / trials
         text = _log_text(logs, summary["TrainingJobName"])
         for line in text.splitlines():
             if line.startswith("placed "):
@@ -250,6 +255,9 @@ def _tune(
         "most_at_once": _most_at_once(intervals),
         "nodes": len(set(nodes)),
         "threads": sorted(threads),
+        # Mean seconds per trial in each secondary status (Starting, Downloading, Training,
+        # Uploading): where a trial's time goes as more run at once.
+        "phases": {name: round(value, 2) for name, value in phases.items()},
         "best": described.get("BestTrainingJob", {})
         .get("FinalHyperParameterTuningJobObjectiveMetric", {})
         .get("Value"),
@@ -272,7 +280,8 @@ def _rows(
                 "sagebox": (
                     f"{run['wall']:.1f} (effective parallelism {run['effective']:.2f}, at most "
                     f"{run['most_at_once']} trials at once{placed}; {run['trial_seconds']:.1f} s training per trial{threads}, "
-                    f"{run['idle_per_trial']:.1f} s of slot outside training per trial)"
+                    f"{run['idle_per_trial']:.1f} s of slot outside training per trial; mean s per trial by "
+                    f"secondary status: {', '.join(f'{k} {v:.1f}' for k, v in run['phases'].items())})"
                 ),
                 "reference": f"{base['wall']:.1f} at MaxParallelTrainingJobs {base['parallel']}",
                 "ratio": f"{speedup:.2f}x speed-up = {fraction:.2f} of linear",
