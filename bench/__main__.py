@@ -35,10 +35,12 @@ from bench import (
     sdk_flow,
     search,
     stacking,
+    store_throughput,
     training_overhead,
     transform,
     transform_scaling,
     tuning,
+    tuning_scaling,
 )
 
 BENCHMARKS = {
@@ -71,6 +73,8 @@ BENCHMARKS = {
     "forecasting": forecasting.run,
     "automl_quality": automl_quality.run,
     "stacking": stacking.run,
+    "tuning_scaling": tuning_scaling.run,
+    "store_throughput": store_throughput.run,
 }
 
 

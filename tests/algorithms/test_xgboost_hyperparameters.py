@@ -188,3 +188,18 @@ def test_tuning_metric_name() -> None:
     assert tuning_metric_name(None) is None
     with pytest.raises(TuningMetricError, match="'validation:bogus'"):
         tuning_metric_name("validation:bogus")
+
+
+def test_the_default_nthread_is_at_most_the_hosts_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a Ray node SM_NUM_CPUS is what the host reserved, fewer than the node's CPUs."""
+    import os
+
+    from sagebox.algorithms.xgboost.params import available_cpus
+
+    affinity = len(os.sched_getaffinity(0))
+    monkeypatch.setenv("SM_NUM_CPUS", "1")
+    assert available_cpus() == 1
+    monkeypatch.setenv("SM_NUM_CPUS", str(affinity + 8))
+    assert available_cpus() == affinity
+    monkeypatch.delenv("SM_NUM_CPUS")
+    assert available_cpus() == affinity

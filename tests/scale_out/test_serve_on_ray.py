@@ -29,7 +29,7 @@ LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 # machine's disk, so the host can look): nothing, when the node staged them itself.
 REPORTING_SCRIPT = """
 import json, os
-node = {k: os.environ[k] for k in ("SAGEBOX_RAY_NODE_ID", "SAGEBOX_RAY_NODE_ADDRESS", "MASTER_ADDR")}
+node = {k: os.environ[k] for k in ("SAGEBOX_RAY_NODE_ID", "SAGEBOX_RAY_NODE_ADDRESS", "MASTER_ADDR", "SM_NUM_CPUS")}
 print("placed " + json.dumps(node), flush=True)
 host = os.environ["SM_CURRENT_HOST"]
 api_copy = os.path.join(json.loads(os.environ["SM_HPS"])["api_job_folder"], "hosts", host, "input", "data")
@@ -170,6 +170,9 @@ def test_a_two_host_job_lands_on_two_ray_nodes_meeting_at_the_first(
         f"from Ray node {nodes['algo-1']['SAGEBOX_RAY_NODE_ID']} ({nodes['algo-1']['SAGEBOX_RAY_NODE_ADDRESS']})"
     ]
     assert not any("uploaded" in line for line in lines["algo-2"])
+    # Each host's CPUs are its reservation (ml.m5.large's 2 vCPUs x 0.125 -> at least one),
+    # not the API server's machine's.
+    assert {n["SM_NUM_CPUS"] for n in nodes.values()} == {"1"}
 
     streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")[
         "logStreams"

@@ -45,9 +45,21 @@ from sagebox.runtime.process import JobProcess
 # Set in each host's environment: the Ray node it runs on (its id and address).
 NODE_ID_VARIABLE = "SAGEBOX_RAY_NODE_ID"
 NODE_ADDRESS_VARIABLE = "SAGEBOX_RAY_NODE_ADDRESS"
+# SageMaker's count of the host's vCPUs. The API server sets its own machine's; on a Ray
+# node the host has what its actor reserved (its instance type's vCPUs times
+# resource_scale), neither the API server's CPUs nor the whole node's.
+NUM_CPUS_VARIABLE = "SM_NUM_CPUS"
 Line = tuple[str, float]
 # (size, mtime_ns) of each file as unpacked, to tell what the host wrote.
 _Stamp = tuple[int, int]
+
+
+def reserved_cpus() -> int:
+    """The whole CPUs the calling actor reserved, at least one (a fraction is one thread)."""
+    import ray
+
+    reserved = ray.get_runtime_context().get_assigned_resources().get("CPU", 0.0)
+    return max(1, int(reserved + 1e-6))
 
 
 def pack_folder(folder: Path, only: set[str] | None = None) -> bytes:
@@ -183,6 +195,8 @@ class HostProcess:
             os.setpriority(os.PRIO_PROCESS, 0, 0)
         node = self.node()
         env[NODE_ID_VARIABLE], env[NODE_ADDRESS_VARIABLE] = node["node_id"], node["address"]
+        if NUM_CPUS_VARIABLE in env:
+            env[NUM_CPUS_VARIABLE] = str(reserved_cpus())
         port = None
         if port_variable is not None:
             # Chosen here, on the node, as only the node knows which of its ports are free.

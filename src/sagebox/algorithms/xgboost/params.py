@@ -16,11 +16,16 @@ class TuningMetricError(ValueError):
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on (its affinity), the default ``nthread``."""
+    """The default ``nthread``: the CPUs this process may run on (its affinity), at most the
+    host's ``SM_NUM_CPUS`` (on a Ray node, the CPUs the host reserved, not the node's)."""
     try:
-        return len(os.sched_getaffinity(0))
+        count = len(os.sched_getaffinity(0))
     except AttributeError:
-        return os.cpu_count() or 1
+        count = os.cpu_count() or 1
+    declared = os.environ.get("SM_NUM_CPUS", "")
+    if declared.isdigit() and int(declared) > 0:
+        count = min(count, int(declared))
+    return count
 
 
 def cuda_available() -> bool:

@@ -143,6 +143,7 @@ def train(env: TrainingEnvironment, prefetch: CsvPrefetch | None = None) -> xgb.
     for note in built.notes:
         log(note)
     nthread = int(built.params["nthread"])
+    log(f"Training with nthread={nthread}")
     evals = [(to_dmatrix(train_data, nthread), "train")]
     log(f"Train matrix has {train_data.num_rows} rows and {train_data.num_features} columns")
     if validation_data is not None:
