@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from bench import (
+    automl_open,
     automl_quality,
     automl_serving,
     clarify,
@@ -62,11 +64,23 @@ BENCHMARKS = {
     "automl_serving": automl_serving.run,
     "forecasting": forecasting.run,
     "automl_quality": automl_quality.run,
+    "automl_open": automl_open.run,
 }
 
 
-def main(names: list[str]) -> None:
-    chosen = names or list(BENCHMARKS)
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help="benchmarks to run (all when none)")
+    parser.add_argument(
+        "--budget", type=int, default=automl_open.BUDGET, help="automl_open: seconds per system"
+    )
+    parser.add_argument(
+        "--datasets", default="", help="automl_open: comma-separated subset of its data sets"
+    )
+    options = parser.parse_args(argv)
+    subset = [d for d in options.datasets.split(",") if d] or None
+    BENCHMARKS["automl_open"] = lambda: automl_open.run(options.budget, subset)
+    chosen = options.names or list(BENCHMARKS)
     unknown = [n for n in chosen if n not in BENCHMARKS]
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {unknown}; choose from {list(BENCHMARKS)}")
