@@ -45,7 +45,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_PYTHON = ROOT / ".venv-automl-ref" / "bin" / "python"
 RUNNER = Path(__file__).resolve().parent / "automl_ref_runner.py"
-PROGRESS = ROOT / "bench" / "results" / "automl_open.partial.json"
+# Written after each data set, so that an interrupted run still leaves its figures.
+PROGRESS = Path(tempfile.gettempdir()) / "agbench-automl_open-progress.json"
 ROLE = "arn:aws:iam::123456789012:role/Bench"
 BUDGET = 300  # the five minutes per system and data set
 TARGET = "target"
