@@ -15,6 +15,8 @@ AWSCLI := .venv-awscli
 MLFLOW := .venv-mlflow
 # AutoGluon and FLAML for `python -m bench automl_open`. AutoGluon goes in without its
 # torch/fastai extras (NN_TORCH and FASTAI models left out): CPU-only and a smaller install.
+# FLAML caps xgboost below 3, so pip installs xgboost 2.1 beside AutoGluon's xgboost-cpu
+# 3.2 (which it imports as xgboost); both reference systems then train with xgboost 2.1.
 AUTOML_REF := .venv-automl-ref
 
 .PHONY: install install-clients demo test lint bench bench-references bench-automl-references api-coverage serve
