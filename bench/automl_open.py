@@ -460,7 +460,7 @@ def summarise(budget: int, records: list[dict[str, Any]]) -> dict[str, Any]:
         best_reference = min(ranks["autogluon"], ranks["flaml"])
         rows.append(
             {
-                "measure": f"test {record['objective']}, {record['dataset']} ({record['problem']}), {budget} s budget each",
+                "measure": f"test {record['objective']}{' (lower is better)' if record['problem'] == 'Regression' else ''}, {record['dataset']} ({record['problem']}), {budget} s budget each",
                 "sagebox": cell("sagebox"),
                 "reference": f"AutoGluon {cell('autogluon')}; FLAML {cell('flaml')}",
                 "ratio": (
@@ -524,6 +524,7 @@ def summarise(budget: int, records: list[dict[str, Any]]) -> dict[str, Any]:
         if budget < BUDGET
         else ""
     )
+    early = [r for r in records if r["systems"]["sagebox"].get("seconds", budget) < 0.9 * budget]
     notes = (
         shortened
         + (f"sagebox ranks {where}. " if where else "")
@@ -544,6 +545,17 @@ def summarise(budget: int, records: list[dict[str, Any]]) -> dict[str, Any]:
             if loads
             else ""
         )
+        + (
+            "sagebox's job ended well inside its budget (before 90 %) on "
+            + ", ".join(
+                f"{r['dataset']} ({r['systems']['sagebox']['seconds']:.0f} s)" for r in early
+            )
+            + ": it left time unused that the references spent. "
+            if early
+            else ""
+        )
+        + "On binary problems AutoGluon calibrates its decision threshold for F1 at the end of fit "
+        "(its default), while sagebox's candidates answer the most probable class. "
         + "sagebox's best candidates: "
         + ", ".join(
             f"{r['dataset']} {r['systems']['sagebox'].get('detail', 'none').split('-', 3)[-1]}"
