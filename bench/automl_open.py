@@ -349,6 +349,10 @@ class Sagebox:
             "seconds": job_seconds,
             "total_seconds": time.time() - started,
             "detail": f"best candidate {best['CandidateName']}",
+            "partial_failures": [
+                reason["PartialFailureMessage"][:200]
+                for reason in described.get("PartialFailureReasons", [])
+            ],
         }
 
 
@@ -450,7 +454,9 @@ def _cell_writer(record: dict[str, Any]) -> Callable[[str], str]:
     return cell
 
 
-def summarise(budget: int, records: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(
+    budget: int, records: list[dict[str, Any]], name: str = "automl_open", preface: str = ""
+) -> dict[str, Any]:
     rows = []
     for record in records:
         systems = record["systems"]
@@ -526,7 +532,8 @@ def summarise(budget: int, records: list[dict[str, Any]]) -> dict[str, Any]:
     )
     early = [r for r in records if r["systems"]["sagebox"].get("seconds", budget) < 0.9 * budget]
     notes = (
-        shortened
+        preface
+        + shortened
         + (f"sagebox ranks {where}. " if where else "")
         + f"Quality at the same wall budget ({budget} s per system and data set) on open tables shipped in PyPI "
         "packages: " + "; ".join(f"{r['dataset']} = {r['source']}" for r in records) + ". "
@@ -563,10 +570,21 @@ def summarise(budget: int, records: list[dict[str, Any]]) -> dict[str, Any]:
         )
         + ". "
         + (f"Failures: {errors}. " if errors else "")
+        + (
+            "Candidates that failed inside sagebox's jobs: "
+            + "; ".join(
+                f"{r['dataset']}: {', '.join(r['systems']['sagebox']['partial_failures'])}"
+                for r in records
+                if r["systems"]["sagebox"].get("partial_failures")
+            )
+            + ". "
+            if any(r["systems"]["sagebox"].get("partial_failures") for r in records)
+            else ""
+        )
         + "Raw per-system figures: bench/results/automl_open.json (records)."
     )
     return {
-        "name": "automl_open",
+        "name": name,
         "budget": budget,
         "rows": rows,
         "notes": notes,
@@ -589,10 +607,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         default="",
         help="summarise the per-data-set figures an earlier (possibly interrupted) run left",
     )
+    parser.add_argument(
+        "--name", default="automl_open", help="the result's name (with --from-progress)"
+    )
+    parser.add_argument(
+        "--preface", default="", help="a sentence to open the notes (with --from-progress)"
+    )
     options = parser.parse_args(argv)
     if options.from_progress:
         saved = json.loads(Path(options.from_progress).read_text())
-        result = summarise(saved["budget"], saved["records"])
+        result = summarise(saved["budget"], saved["records"], options.name, options.preface)
     else:
         result = run(options.budget, [d for d in options.datasets.split(",") if d] or None)
     harness.save([result])
