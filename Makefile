@@ -13,8 +13,13 @@ SDK3 := .venv-sdk3
 AWSCLI := .venv-awscli
 # Reference tools the benchmarks compare against, never sagebox dependencies.
 MLFLOW := .venv-mlflow
+# AutoGluon and FLAML for `python -m bench automl_open`. AutoGluon goes in without its
+# torch/fastai extras (NN_TORCH and FASTAI models left out): CPU-only and a smaller install.
+# FLAML caps xgboost below 3, so pip installs xgboost 2.1 beside AutoGluon's xgboost-cpu
+# 3.2 (which it imports as xgboost); both reference systems then train with xgboost 2.1.
+AUTOML_REF := .venv-automl-ref
 
-.PHONY: install install-clients demo test lint bench bench-references api-coverage serve
+.PHONY: install install-clients demo test lint bench bench-references bench-automl-references api-coverage serve
 
 install: $(STAMP)
 
@@ -51,7 +56,15 @@ bench: install
 	$(BIN)/python -m bench
 
 # MLflow, the reference of bench/experiments.py's Run.log_metric comparison.
-bench-references: $(MLFLOW)/.installed
+bench-references: $(MLFLOW)/.installed bench-automl-references
+
+bench-automl-references: $(AUTOML_REF)/.installed
+
+$(AUTOML_REF)/.installed: Makefile
+	test -x $(AUTOML_REF)/bin/python || $(PYTHON) -m venv $(AUTOML_REF)
+	$(AUTOML_REF)/bin/python -m pip install --quiet --upgrade pip
+	$(AUTOML_REF)/bin/python -m pip install --quiet 'autogluon.tabular[lightgbm,catboost,xgboost]==1.6.3' 'flaml[automl]==2.7.0' 'pandas<3'
+	touch $@
 
 $(MLFLOW)/.installed: Makefile
 	test -x $(MLFLOW)/bin/python || $(PYTHON) -m venv $(MLFLOW)

@@ -6,10 +6,12 @@ short form (a `quick` parameter) in it; naming one that has none is an error.
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import sys
 
 from bench import (
+    automl_open,
     automl_quality,
     automl_serving,
     clarify,
@@ -75,12 +77,24 @@ BENCHMARKS = {
     "stacking": stacking.run,
     "tuning_scaling": tuning_scaling.run,
     "store_throughput": store_throughput.run,
+    "automl_open": automl_open.run,
 }
 
 
-def main(arguments: list[str]) -> None:
-    quick = "--quick" in arguments
-    names = [a for a in arguments if a != "--quick"]
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", help="benchmarks to run (all when none)")
+    parser.add_argument("--quick", action="store_true", help="the short form, where one exists")
+    parser.add_argument(
+        "--budget", type=int, default=automl_open.BUDGET, help="automl_open: seconds per system"
+    )
+    parser.add_argument(
+        "--datasets", default="", help="automl_open: comma-separated subset of its data sets"
+    )
+    options = parser.parse_args(argv)
+    subset = [d for d in options.datasets.split(",") if d] or None
+    BENCHMARKS["automl_open"] = lambda: automl_open.run(options.budget, subset)
+    quick, names = options.quick, options.names
     chosen = names or list(BENCHMARKS)
     unknown = [n for n in chosen if n not in BENCHMARKS]
     if unknown:

@@ -125,6 +125,18 @@ def test_a_deadline_stops_bagging_after_the_folds_that_fit() -> None:
     assert bag.models[0].tree_count_ < 300  # boosting stopped adding rounds in time
 
 
+def test_a_boosted_bag_fitted_with_a_deadline_pickles() -> None:
+    import pickle
+
+    x, y, classes = _data(BINARY)
+    splits = ensembles.folds(y, BINARY, count=2, seed=0)
+    bag, _ = ensembles.fit_bagged(
+        "xgboost", BINARY, classes, x, y, splits, deadline=time.time() + 30
+    )
+    restored = pickle.loads(pickle.dumps(bag))
+    assert np.allclose(restored.models[0].predict_proba(x[:5]), bag.models[0].predict_proba(x[:5]))
+
+
 def test_the_model_server_loads_a_saved_ensemble_with_catboost_first(tmp_path: Any) -> None:
     import joblib
 

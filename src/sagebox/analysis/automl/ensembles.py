@@ -312,6 +312,11 @@ def _fit(
                 return time.time() >= until
 
         model.set_params(callbacks=[StopXGBoost()])
+        try:
+            return model.fit(features, labels, **extra)
+        finally:
+            # the callback's class is local and cannot be pickled: a fitted model must save
+            model.set_params(callbacks=None)
     return model.fit(features, labels, **extra)
 
 
