@@ -81,6 +81,20 @@ def test_selection_prefers_the_better_model_and_mixes_when_it_helps() -> None:
     assert score(truth, combined) > max(score(truth, good), score(truth, other))
 
 
+def test_selection_keeps_the_best_round_not_the_last() -> None:
+    truth = np.zeros(2)
+    over, under = np.array([1.0, -1.0]), np.array([-0.9, 0.9])
+
+    def score(labels: np.ndarray, predictions: np.ndarray) -> float:
+        return ensembles.objective_score(REGRESSION, "MSE", labels, predictions)
+
+    # Round 1 picks `under` (MSE 0.81), round 2 `over` (their mean: MSE 0.0025); round 3 can
+    # only make that worse (0.071 at best), so the ensemble of round 2 is kept.
+    weights = ensembles.select_weights([over, under], truth, score, rounds=3)
+    assert weights.tolist() == [0.5, 0.5]
+    assert score(truth, ensembles.combine([over, under], weights)) == pytest.approx(-0.0025)
+
+
 def test_every_base_model_fits_and_the_ensemble_is_at_least_as_good_on_oof() -> None:
     x, y, classes = _data(MULTICLASS)
     splits = ensembles.folds(y, MULTICLASS, count=2, seed=0)

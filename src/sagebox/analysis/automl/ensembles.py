@@ -410,18 +410,24 @@ def select_weights(
 ) -> np.ndarray:
     """Greedy ensemble selection with replacement over OOF predictions: each round adds the
     model that makes the running average score best (larger is better; ties to the earlier
-    model); the weights are how often each model was picked, over the rounds. Written here
-    rather than taken from AutoGluon: a few lines, and AutoGluon is far too heavy a dependency."""
+    model); the weights are how often each model was picked, up to the round whose ensemble
+    scored best (the earliest of equal ones: later rounds can only add models that make it
+    worse). Written here rather than taken from AutoGluon: a few lines, and AutoGluon is far
+    too heavy a dependency."""
     if not oof:
         raise ValueError("ensemble selection needs at least one model")
     counts = np.zeros(len(oof))
     total = np.zeros_like(oof[0])
+    kept, kept_score = counts, -np.inf
     for picked in range(rounds):
         scores = [score(labels, (total + candidate) / (picked + 1)) for candidate in oof]
         best = int(np.argmax(scores))  # the first of equal scores
+        counts = counts.copy()
         counts[best] += 1
         total = total + oof[best]
-    return counts / counts.sum()
+        if scores[best] > kept_score:
+            kept, kept_score = counts, scores[best]
+    return kept / kept.sum()
 
 
 @dataclass
