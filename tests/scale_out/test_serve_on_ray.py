@@ -19,10 +19,14 @@ from sagebox.cli.server_process import ServerProcess
 from tests.conftest import CLIENT_ENV
 from tests.ray_cluster import EXECUTOR_URL, RayTestCluster
 from tests.seaweedfs_server import SeaweedUnavailable, seaweedfs_s3, weed_program
+from tests.services.processing.jobs import job_request as processing_request
+from tests.services.processing.jobs import s3_input, s3_output
+from tests.services.processing.jobs import wait_for as wait_for_processing
 from tests.services.training.jobs import channel, csv_bytes, job_request, unique, wait_for
 from tests.services.training.multi_host_jobs import multi_host_job, tar_members
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+PROCESSING_LOG_GROUP = "/aws/sagemaker/ProcessingJobs"
 
 # Each host reports its node, the files of its channels, and what the API server holds of
 # them in its own copy of the host's workspace (the test cluster's nodes share this
@@ -187,11 +191,11 @@ def test_a_two_host_job_lands_on_two_ray_nodes_meeting_at_the_first(
         assert [json.loads(p.removeprefix("placed ")) for p in placed] == [nodes[host]]
 
 
-def _host_events(logs: Any, name: str) -> dict[str, list[dict[str, Any]]]:
-    streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")
+def _host_events(logs: Any, name: str, group: str = LOG_GROUP) -> dict[str, list[dict[str, Any]]]:
+    streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{name}/")
     return {
         stream["logStreamName"].split("/", 1)[1].rpartition("-")[0]: logs.get_log_events(
-            logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], startFromHead=True
+            logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=True
         )["events"]
         for stream in streams["logStreams"]
     }
@@ -214,3 +218,107 @@ def test_the_job_folder_on_the_api_server_is_not_where_the_hosts_ran(
     )["events"]
     model_dir = Path(next(e["message"] for e in events if e["message"].endswith("/model")))
     assert server.home not in model_dir.parents
+
+
+# A processing instance reports its node, the files of its inputs, and what the API
+# server holds of them in its own copy of the instance's workspace (argv[1]).
+PROCESSING_SCRIPT = """
+import json, os, pathlib, sys
+host = json.loads(pathlib.Path("/opt/ml/config/resourceconfig.json").read_text())["current_host"]
+api_copy = pathlib.Path(sys.argv[1], "hosts", host, "processing")
+folders = ("parts", "listed")
+report = {
+    "node": [os.environ["SAGEBOX_RAY_NODE_ID"], os.environ["SAGEBOX_RAY_NODE_ADDRESS"]],
+    "seen": {f: sorted(os.listdir("/opt/ml/processing/" + f)) for f in folders},
+    "on_api_server": {f: sorted(os.listdir(api_copy / f)) for f in folders},
+}
+pathlib.Path("/opt/ml/processing/output", host + ".json").write_text(json.dumps(report))
+"""
+
+
+def test_a_two_instance_processing_job_moves_its_data_on_its_nodes(
+    server: ServerProcess, bucket: str, s3_endpoint: str
+) -> None:
+    """Each instance's node downloads its share of the S3Prefix and ManifestFile inputs and
+    uploads its own output files: the API server's copy of the input folders stays empty."""
+    s3, sagemaker, logs = client(server, "s3"), client(server, "sagemaker"), client(server, "logs")
+    base = f"s3://{bucket}/proc"
+    s3.put_object(Bucket=bucket, Key="proc/code/report.py", Body=PROCESSING_SCRIPT.encode())
+    for n in range(4):
+        s3.put_object(Bucket=bucket, Key=f"proc/parts/part-{n}.csv", Body=f"{n}\n".encode())
+    manifest = [{"prefix": f"{base}/parts/"}, "part-1.csv", "part-3.csv"]
+    s3.put_object(Bucket=bucket, Key="proc/listed.manifest", Body=json.dumps(manifest).encode())
+    name = unique("proc-nodes")
+    api_job_folder = server.home / "jobs" / "processing" / name
+    request = processing_request(
+        name,
+        ["python3", "/opt/ml/processing/input/code/report.py"],
+        [str(api_job_folder)],
+        inputs=[
+            s3_input("code", f"{base}/code/", "/opt/ml/processing/input/code"),
+            s3_input(
+                "parts",
+                f"{base}/parts/",
+                "/opt/ml/processing/parts",
+                S3DataDistributionType="ShardedByS3Key",
+            ),
+            s3_input(
+                "listed",
+                f"{base}/listed.manifest",
+                "/opt/ml/processing/listed",
+                S3DataType="ManifestFile",
+            ),
+        ],  # fmt: skip
+        outputs=[s3_output("reports", f"{base}/{name}/", "/opt/ml/processing/output")],
+        ProcessingResources={
+            "ClusterConfig": {
+                "InstanceCount": 2,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 5,
+            }
+        },
+    )
+    sagemaker.create_processing_job(**request)
+    job = wait_for_processing(sagemaker, name, timeout=180)
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+
+    seaweed = boto3.client("s3", endpoint_url=s3_endpoint, **_credentials())  # the S3 server itself
+    listed = seaweed.list_objects_v2(Bucket=bucket, Prefix=f"proc/{name}/").get("Contents", [])
+    assert sorted(item["Key"] for item in listed) == [
+        f"proc/{name}/algo-1.json",
+        f"proc/{name}/algo-2.json",
+    ]
+    written = {
+        host: seaweed.get_object(Bucket=bucket, Key=f"proc/{name}/{host}.json")["Body"].read()
+        for host in ("algo-1", "algo-2")
+    }
+    reports = {host: json.loads(body) for host, body in written.items()}
+    assert reports["algo-1"]["node"][0] != reports["algo-2"]["node"][0]
+    # ShardedByS3Key: each node downloaded its own share; the manifest's objects: all.
+    assert [reports[h]["seen"] for h in ("algo-1", "algo-2")] == [
+        {"parts": ["part-0.csv", "part-2.csv"], "listed": ["part-1.csv", "part-3.csv"]},
+        {"parts": ["part-1.csv", "part-3.csv"], "listed": ["part-1.csv", "part-3.csv"]},
+    ]
+    assert [reports[h]["on_api_server"] for h in ("algo-1", "algo-2")] == [
+        {"parts": [], "listed": []}
+    ] * 2
+
+    lines = {
+        host: [e["message"] for e in events]
+        for host, events in _host_events(logs, name, PROCESSING_LOG_GROUP).items()
+    }
+    objects = 1 + 2 + 2  # the script, the host's two parts, the manifest's two
+    size = len(PROCESSING_SCRIPT.encode()) + 4 * 2
+    for host, report in reports.items():
+        where = f"on Ray node {report['node'][0]} ({report['node'][1]})"
+        assert any(
+            line.startswith(f"sagebox: {host} staged {objects} input object(s), {size} bytes,")
+            and where in line
+            for line in lines[host]
+        ), lines[host]
+        # Each instance uploaded its own file from its node: the bytes in the S3 server.
+        body = written[host]
+        assert [line for line in lines[host] if " uploaded " in line] == [
+            f"sagebox: {host} uploaded {base}/{name}/{host}.json ({len(body)} bytes, sha256 "
+            f"{hashlib.sha256(body).hexdigest()}) from Ray node {report['node'][0]} ({report['node'][1]})"
+        ]

@@ -8,8 +8,8 @@ shard) and hands the host a `NodeData` with the store's address and credentials
 below the host's workspace they go to, the checkpoint prefix, and the folders to upload.
 `HostProcess` (runtime/ray_host.py) runs a `NodeTransfers` over it on the node: it stages
 before the command starts, syncs checkpoints while it runs and after it ends, and
-uploads when the executor asks (the job succeeded), merging the other hosts' folders
-into the first host's upload. The moves themselves are objects/transfers.py's and
+uploads when the executor asks (the job succeeded): the first host merging the other
+hosts' folders into its upload, or, with `merge_hosts` off, every host its own folders. The moves themselves are objects/transfers.py's and
 objects/folder_sync.py's, the same code the API server runs for the local executor.
 
 Every step writes one line into the host's log, naming the node, so that where the data
@@ -51,6 +51,10 @@ class NodeData:
     """The workspace's folder (relative) kept in step with `checkpoint_uri`."""
     uploads: tuple[OutputUpload, ...] = ()
     sync_seconds: float = 1.0
+    merge_hosts: bool = True
+    """Whether the first host uploads every host's `uploads` folders merged into one (a
+    training job's archives), or each host uploads its own folders' files itself (a
+    processing job's outputs, as every SageMaker processing instance does)."""
 
     def kept_on_node(self) -> tuple[str, ...]:
         """The workspace folders (relative) whose files the node moves to the object store

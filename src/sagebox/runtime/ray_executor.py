@@ -326,24 +326,32 @@ class RayExecution(Execution):
 
     def upload(self) -> list[dict[str, Any]] | None:
         """The first host uploads NodeData.uploads from its node, every other host's folders
-        sent to it node to node through Ray's object store (never through this process)."""
+        sent to it node to node through Ray's object store (never through this process);
+        with NodeData.merge_hosts off, every host uploads its own folders from its node."""
         with self._end_lock:
             if not self._uploading:
                 return None
             self._uploading = False
             try:
                 leader, others = self._hosts[0], self._hosts[1:]
-                parts = [h.actor.pack_outputs.remote() for h in others]
-                result = ray.get(leader.actor.upload.remote(*parts))
-                self._read([leader])  # its upload lines
+                data = leader.command.node_data
+                if data is not None and not data.merge_hosts:
+                    uploading = [h for h in self._hosts if h.command.node_data is not None]
+                    results = ray.get([h.actor.upload.remote() for h in uploading])
+                else:
+                    uploading = [leader]
+                    parts = [h.actor.pack_outputs.remote() for h in others]
+                    results = [ray.get(leader.actor.upload.remote(*parts))]
+                self._read(uploading)  # their upload lines
             except ray.exceptions.RayError as exc:
                 raise error_for_code("InternalError", f"the upload from the Ray nodes failed: {exc}") from exc
             finally:
                 self._release()
-        if "error" in result:
-            code, message = result["error"]
-            raise error_for_code(code, message)
-        return result["uploaded"]
+        for result in results:
+            if "error" in result:
+                code, message = result["error"]
+                raise error_for_code(code, message)
+        return [done for result in results for done in result["uploaded"]]
 
 
 def _uploads_on_nodes(hosts: Sequence[_Host]) -> bool:

@@ -49,6 +49,37 @@ def _manifest_entries(objects: ObjectStore, uri: str, name: str) -> list[tuple[s
     return [(prefix + relative, relative) for relative in manifest[1:] if isinstance(relative, str)]
 
 
+def input_entries(objects: ObjectStore, spec: InputSpec) -> list[tuple[str, str]]:
+    """(object URI, path below LocalPath) of every object of the input, from listing its
+    prefix or reading its manifest (no object of the data is read); an InputDataError
+    when the input names no object."""
+    try:
+        if spec.data_type == "ManifestFile":
+            entries = _manifest_entries(objects, spec.s3_uri, spec.name)
+        else:
+            entries = prefix_entries(objects, spec.s3_uri)
+    except ObjectStoreError as exc:
+        raise _download_failed(spec, exc) from exc
+    if not entries:
+        raise InputDataError(
+            f"ClientError: Failed to download data for input '{spec.name}': no S3 objects found "
+            f"under {spec.s3_uri}. Check that the bucket exists and that objects exist under that prefix."
+        )
+    return entries
+
+
+def instance_share(
+    entries: list[tuple[str, str]], spec: InputSpec, shard: tuple[int, int]
+) -> list[tuple[str, str]]:
+    """The entries instance `shard[0]` of `shard[1]` gets: with ShardedByS3Key, the objects
+    at positions i, i+N, ... of the input's keys in order (about 1/N each, as SageMaker
+    documents), possibly none; FullyReplicated gives every instance all."""
+    index, count = shard
+    if spec.distribution == "ShardedByS3Key" and count > 1:
+        return sorted(entries)[index::count]
+    return entries
+
+
 def stage_input(
     objects: ObjectStore,
     spec: InputSpec,
@@ -58,27 +89,12 @@ def stage_input(
 ) -> int:
     """Downloads one input into `destination`; returns the number of files written.
 
-    `shard` is (this instance's position, the number of instances): with
-    ShardedByS3Key, instance i of N gets the objects at positions i, i+N, ... of the
-    input's keys in order (about 1/N each, as SageMaker documents); an instance left
-    without objects gets an empty folder. FullyReplicated gives every instance all.
+    `shard` is (this instance's position, the number of instances): see `instance_share`;
+    an instance left without objects gets an empty folder.
     """
+    entries = instance_share(input_entries(objects, spec), spec, shard)
+    destination.mkdir(parents=True, exist_ok=True)
     try:
-        if spec.data_type == "ManifestFile":
-            entries = _manifest_entries(objects, spec.s3_uri, spec.name)
-        else:
-            entries = prefix_entries(objects, spec.s3_uri)
-        if entries and spec.distribution == "ShardedByS3Key" and shard[1] > 1:
-            index, count = shard
-            destination.mkdir(parents=True, exist_ok=True)
-            entries = sorted(entries)[index::count]
-            if not entries:
-                return 0
-        if not entries:
-            raise InputDataError(
-                f"ClientError: Failed to download data for input '{spec.name}': no S3 objects found "
-                f"under {spec.s3_uri}. Check that the bucket exists and that objects exist under that prefix."
-            )
         root = destination.resolve()
         written = 0
         for source, relative in entries:
@@ -99,10 +115,14 @@ def stage_input(
             written += 1
         return written
     except ObjectStoreError as exc:
-        raise InputDataError(
-            f"ClientError: Failed to download data for input '{spec.name}' from {spec.s3_uri}: "
-            f"{exc.code}: {exc.message}"
-        ) from exc
+        raise _download_failed(spec, exc) from exc
+
+
+def _download_failed(spec: InputSpec, exc: ObjectStoreError) -> InputDataError:
+    return InputDataError(
+        f"ClientError: Failed to download data for input '{spec.name}' from {spec.s3_uri}: "
+        f"{exc.code}: {exc.message}"
+    )
 
 
 def _download_decompressed(objects: ObjectStore, source: str, target: Path, name: str) -> None:

@@ -6,8 +6,10 @@ import shutil
 import time
 from typing import Any
 
-from sagebox.runtime.executor import ExitCause, HostCommand
+from sagebox.objects import ObjectStoreError
+from sagebox.runtime.executor import Execution, ExitCause, HostCommand
 from sagebox.runtime.logs import read_events
+from sagebox.runtime.node_data import NodeData
 from sagebox.runtime.processing_workspace import (
     ProcessingWorkspace,
     job_root,
@@ -18,6 +20,12 @@ from sagebox.services.job_api_access import CREDENTIAL_VARIABLES
 from sagebox.services.job_states import touch
 from sagebox.services.jobs import Ending, JobContext, JobFailure, JobRun
 from sagebox.services.processing.command import prepare_command
+from sagebox.services.processing.data_plane import (
+    input_on_node,
+    node_data,
+    nodes_move_data,
+    output_on_node,
+)
 from sagebox.services.processing.inputs import stage_input
 from sagebox.services.processing.outputs import OutputFolder, OutputUploader, OutputUploadError
 from sagebox.services.processing.requests import ProcessingPlan
@@ -32,8 +40,9 @@ class ProcessingRun(JobRun):
     On ClusterConfig.InstanceCount N > 1 the command runs once per instance algo-1..N, each
     with its own /opt/ml/processing tree (hosts/<host>/ in the job folder), its own log
     stream and its share of ShardedByS3Key inputs; every instance uploads its outputs to
-    the output's S3Uri, as on SageMaker (files of the same name overwrite each other). The
-    job completes when every instance exits 0; the first to fail ends the others and is
+    the output's S3Uri, as on SageMaker (files of the same name overwrite each other). On
+    Ray with an S3 server each instance's node downloads its inputs and uploads its
+    EndOfJob outputs itself (services/processing/data_plane.py). The job completes when every instance exits 0; the first to fail ends the others and is
     named in the FailureReason.
     """
 
@@ -51,11 +60,16 @@ class ProcessingRun(JobRun):
         self._api_environment = api_environment or {}
         self.workspaces = processing_workspaces(job_root(self._settings.jobs_dir, name), plan.instance_count)
         self.workspace = self.workspaces[0]
+        # On Ray with an S3 server the nodes move the data (services/processing/data_plane.py).
+        self._on_nodes = nodes_move_data(context.objects, context.executor)
+        self._node_data: list[NodeData] = []
+        self._execution: Execution | None = None
         folders = [
             OutputFolder(spec, workspace.local(spec.local_path))
             for workspace in self.workspaces
             for spec in plan.outputs
             if not spec.app_managed and spec.local_path is not None and spec.s3_uri is not None
+            and not (self._on_nodes and output_on_node(spec))
         ]
         self._uploader = OutputUploader(self._objects, folders, interval=upload_interval)
 
@@ -69,12 +83,15 @@ class ProcessingRun(JobRun):
         try:
             execution = self.launch(commands)
         except OSError as exc:
+            if str(exc).startswith("ClientError: "):  # a node could not stage (NodeDataError)
+                raise JobFailure(str(exc)) from exc
             raise JobFailure(
                 f"ClientError: the ContainerEntrypoint program '{self._plan.command[0]}' could not "
                 f"be started: {exc.strerror or exc}"
             ) from exc
         if execution is None:
             return self._ending(0, ExitCause.STOPPED)
+        self._execution = execution
         self.record_change(lambda r: self.remember(r, execution))
         self._uploader.start()
         try:
@@ -84,6 +101,8 @@ class ProcessingRun(JobRun):
         return self._ending(outcome.exit_code, outcome.cause, outcome.failed_host)
 
     def clean_up(self) -> None:
+        if self._execution is not None:
+            self._execution.release()
         inputs = [s.local_path for s in self._plan.inputs if s.local_path is not None]
         outputs = [s.local_path for s in self._plan.outputs if s.local_path is not None]
         for workspace in self.workspaces:
@@ -101,8 +120,10 @@ class ProcessingRun(JobRun):
 
         self.record_change(starting)
         count = len(self.workspaces)
+        if self._on_nodes:  # what each instance's node downloads; nothing is read here
+            self._node_data = node_data(self._objects, self._plan, self.workspaces)
         for spec in self._plan.inputs:
-            if spec.app_managed or spec.local_path is None:
+            if spec.app_managed or spec.local_path is None or (self._on_nodes and input_on_node(spec)):
                 continue
             for index, workspace in enumerate(self.workspaces):
                 if self.stopping:
@@ -130,6 +151,7 @@ class ProcessingRun(JobRun):
         return HostCommand(
             workspace.host, argv, workspace.root, env, workspace.log_file,
             workspace=workspace.root, instance_type=cluster.get("InstanceType"),
+            node_data=self._node_data[self.workspaces.index(workspace)] if self._node_data else None,
         )
 
     # -- endings -------------------------------------------------------------------------
@@ -144,8 +166,14 @@ class ProcessingRun(JobRun):
             self._uploader.upload(self._uploader.continuous)
             if cause is ExitCause.EXITED and exit_code == 0 and message_problem is None:
                 self._uploader.upload(self._uploader.end_of_job)
+                if self._execution is not None:
+                    self._execution.upload()  # the nodes' own outputs, when they hold them
         except OutputUploadError as exc:
             return Ending("Failed", exc.reason, members=members)
+        except ObjectStoreError as exc:
+            return Ending(
+                "Failed", f"ClientError: uploading the outputs failed: {exc.code}: {exc.message}", members=members
+            )
         if cause is not ExitCause.EXITED:  # a StopProcessingJob, or MaxRuntimeInSeconds reached
             return Ending("Stopped", members=members)
         if message_problem is not None:
