@@ -9,8 +9,9 @@ below the host's workspace they go to, the checkpoint prefix, and the folders to
 `HostProcess` (runtime/ray_host.py) runs a `NodeTransfers` over it on the node: it stages
 before the command starts, syncs checkpoints while it runs and after it ends, and
 uploads when the executor asks (the job succeeded): the first host merging the other
-hosts' folders into its upload, or, with `merge_hosts` off, every host its own folders. The moves themselves are objects/transfers.py's and
-objects/folder_sync.py's, the same code the API server runs for the local executor.
+hosts' folders into its upload, or, with `merge_hosts` off, every host its own folders.
+The moves themselves are objects/transfers.py's and objects/folder_sync.py's, the same
+code the API server runs for the local executor.
 
 Every step writes one line into the host's log, naming the node, so that where the data
 moved is visible in the job's log stream.
