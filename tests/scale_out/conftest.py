@@ -34,3 +34,14 @@ def store_url() -> Iterator[str]:
     yield url
     server.drop_database(url)
     server.stop()
+
+
+@pytest.fixture
+def whole_cluster_after(ray_cluster: RayTestCluster) -> Iterator[None]:
+    """Adds fresh nodes back after a test that killed some, for the modules sharing the cluster."""
+    from tests.ray_cluster import NODE, NODES
+
+    yield
+    for _ in range(NODES - len(ray_cluster.cluster.list_all_nodes())):
+        ray_cluster.cluster.add_node(**NODE)
+    ray_cluster.cluster.wait_for_nodes()

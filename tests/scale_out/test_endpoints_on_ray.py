@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import io
 import re
-import tarfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 import xgboost
@@ -26,11 +24,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sagebox.cli.server_process import ServerProcess
-from tests.conftest import CLIENT_ENV
-from tests.ray_cluster import EXECUTOR_URL, NODE, NODES, RayTestCluster
-from tests.services.training.jobs import ROLE, unique
+from tests.ray_cluster import RayTestCluster
+from tests.scale_out.support import client, ray_server, small_booster, xgboost_model
+from tests.services.training.jobs import unique
 
-XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 REQUESTS = 2000
 CONCURRENCY = 4
 PLACED = re.compile(r"sagebox: model-server listens on (\S+):(\d+) on Ray node (\w+)")
@@ -41,68 +38,22 @@ LOST = "was lost with its Ray node"
 def server(
     ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    # The model reaches the node through Ray, whatever the object store: SQLite and a local
-    # object folder keep this module's start short.
-    process = ServerProcess(
-        tmp_path_factory.mktemp("ray-endpoints-home"), CLIENT_ENV, ["--executor", EXECUTOR_URL]
-    ).start()
+    process = ray_server(tmp_path_factory, "ray-endpoints")
     yield process
     process.stop()
 
 
-@pytest.fixture
-def whole_cluster_after(ray_cluster: RayTestCluster) -> Iterator[None]:
-    """Adds fresh nodes back after a test that killed some, for the modules sharing the cluster."""
-    yield
-    for _ in range(NODES - len(ray_cluster.cluster.list_all_nodes())):
-        ray_cluster.cluster.add_node(**NODE)
-    ray_cluster.cluster.wait_for_nodes()
-
-
-def client(server: ServerProcess, name: str, **options: Any) -> Any:
-    return boto3.client(
-        name,
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
-        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
-        **options,
-    )
-
-
 @pytest.fixture(scope="module")
 def booster() -> xgboost.Booster:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, 3))
-    return xgboost.train(
-        {"objective": "reg:squarederror", "max_depth": 2},
-        xgboost.DMatrix(x, label=x @ [1.0, -2.0, 0.5]),
-        num_boost_round=5,
-    )
+    return small_booster(40, 3, depth=2, rounds=5)
 
 
 @pytest.fixture(scope="module")
 def endpoint(server: ServerProcess, booster: xgboost.Booster) -> Iterator[str]:
     """An endpoint of one variant with two ml.m5.large instances, InService."""
-    s3, sagemaker = client(server, "s3"), client(server, "sagemaker")
-    bucket = unique("ray-endpoints")
-    s3.create_bucket(Bucket=bucket)
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        raw = bytes(booster.save_raw("json"))
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
-    s3.put_object(Bucket=bucket, Key="model/model.tar.gz", Body=archive.getvalue())
-    model, config, name = unique("model"), unique("config"), unique("endpoint")
-    sagemaker.create_model(
-        ModelName=model,
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": XGBOOST_IMAGE,
-            "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz",
-        },
-    )
+    sagemaker = client(server, "sagemaker")
+    _, model = xgboost_model(server, booster, "ray-endpoints")
+    config, name = unique("config"), unique("endpoint")
     sagemaker.create_endpoint_config(
         EndpointConfigName=config,
         ProductionVariants=[

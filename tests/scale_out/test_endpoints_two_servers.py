@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import io
 import re
-import tarfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 import xgboost
@@ -31,22 +29,11 @@ from sagebox.cli.server_process import ServerProcess
 from sagebox.store import MetadataStore
 from tests.conftest import CLIENT_ENV
 from tests.ray_cluster import EXECUTOR_URL, RayTestCluster
-from tests.services.training.jobs import ROLE, unique
+from tests.scale_out.support import client, small_booster, xgboost_model
+from tests.services.training.jobs import unique
 
-XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 TAKEOVER_LIMIT_S = 30
 CONCURRENCY = 2
-
-
-def client(server: ServerProcess, name: str, **options: Any) -> Any:
-    return boto3.client(
-        name,
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
-        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
-        **options,
-    )
 
 
 def server_id(server: ServerProcess) -> str:
@@ -126,13 +113,7 @@ def ray_pair(
 
 @pytest.fixture(scope="module")
 def booster() -> xgboost.Booster:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(40, 3))
-    return xgboost.train(
-        {"objective": "reg:squarederror", "max_depth": 2},
-        xgboost.DMatrix(x, label=x @ [1.0, -2.0, 0.5]),
-        num_boost_round=5,
-    )
+    return small_booster(40, 3, depth=2, rounds=5)
 
 
 def ray_actor_alive(token: dict[str, Any]) -> bool:
@@ -192,25 +173,9 @@ def tokens(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def model_config(server: ServerProcess, booster: xgboost.Booster, count: int) -> str:
-    s3, sagemaker = client(server, "s3"), client(server, "sagemaker")
-    bucket = unique("ep-two-servers")
-    s3.create_bucket(Bucket=bucket)
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        raw = bytes(booster.save_raw("json"))
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
-    s3.put_object(Bucket=bucket, Key="model/model.tar.gz", Body=archive.getvalue())
-    model, config = unique("model"), unique("config")
-    sagemaker.create_model(
-        ModelName=model,
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": XGBOOST_IMAGE,
-            "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz",
-        },
-    )
+    sagemaker = client(server, "sagemaker")
+    _, model = xgboost_model(server, booster, "ep-two-servers")
+    config = unique("config")
     sagemaker.create_endpoint_config(
         EndpointConfigName=config,
         ProductionVariants=[

@@ -12,48 +12,33 @@ from __future__ import annotations
 
 import io
 import re
-import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import numpy as np
 import pytest
 import xgboost
 
 from sagebox.cli.server_process import ServerProcess
 from tests.conftest import CLIENT_ENV
-from tests.ray_cluster import EXECUTOR_URL, NODE, NODES, RayTestCluster
-from tests.services.training.jobs import ROLE, unique
+from tests.ray_cluster import RayTestCluster
+from tests.scale_out import support
+from tests.scale_out.support import client, small_booster, xgboost_model
+from tests.services.training.jobs import unique
 
-XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 PLACED = re.compile(r"sagebox: model-server listens on (\S+):(\d+) on Ray node (\w+)")
 LOST = "was lost with its Ray node"
 STOPPED_ANSWERING = "stopped answering"
 GROUP = "/aws/sagemaker/TransformJobs"
 
 
-def client(server: ServerProcess, name: str) -> Any:
-    return boto3.client(
-        name,
-        endpoint_url=server.endpoint_url,
-        aws_access_key_id=CLIENT_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=CLIENT_ENV["AWS_SECRET_ACCESS_KEY"],
-        region_name=CLIENT_ENV["AWS_DEFAULT_REGION"],
-    )
-
-
 @pytest.fixture(scope="module")
 def ray_server(
     ray_cluster: RayTestCluster, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    # The model reaches the nodes through Ray, whatever the object store: SQLite and a local
-    # object folder keep this module's start short.
-    process = ServerProcess(
-        tmp_path_factory.mktemp("ray-transform-home"), CLIENT_ENV, ["--executor", EXECUTOR_URL]
-    ).start()
+    process = support.ray_server(tmp_path_factory, "ray-transform")
     yield process
     process.stop()
 
@@ -65,48 +50,14 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     process.stop()
 
 
-@pytest.fixture
-def whole_cluster_after(ray_cluster: RayTestCluster) -> Iterator[None]:
-    """Adds fresh nodes back after a test that killed one, for the modules sharing the cluster."""
-    yield
-    for _ in range(NODES - len(ray_cluster.cluster.list_all_nodes())):
-        ray_cluster.cluster.add_node(**NODE)
-    ray_cluster.cluster.wait_for_nodes()
-
-
 @pytest.fixture(scope="module")
 def booster() -> xgboost.Booster:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(60, 4))
-    return xgboost.train(
-        {"objective": "reg:squarederror", "max_depth": 3},
-        xgboost.DMatrix(x, label=x @ [1.0, -2.0, 0.5, 3.0]),
-        num_boost_round=8,
-    )
+    return small_booster(60, 4, depth=3, rounds=8)
 
 
 def model_on(server: ServerProcess, booster: xgboost.Booster) -> tuple[str, str]:
     """A bucket and a model serving `booster` with the built-in XGBoost image on `server`."""
-    s3, sagemaker = client(server, "s3"), client(server, "sagemaker")
-    bucket = unique("ray-transform")
-    s3.create_bucket(Bucket=bucket)
-    archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
-        raw = bytes(booster.save_raw("json"))
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
-    s3.put_object(Bucket=bucket, Key="model/model.tar.gz", Body=archive.getvalue())
-    model = unique("model")
-    sagemaker.create_model(
-        ModelName=model,
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={
-            "Image": XGBOOST_IMAGE,
-            "ModelDataUrl": f"s3://{bucket}/model/model.tar.gz",
-        },
-    )
-    return bucket, model
+    return xgboost_model(server, booster, "ray-transform")
 
 
 def features(objects: int, rows: int) -> list[bytes]:
