@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_PYTHON = ROOT / ".venv-automl-ref" / "bin" / "python"
 RUNNER = Path(__file__).resolve().parent / "automl_ref_runner.py"
 # Written after each data set, so that an interrupted run still leaves its figures.
-PROGRESS = Path(tempfile.gettempdir()) / "agbench-automl_open-progress.json"
+PROGRESS = Path(tempfile.gettempdir()) / "sagebox-automl_open-progress.json"
 ROLE = "arn:aws:iam::123456789012:role/Bench"
 BUDGET = 300  # the five minutes per system and data set
 TARGET = "target"
@@ -390,7 +390,7 @@ def run(budget: int = BUDGET, datasets: list[str] | None = None) -> dict[str, An
     if unknown:
         raise SystemExit(f"unknown data set(s) {unknown}; choose from {list(DATASETS)}")
     records: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="agbench-automl-open-") as home:
+    with tempfile.TemporaryDirectory(prefix="sagebox-automl-open-") as home:
         sagebox = Sagebox(Path(home) / "sagebox")
         try:
             for index, key in enumerate(chosen):

@@ -40,7 +40,7 @@ def _autogluon(train: pd.DataFrame, test: pd.DataFrame, budget: int, problem: st
     options = {}
     if problem == "BinaryClassification":
         options["positive_class"] = sorted(train[TARGET].unique())[-1]
-    with tempfile.TemporaryDirectory(prefix="agbench-autogluon-") as path:
+    with tempfile.TemporaryDirectory(prefix="sagebox-autogluon-") as path:
         predictor = TabularPredictor(
             label=TARGET,
             problem_type=kinds[problem],
