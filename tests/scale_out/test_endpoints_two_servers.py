@@ -87,11 +87,13 @@ def end_instances(store_url: str, executor: str | None) -> None:
         store.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_pair(
     store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """Two servers with the local executor: the model servers run on this machine."""
+    """Two servers with the local executor: the model servers run on this machine. Each pair
+    lives for its test only: servers left on the shared store would adopt the other pair's
+    endpoint when its owner is killed (their executor cannot serve it)."""
     started = start_pair(store_url, tmp_path_factory, [])
     yield started[0], started[1]
     for server in started:
@@ -99,7 +101,7 @@ def local_pair(
     end_instances(store_url, None)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def ray_pair(
     ray_cluster: RayTestCluster, store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
