@@ -4,6 +4,7 @@ small booster, its model on a server, and a server on the Ray test cluster."""
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from typing import Any
 
@@ -19,6 +20,8 @@ from tests.services.training.jobs import ROLE, unique
 
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 _COEFFICIENTS = [1.0, -2.0, 0.5, 3.0]
+PLACED = re.compile(r"sagebox: model-server listens on (\S+):(\d+) on Ray node (\w+)")
+LOST = "was lost with its Ray node"
 
 
 def client(server: ServerProcess, name: str, **options: Any) -> Any:
@@ -72,3 +75,25 @@ def ray_server(tmp_path_factory: pytest.TempPathFactory, label: str) -> ServerPr
     the object store: SQLite and a local object folder keep the start short."""
     home = tmp_path_factory.mktemp(f"{label}-home")
     return ServerProcess(home, CLIENT_ENV, ["--executor", EXECUTOR_URL]).start()
+
+
+def placements(
+    server: ServerProcess, group: str, flags: dict[str, str], prefix: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Each model server's node and address from its log stream in `group` (streams starting
+    with `prefix`), and for each of `flags` whether a line of the stream holds its text."""
+    logs = client(server, "logs")
+    found = {}
+    by_prefix = {"logStreamNamePrefix": prefix} if prefix else {}
+    streams = logs.describe_log_streams(logGroupName=group, **by_prefix)
+    for stream in streams["logStreams"]:
+        name = stream["logStreamName"]
+        events = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
+        messages = [e["message"] for e in events["events"]]
+        placed = [m.group(1, 2, 3) for m in map(PLACED.search, messages) if m]
+        if placed:
+            (address, port, node), *_ = placed
+            found[name] = {"address": address, "port": int(port), "node": node}
+            for key, text in flags.items():
+                found[name][key] = any(text in m for m in messages)
+    return found

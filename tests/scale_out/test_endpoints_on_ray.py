@@ -10,7 +10,6 @@ the executor's line ``sagebox: model-server listens on ADDRESS:PORT on Ray node 
 from __future__ import annotations
 
 import io
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -25,13 +24,12 @@ from botocore.exceptions import ClientError
 
 from sagebox.cli.server_process import ServerProcess
 from tests.ray_cluster import RayTestCluster
-from tests.scale_out.support import client, ray_server, small_booster, xgboost_model
+from tests.scale_out import support
+from tests.scale_out.support import LOST, client, ray_server, small_booster, xgboost_model
 from tests.services.training.jobs import unique
 
 REQUESTS = 2000
 CONCURRENCY = 4
-PLACED = re.compile(r"sagebox: model-server listens on (\S+):(\d+) on Ray node (\w+)")
-LOST = "was lost with its Ray node"
 
 
 @pytest.fixture(scope="module")
@@ -75,23 +73,7 @@ def endpoint(server: ServerProcess, booster: xgboost.Booster) -> Iterator[str]:
 
 def placements(server: ServerProcess, endpoint: str) -> dict[str, dict[str, Any]]:
     """Each instance's node and address from its log stream, and whether it was lost."""
-    logs = client(server, "logs")
-    group = f"/aws/sagemaker/Endpoints/{endpoint}"
-    found = {}
-    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
-        name = stream["logStreamName"]
-        events = logs.get_log_events(logGroupName=group, logStreamName=name, startFromHead=True)
-        messages = [e["message"] for e in events["events"]]
-        placed = [m.group(1, 2, 3) for m in map(PLACED.search, messages) if m]
-        if placed:
-            (address, port, node), *_ = placed
-            found[name] = {
-                "address": address,
-                "port": int(port),
-                "node": node,
-                "lost": any(LOST in m for m in messages),
-            }
-    return found
+    return support.placements(server, f"/aws/sagemaker/Endpoints/{endpoint}", {"lost": LOST})
 
 
 def rows(count: int) -> bytes:

@@ -11,7 +11,6 @@ Where an instance runs is read from its CloudWatch log stream
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,11 +24,9 @@ from sagebox.cli.server_process import ServerProcess
 from tests.conftest import CLIENT_ENV
 from tests.ray_cluster import RayTestCluster
 from tests.scale_out import support
-from tests.scale_out.support import client, small_booster, xgboost_model
+from tests.scale_out.support import LOST, client, small_booster, xgboost_model
 from tests.services.training.jobs import unique
 
-PLACED = re.compile(r"sagebox: model-server listens on (\S+):(\d+) on Ray node (\w+)")
-LOST = "was lost with its Ray node"
 STOPPED_ANSWERING = "stopped answering"
 GROUP = "/aws/sagemaker/TransformJobs"
 
@@ -122,24 +119,8 @@ def run_transform(
 def placements(server: ServerProcess, job: str) -> dict[str, dict[str, Any]]:
     """Each instance's node and address from its log stream, whether the executor saw it
     lost and whether the dispatcher took it out."""
-    logs = client(server, "logs")
-    found = {}
-    streams = logs.describe_log_streams(logGroupName=GROUP, logStreamNamePrefix=f"{job}/")
-    for stream in streams["logStreams"]:
-        name = stream["logStreamName"]
-        events = logs.get_log_events(logGroupName=GROUP, logStreamName=name, startFromHead=True)
-        messages = [e["message"] for e in events["events"]]
-        placed = [m.group(1, 2, 3) for m in map(PLACED.search, messages) if m]
-        if placed:
-            (address, port, node), *_ = placed
-            found[name] = {
-                "address": address,
-                "port": int(port),
-                "node": node,
-                "lost": any(LOST in m for m in messages),
-                "taken_out": any(STOPPED_ANSWERING in m for m in messages),
-            }
-    return found
+    flags = {"lost": LOST, "taken_out": STOPPED_ANSWERING}
+    return support.placements(server, GROUP, flags, prefix=f"{job}/")
 
 
 def predictions(booster: xgboost.Booster, body: bytes) -> np.ndarray:
