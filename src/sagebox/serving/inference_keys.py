@@ -82,12 +82,22 @@ def read_csv(body: bytes, keys: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def select(scores: np.ndarray, keys: Sequence[str], classes: int | None) -> list[dict[str, Any]]:
-    """The requested keys of each row from a model's scores; `classes` is None for regression."""
+def select(
+    scores: np.ndarray,
+    keys: Sequence[str],
+    classes: int | None,
+    threshold: float | None = None,
+) -> list[dict[str, Any]]:
+    """The requested keys of each row from a model's scores; `classes` is None for regression.
+    The predicted label is the most probable class, or for two classes with a decision
+    `threshold`, class 1 when its probability reaches the threshold."""
     if classes is None:
         return [{PREDICTED_LABEL: float(value)} for value in scores.reshape(-1)]
     probabilities = class_scores(scores, classes)
-    winners = probabilities.argmax(axis=1)
+    if classes == 2 and threshold is not None:
+        winners = (probabilities[:, 1] >= threshold).astype(int)
+    else:
+        winners = probabilities.argmax(axis=1)
     rows = []
     for row, winner in zip(probabilities, winners, strict=True):
         values: dict[str, Any] = {}

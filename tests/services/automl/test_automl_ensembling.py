@@ -145,6 +145,8 @@ def test_the_models_are_training_jobs_with_logs_and_metrics(
     events = _log_lines(stacker)
     assert any("Sample weights: 440 rows" in e for e in events), events[:20]
     assert any("Stacking over" in e for e in events)
+    # A binary F1 job tunes each model's decision threshold on its out-of-fold predictions.
+    assert any("Decision threshold" in e and "out-of-fold F1" in e for e in events), events[-10:]
 
 
 def _log_lines(job: str) -> list[str]:
@@ -301,6 +303,7 @@ def test_every_candidate_has_model_insights_and_explainability_reports(
         # The insights score the candidate's model on the split its objective was measured on.
         objective = candidate["FinalAutoMLJobObjectiveMetric"]["Value"]
         assert insights["metrics"]["F1"] == pytest.approx(objective, abs=1e-6)
+        assert 0 < insights["decision_threshold"] < 1
         assert len(insights["roc_curve"]["true_positive_rate"]) > 2
         assert b"<img" in _read(s3, f"{locations['ModelInsights']}/report.html")
         explained = json.loads(_read(s3, f"{locations['Explainability']}/analysis.json"))

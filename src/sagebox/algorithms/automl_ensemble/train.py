@@ -16,6 +16,10 @@ model once, however many stackers read it).
 With ``sample_weights`` 1 the channels hold the row's sample weight after the label;
 every fit and every metric is weighted by it.
 
+Binary jobs whose objective is F1 or BalancedAccuracy tune the model's decision threshold on
+its out-of-fold predictions (`ensembles.tune_threshold`); the saved model carries it, its
+metrics are computed with it, and its model server decides labels with it.
+
 Both report every Autopilot metric of the problem type on ``validation`` (and on the
 out-of-fold predictions, ``train_oof``) as quality-metric lines.
 """
@@ -38,7 +42,7 @@ from sagebox.algorithms.amazon.metrics import MetricReporter
 from sagebox.algorithms.automl_ensemble.spec import ENSEMBLE, HYPERPARAMETERS, LOSSES
 from sagebox.algorithms.contract import TrainingEnvironment
 from sagebox.analysis.automl import ensembles
-from sagebox.analysis.automl.problems import OBJECTIVES, REGRESSION
+from sagebox.analysis.automl.problems import BINARY, OBJECTIVES, REGRESSION
 
 MODEL_FILE = "ensemble.joblib"
 OOF_FILE, VALIDATION_FILE, SUMMARY_FILE = "oof.npy", "validation.npy", "summary.json"
@@ -139,14 +143,22 @@ def train(env: TrainingEnvironment) -> None:
             raise TrainingError(str(exc)) from None
         model = ensembles.WeightedEnsemble(problem_type, classes, [member], [1.0])
         predictions = member.predict(valid_features)
-    _report(reporter, "train_oof", ensembles.metrics(problem_type, labels, oof, weights))
-    scores = ensembles.metrics(problem_type, valid_labels, predictions, valid_weights)
+    if problem_type == BINARY and objective in ensembles.THRESHOLD_OBJECTIVES:
+        model.threshold = ensembles.tune_threshold(labels, oof, objective, weights)
+        log(
+            f"Decision threshold {model.threshold:g} on the positive class's probability "
+            f"(best out-of-fold {objective})"
+        )
+    threshold = model.threshold
+    _report(reporter, "train_oof", ensembles.metrics(problem_type, labels, oof, weights, threshold))
+    scores = ensembles.metrics(problem_type, valid_labels, predictions, valid_weights, threshold)
     _report(reporter, "validation", scores)
     _save(env, model, **{OOF_FILE: oof, VALIDATION_FILE: predictions})
     summary = {
         "algorithm": algorithm,
         "members": model.names,
         "weights": model.weights,
+        "threshold": model.threshold,
         "validation": scores,
         "seconds": round(time.time() - started, 3),
     }

@@ -342,7 +342,12 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
             continue
         model = models[name] = load_ensemble(archive, scratch / name)
         insights = reports.model_insights(
-            labels, model.predict(features), analysis["problem_type"], classes, weights
+            labels,
+            model.predict(features),
+            analysis["problem_type"],
+            classes,
+            weights,
+            getattr(model, "threshold", None),
         )
         _write(
             output_dir / "documentation" / "model-insights" / name / "output",
@@ -449,8 +454,11 @@ for member in MEMBERS:
         print(f"{member['job']}: {member['algorithm']} bagged over {len(model.models)} folds, "
               f"weight {member['weight']:.3f}")
     members.append(model)
+# THRESHOLD: the binary decision threshold the ensemble job tuned on its out-of-fold
+# predictions (ensembles.tune_threshold; None: the most probable class).
 ensemble = ensembles.WeightedEnsemble(
-    PROBLEM_TYPE, CLASSES, members, [m["weight"] for m in MEMBERS], [m["job"] for m in MEMBERS]
+    PROBLEM_TYPE, CLASSES, members, [m["weight"] for m in MEMBERS], [m["job"] for m in MEMBERS],
+    threshold=THRESHOLD,
 )
 """
 
@@ -493,6 +501,7 @@ def definition_notebook(
             f"VALIDATION = {json.dumps(context['validation'])}",
             f"MODEL = {json.dumps(chosen['model'])}",
             "ROWS = 5",
+            f"THRESHOLD = {getattr(model, 'threshold', None)!r}",
             f"MEMBERS = {json.dumps(members, indent=4)}",
         ]
     )

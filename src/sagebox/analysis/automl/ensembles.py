@@ -67,6 +67,16 @@ STACKERS = ("lightgbm", "linear-learner")
 """The layer-2 models, when the job's algorithms include them (else its first base model)."""
 
 
+THRESHOLD_OBJECTIVES = ("F1", "BalancedAccuracy")
+"""Binary objectives whose best decision threshold on the positive class's probability is
+rarely 0.5 (imbalanced classes, uncalibrated scores): each ENSEMBLING job tunes it on its
+out-of-fold predictions, as AutoGluon calibrates its decision threshold for such metrics."""
+THRESHOLD_GRID = np.round(np.linspace(0.02, 0.98, 97), 2)
+THRESHOLD_WINDOW = 2
+"""The tuned threshold's score is the mean over this many grid steps each side: one lucky
+threshold among noisy out-of-fold predictions of a few hundred rows is not chosen."""
+
+
 class TimeLimitReached(Exception):
     """Not even one fold of a base model could be fitted within its time limit."""
 
@@ -323,15 +333,58 @@ def _fit(
 # -- metrics ---------------------------------------------------------------------------------
 
 
+def decide(
+    predictions: np.ndarray, problem_type: str, threshold: float | None = None
+) -> np.ndarray:
+    """The class index each row of probabilities predicts: the most probable class, or for a
+    binary problem with a decision `threshold`, class 1 when its probability reaches it."""
+    if problem_type == BINARY and threshold is not None:
+        return (predictions[:, 1] >= threshold).astype(int)
+    return predictions.argmax(axis=1)
+
+
+def tune_threshold(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    objective: str,
+    weights: np.ndarray | None = None,
+) -> float:
+    """The decision threshold on the positive class's probability that makes the binary
+    `objective` (one of THRESHOLD_OBJECTIVES) best on out-of-fold `predictions`: the best of
+    THRESHOLD_GRID, each scored as the mean over its neighbours (THRESHOLD_WINDOW); of equal
+    ones, the closest to 0.5. A grid rather than every distinct score: the neighbourhood mean
+    needs evenly spaced thresholds, and 97 metric evaluations are cheap."""
+    from sklearn import metrics as m
+
+    if objective not in THRESHOLD_OBJECTIVES:
+        raise ValueError(f"no decision threshold is tuned for {objective}")
+    truth = labels.astype(int)
+    measure = m.f1_score if objective == "F1" else m.balanced_accuracy_score
+    extra = {"zero_division": 0} if objective == "F1" else {}
+    raw = np.array(
+        [
+            measure(truth, (predictions[:, 1] >= t).astype(int), sample_weight=weights, **extra)
+            for t in THRESHOLD_GRID
+        ]
+    )
+    padded = np.pad(raw, THRESHOLD_WINDOW, mode="edge")
+    smoothed = np.convolve(padded, np.ones(2 * THRESHOLD_WINDOW + 1), mode="valid")
+    best = smoothed.max()
+    near = np.flatnonzero(np.isclose(smoothed, best, rtol=0, atol=1e-12))
+    return float(THRESHOLD_GRID[near[np.argmin(np.abs(THRESHOLD_GRID[near] - 0.5))]])
+
+
 def metrics(
     problem_type: str,
     labels: np.ndarray,
     predictions: np.ndarray,
     weights: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> dict[str, float]:
     """Every Autopilot objective of the problem type (and LogLoss for classification) for
     `predictions` against `labels` (class indices or values), weighted by the rows' sample
-    `weights` when given (as Autopilot weighs its objective metrics)."""
+    `weights` when given (as Autopilot weighs its objective metrics). A binary decision
+    `threshold` decides the predicted labels (`decide`)."""
     from sklearn import metrics as m
 
     w = {"sample_weight": weights}
@@ -346,7 +399,7 @@ def metrics(
         }
     classes = predictions.shape[1]
     truth = labels.astype(int)
-    chosen = predictions.argmax(axis=1)
+    chosen = decide(predictions, problem_type, threshold)
     clipped = np.clip(predictions, 1e-15, 1.0)
     clipped = clipped / clipped.sum(axis=1, keepdims=True)
     values = {
@@ -441,6 +494,9 @@ class WeightedEnsemble:
     weights: list[float]
     names: list[str] = field(default_factory=list)
     """Where each member came from (its training job), for the record."""
+    threshold: float | None = None
+    """Binary problems: the decision threshold on the positive class's probability (tuned on
+    out-of-fold predictions for THRESHOLD_OBJECTIVES); None decides by the most probable class."""
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         cache: dict[int, np.ndarray] = {}

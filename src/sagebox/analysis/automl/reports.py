@@ -62,10 +62,13 @@ def model_insights(
     problem_type: str,
     classes: list[str],
     weights: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """The metrics, curves and tables of one candidate on the validation split. With the
     rows' sample `weights`, the metrics and curves are weighted as the objective is; the
-    confusion matrix, per-class support and residual summary stay counts of rows."""
+    confusion matrix, per-class support and residual summary stay counts of rows. A binary
+    candidate's decision `threshold` (on the positive class's probability) decides its
+    predicted labels, as its model server does."""
     w = {"sample_weight": weights}
     if problem_type == REGRESSION:
         residuals = scores - labels
@@ -92,7 +95,10 @@ def model_insights(
             },
         }
     probabilities = _probabilities(scores)
-    predicted = probabilities.argmax(axis=1)
+    if threshold is not None and probabilities.shape[1] == 2:
+        predicted = (probabilities[:, 1] >= threshold).astype(int)
+    else:
+        predicted = probabilities.argmax(axis=1)
     truth = labels.astype(int)
     indices = list(range(len(classes)))
     precision, recall, f1, support = skm.precision_recall_fscore_support(
@@ -114,6 +120,7 @@ def model_insights(
         },
     }
     if problem_type == BINARY:
+        report["decision_threshold"] = 0.5 if threshold is None else float(threshold)
         positive = probabilities[:, 1]
         fpr, tpr, _ = skm.roc_curve(truth, positive, **w)
         precisions, recalls, _ = skm.precision_recall_curve(truth, positive, **w)

@@ -7,7 +7,8 @@ joblib pickles: sagebox loads only what its own ensembling jobs wrote.
 
 Requests: ``text/csv`` rows of preprocessed features (what the feature-transform container
 answers). Answers: ``text/csv``, one row per record with the keys ``SAGEMAKER_INFERENCE_OUTPUT``
-names (``predicted_label`` by default: the class index for classification, the value for
+names (``predicted_label`` by default: the class index for classification, decided by the
+model's tuned decision threshold for binary F1 and BalancedAccuracy jobs, the value for
 regression; ``probability``, ``probabilities``, ``labels``), as the XGBoost container does
 for HPO candidates, so the same inverse-label-transform container reads either.
 """
@@ -72,7 +73,10 @@ class EnsembleHandler:
         except ValueError as exc:
             raise BadRequest(f"The rows cannot be scored: {exc}") from None
         classes = None if self.model.problem_type == REGRESSION else self.model.classes
-        answers = inference_keys.select(scores, self.keys, classes)
+        # An ensemble pickled before decision thresholds existed has none (class default).
+        answers = inference_keys.select(
+            scores, self.keys, classes, getattr(self.model, "threshold", None)
+        )
         return inference_keys.write_csv(answers, self.keys), CSV_RESPONSE_TYPE
 
 
