@@ -91,7 +91,15 @@ def test_layer_one_layer_two_and_the_ensemble_in_one_artifact(
         ),
         capsys,
     )
-    assert "Stacking over lin-l1, lgbm-l1" in log and "Sample weights: 180 rows" in log
+    # The folds span the training and the validation rows.
+    assert "Stacking over lin-l1, lgbm-l1" in log and "Sample weights: 240 rows" in log
+    splits = ensembles.folds(y, "BinaryClassification", 3, 0)
+    _, expected_oof = ensembles.fit_bagged(
+        "linear-learner", "BinaryClassification", 2, x, y, splits, weights=weights
+    )
+    saved = tmp_path / "lin-l1" / "model"
+    np.testing.assert_allclose(np.load(saved / "oof.npy"), expected_oof)
+    np.testing.assert_allclose(np.load(saved / "validation.npy"), expected_oof[180:])
     note = "Layer 2 (stacking) was skipped: 3 s were left (a note for the log)"
     log = _train(
         _job(
@@ -118,6 +126,12 @@ def test_layer_one_layer_two_and_the_ensemble_in_one_artifact(
     served = model.predict(x[180:])
     np.testing.assert_allclose(served.sum(axis=1), 1.0)
     summary = json.loads((tmp_path / "we-l3" / "model" / "summary.json").read_text())
-    # The validation metrics are weighted by the rows' sample weights.
-    expected = ensembles.metrics("BinaryClassification", y[180:], served, weights[180:])
+    # The validation metrics score the validation rows' out-of-fold predictions, weighted by
+    # the rows' sample weights, with the tuned decision threshold.
+    validation = np.load(tmp_path / "we-l3" / "model" / "validation.npy")
+    np.testing.assert_allclose(validation, np.load(tmp_path / "we-l3" / "model" / "oof.npy")[180:])
+    assert summary["threshold"] == model.threshold is not None
+    expected = ensembles.metrics(
+        "BinaryClassification", y[180:], validation, weights[180:], model.threshold
+    )
     assert summary["validation"]["F1"] == pytest.approx(expected["F1"])

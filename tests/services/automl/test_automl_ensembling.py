@@ -141,9 +141,9 @@ def test_the_models_are_training_jobs_with_logs_and_metrics(
     described = sagemaker.describe_training_job(TrainingJobName=stacker)
     assert described["HyperParameters"]["stack_level"] == "2"
     assert len(described["HyperParameters"]["base_models"].split(",")) == len(BASE)
-    # The data the models saw: 569 rows less the 18 without weight, 80% of them for training.
+    # The data the models saw: 569 rows less the 18 without weight, training and validation.
     events = _log_lines(stacker)
-    assert any("Sample weights: 440 rows" in e for e in events), events[:20]
+    assert any("Sample weights: 551 rows" in e for e in events), events[:20]
     assert any("Stacking over" in e for e in events)
     # A binary F1 job tunes each model's decision threshold on its out-of-fold predictions.
     assert any("Decision threshold" in e and "out-of-fold F1" in e for e in events), events[-10:]

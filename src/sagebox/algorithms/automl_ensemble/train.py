@@ -1,11 +1,13 @@
 """One ENSEMBLING training job: a bagged base model, or the weighted ensemble over base models.
 
 Channels: ``train`` and ``validation`` hold the preprocessed splits of the AutoML job (CSV,
-no header, the label first: the class index for classification). A base-model job
-(``algorithm`` = lightgbm, catboost, ...) fits one model per fold of ``train`` and saves, in
-its model folder, the bagged model (``ensemble.joblib``, an ensemble of one), its
-out-of-fold predictions on ``train`` (``oof.npy``) and its predictions on ``validation``
-(``validation.npy``). A stacker job (a base model with ``stack_level`` 2) reads the layer-1
+no header, the label first: the class index for classification). Every job's folds span
+both channels' rows (``train`` then ``validation``): the models learn from all of them, and a
+validation row's prediction is its out-of-fold one. A base-model job (``algorithm`` =
+lightgbm, catboost, ...) fits one model per fold and saves, in its model folder, the bagged
+model (``ensemble.joblib``, an ensemble of one), its out-of-fold predictions on every row
+(``oof.npy``) and those of the validation rows (``validation.npy``), which its validation
+metrics and the candidate's model insights score. A stacker job (a base model with ``stack_level`` 2) reads the layer-1
 jobs named in ``base_models`` from the ``models`` channel (``<job>/output/model.tar.gz``
 each) and fits the same folds on the features plus their out-of-fold predictions; its
 model carries those layer-1 models, so it serves alone. The ensemble job (``algorithm`` =
@@ -20,8 +22,8 @@ Binary jobs whose objective is F1 or BalancedAccuracy tune the model's decision 
 its out-of-fold predictions (`ensembles.tune_threshold`); the saved model carries it, its
 metrics are computed with it, and its model server decides labels with it.
 
-Both report every Autopilot metric of the problem type on ``validation`` (and on the
-out-of-fold predictions, ``train_oof``) as quality-metric lines.
+Both report every Autopilot metric of the problem type on ``validation`` (the validation
+rows' out-of-fold predictions) and on every row's (``train_oof``) as quality-metric lines.
 """
 
 from __future__ import annotations
@@ -93,6 +95,14 @@ def train(env: TrainingEnvironment) -> None:
     weighted = bool(settings["sample_weights"])
     features, labels, weights = read_channel(env, "train", weighted)
     valid_features, valid_labels, valid_weights = read_channel(env, "validation", weighted)
+    # The folds span the training and the validation rows, as AutoGluon's bagged models use
+    # all the rows they are given: every model learns from both, and each validation row is
+    # scored by its out-of-fold prediction, from the fold models that never saw it.
+    held_out = np.arange(len(labels), len(labels) + len(valid_labels))
+    features = np.vstack([features, valid_features])
+    labels = np.concatenate([labels, valid_labels])
+    if weights is not None and valid_weights is not None:
+        weights = np.concatenate([weights, valid_weights])
     if weights is not None:
         log(f"Sample weights: {len(weights)} rows, total weight {float(weights.sum()):.6g}")
     for note in str(settings["notes"]).split(";"):
@@ -101,7 +111,7 @@ def train(env: TrainingEnvironment) -> None:
     reporter = MetricReporter(env.resource_config.current_host)
     algorithm = settings["algorithm"]
     if algorithm == ENSEMBLE:
-        model, oof, predictions = _ensemble(env, settings, labels, weights, problem_type, objective)
+        model, oof = _ensemble(env, settings, labels, weights, problem_type, objective)
     else:
         splits = ensembles.folds(labels, problem_type, settings["folds"], settings["seed"])
         level = int(settings["stack_level"])
@@ -111,7 +121,7 @@ def train(env: TrainingEnvironment) -> None:
         )
         try:
             if level == 2:
-                layer1 = [(name, bag, oof) for name, bag, oof, _ in _load_models(env, settings)]
+                layer1 = _load_models(env, settings)
                 log(f"Stacking over {', '.join(name for name, _, _ in layer1)}")
                 member, oof = ensembles.fit_stacker(
                     algorithm,
@@ -142,7 +152,7 @@ def train(env: TrainingEnvironment) -> None:
         except ensembles.TimeLimitReached as exc:
             raise TrainingError(str(exc)) from None
         model = ensembles.WeightedEnsemble(problem_type, classes, [member], [1.0])
-        predictions = member.predict(valid_features)
+    predictions = oof[held_out]
     if problem_type == BINARY and objective in ensembles.THRESHOLD_OBJECTIVES:
         model.threshold = ensembles.tune_threshold(labels, oof, objective, weights)
         log(
@@ -168,10 +178,10 @@ def train(env: TrainingEnvironment) -> None:
 
 def _load_models(
     env: TrainingEnvironment, settings: dict[str, object]
-) -> list[tuple[str, object, np.ndarray, np.ndarray]]:
+) -> list[tuple[str, object, np.ndarray]]:
     """The jobs named in ``base_models`` from the ``models`` channel: (job, its model's one
-    member, its out-of-fold predictions, its validation predictions) each; a job without a
-    model artifact is left out (the log says so)."""
+    member, its out-of-fold predictions on the training and validation rows) each; a job
+    without a model artifact is left out (the log says so)."""
     names = [n.strip() for n in str(settings["base_models"]).split(",") if n.strip()]
     if not names:
         raise TrainingError("base_models names no base model training job")
@@ -187,9 +197,7 @@ def _load_models(
             with tarfile.open(archive) as tar:
                 tar.extractall(into, filter="data")
             base = joblib.load(into / MODEL_FILE)
-            found.append(
-                (name, base.members[0], np.load(into / OOF_FILE), np.load(into / VALIDATION_FILE))
-            )
+            found.append((name, base.members[0], np.load(into / OOF_FILE)))
     if not found:
         raise TrainingError(f"none of the base models {', '.join(names)} has a model artifact")
     return found
@@ -202,12 +210,11 @@ def _ensemble(
     weights: np.ndarray | None,
     problem_type: str,
     objective: str,
-) -> tuple[ensembles.WeightedEnsemble, np.ndarray, np.ndarray]:
+) -> tuple[ensembles.WeightedEnsemble, np.ndarray]:
     loaded = _load_models(env, settings)
-    found = [name for name, _, _, _ in loaded]
-    members = [member for _, member, _, _ in loaded]
-    oof = [values for _, _, values, _ in loaded]
-    predictions = [values for _, _, _, values in loaded]
+    found = [name for name, _, _ in loaded]
+    members = [member for _, member, _ in loaded]
+    oof = [values for _, _, values in loaded]
     # A stacker's layer-1 models are the ensemble's own layer-1 members where it has them:
     # stored once, and predicted once per request.
     by_name = {n: m for n, m in zip(found, members, strict=True)}
@@ -232,4 +239,4 @@ def _ensemble(
         [float(chosen[i]) for i in kept],
         [found[i] for i in kept],
     )
-    return model, ensembles.combine(oof, chosen), ensembles.combine(predictions, chosen)
+    return model, ensembles.combine(oof, chosen)

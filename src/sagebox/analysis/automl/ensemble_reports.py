@@ -2,7 +2,7 @@
 
 Every candidate on the leaderboard (each bagged base model and the weighted ensemble) gets
 the two reports HPO's best candidate gets, at the same locations and in the same shapes
-(``reports.model_insights`` on its validation predictions; ``analysis.json`` with the mean
+(``reports.model_insights`` on its validation rows' out-of-fold predictions; ``analysis.json`` with the mean
 |SHAP value| per input column). An ensemble has no tree structure to read, so its SHAP
 values come from a model-agnostic explainer: ``shap``'s PermutationExplainer over the raw
 input columns (the preprocessing inside the explained function), with an independent
@@ -16,7 +16,7 @@ one pass, as the outputs of one function.
 The candidate definition notebook (``notebooks.CANDIDATE_NOTEBOOK``) of an ENSEMBLING job
 reproduces the weighted ensemble from its definition: the base models it keeps, the folds
 and seed they were bagged with and their weights, refitted with the sagebox package on the
-preprocessed training split, then compared with the trained ensemble on validation rows.
+preprocessed training and validation splits, then compared with the trained ensemble on validation rows.
 
 Pure: no service imports; the reports processing job (``python -m sagebox.analysis.automl
 ensemble-reports``) runs `write_ensemble_reports`.
@@ -43,6 +43,8 @@ from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, notebook
 from sagebox.analysis.automl.problems import BINARY, REGRESSION
 
 MODEL_FILE = "ensemble.joblib"
+VALIDATION_FILE = "validation.npy"
+"""The validation rows' out-of-fold predictions an ENSEMBLING job saves beside its model."""
 """The weighted ensemble a ENSEMBLING training job saves (algorithms/automl_ensemble)."""
 MAX_EXPLAINED = 200
 BACKGROUND_ROWS = 20
@@ -329,7 +331,7 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
     # The label, then the sample weight when the job has one: the insights weigh the rows as
     # the objective does.
     weighted = bool(analysis.get("sample_weight"))
-    labels, features = data[:, 0], data[:, 2:] if weighted else data[:, 1:]
+    labels = data[:, 0]
     weights = data[:, 1] if weighted else None
     classes = [str(c) for c in analysis["classes"]]
     candidates = context["candidates"]
@@ -341,9 +343,16 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
         if archive is None:
             continue
         model = models[name] = load_ensemble(archive, scratch / name)
+        # The job's folds spanned the validation rows: its saved out-of-fold predictions on
+        # them are what its objective scored, not the bagged model's prediction.
+        scores = np.load(scratch / name / VALIDATION_FILE)
+        if len(scores) != len(labels):
+            raise ValueError(
+                f"{name} saved {len(scores)} validation predictions for {len(labels)} rows"
+            )
         insights = reports.model_insights(
             labels,
-            model.predict(features),
+            scores,
             analysis["problem_type"],
             classes,
             weights,
@@ -422,7 +431,8 @@ def load_trained(uri):
     return joblib.load(folder / "ensemble.joblib")
 '''
 
-_REFIT = """train = read_numeric_csv(TRAIN)
+_REFIT = """# The jobs' folds span the training and the validation rows, in that order.
+train = np.vstack([read_numeric_csv(TRAIN), read_numeric_csv(VALIDATION)])
 # The preprocessed rows: the label, the sample weight when the job has one, the features.
 labels, weights = train[:, 0], (train[:, 1] if WEIGHTED else None)
 features = train[:, 2:] if WEIGHTED else train[:, 1:]
