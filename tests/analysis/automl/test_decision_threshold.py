@@ -72,3 +72,22 @@ def test_the_model_server_decides_labels_with_the_threshold(tmp_path: Any) -> No
     expected = (model.predict(x)[:, 1] >= threshold).astype(int)
     np.testing.assert_array_equal(served, expected)
     assert threshold < 0.5 and (served != model.predict(x).argmax(axis=1)).any()
+
+
+@pytest.mark.parametrize("objective", ["F1", "BalancedAccuracy"])
+def test_counted_scores_equal_scikit_learn_at_every_threshold(objective: str) -> None:
+    labels, scores = _imbalanced(400, seed=3)
+    weights = np.random.default_rng(4).uniform(0.2, 3.0, len(labels))
+    measure = f1_score if objective == "F1" else balanced_accuracy_score
+    counted = ensembles.threshold_scores(labels, scores, objective, weights)
+    expected = [
+        measure(labels, (scores[:, 1] >= t).astype(int), sample_weight=weights)
+        for t in ensembles.THRESHOLD_GRID
+    ]
+    np.testing.assert_allclose(counted, expected, atol=1e-12)
+    best = ensembles.tune_threshold(labels, scores, objective, weights)
+    assert ensembles.tuned_score(labels, scores, objective, weights) <= max(expected) + 1e-12
+    assert (
+        ensembles.tuned_score(labels, scores, objective, weights)
+        >= counted[list(ensembles.THRESHOLD_GRID).index(best)] - 0.05
+    )

@@ -225,6 +225,8 @@ def _ensemble(
             ]
 
     def score(truth: np.ndarray, candidate: np.ndarray) -> float:
+        if problem_type == BINARY and objective in ensembles.THRESHOLD_OBJECTIVES:
+            return ensembles.tuned_score(truth, candidate, objective, weights)
         return ensembles.objective_score(problem_type, objective, truth, candidate, weights)
 
     chosen = ensembles.select_weights(oof, labels, score, int(settings["selection_rounds"]))

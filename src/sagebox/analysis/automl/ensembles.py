@@ -343,6 +343,44 @@ def decide(
     return predictions.argmax(axis=1)
 
 
+def threshold_scores(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    objective: str,
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """The binary `objective` (one of THRESHOLD_OBJECTIVES) at each threshold of
+    THRESHOLD_GRID, as scikit-learn scores the thresholded labels (weighted, F1's zero
+    division 0). Counted for all thresholds at once rather than by calling scikit-learn per
+    threshold: ensemble selection scores every candidate mix this way, hundreds of times."""
+    if objective not in THRESHOLD_OBJECTIVES:
+        raise ValueError(f"no decision threshold is tuned for {objective}")
+    positive = labels.astype(int) == 1
+    w = np.ones(len(labels)) if weights is None else np.asarray(weights, dtype=np.float64)
+    above = (predictions[:, 1][None, :] >= THRESHOLD_GRID[:, None]).astype(np.float64)
+    true_pos, false_pos = above @ (w * positive), above @ (w * ~positive)
+    total_pos, total_neg = float((w * positive).sum()), float((w * ~positive).sum())
+    if objective == "F1":
+        denominator = true_pos + total_pos + false_pos  # 2 TP + FP + FN
+        return np.divide(
+            2 * true_pos, denominator, out=np.zeros_like(true_pos), where=denominator > 0
+        )
+    # Balanced accuracy: the mean recall of the classes the labels have.
+    recalls = []
+    if total_pos > 0:
+        recalls.append(true_pos / total_pos)
+    if total_neg > 0:
+        recalls.append((total_neg - false_pos) / total_neg)
+    return np.mean(recalls, axis=0)
+
+
+def _smoothed(raw: np.ndarray) -> np.ndarray:
+    """Each threshold's score as the mean over its THRESHOLD_WINDOW neighbours each side."""
+    padded = np.pad(raw, THRESHOLD_WINDOW, mode="edge")
+    width = 2 * THRESHOLD_WINDOW + 1
+    return np.convolve(padded, np.ones(width) / width, mode="valid")
+
+
 def tune_threshold(
     labels: np.ndarray,
     predictions: np.ndarray,
@@ -353,25 +391,22 @@ def tune_threshold(
     `objective` (one of THRESHOLD_OBJECTIVES) best on out-of-fold `predictions`: the best of
     THRESHOLD_GRID, each scored as the mean over its neighbours (THRESHOLD_WINDOW); of equal
     ones, the closest to 0.5. A grid rather than every distinct score: the neighbourhood mean
-    needs evenly spaced thresholds, and 97 metric evaluations are cheap."""
-    from sklearn import metrics as m
-
-    if objective not in THRESHOLD_OBJECTIVES:
-        raise ValueError(f"no decision threshold is tuned for {objective}")
-    truth = labels.astype(int)
-    measure = m.f1_score if objective == "F1" else m.balanced_accuracy_score
-    extra = {"zero_division": 0} if objective == "F1" else {}
-    raw = np.array(
-        [
-            measure(truth, (predictions[:, 1] >= t).astype(int), sample_weight=weights, **extra)
-            for t in THRESHOLD_GRID
-        ]
-    )
-    padded = np.pad(raw, THRESHOLD_WINDOW, mode="edge")
-    smoothed = np.convolve(padded, np.ones(2 * THRESHOLD_WINDOW + 1), mode="valid")
-    best = smoothed.max()
-    near = np.flatnonzero(np.isclose(smoothed, best, rtol=0, atol=1e-12))
+    needs evenly spaced thresholds."""
+    smoothed = _smoothed(threshold_scores(labels, predictions, objective, weights))
+    near = np.flatnonzero(np.isclose(smoothed, smoothed.max(), rtol=0, atol=1e-12))
     return float(THRESHOLD_GRID[near[np.argmin(np.abs(THRESHOLD_GRID[near] - 0.5))]])
+
+
+def tuned_score(
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    objective: str,
+    weights: np.ndarray | None = None,
+) -> float:
+    """The binary `objective` as the tuned threshold makes it (its neighbourhood mean): what
+    ensemble selection maximises for THRESHOLD_OBJECTIVES, so that it picks the mix that is
+    best once its threshold is tuned, not the one best at 0.5."""
+    return float(_smoothed(threshold_scores(labels, predictions, objective, weights)).max())
 
 
 def metrics(
