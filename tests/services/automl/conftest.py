@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from botocore.exceptions import ClientError
 from sklearn.datasets import load_breast_cancer
 
 from tests.services.training.jobs import ROLE, unique
@@ -70,10 +71,16 @@ def request(bucket: str, name: str, prefix: str = "cancer", **extra: Any) -> dic
 
 
 def wait_automl(sagemaker: Any, name: str, timeout: float = 240) -> dict[str, Any]:
+    """Waits for the job's end; its DescribeAutoMLJob (V1 jobs) or DescribeAutoMLJobV2 (V2 jobs,
+    which SageMaker describes with V2 only)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        described = sagemaker.describe_auto_ml_job(AutoMLJobName=name)
+        described = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
         if described["AutoMLJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return described
+            try:
+                return sagemaker.describe_auto_ml_job(AutoMLJobName=name)
+            except ClientError as error:
+                assert "CreateAutoMLJobV2" in error.response["Error"]["Message"]
+                return described
         time.sleep(0.5)
     raise TimeoutError(f"AutoML job {name} did not finish")

@@ -232,7 +232,6 @@ def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucke
             automl_bucket,
             name,
             AutoMLJobConfig={"Mode": "AUTO"},
-            GenerateCandidateDefinitionsOnly=True,
         )
     )
     described = sagemaker.describe_auto_ml_job(AutoMLJobName=name)
@@ -241,7 +240,7 @@ def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucke
     assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["Mode"] == "ENSEMBLING"
     # Without a mode the same holds: AUTO is the default.
     other = unique("aml-auto")[:32]
-    plain = request(automl_bucket, other, GenerateCandidateDefinitionsOnly=True)
+    plain = request(automl_bucket, other)
     del plain["AutoMLJobConfig"]["Mode"]
     sagemaker.create_auto_ml_job(**plain)
     assert sagemaker.describe_auto_ml_job(AutoMLJobName=other)["AutoMLJobConfig"]["Mode"] == (

@@ -489,7 +489,11 @@ class AutoMLRun(JobRun):
         completed = [t for t in trials if t.status == "Completed"]
         if not completed:
             first = next(
-                (t.document.get("FailureReason") for t in trials if t.document.get("FailureReason")),
+                (
+                    t.document.get("FailureReason")
+                    for t in trials
+                    if t.document.get("FailureReason")
+                ),
                 None,
             )
             reason = (ended.reason if ended is not None and ended.reason else None) or (
@@ -501,7 +505,11 @@ class AutoMLRun(JobRun):
         failed = [t for t in trials if t.status == "Failed"]
         if failed:
             members["PartialFailureReasons"] = [
-                {"PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[:1024]}
+                {
+                    "PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[
+                        :1024
+                    ]
+                }
                 for t in failed[:5]
             ]
         return completed, members, None

@@ -32,7 +32,12 @@ from sagebox.services.automl.requests import (
     settle,
 )
 from sagebox.services.automl.run import AutoMLRun, job_names
-from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError
+from sagebox.services.errors import (
+    ResourceInUse,
+    ResourceNotFound,
+    ServiceError,
+    ValidationError,
+)
 from sagebox.services.families import AUTOML_JOB
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
@@ -191,7 +196,19 @@ class AutoMLJobService(JobService[AutoMLRun]):
     # -- Describe -------------------------------------------------------------------------------
 
     def describe(self, name: str) -> dict[str, Any]:
+        """DescribeAutoMLJob: a job made by CreateAutoMLJob. SageMaker describes a job made by
+        CreateAutoMLJobV2 with DescribeAutoMLJobV2 only (V1 has no place for its problem type
+        config); DescribeAutoMLJobV2 describes both."""
         record = self.get(name)
+        if internal(record).get("v2"):
+            raise ValidationError(
+                f"The AutoML job {name} was created with CreateAutoMLJobV2: describe it with "
+                "DescribeAutoMLJobV2 (DescribeAutoMLJob describes jobs made by CreateAutoMLJob)."
+            )
+        return self._describe(record)
+
+    def _describe(self, record: ResourceRecord) -> dict[str, Any]:
+        """The V1 view of a job, whichever API made it."""
         document = public(record.document)
         best = self._best(record)
         if best is not None:
@@ -200,7 +217,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
 
     def describe_v2(self, name: str) -> dict[str, Any]:
         record = self.get(name)
-        v1 = self.describe(name)
+        v1 = self._describe(record)
         extra = internal(record).get("v2_members") or {}
         plan = AutoMLPlan.from_dict(internal(record)["plan"])
         document: dict[str, Any] = {
