@@ -237,11 +237,17 @@ def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
     )
     booster = _booster(unpack(input_dir / "model", output_dir.parent / "unpacked" / "model"))
     data = np.loadtxt(next((input_dir / "validation").rglob("*.csv")), delimiter=",", ndmin=2)
-    # With sample weights the weight column follows the label.
-    labels, features = data[:, 0], data[:, 2:] if analysis.get("sample_weight") else data[:, 1:]
+    # With sample weights the weight column follows the label; the metrics weigh the rows as
+    # the candidates' objective does.
+    weighted = bool(analysis.get("sample_weight"))
+    labels, features = data[:, 0], data[:, 2:] if weighted else data[:, 1:]
     scores = booster.predict(xgb.DMatrix(features))
     insights = model_insights(
-        labels, scores, analysis["problem_type"], [str(c) for c in analysis["classes"]]
+        labels,
+        scores,
+        analysis["problem_type"],
+        [str(c) for c in analysis["classes"]],
+        data[:, 1] if weighted else None,
     )
     explained = explainability(
         booster, features, source_columns(preprocessing.pipeline, preprocessing.columns)

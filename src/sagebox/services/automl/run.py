@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sagebox.algorithms.automl_ensemble.spec import ENSEMBLE
+from sagebox.algorithms.xgboost.metrics import WEIGHTED_METRICS_VARIABLE
 from sagebox.analysis.automl import search_space
 from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, EXPLORATION_NOTEBOOK
 from sagebox.analysis.automl.problems import OBJECTIVES
@@ -433,9 +434,14 @@ class AutoMLRun(JobRun):
         static = search_space.static_hyperparameters(
             problem_type, objective, len(analysis["classes"])
         )
-        if analysis.get("sample_weight"):
+        weighted = bool(analysis.get("sample_weight"))
+        if weighted:
             static["csv_weights"] = "1"  # the preprocessed rows carry the weight after the label
         xgboost = definition(candidate_views.xgboost_image(self._region), static)
+        if weighted:
+            # The objective (F1, Accuracy, ...: metrics the container computes) weighed by the
+            # sample weights too, as Autopilot weighs it and as ENSEMBLING's metrics are.
+            xgboost["Environment"] = {WEIGHTED_METRICS_VARIABLE: "1"}
         request: dict[str, Any] = {"HyperParameterTuningJobName": self.names["tuning"]}
         if self.plan.algorithms == (search_space.XGBOOST,):
             config["HyperParameterTuningJobObjective"] = search_space.tuning_objective(
