@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.services.automl.conftest import TARGET, csv_of, request, table, wait_automl
+from tests.services.automl.conftest import (
+    TARGET,
+    check_report_steps,
+    csv_of,
+    request,
+    table,
+    wait_automl,
+)
 from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
 from tests.services.training.jobs import ROLE, unique
 
@@ -62,7 +69,15 @@ def ensembled(sagemaker: Any, s3: Any, automl_bucket: str) -> dict[str, Any]:
             }
         },
     )
-    return wait_automl(sagemaker, name)
+    seen: list[str] = []
+    return {**wait_automl(sagemaker, name, seen=seen), "seen": seen}
+
+
+def test_ensembling_makes_each_report_in_its_own_status(
+    sagemaker: Any, ensembled: dict[str, Any]
+) -> None:
+    check_report_steps(sagemaker, ensembled["AutoMLJobName"], ensembled["seen"])
+    assert "TrainingModels" in ensembled["seen"]
 
 
 def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(

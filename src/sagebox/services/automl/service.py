@@ -167,14 +167,25 @@ class AutoMLJobService(JobService[AutoMLRun]):
             plan,
             self._services,
             on_analysis=lambda analysis: self._resolve(name, plan, analysis),
-            enter=lambda secondary: self._repo.modify(
-                name, lambda r: self.states.enter(r, secondary, time.time())
-            ),
+            enter=lambda secondary: self._repo.modify(name, lambda r: self._enter(r, secondary)),
             on_reports=lambda candidate, locations: self._repo.modify(
                 name,
-                lambda r: internal(r).setdefault("reports", {}).__setitem__(candidate, locations),
+                lambda r: (
+                    internal(r)
+                    .setdefault("reports", {})
+                    .setdefault(candidate, {})
+                    .update(locations)
+                ),
             ),
         )
+
+    def _enter(self, record: ResourceRecord, secondary: str) -> None:
+        """A run enters each secondary status once: a run restarted after a server restart goes
+        through the steps its predecessor finished without entering their statuses again, so
+        the job stays in the status it was in (a report's, say) until it moves on."""
+        if secondary in (t["Status"] for t in record.document.get(_TRANSITIONS, [])):
+            return
+        self.states.enter(record, secondary, time.time())
 
     def _resolve(self, name: str, plan: AutoMLPlan, analysis: dict[str, Any]) -> None:
         """What the data analysis settled: the problem type, the objective, the criteria."""
