@@ -70,9 +70,21 @@ def test_an_automl_job_goes_on_after_a_restart(restartable: Any, ending: str, st
         "failed" in p["PartialFailureMessage"] for p in partial
     )  # trials the restart cut short
     processing = sagemaker.list_processing_jobs(NameContains=name)["ProcessingJobSummaries"]
-    steps = sorted(job["ProcessingJobName"].split("-")[-3] for job in processing)
-    # Each step once: those that ran before the restart are not made again.
-    assert steps == ["db", "dpp0", "explainability", "insights"]
+    jobs = {job["ProcessingJobName"]: job for job in processing}
+    steps = sorted(job.removeprefix(name).split("-")[1] for job in jobs)
+    # Each step once: those that ran before the restart are not made again; a report job the
+    # shutdown interrupted ended Failed, saying so, and the report was made again (attempt 2).
+    again = [job for job in jobs if job.removeprefix(name).split("-")[2] == "2"]
+    assert steps == ["db", "dpp0", "explainability", "insights", *(["insights"] if again else [])]
+    for job in again:
+        first = sagemaker.describe_processing_job(
+            ProcessingJobName=job.replace("-insights-2-", "-insights-1-")
+        )
+        assert first["ProcessingJobStatus"] == "Failed"
+        assert "server stopped" in first["FailureReason"]
+        assert jobs[job]["ProcessingJobStatus"] == "Completed"
+    locations = described["BestCandidate"]["CandidateProperties"]["CandidateArtifactLocations"]
+    assert {"Explainability", "ModelInsights"} <= set(locations)
     candidates = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName=name)["Candidates"]
     assert len(candidates) == 3
     assert "BestCandidate" in described

@@ -44,6 +44,8 @@ REPORT_STEPS = (
 )
 """SageMaker's report statuses in its order: (secondary status, the reports step's --part and
 its processing job's key in `job_names`, the CandidateArtifactLocations member it makes)."""
+REPORT_ATTEMPTS = 3
+"""A report's processing job interrupted by a server restart is made again (``-2-``, ...)."""
 ENSEMBLE_REPORT_SECONDS = 60.0
 """At most this long for the SHAP values of ENSEMBLING's candidates (and at most 30% of the
 time left, and half the longest candidate's training time, 10 s at least)."""
@@ -575,7 +577,7 @@ class AutoMLRun(JobRun):
             if time.time() >= self._deadline:
                 break  # out of time: the job ends with the reports it has
             self._enter(status)
-            name = self.names[part]
+            name = self._report_job(part)
             given = [command, "--part", part, *(arguments or {}).get(part, [])]
             ended = self._step(
                 self._processing,
@@ -592,6 +594,19 @@ class AutoMLRun(JobRun):
             if ended.status == "Stopped":
                 break
         return problems
+
+    def _report_job(self, part: str) -> str:
+        """The name of the report's processing job: ``<job>-<part>-<attempt>-<hash>``. A run
+        restarted after a server restart that interrupted the job (which then ended Failed,
+        saying so) makes it again as the next attempt, so the report is still made."""
+        prefix, _, digest = self.names[part].rpartition("-1-")
+        interrupted = self._processing.states.server_stopped_reason
+        for attempt in range(1, REPORT_ATTEMPTS + 1):
+            name = f"{prefix}-{attempt}-{digest}"
+            record = self._processing.record(name)
+            if record is None or record.document.get("FailureReason") != interrupted:
+                return name
+        return name
 
     @staticmethod
     def _note_report_problems(
