@@ -252,7 +252,9 @@ def write_reports(
             [str(c) for c in analysis["classes"]],
             data[:, 1] if weighted else None,
         )
-        _write_report(output_dir / "insights", "model_insights.json", insights, insights_page(insights))
+        _write_report(
+            output_dir / "insights", "model_insights.json", insights, insights_page(insights)
+        )
         written["metrics"] = insights["metrics"]
     if "explainability" in parts:
         preprocessing = load(
