@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import xgboost as xgb
-from sklearn.metrics import balanced_accuracy_score, f1_score, mean_squared_error, r2_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_squared_error,
+    r2_score,
+)
 
 from sagebox.algorithms.xgboost.custom_metrics import class_labels, custom_metric
 from sagebox.algorithms.xgboost.metrics import CONTAINER_METRICS, METRIC_NAMES
@@ -41,6 +47,35 @@ def test_metrics_match_sklearn() -> None:
     assert results["f1_binary"] == pytest.approx(f1_score(labels, predicted))
     assert results["mse"] == pytest.approx(mean_squared_error(labels, probabilities))
     assert results["r2"] == pytest.approx(r2_score(labels, probabilities))
+
+
+def test_instance_weights_only_when_the_job_asks() -> None:
+    """SageMaker's container ignores instance weights; an AutoML job with sample weights asks
+    for weighted metrics (its candidates' Environment), as Autopilot weighs its objective."""
+    labels = np.array([0, 1, 1, 0, 1], dtype=np.float32)
+    weights = np.array([1.0, 3.0, 0.5, 2.0, 0.0], dtype=np.float32)
+    probabilities = np.array([0.1, 0.8, 0.4, 0.6, 0.9], dtype=np.float32)
+    data = xgb.DMatrix(np.zeros((5, 1), dtype=np.float32), label=labels, weight=weights)
+    predicted = (probabilities > 0.5).astype(int)
+    names = ["accuracy", "f1_binary", "mse"]
+    plain = dict(custom_metric(names, "binary:logistic")(probabilities, data))
+    weighted = dict(custom_metric(names, "binary:logistic", weighted=True)(probabilities, data))
+    assert plain["f1_binary"] == pytest.approx(f1_score(labels, predicted))
+    assert weighted["f1_binary"] == pytest.approx(
+        f1_score(labels, predicted, sample_weight=weights)
+    )
+    assert weighted["accuracy"] == pytest.approx(
+        accuracy_score(labels, predicted, sample_weight=weights)
+    )
+    assert weighted["mse"] == pytest.approx(
+        mean_squared_error(labels, probabilities, sample_weight=weights)
+    )
+    assert weighted["f1_binary"] != pytest.approx(plain["f1_binary"])
+    # A matrix without weights: every row counts once, weighted or not.
+    unweighted = xgb.DMatrix(np.zeros((5, 1), dtype=np.float32), label=labels)
+    assert dict(
+        custom_metric(names, "binary:logistic", weighted=True)(probabilities, unweighted)
+    ) == (pytest.approx(dict(custom_metric(names, "binary:logistic")(probabilities, unweighted))))
 
 
 def test_every_container_metric_is_implemented_and_published() -> None:

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.services.automl.conftest import csv_of, request, table, wait_automl
 from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
@@ -81,5 +82,17 @@ def test_hyperparameter_tuning_with_sample_weights(
     assert best["FinalAutoMLJobObjectiveMetric"]["Value"] > 0.8
     trial = sagemaker.describe_training_job(TrainingJobName=best["CandidateName"])
     assert trial["HyperParameters"]["csv_weights"] == "1"
+    assert trial["Environment"] == {"SAGEBOX_WEIGHTED_METRICS": "1"}
     locations = best["CandidateProperties"]["CandidateArtifactLocations"]
     assert "Explainability" in locations and "ModelInsights" in locations
+    # The objective (F1, computed by the container, not by xgboost) is weighed by the sample
+    # weights, as the model insights' metrics are; the insights' confusion matrix counts rows.
+    bucket, _, key = locations["ModelInsights"].removeprefix("s3://").partition("/")
+    insights = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"{key}/model_insights.json")["Body"].read()
+    )
+    objective = best["FinalAutoMLJobObjectiveMetric"]["Value"]
+    assert objective == pytest.approx(insights["metrics"]["F1"], abs=1e-4)
+    (_, false_positive), (false_negative, true_positive) = insights["confusion_matrix"]
+    unweighted = 2 * true_positive / (2 * true_positive + false_positive + false_negative)
+    assert abs(objective - unweighted) > 1e-3  # the weights change the value on this split

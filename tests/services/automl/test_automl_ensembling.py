@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.services.automl.conftest import TARGET, csv_of, request, table, wait_automl
+from tests.services.automl.conftest import (
+    TARGET,
+    check_report_steps,
+    csv_of,
+    request,
+    table,
+    wait_automl,
+)
 from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
 from tests.services.training.jobs import ROLE, unique
 
@@ -62,7 +69,15 @@ def ensembled(sagemaker: Any, s3: Any, automl_bucket: str) -> dict[str, Any]:
             }
         },
     )
-    return wait_automl(sagemaker, name)
+    seen: list[str] = []
+    return {**wait_automl(sagemaker, name, seen=seen), "seen": seen}
+
+
+def test_ensembling_makes_each_report_in_its_own_status(
+    sagemaker: Any, ensembled: dict[str, Any]
+) -> None:
+    check_report_steps(sagemaker, ensembled["AutoMLJobName"], ensembled["seen"])
+    assert "TrainingModels" in ensembled["seen"]
 
 
 def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
@@ -74,7 +89,6 @@ def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
     tabular = v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]
     assert tabular["Mode"] == "ENSEMBLING"
     assert tabular["SampleWeightAttributeName"] == WEIGHT
-    assert ensembled["InputDataConfig"][0]["SampleWeightAttributeName"] == WEIGHT
     transitions = ensembled["AutoMLJobSecondaryStatus"]
     assert transitions == "Completed"
     candidates = sagemaker.list_candidates_for_auto_ml_job(
@@ -234,7 +248,6 @@ def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucke
             automl_bucket,
             name,
             AutoMLJobConfig={"Mode": "AUTO"},
-            GenerateCandidateDefinitionsOnly=True,
         )
     )
     described = sagemaker.describe_auto_ml_job(AutoMLJobName=name)
@@ -243,7 +256,7 @@ def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucke
     assert v2["AutoMLProblemTypeConfig"]["TabularJobConfig"]["Mode"] == "ENSEMBLING"
     # Without a mode the same holds: AUTO is the default.
     other = unique("aml-auto")[:32]
-    plain = request(automl_bucket, other, GenerateCandidateDefinitionsOnly=True)
+    plain = request(automl_bucket, other)
     del plain["AutoMLJobConfig"]["Mode"]
     sagemaker.create_auto_ml_job(**plain)
     assert sagemaker.describe_auto_ml_job(AutoMLJobName=other)["AutoMLJobConfig"]["Mode"] == (
@@ -314,13 +327,15 @@ def test_every_candidate_has_model_insights_and_explainability_reports(
         assert 10 <= explained["rows_explained"] <= 111
         assert "PermutationExplainer" in explained["method"]
         assert b"<img" in _read(s3, f"{locations['Explainability']}/report.html")
-    # One processing job made them, listed as SageMaker lists Autopilot's jobs.
-    jobs = sagemaker.list_processing_jobs(NameContains=f"{name}-reports")["ProcessingJobSummaries"]
-    assert [j["ProcessingJobStatus"] for j in jobs] == ["Completed"]
-    job = sagemaker.describe_processing_job(ProcessingJobName=jobs[0]["ProcessingJobName"])
-    print(
-        f"reports job: {(job['ProcessingEndTime'] - job['ProcessingStartTime']).total_seconds():.1f} s"
-    )
+    # One processing job made each report, listed as SageMaker lists Autopilot's jobs.
+    for part in ("explainability", "insights"):
+        jobs = sagemaker.list_processing_jobs(NameContains=f"{name}-{part}-")
+        assert [j["ProcessingJobStatus"] for j in jobs["ProcessingJobSummaries"]] == ["Completed"]
+        job = sagemaker.describe_processing_job(
+            ProcessingJobName=jobs["ProcessingJobSummaries"][0]["ProcessingJobName"]
+        )
+        seconds = (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds()
+        print(f"{part} report job: {seconds:.1f} s")
     best = ensembled["BestCandidate"]
     listed = next(c for c in candidates if c["CandidateName"] == best["CandidateName"])
     assert (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.services.automl.conftest import request, wait_automl
+from tests.services.automl.conftest import check_report_steps, request, wait_automl
 from tests.services.training.jobs import unique
 
 # Raw rows as a client sends them: the training columns less the target, strings and gaps as they come.
@@ -24,7 +24,19 @@ def finished(sagemaker: Any, automl_bucket: str) -> dict[str, Any]:
     sagemaker.create_auto_ml_job(
         **request(automl_bucket, name, Tags=[{"Key": "team", "Value": "ml"}])
     )
-    return wait_automl(sagemaker, name)
+    seen: list[str] = []
+    return {**wait_automl(sagemaker, name, seen=seen), "seen": seen}
+
+
+def test_each_report_is_made_in_its_own_status_in_sagemakers_order(
+    sagemaker: Any, finished: dict[str, Any]
+) -> None:
+    check_report_steps(sagemaker, finished["AutoMLJobName"], finished["seen"])
+    assert finished["seen"][-3:] == [
+        "GeneratingExplainabilityReport",
+        "GeneratingModelInsightsReport",
+        "MaxCandidatesReached",
+    ]
 
 
 def test_job_completes_with_a_best_candidate(finished: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.services.automl.conftest import wait_automl
+from tests.services.automl.conftest import check_report_steps, wait_automl
 from tests.services.training.jobs import ROLE, unique
 
 HORIZON = 4
@@ -106,9 +106,12 @@ def test_a_time_series_job_ranks_backtested_candidates_deploys_and_forecasts(
     request = _request(series_bucket, ModelDeployConfig={"AutoGenerateEndpointName": True})
     name = request["AutoMLJobName"]
     sagemaker.create_auto_ml_job_v2(**request)
-    wait_automl(sagemaker, name, timeout=300)
+    seen: list[str] = []
+    wait_automl(sagemaker, name, timeout=300, seen=seen)
     described = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
     assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
+    check_report_steps(sagemaker, name, seen)
+    assert seen[-3:-1] == ["GeneratingModelInsightsReport", "DeployingModel"], seen
     assert described["AutoMLProblemTypeConfigName"] == "TimeSeriesForecasting"
     config = described["AutoMLProblemTypeConfig"]["TimeSeriesForecastingJobConfig"]
     assert config["ForecastHorizon"] == HORIZON

@@ -207,3 +207,51 @@ def test_a_validation_fraction_that_leaves_no_rows(sagemaker: Any, automl_bucket
         ),
     )
     assert "ValidationFraction must be between 0 and 1" in message and "1.0 was given" in message
+
+
+def test_candidate_definitions_only_in_hyperparameter_tuning_mode(
+    sagemaker: Any, automl_bucket: str
+) -> None:
+    # Definitions-only is the HPO candidate definition notebook: ENSEMBLING has none to give.
+    for call, kwargs in (
+        (
+            sagemaker.create_auto_ml_job,
+            request(
+                automl_bucket,
+                unique("aml")[:32],
+                AutoMLJobConfig={"Mode": "ENSEMBLING"},
+                GenerateCandidateDefinitionsOnly=True,
+            ),
+        ),
+        (
+            sagemaker.create_auto_ml_job_v2,
+            _v2(
+                automl_bucket,
+                {
+                    "TabularJobConfig": {
+                        "TargetAttributeName": TARGET,
+                        "Mode": "ENSEMBLING",
+                        "GenerateCandidateDefinitionsOnly": True,
+                    }
+                },
+            ),
+        ),
+    ):
+        message = _refused(call, **kwargs)
+        assert (
+            "GenerateCandidateDefinitionsOnly is supported in HYPERPARAMETER_TUNING mode only"
+            in (message)
+        )
+        assert "ENSEMBLING" in message
+    # AUTO settles on HYPERPARAMETER_TUNING for a definitions-only job, whatever the data's size.
+    name = unique("aml")[:32]
+    auto = request(automl_bucket, name, GenerateCandidateDefinitionsOnly=True)
+    auto["AutoMLJobConfig"]["Mode"] = "AUTO"
+    sagemaker.create_auto_ml_job(**auto)
+    try:
+        described = sagemaker.describe_auto_ml_job_v2(AutoMLJobName=name)
+        tabular = described["AutoMLProblemTypeConfig"]["TabularJobConfig"]
+        assert tabular["Mode"] == "HYPERPARAMETER_TUNING"
+        assert tabular["GenerateCandidateDefinitionsOnly"] is True
+    finally:
+        sagemaker.stop_auto_ml_job(AutoMLJobName=name)

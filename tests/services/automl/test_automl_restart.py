@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from sagebox.cli.server_process import ServerProcess
-from tests.services.automl.conftest import csv_of, request, table, wait_automl
+from tests.services.automl.conftest import SECONDARY_ORDER, csv_of, request, table, wait_automl
 from tests.services.training.jobs import unique
 
 
@@ -35,8 +35,11 @@ def restartable(tmp_path: Path) -> Iterator[Any]:
         server.stop()
 
 
-@pytest.mark.parametrize("ending", ["crash", "shutdown"])
-def test_an_automl_job_goes_on_after_a_restart(restartable: Any, ending: str) -> None:
+@pytest.mark.parametrize(
+    "ending, status",
+    [("crash", "ModelTuning"), ("shutdown", "GeneratingModelInsightsReport")],
+)
+def test_an_automl_job_goes_on_after_a_restart(restartable: Any, ending: str, status: str) -> None:
     server, sagemaker, s3 = restartable()
     bucket = unique("automl-restart")
     s3.create_bucket(Bucket=bucket)
@@ -46,19 +49,20 @@ def test_an_automl_job_goes_on_after_a_restart(restartable: Any, ending: str) ->
         **request(bucket, name, AutoMLJobConfig={"CompletionCriteria": {"MaxCandidates": 3}})
     )
     deadline = time.time() + 120
-    while (
-        sagemaker.describe_auto_ml_job(AutoMLJobName=name)["AutoMLJobSecondaryStatus"]
-        != "ModelTuning"
-    ):
+    while sagemaker.describe_auto_ml_job(AutoMLJobName=name)["AutoMLJobSecondaryStatus"] != status:
         assert time.time() < deadline
-        time.sleep(0.2)
+        time.sleep(0.1)
     if ending == "crash":
         server.kill()
     else:  # a graceful shutdown leaves the job InProgress for the next server
         server.stop()
 
     _, sagemaker, _ = restartable()
-    described = wait_automl(sagemaker, name)
+    # The new run goes through the steps made before without entering their statuses again.
+    seen: list[str] = []
+    described = wait_automl(sagemaker, name, seen=seen)
+    earlier = SECONDARY_ORDER[: SECONDARY_ORDER.index(status)]
+    assert not [s for s in seen if s in earlier], seen
     assert described["AutoMLJobStatus"] == "Completed", described.get("FailureReason")
     assert described["AutoMLJobSecondaryStatus"] == "MaxCandidatesReached"
     partial = described.get("PartialFailureReasons", [])
@@ -66,12 +70,21 @@ def test_an_automl_job_goes_on_after_a_restart(restartable: Any, ending: str) ->
         "failed" in p["PartialFailureMessage"] for p in partial
     )  # trials the restart cut short
     processing = sagemaker.list_processing_jobs(NameContains=name)["ProcessingJobSummaries"]
-    steps = sorted(job["ProcessingJobName"].split("-")[-3] for job in processing)
-    assert steps == [
-        "db",
-        "dpp0",
-        "reports",
-    ]  # each step once: the first two ran before the restart
+    jobs = {job["ProcessingJobName"]: job for job in processing}
+    steps = sorted(job.removeprefix(name).split("-")[1] for job in jobs)
+    # Each step once: those that ran before the restart are not made again; a report job the
+    # shutdown interrupted ended Failed, saying so, and the report was made again (attempt 2).
+    again = [job for job in jobs if job.removeprefix(name).split("-")[2] == "2"]
+    assert steps == ["db", "dpp0", "explainability", "insights", *(["insights"] if again else [])]
+    for job in again:
+        first = sagemaker.describe_processing_job(
+            ProcessingJobName=job.replace("-insights-2-", "-insights-1-")
+        )
+        assert first["ProcessingJobStatus"] == "Failed"
+        assert "server stopped" in first["FailureReason"]
+        assert jobs[job]["ProcessingJobStatus"] == "Completed"
+    locations = described["BestCandidate"]["CandidateProperties"]["CandidateArtifactLocations"]
+    assert {"Explainability", "ModelInsights"} <= set(locations)
     candidates = sagemaker.list_candidates_for_auto_ml_job(AutoMLJobName=name)["Candidates"]
     assert len(candidates) == 3
     assert "BestCandidate" in described

@@ -1,15 +1,18 @@
-"""CreateAutoMLJobV2 (a multiclass table) described both ways, and StopAutoMLJob during tuning."""
+"""CreateAutoMLJobV2 (a multiclass table) described by V2 only, and StopAutoMLJob during tuning."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from tests.services.automl.conftest import request, wait_automl
 from tests.services.training.jobs import ROLE, unique
 
 
-def test_a_v2_tabular_job_infers_multiclass_describes_both_ways_and_deploys(
+def test_a_v2_tabular_job_infers_multiclass_is_described_by_v2_only_and_deploys(
     sagemaker: Any, runtime: Any, automl_bucket: str
 ) -> None:
     name = unique("amlv2")[:32]
@@ -67,9 +70,14 @@ def test_a_v2_tabular_job_infers_multiclass_describes_both_ways_and_deploys(
         EndpointName=endpoint, ContentType="text/csv", Body=rows.encode()
     )
     assert answer["Body"].read().decode().split() == ["large", "small"]
-    v1 = sagemaker.describe_auto_ml_job(AutoMLJobName=name)
-    assert v1["InputDataConfig"][0]["TargetAttributeName"] == "size_band"
-    assert v1["ResolvedAttributes"]["ProblemType"] == "MulticlassClassification"
+    # As in SageMaker, a V2 job is described by DescribeAutoMLJobV2 only; both list it.
+    with pytest.raises(ClientError) as refused:
+        sagemaker.describe_auto_ml_job(AutoMLJobName=name)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert name in refused.value.response["Error"]["Message"]
+    assert "DescribeAutoMLJobV2" in refused.value.response["Error"]["Message"]
+    listed = sagemaker.list_auto_ml_jobs(NameContains=name)["AutoMLJobSummaries"]
+    assert [s["AutoMLJobName"] for s in listed] == [name]
 
 
 def test_stop_during_model_tuning_stops_its_jobs(sagemaker: Any, automl_bucket: str) -> None:

@@ -4,23 +4,38 @@ They are passed to ``xgboost.train`` as one ``custom_metric`` and are printed in
 the evaluation line like any native metric (``validation-accuracy:0.95000``).
 With a built-in objective xgboost hands the metric transformed predictions
 (probabilities, or class ids for ``multi:softmax``); classification metrics turn
-them into class labels first. Instance weights are not applied, as in SageMaker.
+them into class labels first. Instance weights are not applied, as in SageMaker's
+container, unless the job's environment sets WEIGHTED_METRICS_VARIABLE to 1: an AutoML
+job with SampleWeightAttributeName sets it on its candidates, whose objective Autopilot
+weighs by the rows' sample weights (as ENSEMBLING's candidates' metrics are weighed,
+`analysis.automl.ensembles.metrics`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import xgboost as xgb
 from sklearn import metrics as skm
 
-Score = Callable[[np.ndarray, np.ndarray], float]
+from sagebox.algorithms.xgboost.metrics import WEIGHTED_METRICS_VARIABLE
+
+Score = Callable[..., float]
+"""score(labels, predicted, weights) -> value; weights None: every row counts once."""
+
+
+def weighted_metrics() -> bool:
+    """Whether this job's custom metrics weigh the rows (its Environment asks for it)."""
+    return os.environ.get(WEIGHTED_METRICS_VARIABLE, "") == "1"
 
 
 def _classification(score: Callable[..., float], **options: object) -> Score:
-    def compute(labels: np.ndarray, predicted: np.ndarray) -> float:
-        return float(score(labels, predicted, **options))
+    def compute(
+        labels: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None
+    ) -> float:
+        return float(score(labels, predicted, sample_weight=weights, **options))
 
     return compute
 
@@ -44,8 +59,12 @@ CLASSIFICATION_SCORES: dict[str, Score] = {
 }
 
 REGRESSION_SCORES: dict[str, Score] = {
-    "mse": lambda labels, predictions: float(skm.mean_squared_error(labels, predictions)),
-    "r2": lambda labels, predictions: float(skm.r2_score(labels, predictions)),
+    "mse": lambda labels, predictions, weights=None: float(
+        skm.mean_squared_error(labels, predictions, sample_weight=weights)
+    ),
+    "r2": lambda labels, predictions, weights=None: float(
+        skm.r2_score(labels, predictions, sample_weight=weights)
+    ),
 }
 
 
@@ -65,26 +84,29 @@ def class_labels(predictions: np.ndarray, objective: str) -> np.ndarray:
 CustomMetric = Callable[[np.ndarray, xgb.DMatrix], list[tuple[str, float]]]
 
 
-def custom_metric(names: Sequence[str], objective: str) -> CustomMetric:
-    """One ``custom_metric`` for ``xgboost.train`` computing every metric in ``names``."""
+def custom_metric(names: Sequence[str], objective: str, weighted: bool = False) -> CustomMetric:
+    """One ``custom_metric`` for ``xgboost.train`` computing every metric in ``names``;
+    `weighted`: weighed by the matrix's instance weights (when it has any)."""
     unknown = [name for name in names if name not in CLASSIFICATION_SCORES | REGRESSION_SCORES]
     if unknown:
         raise ValueError(f"not a container-computed metric: {', '.join(unknown)}")
 
     def evaluate(predictions: np.ndarray, data: xgb.DMatrix) -> list[tuple[str, float]]:
         labels = data.get_label()
+        weights = data.get_weight() if weighted else None
+        if weights is not None and len(weights) != len(labels):
+            weights = None  # a matrix without instance weights: every row counts once
         results = []
         for name in names:
             if len(labels) == 0:
                 results.append((name, 0.0))
             elif name in REGRESSION_SCORES:
                 flat = predictions if predictions.ndim == 1 else predictions[:, 0]
-                results.append((name, REGRESSION_SCORES[name](labels, flat)))
+                results.append((name, REGRESSION_SCORES[name](labels, flat, weights)))
             else:
                 predicted = class_labels(predictions, objective)
-                results.append(
-                    (name, CLASSIFICATION_SCORES[name](labels.astype(np.int64), predicted))
-                )
+                score = CLASSIFICATION_SCORES[name](labels.astype(np.int64), predicted, weights)
+                results.append((name, score))
         return results
 
     return evaluate

@@ -12,6 +12,10 @@ computes them from the predictions (see ``custom_metrics``).
 
 from __future__ import annotations
 
+WEIGHTED_METRICS_VARIABLE = "SAGEBOX_WEIGHTED_METRICS"
+"""A job whose Environment sets this to 1 weighs its container-computed metrics by the
+instance weights (``csv_weights``); SageMaker's container does not (see ``custom_metrics``)."""
+
 MAXIMIZE: tuple[str, ...] = (
     "accuracy",
     "auc",

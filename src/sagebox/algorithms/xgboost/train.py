@@ -153,9 +153,9 @@ def train(env: TrainingEnvironment, prefetch: CsvPrefetch | None = None) -> xgb.
     rounds = RoundLog()
     custom = None
     if plan.custom:
-        from sagebox.algorithms.xgboost.custom_metrics import custom_metric
+        from sagebox.algorithms.xgboost.custom_metrics import custom_metric, weighted_metrics
 
-        custom = custom_metric(plan.custom, values["objective"])
+        custom = custom_metric(plan.custom, values["objective"], weighted_metrics())
     booster = xgb.train(
         built.params,
         evals[0][0],

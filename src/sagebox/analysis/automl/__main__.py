@@ -5,7 +5,10 @@ Steps: ``analyze`` (AnalyzingData: check, settle the problem type, split),
 ``reports`` (the best candidate's model insights and explainability reports),
 ``ensemble-reports`` (ENSEMBLING: both reports for every candidate, and the candidate
 definition notebook), ``forecast-reports`` (time series: both reports per candidate) and
-``forecast-analyze`` (AnalyzingData of a time-series job: check, make regular series). Paths
+``forecast-analyze`` (AnalyzingData of a time-series job: check, make regular series). The
+three report steps make one report each, ``--part explainability`` or ``--part insights``
+(both when not given): an AutoML job makes them in its GeneratingExplainabilityReport and
+GeneratingModelInsightsReport statuses, one processing job each. Paths
 are below the container's /opt/ml (``$SAGEMAKER_BASE_DIR`` on sagebox). A data problem is
 written to output/message and the process exits 1, so the job fails with that reason.
 """
@@ -20,6 +23,8 @@ from pathlib import Path
 from sagebox.analysis.automl.features import fit
 from sagebox.analysis.automl.problems import DataError
 from sagebox.analysis.automl.splitting import analyze
+
+REPORT_PARTS = ("explainability", "insights")
 
 
 def main(argv: list[str]) -> int:
@@ -55,11 +60,13 @@ def main(argv: list[str]) -> int:
         parser.add_argument(flag)
     parser.add_argument("--horizon", type=int)
     parser.add_argument("--seconds", type=float, default=60.0)  # ensemble-reports: SHAP's time
+    parser.add_argument("--part", choices=REPORT_PARTS)  # the report steps: one report, or both
     arguments = parser.parse_args(argv)
     step, config = (
         arguments.step,
         {k: v for k, v in vars(arguments).items() if v is not None and k != "step"},
     )
+    parts = (config["part"],) if "part" in config else REPORT_PARTS
     inputs, outputs = root / "processing" / "input", root / "processing" / "output"
     try:
         if step == "forecast-analyze":
@@ -80,19 +87,22 @@ def main(argv: list[str]) -> int:
                 write_reports,  # xgboost, shap: this step only
             )
 
-            print(
-                f"Reports written; validation metrics: {write_reports(inputs, outputs)['metrics']}"
-            )
+            written = write_reports(inputs, outputs, parts)
+            print(f"Reports written: {', '.join(parts)}; validation metrics: {written['metrics']}")
         elif step == "ensemble-reports":
             from sagebox.analysis.automl.ensemble_reports import write_ensemble_reports
 
-            written = write_ensemble_reports(inputs, outputs, float(config["seconds"]))
-            print(f"Reports written for {len(written)} candidates: {sorted(written)}")
+            written = write_ensemble_reports(inputs, outputs, float(config["seconds"]), parts)
+            print(
+                f"Reports ({', '.join(parts)}) written for {len(written)} candidates: {sorted(written)}"
+            )
         elif step == "forecast-reports":
             from sagebox.analysis.automl.forecast_reports import write_forecast_reports
 
-            written = write_forecast_reports(inputs, outputs)
-            print(f"Reports written for {len(written)} candidates: {sorted(written)}")
+            written = write_forecast_reports(inputs, outputs, parts)
+            print(
+                f"Reports ({', '.join(parts)}) written for {len(written)} candidates: {sorted(written)}"
+            )
         elif step == "features":
             print(f"Preprocessing fitted: {fit(inputs, outputs)['features']} features")
         else:

@@ -316,56 +316,72 @@ def explainability_page(report: dict[str, Any]) -> str:
     )
 
 
-def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) -> dict[str, Any]:
-    """Both reports for every candidate listed in ``context/candidates.json`` (name, model
-    URL, algorithm; the job's S3 locations for the notebook), below
-    ``output_dir/documentation/{explainability,model-insights}/<candidate>/output``, and the
-    candidate definition notebook in ``output_dir/notebooks``. `seconds`: the explainers'
-    time, shared by the candidates."""
+def write_ensemble_reports(
+    input_dir: Path,
+    output_dir: Path,
+    seconds: float,
+    parts: tuple[str, ...] = ("explainability", "insights"),
+) -> dict[str, Any]:
+    """The reports named in `parts` for every candidate listed in ``context/candidates.json``
+    (name, model URL, algorithm; the job's S3 locations for the notebook), below
+    ``output_dir/documentation/{explainability,model-insights}/<candidate>/output``; with
+    ``insights``, the candidate definition notebook in ``output_dir/notebooks`` too.
+    `seconds`: the explainers' time, shared by the candidates."""
     context = json.loads(next((input_dir / "context").rglob("*.json")).read_text("utf-8"))
     analysis = json.loads((input_dir / "analysis" / "analysis.json").read_text(encoding="utf-8"))
     scratch = Path(tempfile.mkdtemp(prefix="reports-", dir=output_dir.parent))
-    preprocessing = load(reports.unpack(input_dir / "preprocessing", scratch / "preprocessing"))
-    raw = read_table(data_files(input_dir / "raw-validation"))
-    data = _numeric_csv(input_dir / "validation")
-    # The label, then the sample weight when the job has one: the insights weigh the rows as
-    # the objective does.
-    weighted = bool(analysis.get("sample_weight"))
-    labels = data[:, 0]
-    weights = data[:, 1] if weighted else None
-    classes = [str(c) for c in analysis["classes"]]
     candidates = context["candidates"]
-    written: dict[str, Any] = {}
     models: dict[str, Any] = {}
     for entry in candidates:
-        name = entry["name"]
-        archive = _archive(input_dir / "models", name)
-        if archive is None:
-            continue
-        model = models[name] = load_ensemble(archive, scratch / name)
-        # The job's folds spanned the validation rows: its saved out-of-fold predictions on
-        # them are what its objective scored, not the bagged model's prediction.
-        scores = np.load(scratch / name / VALIDATION_FILE)
-        if len(scores) != len(labels):
-            raise ValueError(
-                f"{name} saved {len(scores)} validation predictions for {len(labels)} rows"
+        archive = _archive(input_dir / "models", entry["name"])
+        if archive is not None:
+            models[entry["name"]] = load_ensemble(archive, scratch / entry["name"])
+    written: dict[str, Any] = {name: {} for name in models}
+    if "insights" in parts and models:
+        data = _numeric_csv(input_dir / "validation")
+        # The label, then the sample weight when the job has one: the insights weigh the rows
+        # as the objective does.
+        weighted = bool(analysis.get("sample_weight"))
+        labels = data[:, 0]
+        weights = data[:, 1] if weighted else None
+        classes = [str(c) for c in analysis["classes"]]
+        for name, model in models.items():
+            # The job's folds spanned the validation rows: its saved out-of-fold predictions
+            # on them are what its objective scored, not the bagged model's prediction.
+            scores = np.load(scratch / name / VALIDATION_FILE)
+            if len(scores) != len(labels):
+                raise ValueError(
+                    f"{name} saved {len(scores)} validation predictions for {len(labels)} rows"
+                )
+            insights = reports.model_insights(
+                labels,
+                scores,
+                analysis["problem_type"],
+                classes,
+                weights,
+                getattr(model, "threshold", None),
             )
-        insights = reports.model_insights(
-            labels,
-            scores,
-            analysis["problem_type"],
-            classes,
-            weights,
-            getattr(model, "threshold", None),
+            _write(
+                output_dir / "documentation" / "model-insights" / name / "output",
+                "model_insights.json",
+                insights,
+                reports.insights_page(insights),
+            )
+            written[name] = insights["metrics"]
+        chosen = next(
+            (c for c in candidates if c.get("ensemble") and c["name"] in models),
+            next((c for c in candidates if c["name"] in models), None),
         )
-        _write(
-            output_dir / "documentation" / "model-insights" / name / "output",
-            "model_insights.json",
-            insights,
-            reports.insights_page(insights),
-        )
-        written[name] = insights["metrics"]
-    if models:
+        if chosen is not None:
+            folder = output_dir / "notebooks"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / CANDIDATE_NOTEBOOK).write_text(
+                definition_notebook(models[chosen["name"]], chosen, context, analysis),
+                encoding="utf-8",
+            )
+    if "explainability" in parts and models:
+        preprocessing = load(reports.unpack(input_dir / "preprocessing", scratch / "preprocessing"))
+        raw = read_table(data_files(input_dir / "raw-validation"))
         for name, explained in explainability(models, preprocessing, raw, seconds=seconds).items():
             _write(
                 output_dir / "documentation" / "explainability" / name / "output",
@@ -373,17 +389,6 @@ def write_ensemble_reports(input_dir: Path, output_dir: Path, seconds: float) ->
                 explained,
                 explainability_page(explained),
             )
-    chosen = next(
-        (c for c in candidates if c.get("ensemble") and c["name"] in models),
-        next((c for c in candidates if c["name"] in models), None),
-    )
-    if chosen is not None:
-        folder = output_dir / "notebooks"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / CANDIDATE_NOTEBOOK).write_text(
-            definition_notebook(models[chosen["name"]], chosen, context, analysis),
-            encoding="utf-8",
-        )
     return written
 
 

@@ -206,9 +206,12 @@ def read_series(folder: Path) -> dict[str, pd.Series]:
     }
 
 
-def write_forecast_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
-    """Both reports for every candidate folder below ``backtests`` (its backtest files),
-    in ``output_dir/documentation/{model-insights,explainability}/<candidate>/output``."""
+def write_forecast_reports(
+    input_dir: Path, output_dir: Path, parts: tuple[str, ...] = ("explainability", "insights")
+) -> dict[str, Any]:
+    """The reports named in `parts` (``insights``, ``explainability``) for every candidate
+    folder below ``backtests`` (its backtest files), in
+    ``output_dir/documentation/{model-insights,explainability}/<candidate>/output``."""
     analysis = json.loads((input_dir / "analysis" / "analysis.json").read_text(encoding="utf-8"))
     series = read_series(input_dir / "train")
     season = int(analysis.get("season") or 1)
@@ -223,15 +226,15 @@ def write_forecast_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
         points = pd.read_csv(forecasts, dtype={"item_id": str})
         insights = model_insights(points, series, season, backtest)
         explained = explainability(insights, grouping)
-        for folder, name, content, page in (
-            (
-                "model-insights",
-                "model_insights.json",
-                insights,
-                insights_page(insights, points, series),
-            ),
-            ("explainability", "analysis.json", explained, explainability_page(explained)),
-        ):
+        made = []
+        if "insights" in parts:
+            page = insights_page(insights, points, series)
+            made.append(("model-insights", "model_insights.json", insights, page))
+        if "explainability" in parts:
+            made.append(
+                ("explainability", "analysis.json", explained, explainability_page(explained))
+            )
+        for folder, name, content, page in made:
             target = output_dir / "documentation" / folder / candidate / "output"
             target.mkdir(parents=True, exist_ok=True)
             (target / name).write_text(json.dumps(content, indent=1), encoding="utf-8")

@@ -237,36 +237,50 @@ def insights_page(report: dict[str, Any]) -> str:
     return page("Model insights", report["metrics"], figures)
 
 
-def write_reports(input_dir: Path, output_dir: Path) -> dict[str, Any]:
+def write_reports(
+    input_dir: Path, output_dir: Path, parts: tuple[str, ...] = ("explainability", "insights")
+) -> dict[str, Any]:
+    """The best candidate's reports named in `parts` (``insights``: model insights in
+    ``output_dir/insights``; ``explainability``: in ``output_dir/explainability``)."""
     analysis = json.loads((input_dir / "analysis" / "analysis.json").read_text(encoding="utf-8"))
-    preprocessing = load(
-        unpack(input_dir / "preprocessing", output_dir.parent / "unpacked" / "preprocessing")
-    )
     booster = _booster(unpack(input_dir / "model", output_dir.parent / "unpacked" / "model"))
     data = np.loadtxt(next((input_dir / "validation").rglob("*.csv")), delimiter=",", ndmin=2)
-    # With sample weights the weight column follows the label.
-    labels, features = data[:, 0], data[:, 2:] if analysis.get("sample_weight") else data[:, 1:]
-    scores = booster.predict(xgb.DMatrix(features))
-    insights = model_insights(
-        labels, scores, analysis["problem_type"], [str(c) for c in analysis["classes"]]
-    )
-    explained = explainability(
-        booster, features, source_columns(preprocessing.pipeline, preprocessing.columns)
-    )
-    for folder, name, content, html_page in (
-        ("insights", "model_insights.json", insights, insights_page(insights)),
-        (
-            "explainability",
+    # With sample weights the weight column follows the label; the metrics weigh the rows as
+    # the candidates' objective does.
+    weighted = bool(analysis.get("sample_weight"))
+    labels, features = data[:, 0], data[:, 2:] if weighted else data[:, 1:]
+    written: dict[str, Any] = {"metrics": {}}
+    if "insights" in parts:
+        scores = booster.predict(xgb.DMatrix(features))
+        insights = model_insights(
+            labels,
+            scores,
+            analysis["problem_type"],
+            [str(c) for c in analysis["classes"]],
+            data[:, 1] if weighted else None,
+        )
+        _write_report(
+            output_dir / "insights", "model_insights.json", insights, insights_page(insights)
+        )
+        written["metrics"] = insights["metrics"]
+    if "explainability" in parts:
+        preprocessing = load(
+            unpack(input_dir / "preprocessing", output_dir.parent / "unpacked" / "preprocessing")
+        )
+        explained = explainability(
+            booster, features, source_columns(preprocessing.pipeline, preprocessing.columns)
+        )
+        ranked = explained["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+        _write_report(
+            output_dir / "explainability",
             "analysis.json",
             explained,
-            page(
-                "Explainability: mean |SHAP| per column",
-                explained["explanations"]["kernel_shap"]["label0"]["global_shap_values"],
-                [],
-            ),
-        ),
-    ):
-        (output_dir / folder).mkdir(parents=True, exist_ok=True)
-        (output_dir / folder / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
-        (output_dir / folder / "report.html").write_text(html_page, encoding="utf-8")
-    return {"metrics": insights["metrics"]}
+            page("Explainability: mean |SHAP| per column", ranked, []),
+        )
+    return written
+
+
+def _write_report(folder: Path, name: str, content: dict[str, Any], html_page: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(json.dumps(content, indent=2), encoding="utf-8")
+    (folder / "report.html").write_text(html_page, encoding="utf-8")

@@ -7,9 +7,10 @@ training job that backtests it and reports Autopilot's metrics; the best by the
 objective is the job's BestCandidate. Each candidate's backtest forecasts and metrics
 are copied to ``<output>/<job>/backtest-results/<candidate>/``, its
 CandidateArtifactLocations.BacktestResults. With ModelDeployConfig the best candidate's
-endpoint is made as for tabular jobs. Before that, one processing job writes every candidate's
-model insights and explainability reports (`analysis/automl/forecast_reports.py`), its
-CandidateArtifactLocations.ModelInsights and Explainability.
+endpoint is made as for tabular jobs. Before that, two processing jobs write every candidate's
+explainability and model insights reports (`analysis/automl/forecast_reports.py`), its
+CandidateArtifactLocations.Explainability and ModelInsights, in the statuses
+GeneratingExplainabilityReport and GeneratingModelInsightsReport.
 """
 
 from __future__ import annotations
@@ -59,17 +60,9 @@ class ForecastRun(AutoMLRun):
             return Ending(
                 "Failed", "No candidate reported a value of the objective metric.", members=members
             )
-        problem = self._forecast_reports(completed) if time.time() < self._deadline else None
-        if problem is not None:
-            if problem.status == "Stopped":
-                return problem
-            members.setdefault("PartialFailureReasons", []).append(
-                {
-                    "PartialFailureMessage": f"The candidates' reports could not be made: {problem.reason}"[
-                        :1024
-                    ]
-                }
-            )
+        stopped = self._note_report_problems(self._forecast_reports(completed), members)
+        if stopped is not None:
+            return stopped
         if self.plan.deploy:
             self._enter("DeployingModel")
             members["ModelDeployResult"] = self._deploy(best)
@@ -177,10 +170,10 @@ class ForecastRun(AutoMLRun):
             [forecast_candidates.candidate(t, context) for t in completed], context.objective
         )
 
-    def _forecast_reports(self, completed: list[ResourceRecord]) -> Ending | None:
-        """Every candidate's model insights (backtest metrics per window and item, forecast
-        against actual) and explainability reports: one processing job, ``forecast-reports``."""
-        self._enter("GeneratingExplainabilityReport")
+    def _forecast_reports(self, completed: list[ResourceRecord]) -> list[tuple[str, Ending]]:
+        """Every candidate's explainability report, then its model insights (backtest metrics
+        per window and item, forecast against actual): one processing job each,
+        ``forecast-reports``."""
         split = self.layout["split"]
         inputs = {
             "analysis": f"{split}/analysis",
@@ -188,16 +181,12 @@ class ForecastRun(AutoMLRun):
             "backtests": f"{self.plan.output_path.rstrip('/')}/{self.name}/backtest-results/",
         }
         outputs = {"documentation": self.layout["documentation"]}
-        name = self.names["reports"]
-        ended = self._step(
-            self._processing,
-            name,
-            lambda: self._processing_request(name, ["forecast-reports"], inputs, outputs),
+        return self._report_steps(
+            "forecast-reports",
+            {"explainability": inputs, "insights": inputs},
+            {"explainability": outputs, "insights": outputs},
+            [t.name for t in completed],
         )
-        if ended is None:
-            for trial in completed:
-                self._on_reports(trial.name, self._report_locations(trial.name))
-        return ended
 
     def _copy_backtest(self, trial: ResourceRecord) -> None:
         """The candidate's backtest files, from its output.tar.gz to its BacktestResults location."""

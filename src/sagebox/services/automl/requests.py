@@ -222,15 +222,28 @@ def data_size(plan: AutoMLPlan, objects: ObjectStore) -> int:
 
 def settle(plan: AutoMLPlan, objects: ObjectStore) -> AutoMLPlan:
     """The plan with its mode settled (AUTO: ENSEMBLING below 100 MB of training data,
-    HYPERPARAMETER_TUNING above, as SageMaker documents it) and its algorithms checked
+    HYPERPARAMETER_TUNING above, as SageMaker documents it, and for definitions-only jobs) and its algorithms checked
     against that mode (the mode's default algorithms when none were named). A time-series
     plan has no mode; its algorithms were checked by `forecast_requests.py`."""
     if plan.forecast is not None:
         return plan
     mode = plan.mode
+    if plan.generate_definitions_only and mode == ENSEMBLING:
+        # Autopilot documents GenerateCandidateDefinitionsOnly as its candidate definition
+        # notebook alone: the preprocessors, algorithms, hyperparameter ranges and tuning jobs
+        # of HYPERPARAMETER_TUNING mode. ENSEMBLING trains its models in one pass, with no
+        # candidate definitions to hand over before training.
+        raise ValidationError(
+            "GenerateCandidateDefinitionsOnly is supported in HYPERPARAMETER_TUNING mode only: "
+            "Mode ENSEMBLING trains its candidates without candidate definitions to generate. "
+            "Use Mode HYPERPARAMETER_TUNING (or AUTO) with GenerateCandidateDefinitionsOnly, or "
+            "leave GenerateCandidateDefinitionsOnly false."
+        )
     if mode == AUTO:
         small = data_size(plan, objects) < AUTO_ENSEMBLING_BYTES
-        mode = ENSEMBLING if small else HYPERPARAMETER_TUNING
+        # Only HYPERPARAMETER_TUNING generates candidate definitions (see above).
+        ensembling = small and not plan.generate_definitions_only
+        mode = ENSEMBLING if ensembling else HYPERPARAMETER_TUNING
     algorithms = _check_algorithms(plan.algorithms, mode)
     if plan.sample_weight and mode == HYPERPARAMETER_TUNING and algorithms != ("xgboost",):
         # XGBoost reads a weight column (csv_weights); the Linear Learner's CSV has no place for one.

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sagebox.algorithms.automl_ensemble.spec import ENSEMBLE
+from sagebox.algorithms.xgboost.metrics import WEIGHTED_METRICS_VARIABLE
 from sagebox.analysis.automl import search_space
 from sagebox.analysis.automl.notebooks import CANDIDATE_NOTEBOOK, EXPLORATION_NOTEBOOK
 from sagebox.analysis.automl.problems import OBJECTIVES
@@ -37,6 +38,14 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 PROCESSING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.2xlarge", "VolumeSizeInGB": 30}
 TRAINING_INSTANCE = {"InstanceCount": 1, "InstanceType": "ml.m5.4xlarge", "VolumeSizeInGB": 30}
 MAX_PARALLEL_CANDIDATES = 4
+REPORT_STEPS = (
+    ("GeneratingExplainabilityReport", "explainability", "Explainability"),
+    ("GeneratingModelInsightsReport", "insights", "ModelInsights"),
+)
+"""SageMaker's report statuses in its order: (secondary status, the reports step's --part and
+its processing job's key in `job_names`, the CandidateArtifactLocations member it makes)."""
+REPORT_ATTEMPTS = 3
+"""A report's processing job interrupted by a server restart is made again (``-2-``, ...)."""
 ENSEMBLE_REPORT_SECONDS = 60.0
 """At most this long for the SHAP values of ENSEMBLING's candidates (and at most 30% of the
 time left, and half the longest candidate's training time, 10 s at least)."""
@@ -51,7 +60,8 @@ def job_names(name: str, arn: str) -> dict[str, str]:
         "features": f"{name}-dpp0-1-{digest}",
         "tuning": f"{name[:19].rstrip('-')}-{digest}-tj",
         "endpoint": f"{name}-{digest}",
-        "reports": f"{name}-reports-1-{digest}",
+        "explainability": f"{name}-explainability-1-{digest}",
+        "insights": f"{name}-insights-1-{digest}",
     }
 
 
@@ -139,22 +149,14 @@ class AutoMLRun(JobRun):
         # Out of time: the job ends with what it has, without its reports.
         # HPO's reports read an XGBoost booster: Linear Learner candidates have none.
         # ENSEMBLING's are model-agnostic, for every candidate on the leaderboard.
-        problem = None
-        if time.time() < self._deadline:
-            if self.plan.mode == ENSEMBLING:
-                problem = self._ensemble_reports(analysis, completed)
-            elif "sagemaker-xgboost" in best["InferenceContainers"][1]["Image"]:
-                problem = self._reports(analysis, best)
-        if problem is not None:
-            if problem.status == "Stopped":
-                return problem
-            members.setdefault("PartialFailureReasons", []).append(
-                {
-                    "PartialFailureMessage": f"The candidate's reports could not be made: {problem.reason}"[
-                        :1024
-                    ]
-                }
-            )
+        problems: list[tuple[str, Ending]] = []
+        if self.plan.mode == ENSEMBLING:
+            problems = self._ensemble_reports(analysis, completed)
+        elif "sagemaker-xgboost" in best["InferenceContainers"][1]["Image"]:
+            problems = self._reports(analysis, best)
+        stopped = self._note_report_problems(problems, members)
+        if stopped is not None:
+            return stopped
         if self.plan.deploy:
             self._enter("DeployingModel")
             members["ModelDeployResult"] = self._deploy(best)
@@ -433,9 +435,14 @@ class AutoMLRun(JobRun):
         static = search_space.static_hyperparameters(
             problem_type, objective, len(analysis["classes"])
         )
-        if analysis.get("sample_weight"):
+        weighted = bool(analysis.get("sample_weight"))
+        if weighted:
             static["csv_weights"] = "1"  # the preprocessed rows carry the weight after the label
         xgboost = definition(candidate_views.xgboost_image(self._region), static)
+        if weighted:
+            # The objective (F1, Accuracy, ...: metrics the container computes) weighed by the
+            # sample weights too, as Autopilot weighs it and as ENSEMBLING's metrics are.
+            xgboost["Environment"] = {WEIGHTED_METRICS_VARIABLE: "1"}
         request: dict[str, Any] = {"HyperParameterTuningJobName": self.names["tuning"]}
         if self.plan.algorithms == (search_space.XGBOOST,):
             config["HyperParameterTuningJobObjective"] = search_space.tuning_objective(
@@ -489,7 +496,11 @@ class AutoMLRun(JobRun):
         completed = [t for t in trials if t.status == "Completed"]
         if not completed:
             first = next(
-                (t.document.get("FailureReason") for t in trials if t.document.get("FailureReason")),
+                (
+                    t.document.get("FailureReason")
+                    for t in trials
+                    if t.document.get("FailureReason")
+                ),
                 None,
             )
             reason = (ended.reason if ended is not None and ended.reason else None) or (
@@ -501,7 +512,11 @@ class AutoMLRun(JobRun):
         failed = [t for t in trials if t.status == "Failed"]
         if failed:
             members["PartialFailureReasons"] = [
-                {"PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[:1024]}
+                {
+                    "PartialFailureMessage": f"Candidate {t.name} failed: {t.document.get('FailureReason', '')}"[
+                        :1024
+                    ]
+                }
                 for t in failed[:5]
             ]
         return completed, members, None
@@ -523,30 +538,93 @@ class AutoMLRun(JobRun):
     def _preprocessing_model(self) -> str:
         return f"{self.layout['models']}/{self.names['features']}/model.tar.gz"
 
-    def _reports(self, analysis: dict[str, Any], best: dict[str, Any]) -> Ending | None:
-        """The best candidate's explainability and model insights reports (one processing job)."""
+    def _reports(self, analysis: dict[str, Any], best: dict[str, Any]) -> list[tuple[str, Ending]]:
+        """The best candidate's explainability report, then its model insights report."""
         candidate = best["CandidateName"]
         locations = self._report_locations(candidate)
-        self._enter("GeneratingExplainabilityReport")
         inputs = {
             "analysis": f"{self.layout['split']}/analysis",
             "validation": f"{self.layout['preprocessed']}/validation",
-            "preprocessing": self._preprocessing_model(),
             "model": best["InferenceContainers"][1]["ModelDataUrl"],
         }
-        outputs = {
-            "explainability": locations["Explainability"],
-            "insights": locations["ModelInsights"],
-        }
-        name = self.names["reports"]
-        ended = self._step(
-            self._processing,
-            name,
-            lambda: self._processing_request(name, ["reports"], inputs, outputs),
+        return self._report_steps(
+            "reports",
+            {
+                "explainability": {**inputs, "preprocessing": self._preprocessing_model()},
+                "insights": inputs,
+            },
+            {
+                "explainability": {"explainability": locations["Explainability"]},
+                "insights": {"insights": locations["ModelInsights"]},
+            },
+            [candidate],
         )
-        if ended is None:
-            self._on_reports(candidate, locations)
-        return ended
+
+    def _report_steps(
+        self,
+        command: str,
+        inputs: dict[str, dict[str, str]],
+        outputs: dict[str, dict[str, str]],
+        candidates: list[str],
+        arguments: dict[str, list[str]] | None = None,
+    ) -> list[tuple[str, Ending]]:
+        """The reports in SageMaker's order, each in its own secondary status and processing
+        job (``<command> --part <part>``), while time is left; a report whose job failed does
+        not keep the next from being made. The parts that did not end well and how (a
+        stopped job ends the list). A restarted run finds the jobs made before and goes on."""
+        problems: list[tuple[str, Ending]] = []
+        for status, part, member in REPORT_STEPS:
+            if time.time() >= self._deadline:
+                break  # out of time: the job ends with the reports it has
+            self._enter(status)
+            name = self._report_job(part)
+            given = [command, "--part", part, *(arguments or {}).get(part, [])]
+            ended = self._step(
+                self._processing,
+                name,
+                lambda name=name, given=given, part=part: self._processing_request(
+                    name, given, inputs[part], outputs[part]
+                ),
+            )
+            if ended is None:
+                for candidate in candidates:
+                    self._on_reports(candidate, {member: self._report_locations(candidate)[member]})
+                continue
+            problems.append((part, ended))
+            if ended.status == "Stopped":
+                break
+        return problems
+
+    def _report_job(self, part: str) -> str:
+        """The name of the report's processing job: ``<job>-<part>-<attempt>-<hash>``. A run
+        restarted after a server restart that interrupted the job (which then ended Failed,
+        saying so) makes it again as the next attempt, so the report is still made."""
+        prefix, _, digest = self.names[part].rpartition("-1-")
+        interrupted = self._processing.states.server_stopped_reason
+        for attempt in range(1, REPORT_ATTEMPTS + 1):
+            name = f"{prefix}-{attempt}-{digest}"
+            record = self._processing.record(name)
+            if record is None or record.document.get("FailureReason") != interrupted:
+                return name
+        return name
+
+    @staticmethod
+    def _note_report_problems(
+        problems: list[tuple[str, Ending]], members: dict[str, Any]
+    ) -> Ending | None:
+        """A report that could not be made is a PartialFailureReason; a stopped job's Ending."""
+        for part, problem in problems:
+            if problem.status == "Stopped":
+                return problem
+            report = "explainability" if part == "explainability" else "model insights"
+            members.setdefault("PartialFailureReasons", []).append(
+                {
+                    "PartialFailureMessage": (
+                        f"The {report} report could not be made: {problem.reason}"
+                    )[:1024]
+                }
+            )
+        return None
 
     def _report_locations(self, candidate: str) -> dict[str, str]:
         documentation = self.layout["documentation"]
@@ -561,9 +639,10 @@ class AutoMLRun(JobRun):
 
     def _ensemble_reports(
         self, analysis: dict[str, Any], completed: list[ResourceRecord]
-    ) -> Ending | None:
-        """ENSEMBLING: both reports for every completed candidate, and the candidate definition
-        notebook that refits the weighted ensemble (one processing job, ``ensemble-reports``).
+    ) -> list[tuple[str, Ending]]:
+        """ENSEMBLING: both reports for every completed candidate (one processing job each,
+        ``ensemble-reports``), and with the model insights the candidate definition notebook
+        that refits the weighted ensemble.
         What it needs beyond its inputs' folders (the candidates, their models, the S3
         locations the notebook reads) is a JSON object written first, one of its inputs."""
         objective = analysis["objective"]
@@ -594,23 +673,15 @@ class AutoMLRun(JobRun):
             "validation": f"{self.layout['preprocessed']}/validation/",
         }
         context_uri = f"{self.layout['documentation']}/report-inputs/candidates.json"
-        name = self.names["reports"]
-        self._enter("GeneratingExplainabilityReport")
-        if self._processing.record(name) is None:
+        if self._processing.record(self.names["explainability"]) is None:
             self._put_json(context_uri, context)
         split = self.layout["split"]
         inputs = {
             "analysis": f"{split}/analysis",
-            "raw-validation": f"{split}/validation",
-            "validation": f"{self.layout['preprocessed']}/validation",
-            "preprocessing": self._preprocessing_model(),
             "models": f"{self.layout['ensembling']}/",
             "context": context_uri,
         }
-        outputs = {
-            "documentation": self.layout["documentation"],
-            "notebooks": self.layout["notebooks"],
-        }
+        documentation = {"documentation": self.layout["documentation"]}
         trained = max(float(t.document.get("TrainingTimeInSeconds") or 0) for t in completed)
         seconds = max(
             5.0,
@@ -620,16 +691,23 @@ class AutoMLRun(JobRun):
                 max(10.0, 0.5 * trained),
             ),
         )
-        arguments = ["ensemble-reports", "--seconds", f"{seconds:.0f}"]
-        ended = self._step(
-            self._processing,
-            name,
-            lambda: self._processing_request(name, arguments, inputs, outputs),
+        return self._report_steps(
+            "ensemble-reports",
+            {
+                "explainability": {
+                    **inputs,
+                    "raw-validation": f"{split}/validation",
+                    "preprocessing": self._preprocessing_model(),
+                },
+                "insights": {**inputs, "validation": f"{self.layout['preprocessed']}/validation"},
+            },
+            {
+                "explainability": documentation,
+                "insights": {**documentation, "notebooks": self.layout["notebooks"]},
+            },
+            [c["name"] for c in candidates],
+            {"explainability": ["--seconds", f"{seconds:.0f}"]},
         )
-        if ended is None:
-            for candidate in candidates:
-                self._on_reports(candidate["name"], self._report_locations(candidate["name"]))
-        return ended
 
     def _deploy(self, best: dict[str, Any]) -> dict[str, Any]:
         """The best candidate's model, endpoint configuration and endpoint (ModelDeployConfig)."""

@@ -32,7 +32,12 @@ from sagebox.services.automl.requests import (
     settle,
 )
 from sagebox.services.automl.run import AutoMLRun, job_names
-from sagebox.services.errors import ResourceInUse, ResourceNotFound, ServiceError
+from sagebox.services.errors import (
+    ResourceInUse,
+    ResourceNotFound,
+    ServiceError,
+    ValidationError,
+)
 from sagebox.services.families import AUTOML_JOB
 from sagebox.services.hosting.endpoint_configs import EndpointConfigService
 from sagebox.services.hosting.endpoints import EndpointService
@@ -162,14 +167,25 @@ class AutoMLJobService(JobService[AutoMLRun]):
             plan,
             self._services,
             on_analysis=lambda analysis: self._resolve(name, plan, analysis),
-            enter=lambda secondary: self._repo.modify(
-                name, lambda r: self.states.enter(r, secondary, time.time())
-            ),
+            enter=lambda secondary: self._repo.modify(name, lambda r: self._enter(r, secondary)),
             on_reports=lambda candidate, locations: self._repo.modify(
                 name,
-                lambda r: internal(r).setdefault("reports", {}).__setitem__(candidate, locations),
+                lambda r: (
+                    internal(r)
+                    .setdefault("reports", {})
+                    .setdefault(candidate, {})
+                    .update(locations)
+                ),
             ),
         )
+
+    def _enter(self, record: ResourceRecord, secondary: str) -> None:
+        """A run enters each secondary status once: a run restarted after a server restart goes
+        through the steps its predecessor finished without entering their statuses again, so
+        the job stays in the status it was in (a report's, say) until it moves on."""
+        if secondary in (t["Status"] for t in record.document.get(_TRANSITIONS, [])):
+            return
+        self.states.enter(record, secondary, time.time())
 
     def _resolve(self, name: str, plan: AutoMLPlan, analysis: dict[str, Any]) -> None:
         """What the data analysis settled: the problem type, the objective, the criteria."""
@@ -191,7 +207,19 @@ class AutoMLJobService(JobService[AutoMLRun]):
     # -- Describe -------------------------------------------------------------------------------
 
     def describe(self, name: str) -> dict[str, Any]:
+        """DescribeAutoMLJob: a job made by CreateAutoMLJob. SageMaker describes a job made by
+        CreateAutoMLJobV2 with DescribeAutoMLJobV2 only (V1 has no place for its problem type
+        config); DescribeAutoMLJobV2 describes both."""
         record = self.get(name)
+        if internal(record).get("v2"):
+            raise ValidationError(
+                f"The AutoML job {name} was created with CreateAutoMLJobV2: describe it with "
+                "DescribeAutoMLJobV2 (DescribeAutoMLJob describes jobs made by CreateAutoMLJob)."
+            )
+        return self._describe(record)
+
+    def _describe(self, record: ResourceRecord) -> dict[str, Any]:
+        """The V1 view of a job, whichever API made it."""
         document = public(record.document)
         best = self._best(record)
         if best is not None:
@@ -200,7 +228,7 @@ class AutoMLJobService(JobService[AutoMLRun]):
 
     def describe_v2(self, name: str) -> dict[str, Any]:
         record = self.get(name)
-        v1 = self.describe(name)
+        v1 = self._describe(record)
         extra = internal(record).get("v2_members") or {}
         plan = AutoMLPlan.from_dict(internal(record)["plan"])
         document: dict[str, Any] = {
