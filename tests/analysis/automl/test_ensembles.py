@@ -32,7 +32,7 @@ def _data(problem_type: str) -> tuple[np.ndarray, np.ndarray, int]:
         ("randomforest", BINARY),
         ("linear-learner", MULTICLASS),
         ("extra-trees", REGRESSION),
-        ("lightgbm", BINARY),
+        ("randomforest", MULTICLASS),
     ],
 )
 def test_out_of_fold_predictions_are_cross_val_predict(algorithm: str, problem_type: str) -> None:
@@ -290,3 +290,55 @@ def test_every_base_model_takes_sample_weights(algorithm: str) -> None:
         np.testing.assert_allclose(
             weighted[80:], dropped.predict_proba(x[80:]), rtol=1e-4, atol=1e-6
         )
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "problem_type"),
+    [("lightgbm", BINARY), ("catboost", MULTICLASS), ("xgboost", REGRESSION)],
+)
+def test_bagged_boosting_stops_early_on_the_held_out_fold_and_pickles(
+    algorithm: str, problem_type: str
+) -> None:
+    """Each fold model stops PATIENCE rounds after its best loss on its held-out rows (far
+    under the round cap on a small table), predicts with its best round, is the same for the
+    same seed, still obeys the time limit, weighs the held-out rows too, and pickles."""
+    import pickle
+
+    x, y, classes = _data(problem_type)
+    splits = ensembles.folds(y, problem_type, count=3, seed=0)
+    bag, oof = ensembles.fit_bagged(algorithm, problem_type, classes, x, y, splits, seed=0)
+    cap = ensembles.estimator(algorithm, problem_type, 0).get_params()[
+        "iterations" if algorithm == "catboost" else "n_estimators"
+    ]
+    for model in bag.models:
+        best = (
+            model.get_best_iteration()
+            if algorithm == "catboost"
+            else model.best_iteration_
+            if algorithm == "lightgbm"
+            else model.best_iteration
+        )
+        built = (
+            model.tree_count_
+            if algorithm == "catboost"
+            else model.booster_.current_iteration()
+            if algorithm == "lightgbm"
+            else model.get_booster().num_boosted_rounds()
+        )
+        assert 0 < best < cap and built <= best + ensembles.PATIENCE + 1 < cap
+    again = pickle.loads(pickle.dumps(bag))
+    np.testing.assert_array_equal(again.predict(x[:9]), bag.predict(x[:9]))
+    _, same = ensembles.fit_bagged(algorithm, problem_type, classes, x, y, splits, seed=0)
+    np.testing.assert_array_equal(same, oof)
+    # Weighted rows (the held-out ones weigh the early-stopping loss) fit and pickle too.
+    weights = np.ones(len(y))
+    weights[::3] = 0.0
+    weighted, _ = ensembles.fit_bagged(
+        algorithm, problem_type, classes, x, y, splits, seed=0, weights=weights
+    )
+    assert pickle.loads(pickle.dumps(weighted)).predict(x[:3]).shape == bag.predict(x[:3]).shape
+    # Both stop rules: a deadline already passed still fits one fold, and stops it at once.
+    hurried, _ = ensembles.fit_bagged(
+        algorithm, problem_type, classes, x, y, splits, seed=0, deadline=time.time()
+    )
+    assert len(hurried.models) == 1

@@ -28,6 +28,7 @@ are class indices 0..classes-1) and values, shape (rows,), for regression.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ DISPLAY_NAMES = {
 }
 DEFAULT_FOLDS = 5
 SELECTION_ROUNDS = 25
+PATIENCE = 50
+"""Early stopping: a bagged boosting model's fold stops after this many rounds without a
+better loss on its held-out fold (the round cap is its n_estimators / iterations)."""
+BOOSTING = frozenset({"lightgbm", "catboost", "xgboost"})
 STACKERS = ("lightgbm", "linear-learner")
 """The layer-2 models, when the job's algorithms include them (else its first base model)."""
 
@@ -73,6 +78,11 @@ class TimeLimitReached(Exception):
 
 def canonical(algorithm: str) -> str:
     return ALIASES.get(algorithm, algorithm)
+
+
+def base_family(algorithm: str) -> str:
+    """The library family a base model belongs to."""
+    return canonical(algorithm)
 
 
 def base_models(requested: tuple[str, ...]) -> tuple[str, ...]:
@@ -87,7 +97,9 @@ def base_models(requested: tuple[str, ...]) -> tuple[str, ...]:
 def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
     """An unfitted scikit-learn compatible estimator for one base model. Settings are fixed
     (no search in this mode, as in AutoGluon's medium presets): moderate sizes that fit
-    well-behaved on small and mid-sized tables. Single-threaded: jobs run side by side."""
+    well-behaved on small and mid-sized tables. Single-threaded: jobs run side by side.
+    The boosting models' round counts are caps: bagged (`fit_bagged`), each fold stops
+    early on its held-out rows, as AutoGluon's bagged boosting models do."""
     classify = problem_type != REGRESSION
     algorithm = canonical(algorithm)
     if algorithm == "lightgbm":
@@ -95,7 +107,7 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
 
         kind = lightgbm.LGBMClassifier if classify else lightgbm.LGBMRegressor
         return kind(
-            n_estimators=200,
+            n_estimators=2000,
             learning_rate=0.05,
             num_leaves=31,
             min_child_samples=10,
@@ -112,8 +124,8 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
 
         kind = catboost.CatBoostClassifier if classify else catboost.CatBoostRegressor
         return kind(
-            iterations=300,
-            learning_rate=0.08,
+            iterations=1500,
+            learning_rate=0.06,
             depth=6,
             random_seed=seed,
             thread_count=1,
@@ -125,8 +137,8 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
 
         kind = xgboost.XGBClassifier if classify else xgboost.XGBRegressor
         return kind(
-            n_estimators=200,
-            learning_rate=0.08,
+            n_estimators=1000,
+            learning_rate=0.05,
             max_depth=6,
             subsample=0.9,
             colsample_bytree=0.9,
@@ -235,7 +247,8 @@ def fit_bagged(
     get the mean prediction of the fold models that were (those rows were in their training
     data, so their OOF estimate is optimistic; the log says so). TimeLimitReached when no fold
     finished in time. `weights` (one per row, positive) are passed to every fold model's fit
-    as sample_weight."""
+    as sample_weight. The boosting models stop early on each fold's held-out rows (weighted
+    too): at most PATIENCE rounds past the best loss, and they predict with the best round."""
     from sklearn.base import clone
 
     prototype = estimator(algorithm, problem_type, seed)
@@ -254,8 +267,15 @@ def fit_bagged(
         # Each fold may take its share of the time left; boosting stops adding rounds after it.
         until = None if deadline is None else started + (deadline - started) / (len(splits) - index)
         fold_weights = None if weights is None else weights[train]
+        held_weights = None if weights is None else weights[held_out]
         model = _fit(
-            clone(prototype), bag.algorithm, features[train], labels[train], until, fold_weights
+            clone(prototype),
+            bag.algorithm,
+            features[train],
+            labels[train],
+            until,
+            fold_weights,
+            (features[held_out], labels[held_out], held_weights),
         )
         bag.models.append(model)
         oof[held_out] = predict(model, features[held_out], problem_type, classes)
@@ -275,9 +295,12 @@ def _fit(
     labels: np.ndarray,
     until: float | None,
     weights: np.ndarray | None = None,
+    held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
 ) -> Any:
-    """model.fit, with the boosting libraries told to stop adding rounds at `until` and the
-    rows' `weights` given as sample_weight (to every step of a scaling pipeline)."""
+    """model.fit, with the rows' `weights` given as sample_weight (to every step of a scaling
+    pipeline); the boosting libraries stop adding rounds at `until` (a time) and, given the
+    `held_out` rows (features, labels, weights), PATIENCE rounds after their best loss on them
+    (the library's default metric for the problem: logloss, multi-class logloss or L2)."""
     extra: dict[str, Any] = {}
     if weights is not None:
         steps = getattr(model, "steps", None)
@@ -285,39 +308,68 @@ def _fit(
             extra = {f"{name}__sample_weight": weights for name, _ in steps}
         else:
             extra["sample_weight"] = weights
-    if until is None:
+    family = base_family(algorithm)
+    if family not in BOOSTING:
         return model.fit(features, labels, **extra)
-    if algorithm == "lightgbm":
+    if family == "lightgbm":
         import lightgbm
 
-        def stop(env: Any) -> None:
-            if time.time() >= until:
-                raise lightgbm.callback.EarlyStopException(
-                    env.iteration, env.evaluation_result_list
-                )
+        callbacks: list[Any] = []
+        if held_out is not None:
+            if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM 4.6 and later
+                extra["eval_X"], extra["eval_y"] = (held_out[0],), (held_out[1],)
+            else:
+                extra["eval_set"] = [held_out[:2]]
+            if held_out[2] is not None:
+                extra["eval_sample_weight"] = [held_out[2]]
+            callbacks.append(
+                lightgbm.early_stopping(PATIENCE, first_metric_only=True, verbose=False)
+            )
+        if until is not None:
 
-        return model.fit(features, labels, callbacks=[stop], **extra)
-    if algorithm == "catboost":
+            def stop(env: Any) -> None:
+                if time.time() >= until:
+                    raise lightgbm.callback.EarlyStopException(
+                        env.iteration, env.evaluation_result_list
+                    )
 
-        class Stop:
-            def after_iteration(self, info: Any) -> bool:
-                return time.time() < until
+            stop.order = 40  # type: ignore[attr-defined]  # after early stopping's check
+            callbacks.append(stop)
+        return model.fit(features, labels, callbacks=callbacks, **extra)
+    if family == "catboost":
+        import catboost
 
-        return model.fit(features, labels, callbacks=[Stop()], **extra)
-    if algorithm == "xgboost":
-        import xgboost
+        if held_out is not None:
+            extra["eval_set"] = catboost.Pool(held_out[0], held_out[1], weight=held_out[2])
+            extra["early_stopping_rounds"] = PATIENCE
+            extra["use_best_model"] = True
+        if until is not None:
 
-        class StopXGBoost(xgboost.callback.TrainingCallback):
-            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-                return time.time() >= until
+            class Stop:
+                def after_iteration(self, info: Any) -> bool:
+                    return time.time() < until
 
-        model.set_params(callbacks=[StopXGBoost()])
-        try:
-            return model.fit(features, labels, **extra)
-        finally:
-            # the callback's class is local and cannot be pickled: a fitted model must save
-            model.set_params(callbacks=None)
-    return model.fit(features, labels, **extra)
+            extra["callbacks"] = [Stop()]
+        return model.fit(features, labels, **extra)
+    import xgboost
+
+    class StopXGBoost(xgboost.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return until is not None and time.time() >= until
+
+    if held_out is not None:
+        extra["eval_set"] = [held_out[:2]]
+        extra["verbose"] = False
+        if held_out[2] is not None:
+            extra["sample_weight_eval_set"] = [held_out[2]]
+        model.set_params(early_stopping_rounds=PATIENCE)
+    model.set_params(callbacks=[StopXGBoost()] if until is not None else None)
+    try:
+        return model.fit(features, labels, **extra)
+    finally:
+        # The callback's class is local and cannot be pickled: a fitted model must save. The
+        # best round stays with the booster (predict uses it) without the setting.
+        model.set_params(callbacks=None, early_stopping_rounds=None)
 
 
 # -- metrics ---------------------------------------------------------------------------------
