@@ -120,7 +120,12 @@ def test_metrics_match_scikit_learn() -> None:
     values = ensembles.metrics(BINARY, truth, np.column_stack([1 - scores, scores]))
     assert values["AUC"] == pytest.approx(roc_auc_score(truth, scores))
     assert values["F1"] == pytest.approx(f1_score(truth, scores > 0.5))
-    assert ensembles.base_models(("fastai", "nn-torch", "lightgbm")) == ("lightgbm", "mlp")
+    assert ensembles.base_models(("fastai", "nn-torch", "lightgbm")) == (
+        "lightgbm",
+        "mlp",
+        ensembles.LIGHTGBM_XT,
+        ensembles.LIGHTGBM_LARGE,
+    )
 
 
 def test_a_deadline_stops_bagging_after_the_folds_that_fit() -> None:
@@ -281,7 +286,8 @@ def test_every_base_model_takes_sample_weights(algorithm: str) -> None:
         algorithm, BINARY, classes, x, y, splits, seed=0, weights=weights
     )
     dropped = ensembles.estimator(algorithm, BINARY, 0).fit(x[40:80], y[40:80])
-    if algorithm in ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "mlp"):
+    trees = ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "mlp")
+    if ensembles.base_family(algorithm) in trees:
         # Tree learners and the MLP draw rows or bins over all rows, so a zero weight changes
         # their randomness; they must still differ from the unweighted fit.
         _, plain = ensembles.fit_bagged(algorithm, BINARY, classes, x, y, splits, seed=0)
@@ -342,3 +348,32 @@ def test_bagged_boosting_stops_early_on_the_held_out_fold_and_pickles(
         algorithm, problem_type, classes, x, y, splits, seed=0, deadline=time.time()
     )
     assert len(hurried.models) == 1
+
+
+def test_variants_belong_to_their_family_and_differ_from_its_model() -> None:
+    """AlgorithmsConfig families bring their variants, after every family's own model; the
+    entropy forests are classification only; the training image accepts every variant; and
+    a variant's fit is its own (not the family model under another name)."""
+    from sagebox.algorithms.automl_ensemble.spec import BASE_ALGORITHMS
+
+    assert ensembles.base_models(("randomforest", "lightgbm")) == (
+        "lightgbm",
+        "randomforest",
+        ensembles.LIGHTGBM_XT,
+        ensembles.LIGHTGBM_LARGE,
+        ensembles.RANDOMFOREST_ENTROPY,
+    )
+    assert ensembles.base_models(("extra-trees",), REGRESSION) == ("extra-trees",)
+    assert ensembles.base_models(("nn-torch",)) == (ensembles.MLP,)
+    assert set(ensembles.ALGORITHMS) <= set(BASE_ALGORITHMS)
+    assert set(ensembles.DISPLAY_NAMES) >= set(ensembles.ALGORITHMS)
+    with pytest.raises(ValueError, match="classification only"):
+        ensembles.estimator(ensembles.EXTRA_TREES_ENTROPY, REGRESSION, 0)
+    x, y, classes = _data(BINARY)
+    splits = ensembles.folds(y, BINARY, count=3, seed=0)
+    for variant, family in ensembles.VARIANTS.items():
+        assert ensembles.base_family(variant) == family
+        bag, oof = ensembles.fit_bagged(variant, BINARY, classes, x, y, splits, seed=0)
+        _, plain = ensembles.fit_bagged(family, BINARY, classes, x, y, splits, seed=0)
+        assert bag.algorithm == variant and not np.allclose(oof, plain)
+        assert ensembles.metrics(BINARY, y, oof)["Accuracy"] > 0.85

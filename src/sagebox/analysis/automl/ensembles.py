@@ -40,7 +40,7 @@ from sagebox.analysis.automl.problems import BINARY, MULTICLASS, OBJECTIVES, REG
 
 WEIGHTED_ENSEMBLE = "weighted-ensemble"
 MLP = "mlp"
-ALGORITHMS = (
+FAMILIES = (
     "lightgbm",
     "catboost",
     "xgboost",
@@ -49,6 +49,23 @@ ALGORITHMS = (
     "linear-learner",
     MLP,
 )
+"""One base model per AlgorithmsConfig family: what sagebox fits first, at any budget."""
+LIGHTGBM_XT, LIGHTGBM_LARGE = "lightgbm-xt", "lightgbm-large"
+RANDOMFOREST_ENTROPY, EXTRA_TREES_ENTROPY = "randomforest-entropy", "extra-trees-entropy"
+VARIANTS = {
+    LIGHTGBM_XT: "lightgbm",
+    LIGHTGBM_LARGE: "lightgbm",
+    RANDOMFOREST_ENTROPY: "randomforest",
+    EXTRA_TREES_ENTROPY: "extra-trees",
+}
+"""More base models of a family with other settings, as AutoGluon's presets fit them
+(LightGBMXT, LightGBMLarge, RandomForestEntr, ExtraTreesEntr), in the order they are worth
+adding when time allows (the planner drops the last first). No KNN (AutoGluon fits two):
+AlgorithmsConfig has no family it would belong to, so a job could neither ask for it nor
+leave it out."""
+CLASSIFICATION_ONLY = frozenset({RANDOMFOREST_ENTROPY, EXTRA_TREES_ENTROPY})
+"""Entropy splits exist for classification only (regression trees split on squared error)."""
+ALGORITHMS = (*FAMILIES, *VARIANTS)
 """The base models sagebox fits, in the order they are trained and listed."""
 ALIASES = {"nn-torch": MLP, "fastai": MLP}
 """Autopilot's neural networks (PyTorch, fastai) are scikit-learn's MLP here."""
@@ -60,6 +77,10 @@ DISPLAY_NAMES = {
     "extra-trees": "ExtraTrees",
     "linear-learner": "Linear",
     MLP: "NeuralNet",
+    LIGHTGBM_XT: "LightGBMXT",
+    LIGHTGBM_LARGE: "LightGBMLarge",
+    RANDOMFOREST_ENTROPY: "RandomForestEntr",
+    EXTRA_TREES_ENTROPY: "ExtraTreesEntr",
     WEIGHTED_ENSEMBLE: "WeightedEnsemble",
 }
 DEFAULT_FOLDS = 5
@@ -81,14 +102,22 @@ def canonical(algorithm: str) -> str:
 
 
 def base_family(algorithm: str) -> str:
-    """The library family a base model belongs to."""
-    return canonical(algorithm)
+    """The AlgorithmsConfig family a base model (or variant) belongs to."""
+    algorithm = canonical(algorithm)
+    return VARIANTS.get(algorithm, algorithm)
 
 
-def base_models(requested: tuple[str, ...]) -> tuple[str, ...]:
-    """The base models an AlgorithmsConfig asks for, in training order, aliases merged."""
+def base_models(requested: tuple[str, ...], problem_type: str | None = None) -> tuple[str, ...]:
+    """The base models an AlgorithmsConfig asks for, in training order, aliases merged: each
+    family's first model, then the variants of the families asked for (for `problem_type`,
+    when given: regression has no entropy variants)."""
     wanted = {canonical(a) for a in requested}
-    return tuple(a for a in ALGORITHMS if a in wanted)
+    return tuple(
+        a
+        for a in ALGORITHMS
+        if base_family(a) in wanted
+        and not (problem_type == REGRESSION and a in CLASSIFICATION_ONLY)
+    )
 
 
 # -- the base models --------------------------------------------------------------------------
@@ -102,15 +131,18 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
     early on its held-out rows, as AutoGluon's bagged boosting models do."""
     classify = problem_type != REGRESSION
     algorithm = canonical(algorithm)
-    if algorithm == "lightgbm":
+    if base_family(algorithm) == "lightgbm":
         import lightgbm
 
         kind = lightgbm.LGBMClassifier if classify else lightgbm.LGBMRegressor
+        settings: dict[str, Any] = {"num_leaves": 31, "learning_rate": 0.05}
+        if algorithm == LIGHTGBM_XT:  # extremely randomised split thresholds
+            settings["extra_trees"] = True
+        elif algorithm == LIGHTGBM_LARGE:  # bigger trees, slower learning, smaller leaves
+            settings.update(num_leaves=128, learning_rate=0.03, min_child_samples=3)
         return kind(
             n_estimators=2000,
-            learning_rate=0.05,
-            num_leaves=31,
-            min_child_samples=10,
+            **{"min_child_samples": 10, **settings},
             subsample=0.9,
             subsample_freq=1,
             colsample_bytree=0.9,
@@ -148,12 +180,17 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
         )
     from sklearn import ensemble, linear_model, neural_network, pipeline, preprocessing
 
-    if algorithm == "randomforest":
-        kind = ensemble.RandomForestClassifier if classify else ensemble.RandomForestRegressor
-        return kind(n_estimators=150, min_samples_leaf=1, random_state=seed, n_jobs=1)
-    if algorithm == "extra-trees":
-        kind = ensemble.ExtraTreesClassifier if classify else ensemble.ExtraTreesRegressor
-        return kind(n_estimators=150, min_samples_leaf=1, random_state=seed, n_jobs=1)
+    forests = {
+        "randomforest": (ensemble.RandomForestClassifier, ensemble.RandomForestRegressor),
+        "extra-trees": (ensemble.ExtraTreesClassifier, ensemble.ExtraTreesRegressor),
+    }
+    if base_family(algorithm) in forests:
+        classifier, regressor = forests[base_family(algorithm)]
+        if algorithm in CLASSIFICATION_ONLY and not classify:
+            raise ValueError(f"base model '{algorithm}' is for classification only")
+        entropy = {"criterion": "entropy"} if algorithm in CLASSIFICATION_ONLY else {}
+        kind = classifier if classify else regressor
+        return kind(n_estimators=150, min_samples_leaf=1, random_state=seed, n_jobs=1, **entropy)
     # The linear model and the MLP need scaled features (the preprocessing leaves numbers as they are).
     if algorithm == "linear-learner":
         model = (
