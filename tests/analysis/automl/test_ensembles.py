@@ -360,8 +360,8 @@ def test_variants_belong_to_their_family_and_differ_from_its_model() -> None:
         "lightgbm",
         "randomforest",
         ensembles.LIGHTGBM_XT,
-        ensembles.LIGHTGBM_LARGE,
         ensembles.RANDOMFOREST_ENTROPY,
+        ensembles.LIGHTGBM_LARGE,
     )
     assert ensembles.base_models(("extra-trees",), REGRESSION) == ("extra-trees",)
     assert ensembles.base_models(("nn-torch",)) == (ensembles.MLP,)
