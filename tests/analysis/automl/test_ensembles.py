@@ -377,3 +377,17 @@ def test_variants_belong_to_their_family_and_differ_from_its_model() -> None:
         _, plain = ensembles.fit_bagged(family, BINARY, classes, x, y, splits, seed=0)
         assert bag.algorithm == variant and not np.allclose(oof, plain)
         assert ensembles.metrics(BINARY, y, oof)["Accuracy"] > 0.85
+
+
+@pytest.mark.parametrize("algorithm", sorted(ensembles.BOOSTING))
+def test_early_stopping_leaves_out_a_class_the_fold_never_trained_on(algorithm: str) -> None:
+    """A class with one row: the fold holding it trains without it; its row cannot weigh the
+    early-stopping loss (CatBoost refuses it), so it is left out of it, not the fit failed."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    y = (x[:, 0] > 0).astype(float)
+    y[0] = 2.0
+    splits = ensembles.folds(y, MULTICLASS, count=3, seed=0)
+    bag, oof = ensembles.fit_bagged(algorithm, MULTICLASS, 3, x, y, splits, seed=0)
+    assert len(bag.models) == 3 and oof.shape == (60, 3)
+    assert ensembles.metrics(MULTICLASS, y, oof)["Accuracy"] > 0.8

@@ -350,6 +350,13 @@ def _fit(
     family = base_family(algorithm)
     if family not in BOOSTING:
         return model.fit(features, labels, **extra)
+    if held_out is not None and hasattr(model, "predict_proba"):  # a classifier
+        # A class the fold's training rows lack cannot be scored (CatBoost refuses it): those
+        # held-out rows are left out of the early-stopping loss.
+        known = np.isin(held_out[1], np.unique(labels))
+        if not known.all():
+            weight = None if held_out[2] is None else held_out[2][known]
+            held_out = (held_out[0][known], held_out[1][known], weight) if known.any() else None
     if family == "lightgbm":
         import lightgbm
 
