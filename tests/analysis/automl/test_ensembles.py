@@ -391,3 +391,24 @@ def test_early_stopping_leaves_out_a_class_the_fold_never_trained_on(algorithm: 
     bag, oof = ensembles.fit_bagged(algorithm, MULTICLASS, 3, x, y, splits, seed=0)
     assert len(bag.models) == 3 and oof.shape == (60, 3)
     assert ensembles.metrics(MULTICLASS, y, oof)["Accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("problem_type", [BINARY, MULTICLASS, REGRESSION])
+def test_objective_score_is_the_metric_each_objective_names(problem_type: str) -> None:
+    """objective_score computes some objectives alone (ensemble selection calls it often):
+    each equals `metrics`' value, sign-flipped for losses, with and without weights."""
+    from sagebox.analysis.automl.problems import OBJECTIVES
+
+    rng = np.random.default_rng(1)
+    classes = {BINARY: 2, MULTICLASS: 4, REGRESSION: 0}[problem_type]
+    if classes:
+        labels = rng.integers(0, classes, 90).astype(float)
+        predictions = rng.dirichlet(np.ones(classes), 90)
+    else:
+        labels, predictions = rng.normal(size=90), rng.normal(size=90)
+    for weights in (None, rng.random(90)):
+        every = ensembles.metrics(problem_type, labels, predictions, weights)
+        for name, objective in OBJECTIVES[problem_type].items():
+            expected = every[name] if objective.maximize else -every[name]
+            got = ensembles.objective_score(problem_type, name, labels, predictions, weights)
+            assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), name

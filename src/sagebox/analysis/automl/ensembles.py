@@ -492,9 +492,54 @@ def objective_score(
     predictions: np.ndarray,
     weights: np.ndarray | None = None,
 ) -> float:
-    """The objective as a number where larger is better (losses negated)."""
-    value = metrics(problem_type, labels, predictions, weights)[objective]
+    """The objective as a number where larger is better (losses negated). Ensemble selection
+    calls it (rounds x models) times: the label-based objectives are computed alone here, as
+    `metrics` computes them (a test holds them equal), rather than every metric each time."""
+    if problem_type == REGRESSION or objective not in _LABEL_METRICS:
+        value = metrics(problem_type, labels, predictions, weights)[objective]
+    else:
+        value = float(
+            _LABEL_METRICS[objective](
+                labels.astype(int), predictions.argmax(axis=1), predictions.shape[1], weights
+            )
+        )
     return value if OBJECTIVES[problem_type][objective].maximize else -value
+
+
+def _accuracy(truth: np.ndarray, chosen: np.ndarray, _: int, weights: Any) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return accuracy_score(truth, chosen, sample_weight=weights)
+
+
+def _balanced_accuracy(truth: np.ndarray, chosen: np.ndarray, _: int, weights: Any) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+
+    return balanced_accuracy_score(truth, chosen, sample_weight=weights)
+
+
+def _f1(truth: np.ndarray, chosen: np.ndarray, classes: int, weights: Any) -> float:
+    from sklearn.metrics import f1_score
+
+    if classes == 2:
+        # By hand: scikit-learn's f1_score spends ~20 ms checking its inputs, and selection
+        # calls this hundreds of times. Weighted counts; 0 when there is no positive at all.
+        w = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=np.float64)
+        hits = float(w[(truth == 1) & (chosen == 1)].sum())
+        misses = float(w[(truth == 1) != (chosen == 1)].sum())
+        return 2 * hits / (2 * hits + misses) if hits + misses > 0 else 0.0
+    every = list(range(classes))
+    return f1_score(
+        truth, chosen, average="macro", labels=every, zero_division=0, sample_weight=weights
+    )
+
+
+_LABEL_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, int, Any], float]] = {
+    "Accuracy": _accuracy,
+    "BalancedAccuracy": _balanced_accuracy,
+    "F1": _f1,
+    "F1macro": _f1,
+}
 
 
 # -- the stacking layer ----------------------------------------------------------------------
