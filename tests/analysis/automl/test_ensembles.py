@@ -32,7 +32,7 @@ def _data(problem_type: str) -> tuple[np.ndarray, np.ndarray, int]:
         ("randomforest", BINARY),
         ("linear-learner", MULTICLASS),
         ("extra-trees", REGRESSION),
-        ("lightgbm", BINARY),
+        ("randomforest", MULTICLASS),
     ],
 )
 def test_out_of_fold_predictions_are_cross_val_predict(algorithm: str, problem_type: str) -> None:
@@ -120,7 +120,12 @@ def test_metrics_match_scikit_learn() -> None:
     values = ensembles.metrics(BINARY, truth, np.column_stack([1 - scores, scores]))
     assert values["AUC"] == pytest.approx(roc_auc_score(truth, scores))
     assert values["F1"] == pytest.approx(f1_score(truth, scores > 0.5))
-    assert ensembles.base_models(("fastai", "nn-torch", "lightgbm")) == ("lightgbm", "mlp")
+    assert ensembles.base_models(("fastai", "nn-torch", "lightgbm")) == (
+        "lightgbm",
+        "mlp",
+        ensembles.LIGHTGBM_XT,
+        ensembles.LIGHTGBM_LARGE,
+    )
 
 
 def test_a_deadline_stops_bagging_after_the_folds_that_fit() -> None:
@@ -281,7 +286,8 @@ def test_every_base_model_takes_sample_weights(algorithm: str) -> None:
         algorithm, BINARY, classes, x, y, splits, seed=0, weights=weights
     )
     dropped = ensembles.estimator(algorithm, BINARY, 0).fit(x[40:80], y[40:80])
-    if algorithm in ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "mlp"):
+    trees = ("lightgbm", "catboost", "xgboost", "randomforest", "extra-trees", "mlp")
+    if ensembles.base_family(algorithm) in trees:
         # Tree learners and the MLP draw rows or bins over all rows, so a zero weight changes
         # their randomness; they must still differ from the unweighted fit.
         _, plain = ensembles.fit_bagged(algorithm, BINARY, classes, x, y, splits, seed=0)
@@ -290,3 +296,119 @@ def test_every_base_model_takes_sample_weights(algorithm: str) -> None:
         np.testing.assert_allclose(
             weighted[80:], dropped.predict_proba(x[80:]), rtol=1e-4, atol=1e-6
         )
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "problem_type"),
+    [("lightgbm", BINARY), ("catboost", MULTICLASS), ("xgboost", REGRESSION)],
+)
+def test_bagged_boosting_stops_early_on_the_held_out_fold_and_pickles(
+    algorithm: str, problem_type: str
+) -> None:
+    """Each fold model stops PATIENCE rounds after its best loss on its held-out rows (far
+    under the round cap on a small table), predicts with its best round, is the same for the
+    same seed, still obeys the time limit, weighs the held-out rows too, and pickles."""
+    import pickle
+
+    x, y, classes = _data(problem_type)
+    splits = ensembles.folds(y, problem_type, count=3, seed=0)
+    bag, oof = ensembles.fit_bagged(algorithm, problem_type, classes, x, y, splits, seed=0)
+    cap = ensembles.estimator(algorithm, problem_type, 0).get_params()[
+        "iterations" if algorithm == "catboost" else "n_estimators"
+    ]
+    for model in bag.models:
+        best = (
+            model.get_best_iteration()
+            if algorithm == "catboost"
+            else model.best_iteration_
+            if algorithm == "lightgbm"
+            else model.best_iteration
+        )
+        built = (
+            model.tree_count_
+            if algorithm == "catboost"
+            else model.booster_.current_iteration()
+            if algorithm == "lightgbm"
+            else model.get_booster().num_boosted_rounds()
+        )
+        assert 0 < best < cap and built <= best + ensembles.PATIENCE + 1 < cap
+    again = pickle.loads(pickle.dumps(bag))
+    np.testing.assert_array_equal(again.predict(x[:9]), bag.predict(x[:9]))
+    _, same = ensembles.fit_bagged(algorithm, problem_type, classes, x, y, splits, seed=0)
+    np.testing.assert_array_equal(same, oof)
+    # Weighted rows (the held-out ones weigh the early-stopping loss) fit and pickle too.
+    weights = np.ones(len(y))
+    weights[::3] = 0.0
+    weighted, _ = ensembles.fit_bagged(
+        algorithm, problem_type, classes, x, y, splits, seed=0, weights=weights
+    )
+    assert pickle.loads(pickle.dumps(weighted)).predict(x[:3]).shape == bag.predict(x[:3]).shape
+    # Both stop rules: a deadline already passed still fits one fold, and stops it at once.
+    hurried, _ = ensembles.fit_bagged(
+        algorithm, problem_type, classes, x, y, splits, seed=0, deadline=time.time()
+    )
+    assert len(hurried.models) == 1
+
+
+def test_variants_belong_to_their_family_and_differ_from_its_model() -> None:
+    """AlgorithmsConfig families bring their variants, after every family's own model; the
+    entropy forests are classification only; the training image accepts every variant; and
+    a variant's fit is its own (not the family model under another name)."""
+    from sagebox.algorithms.automl_ensemble.spec import BASE_ALGORITHMS
+
+    assert ensembles.base_models(("randomforest", "lightgbm")) == (
+        "lightgbm",
+        "randomforest",
+        ensembles.LIGHTGBM_XT,
+        ensembles.RANDOMFOREST_ENTROPY,
+        ensembles.LIGHTGBM_LARGE,
+    )
+    assert ensembles.base_models(("extra-trees",), REGRESSION) == ("extra-trees",)
+    assert ensembles.base_models(("nn-torch",)) == (ensembles.MLP,)
+    assert set(ensembles.ALGORITHMS) <= set(BASE_ALGORITHMS)
+    assert set(ensembles.DISPLAY_NAMES) >= set(ensembles.ALGORITHMS)
+    with pytest.raises(ValueError, match="classification only"):
+        ensembles.estimator(ensembles.EXTRA_TREES_ENTROPY, REGRESSION, 0)
+    x, y, classes = _data(BINARY)
+    splits = ensembles.folds(y, BINARY, count=3, seed=0)
+    for variant, family in ensembles.VARIANTS.items():
+        assert ensembles.base_family(variant) == family
+        bag, oof = ensembles.fit_bagged(variant, BINARY, classes, x, y, splits, seed=0)
+        _, plain = ensembles.fit_bagged(family, BINARY, classes, x, y, splits, seed=0)
+        assert bag.algorithm == variant and not np.allclose(oof, plain)
+        assert ensembles.metrics(BINARY, y, oof)["Accuracy"] > 0.85
+
+
+@pytest.mark.parametrize("algorithm", sorted(ensembles.BOOSTING))
+def test_early_stopping_leaves_out_a_class_the_fold_never_trained_on(algorithm: str) -> None:
+    """A class with one row: the fold holding it trains without it; its row cannot weigh the
+    early-stopping loss (CatBoost refuses it), so it is left out of it, not the fit failed."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    y = (x[:, 0] > 0).astype(float)
+    y[0] = 2.0
+    splits = ensembles.folds(y, MULTICLASS, count=3, seed=0)
+    bag, oof = ensembles.fit_bagged(algorithm, MULTICLASS, 3, x, y, splits, seed=0)
+    assert len(bag.models) == 3 and oof.shape == (60, 3)
+    assert ensembles.metrics(MULTICLASS, y, oof)["Accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("problem_type", [BINARY, MULTICLASS, REGRESSION])
+def test_objective_score_is_the_metric_each_objective_names(problem_type: str) -> None:
+    """objective_score computes some objectives alone (ensemble selection calls it often):
+    each equals `metrics`' value, sign-flipped for losses, with and without weights."""
+    from sagebox.analysis.automl.problems import OBJECTIVES
+
+    rng = np.random.default_rng(1)
+    classes = {BINARY: 2, MULTICLASS: 4, REGRESSION: 0}[problem_type]
+    if classes:
+        labels = rng.integers(0, classes, 90).astype(float)
+        predictions = rng.dirichlet(np.ones(classes), 90)
+    else:
+        labels, predictions = rng.normal(size=90), rng.normal(size=90)
+    for weights in (None, rng.random(90)):
+        every = ensembles.metrics(problem_type, labels, predictions, weights)
+        for name, objective in OBJECTIVES[problem_type].items():
+            expected = every[name] if objective.maximize else -every[name]
+            got = ensembles.objective_score(problem_type, name, labels, predictions, weights)
+            assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), name

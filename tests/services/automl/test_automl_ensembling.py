@@ -26,9 +26,12 @@ from tests.services.automl.conftest import (
 from tests.services.automl.test_automl_flow import RAW_ROWS, _endpoint
 from tests.services.training.jobs import ROLE, unique
 
-BASE = ("lightgbm", "randomforest", "linear-learner")
+BASE = ("lightgbm", "linear-learner")
+LAYER1 = ("lgbm", "lgbmlg", "lgbmxt", "lin")
+"""BASE's base models: each family's, and LightGBM's variants (LightGBMXT, LightGBMLarge).
+Four models: two waves of two jobs, no longer than three models took."""
 STACKERS = ("lgbm", "lin")
-"""The layer-2 models over BASE: LightGBM and the linear model."""
+"""The layer-2 models over LAYER1: LightGBM and the linear model."""
 WEIGHT = "row_weight"
 
 
@@ -95,12 +98,10 @@ def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
         AutoMLJobName=name, SortBy="FinalObjectiveMetricValue", SortOrder="Descending"
     )["Candidates"]
     names = [c["CandidateName"] for c in candidates]
-    assert len(names) == len(BASE) + len(STACKERS) + 1
+    assert len(names) == len(LAYER1) + len(STACKERS) + 1
     levels = {tuple(n.rsplit("-", 2)[1:]) for n in names}
     assert levels == {
-        ("lgbm", "l1"),
-        ("rf", "l1"),
-        ("lin", "l1"),
+        *((short, "l1") for short in LAYER1),
         ("lgbm", "l2"),
         ("lin", "l2"),
         ("we", "l3"),
@@ -116,11 +117,11 @@ def test_ensembling_job_completes_with_the_ensemble_on_the_leaderboard(
     steps = ensemble["CandidateSteps"]
     assert [s["CandidateStepType"] for s in steps[:2]] == ["AWS::SageMaker::ProcessingJob"] * 2
     assert steps[-1]["CandidateStepName"] == ensemble["CandidateName"]
-    assert 1 <= len(steps) - 3 <= len(BASE) + len(STACKERS)
+    assert 1 <= len(steps) - 3 <= len(LAYER1) + len(STACKERS)
     # A stacker's steps: the data jobs, the layer-1 models it reads, then its own job.
     stacker = next(c for c in candidates if c["CandidateName"].endswith("-lin-l2"))
     layer1 = [s["CandidateStepName"] for s in stacker["CandidateSteps"][2:-1]]
-    assert sorted(n.rsplit("-", 2)[1] for n in layer1) == ["lgbm", "lin", "rf"]
+    assert sorted(n.rsplit("-", 2)[1] for n in layer1) == sorted(LAYER1)
     assert [c["Image"].rsplit("/", 1)[1].split(":")[0] for c in best["InferenceContainers"]] == [
         "sagemaker-sklearn-automl",
         "autogluon-inference",
@@ -154,7 +155,7 @@ def test_the_models_are_training_jobs_with_logs_and_metrics(
     stacker = next(c["CandidateName"] for c in candidates if c["CandidateName"].endswith("-l2"))
     described = sagemaker.describe_training_job(TrainingJobName=stacker)
     assert described["HyperParameters"]["stack_level"] == "2"
-    assert len(described["HyperParameters"]["base_models"].split(",")) == len(BASE)
+    assert len(described["HyperParameters"]["base_models"].split(",")) == len(LAYER1)
     # The data the models saw: 569 rows less the 18 without weight, training and validation.
     events = _log_lines(stacker)
     assert any("Sample weights: 551 rows" in e for e in events), events[:20]
@@ -275,12 +276,32 @@ def test_auto_mode_runs_ensembling_on_a_small_table(sagemaker: Any, automl_bucke
 
 
 def test_short_budgets_train_fewer_base_models_each_within_its_share() -> None:
+    from sagebox.analysis.automl import ensembles
+    from sagebox.analysis.automl.problems import REGRESSION
     from sagebox.services.automl import ensembling
     from sagebox.services.automl.requests import ENSEMBLING_ALGORITHMS
 
     every, limit = ensembling.plan_base_models(3600, 86_400, ENSEMBLING_ALGORITHMS, 2)
-    assert len(every) == 7 and limit < 3600 / 4  # 7 models, 4 waves of 2
+    assert len(every) == 11 and limit < 3600 / 6  # 7 families and 4 variants, 6 waves of 2
+    assert every[:7] == ensembles.FAMILIES and every[7:] == tuple(ensembles.VARIANTS)
+    # Regression has no entropy variants.
+    regression = ensembling.plan_base_models(3600, 86_400, ENSEMBLING_ALGORITHMS, 2, REGRESSION)
+    assert regression[0] == tuple(a for a in every if a not in ensembles.CLASSIFICATION_ONLY)
     assert ensembling.plan_base_models(3600, 100, ENSEMBLING_ALGORITHMS, 2)[1] == 90
+    # Short budgets: the variants never cost the family models time. Up to ~150 s, only
+    # LightGBMXT runs, in the last wave's idle slot; a variant that needs a wave of its own
+    # runs only when every model still gets MIN_VARIANT_SECONDS.
+    for budget in (60, 100, 150):
+        chosen, share = ensembling.plan_base_models(budget, 86_400, ENSEMBLING_ALGORITHMS, 2)
+        families, same = ensembling.plan_base_models(budget, 86_400, ensembles.FAMILIES, 2)
+        assert chosen == (*ensembles.FAMILIES, ensembles.LIGHTGBM_XT) and share == same
+    for budget in (200, 300):
+        chosen, share = ensembling.plan_base_models(budget, 86_400, ENSEMBLING_ALGORITHMS, 2)
+        assert len(chosen) > 8 and share >= ensembling.LIMIT_MARGIN * ensembling.MIN_VARIANT_SECONDS
+        waves = -(-len(chosen) // 2)
+        reserve = max(ensembling.MIN_ENSEMBLE_SECONDS, ensembling.ENSEMBLE_RESERVE * budget)
+        used = waves * (share / ensembling.LIMIT_MARGIN + ensembling.JOB_OVERHEAD)
+        assert used <= budget - reserve - ensembling.stack_reserve(budget) + 1e-6
     few, limit = ensembling.plan_base_models(35, 86_400, ENSEMBLING_ALGORITHMS, 2)
     assert few == every[: len(few)] and 1 <= len(few) < 7
     waves = -(-len(few) // 2)
@@ -357,7 +378,8 @@ def test_the_candidate_definition_notebook_refits_the_weighted_ensemble(
     assert namespace["MODEL"].split("/")[-3].endswith("-we-l3") and namespace["WEIGHTED"] is True
     assert {m["algorithm"] for m in namespace["MEMBERS"]} <= {
         "lightgbm",
-        "randomforest",
+        "lightgbm-xt",
+        "lightgbm-large",
         "linear-learner",
     }
     assert sum(m["weight"] for m in namespace["MEMBERS"]) == pytest.approx(1.0)

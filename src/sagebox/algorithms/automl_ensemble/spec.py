@@ -30,6 +30,10 @@ BASE_ALGORITHMS = (
     "mlp",
     "nn-torch",
     "fastai",
+    "lightgbm-xt",
+    "lightgbm-large",
+    "randomforest-entropy",
+    "extra-trees-entropy",
 )
 ENSEMBLE = "weighted-ensemble"
 PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")

@@ -28,6 +28,7 @@ are class indices 0..classes-1) and values, shape (rows,), for regression.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from sagebox.analysis.automl.problems import BINARY, MULTICLASS, OBJECTIVES, REG
 
 WEIGHTED_ENSEMBLE = "weighted-ensemble"
 MLP = "mlp"
-ALGORITHMS = (
+FAMILIES = (
     "lightgbm",
     "catboost",
     "xgboost",
@@ -48,6 +49,25 @@ ALGORITHMS = (
     "linear-learner",
     MLP,
 )
+"""One base model per AlgorithmsConfig family: what sagebox fits first, at any budget."""
+LIGHTGBM_XT, LIGHTGBM_LARGE = "lightgbm-xt", "lightgbm-large"
+RANDOMFOREST_ENTROPY, EXTRA_TREES_ENTROPY = "randomforest-entropy", "extra-trees-entropy"
+VARIANTS = {
+    LIGHTGBM_XT: "lightgbm",
+    RANDOMFOREST_ENTROPY: "randomforest",
+    EXTRA_TREES_ENTROPY: "extra-trees",
+    LIGHTGBM_LARGE: "lightgbm",
+}
+"""More base models of a family with other settings, as AutoGluon's presets fit them
+(LightGBMXT, RandomForestEntr, ExtraTreesEntr, LightGBMLarge), in the order they are worth
+adding when time allows (the planner drops the last first): LightGBMXT first (on gpa2,
+401ksubs and anes96 the best variant, and the only one ensemble selection kept on two of
+them), LightGBMLarge last, as AutoGluon ranks it. No KNN (AutoGluon fits two):
+AlgorithmsConfig has no family it would belong to, so a job could neither ask for it nor
+leave it out."""
+CLASSIFICATION_ONLY = frozenset({RANDOMFOREST_ENTROPY, EXTRA_TREES_ENTROPY})
+"""Entropy splits exist for classification only (regression trees split on squared error)."""
+ALGORITHMS = (*FAMILIES, *VARIANTS)
 """The base models sagebox fits, in the order they are trained and listed."""
 ALIASES = {"nn-torch": MLP, "fastai": MLP}
 """Autopilot's neural networks (PyTorch, fastai) are scikit-learn's MLP here."""
@@ -59,10 +79,18 @@ DISPLAY_NAMES = {
     "extra-trees": "ExtraTrees",
     "linear-learner": "Linear",
     MLP: "NeuralNet",
+    LIGHTGBM_XT: "LightGBMXT",
+    LIGHTGBM_LARGE: "LightGBMLarge",
+    RANDOMFOREST_ENTROPY: "RandomForestEntr",
+    EXTRA_TREES_ENTROPY: "ExtraTreesEntr",
     WEIGHTED_ENSEMBLE: "WeightedEnsemble",
 }
 DEFAULT_FOLDS = 5
 SELECTION_ROUNDS = 25
+PATIENCE = 50
+"""Early stopping: a bagged boosting model's fold stops after this many rounds without a
+better loss on its held-out fold (the round cap is its n_estimators / iterations)."""
+BOOSTING = frozenset({"lightgbm", "catboost", "xgboost"})
 STACKERS = ("lightgbm", "linear-learner")
 """The layer-2 models, when the job's algorithms include them (else its first base model)."""
 
@@ -85,10 +113,23 @@ def canonical(algorithm: str) -> str:
     return ALIASES.get(algorithm, algorithm)
 
 
-def base_models(requested: tuple[str, ...]) -> tuple[str, ...]:
-    """The base models an AlgorithmsConfig asks for, in training order, aliases merged."""
+def base_family(algorithm: str) -> str:
+    """The AlgorithmsConfig family a base model (or variant) belongs to."""
+    algorithm = canonical(algorithm)
+    return VARIANTS.get(algorithm, algorithm)
+
+
+def base_models(requested: tuple[str, ...], problem_type: str | None = None) -> tuple[str, ...]:
+    """The base models an AlgorithmsConfig asks for, in training order, aliases merged: each
+    family's first model, then the variants of the families asked for (for `problem_type`,
+    when given: regression has no entropy variants)."""
     wanted = {canonical(a) for a in requested}
-    return tuple(a for a in ALGORITHMS if a in wanted)
+    return tuple(
+        a
+        for a in ALGORITHMS
+        if base_family(a) in wanted
+        and not (problem_type == REGRESSION and a in CLASSIFICATION_ONLY)
+    )
 
 
 # -- the base models --------------------------------------------------------------------------
@@ -97,18 +138,23 @@ def base_models(requested: tuple[str, ...]) -> tuple[str, ...]:
 def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
     """An unfitted scikit-learn compatible estimator for one base model. Settings are fixed
     (no search in this mode, as in AutoGluon's medium presets): moderate sizes that fit
-    well-behaved on small and mid-sized tables. Single-threaded: jobs run side by side."""
+    well-behaved on small and mid-sized tables. Single-threaded: jobs run side by side.
+    The boosting models' round counts are caps: bagged (`fit_bagged`), each fold stops
+    early on its held-out rows, as AutoGluon's bagged boosting models do."""
     classify = problem_type != REGRESSION
     algorithm = canonical(algorithm)
-    if algorithm == "lightgbm":
+    if base_family(algorithm) == "lightgbm":
         import lightgbm
 
         kind = lightgbm.LGBMClassifier if classify else lightgbm.LGBMRegressor
+        settings: dict[str, Any] = {"num_leaves": 31, "learning_rate": 0.05}
+        if algorithm == LIGHTGBM_XT:  # extremely randomised split thresholds
+            settings["extra_trees"] = True
+        elif algorithm == LIGHTGBM_LARGE:  # bigger trees, slower learning, smaller leaves
+            settings.update(num_leaves=128, learning_rate=0.03, min_child_samples=3)
         return kind(
-            n_estimators=200,
-            learning_rate=0.05,
-            num_leaves=31,
-            min_child_samples=10,
+            n_estimators=2000,
+            **{"min_child_samples": 10, **settings},
             subsample=0.9,
             subsample_freq=1,
             colsample_bytree=0.9,
@@ -122,8 +168,8 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
 
         kind = catboost.CatBoostClassifier if classify else catboost.CatBoostRegressor
         return kind(
-            iterations=300,
-            learning_rate=0.08,
+            iterations=1500,
+            learning_rate=0.06,
             depth=6,
             random_seed=seed,
             thread_count=1,
@@ -135,8 +181,8 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
 
         kind = xgboost.XGBClassifier if classify else xgboost.XGBRegressor
         return kind(
-            n_estimators=200,
-            learning_rate=0.08,
+            n_estimators=1000,
+            learning_rate=0.05,
             max_depth=6,
             subsample=0.9,
             colsample_bytree=0.9,
@@ -146,12 +192,17 @@ def estimator(algorithm: str, problem_type: str, seed: int) -> Any:
         )
     from sklearn import ensemble, linear_model, neural_network, pipeline, preprocessing
 
-    if algorithm == "randomforest":
-        kind = ensemble.RandomForestClassifier if classify else ensemble.RandomForestRegressor
-        return kind(n_estimators=150, min_samples_leaf=1, random_state=seed, n_jobs=1)
-    if algorithm == "extra-trees":
-        kind = ensemble.ExtraTreesClassifier if classify else ensemble.ExtraTreesRegressor
-        return kind(n_estimators=150, min_samples_leaf=1, random_state=seed, n_jobs=1)
+    forests = {
+        "randomforest": (ensemble.RandomForestClassifier, ensemble.RandomForestRegressor),
+        "extra-trees": (ensemble.ExtraTreesClassifier, ensemble.ExtraTreesRegressor),
+    }
+    if base_family(algorithm) in forests:
+        classifier, regressor = forests[base_family(algorithm)]
+        if algorithm in CLASSIFICATION_ONLY and not classify:
+            raise ValueError(f"base model '{algorithm}' is for classification only")
+        entropy = {"criterion": "entropy"} if algorithm in CLASSIFICATION_ONLY else {}
+        kind = classifier if classify else regressor
+        return kind(n_estimators=150, min_samples_leaf=1, random_state=seed, n_jobs=1, **entropy)
     # The linear model and the MLP need scaled features (the preprocessing leaves numbers as they are).
     if algorithm == "linear-learner":
         model = (
@@ -245,7 +296,8 @@ def fit_bagged(
     get the mean prediction of the fold models that were (those rows were in their training
     data, so their OOF estimate is optimistic; the log says so). TimeLimitReached when no fold
     finished in time. `weights` (one per row, positive) are passed to every fold model's fit
-    as sample_weight."""
+    as sample_weight. The boosting models stop early on each fold's held-out rows (weighted
+    too): at most PATIENCE rounds past the best loss, and they predict with the best round."""
     from sklearn.base import clone
 
     prototype = estimator(algorithm, problem_type, seed)
@@ -264,8 +316,15 @@ def fit_bagged(
         # Each fold may take its share of the time left; boosting stops adding rounds after it.
         until = None if deadline is None else started + (deadline - started) / (len(splits) - index)
         fold_weights = None if weights is None else weights[train]
+        held_weights = None if weights is None else weights[held_out]
         model = _fit(
-            clone(prototype), bag.algorithm, features[train], labels[train], until, fold_weights
+            clone(prototype),
+            bag.algorithm,
+            features[train],
+            labels[train],
+            until,
+            fold_weights,
+            (features[held_out], labels[held_out], held_weights),
         )
         bag.models.append(model)
         oof[held_out] = predict(model, features[held_out], problem_type, classes)
@@ -285,9 +344,12 @@ def _fit(
     labels: np.ndarray,
     until: float | None,
     weights: np.ndarray | None = None,
+    held_out: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
 ) -> Any:
-    """model.fit, with the boosting libraries told to stop adding rounds at `until` and the
-    rows' `weights` given as sample_weight (to every step of a scaling pipeline)."""
+    """model.fit, with the rows' `weights` given as sample_weight (to every step of a scaling
+    pipeline); the boosting libraries stop adding rounds at `until` (a time) and, given the
+    `held_out` rows (features, labels, weights), PATIENCE rounds after their best loss on them
+    (the library's default metric for the problem: logloss, multi-class logloss or L2)."""
     extra: dict[str, Any] = {}
     if weights is not None:
         steps = getattr(model, "steps", None)
@@ -295,39 +357,75 @@ def _fit(
             extra = {f"{name}__sample_weight": weights for name, _ in steps}
         else:
             extra["sample_weight"] = weights
-    if until is None:
+    family = base_family(algorithm)
+    if family not in BOOSTING:
         return model.fit(features, labels, **extra)
-    if algorithm == "lightgbm":
+    if held_out is not None and hasattr(model, "predict_proba"):  # a classifier
+        # A class the fold's training rows lack cannot be scored (CatBoost refuses it): those
+        # held-out rows are left out of the early-stopping loss.
+        known = np.isin(held_out[1], np.unique(labels))
+        if not known.all():
+            weight = None if held_out[2] is None else held_out[2][known]
+            held_out = (held_out[0][known], held_out[1][known], weight) if known.any() else None
+    if family == "lightgbm":
         import lightgbm
 
-        def stop(env: Any) -> None:
-            if time.time() >= until:
-                raise lightgbm.callback.EarlyStopException(
-                    env.iteration, env.evaluation_result_list
-                )
+        callbacks: list[Any] = []
+        if held_out is not None:
+            if "eval_X" in inspect.signature(model.fit).parameters:  # LightGBM 4.6 and later
+                extra["eval_X"], extra["eval_y"] = (held_out[0],), (held_out[1],)
+            else:
+                extra["eval_set"] = [held_out[:2]]
+            if held_out[2] is not None:
+                extra["eval_sample_weight"] = [held_out[2]]
+            callbacks.append(
+                lightgbm.early_stopping(PATIENCE, first_metric_only=True, verbose=False)
+            )
+        if until is not None:
 
-        return model.fit(features, labels, callbacks=[stop], **extra)
-    if algorithm == "catboost":
+            def stop(env: Any) -> None:
+                if time.time() >= until:
+                    raise lightgbm.callback.EarlyStopException(
+                        env.iteration, env.evaluation_result_list
+                    )
 
-        class Stop:
-            def after_iteration(self, info: Any) -> bool:
-                return time.time() < until
+            stop.order = 40  # type: ignore[attr-defined]  # after early stopping's check
+            callbacks.append(stop)
+        return model.fit(features, labels, callbacks=callbacks, **extra)
+    if family == "catboost":
+        import catboost
 
-        return model.fit(features, labels, callbacks=[Stop()], **extra)
-    if algorithm == "xgboost":
-        import xgboost
+        if held_out is not None:
+            extra["eval_set"] = catboost.Pool(held_out[0], held_out[1], weight=held_out[2])
+            extra["early_stopping_rounds"] = PATIENCE
+            extra["use_best_model"] = True
+        if until is not None:
 
-        class StopXGBoost(xgboost.callback.TrainingCallback):
-            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-                return time.time() >= until
+            class Stop:
+                def after_iteration(self, info: Any) -> bool:
+                    return time.time() < until
 
-        model.set_params(callbacks=[StopXGBoost()])
-        try:
-            return model.fit(features, labels, **extra)
-        finally:
-            # the callback's class is local and cannot be pickled: a fitted model must save
-            model.set_params(callbacks=None)
-    return model.fit(features, labels, **extra)
+            extra["callbacks"] = [Stop()]
+        return model.fit(features, labels, **extra)
+    import xgboost
+
+    class StopXGBoost(xgboost.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return until is not None and time.time() >= until
+
+    if held_out is not None:
+        extra["eval_set"] = [held_out[:2]]
+        extra["verbose"] = False
+        if held_out[2] is not None:
+            extra["sample_weight_eval_set"] = [held_out[2]]
+        model.set_params(early_stopping_rounds=PATIENCE)
+    model.set_params(callbacks=[StopXGBoost()] if until is not None else None)
+    try:
+        return model.fit(features, labels, **extra)
+    finally:
+        # The callback's class is local and cannot be pickled: a fitted model must save. The
+        # best round stays with the booster (predict uses it) without the setting.
+        model.set_params(callbacks=None, early_stopping_rounds=None)
 
 
 # -- metrics ---------------------------------------------------------------------------------
@@ -482,9 +580,54 @@ def objective_score(
     predictions: np.ndarray,
     weights: np.ndarray | None = None,
 ) -> float:
-    """The objective as a number where larger is better (losses negated)."""
-    value = metrics(problem_type, labels, predictions, weights)[objective]
+    """The objective as a number where larger is better (losses negated). Ensemble selection
+    calls it (rounds x models) times: the label-based objectives are computed alone here, as
+    `metrics` computes them (a test holds them equal), rather than every metric each time."""
+    if problem_type == REGRESSION or objective not in _LABEL_METRICS:
+        value = metrics(problem_type, labels, predictions, weights)[objective]
+    else:
+        value = float(
+            _LABEL_METRICS[objective](
+                labels.astype(int), predictions.argmax(axis=1), predictions.shape[1], weights
+            )
+        )
     return value if OBJECTIVES[problem_type][objective].maximize else -value
+
+
+def _accuracy(truth: np.ndarray, chosen: np.ndarray, _: int, weights: Any) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return accuracy_score(truth, chosen, sample_weight=weights)
+
+
+def _balanced_accuracy(truth: np.ndarray, chosen: np.ndarray, _: int, weights: Any) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+
+    return balanced_accuracy_score(truth, chosen, sample_weight=weights)
+
+
+def _f1(truth: np.ndarray, chosen: np.ndarray, classes: int, weights: Any) -> float:
+    from sklearn.metrics import f1_score
+
+    if classes == 2:
+        # By hand: scikit-learn's f1_score spends ~20 ms checking its inputs, and selection
+        # calls this hundreds of times. Weighted counts; 0 when there is no positive at all.
+        w = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=np.float64)
+        hits = float(w[(truth == 1) & (chosen == 1)].sum())
+        misses = float(w[(truth == 1) != (chosen == 1)].sum())
+        return 2 * hits / (2 * hits + misses) if hits + misses > 0 else 0.0
+    every = list(range(classes))
+    return f1_score(
+        truth, chosen, average="macro", labels=every, zero_division=0, sample_weight=weights
+    )
+
+
+_LABEL_METRICS: dict[str, Callable[[np.ndarray, np.ndarray, int, Any], float]] = {
+    "Accuracy": _accuracy,
+    "BalancedAccuracy": _balanced_accuracy,
+    "F1": _f1,
+    "F1macro": _f1,
+}
 
 
 # -- the stacking layer ----------------------------------------------------------------------

@@ -39,6 +39,10 @@ SHORT_NAMES = {
     "extra-trees": "xt",
     "linear-learner": "lin",
     ensembles.MLP: "nn",
+    ensembles.LIGHTGBM_XT: "lgbmxt",
+    ensembles.LIGHTGBM_LARGE: "lgbmlg",
+    ensembles.RANDOMFOREST_ENTROPY: "rfe",
+    ensembles.EXTRA_TREES_ENTROPY: "xte",
 }
 FOLDS = 5
 SEED = 0
@@ -56,6 +60,10 @@ STACK_RESERVE = 0.2
 """The share of the remaining time layer 1 leaves for layer 2, when that share is long enough."""
 MIN_STACK_SECONDS = JOB_OVERHEAD + MIN_TRAINING_SECONDS
 """Layer 2 runs only when each of its jobs gets at least this much."""
+MIN_VARIANT_SECONDS = 20.0
+"""A variant base model (ensembles.VARIANTS) that needs a wave of its own runs only when every
+base model still gets this much to train; one that fills an idle slot of the last wave runs
+whenever the family models run."""
 
 
 def training_image(region: str) -> str:
@@ -80,7 +88,8 @@ STACKER = "l2:"
 
 
 def job_names(name: str, arn: str, algorithms: tuple[str, ...]) -> dict[str, str]:
-    """The training job names, in training order: the base models' by base model, the
+    """The training job names, in training order: the base models' by base model (every
+    variant's too, whatever the problem type: which of them run is the planner's choice), the
     stackers' under ``l2:<model>``, the ensemble's under ENSEMBLE (named as AutoGluon names
     its levels: ``-l1`` and ``-l2`` models, the ``-l3`` weighted ensemble)."""
     digest = hashlib.sha1(arn.encode()).hexdigest()[:8]
@@ -131,23 +140,34 @@ def plan_stackers(
 
 
 def plan_base_models(
-    remaining: float, per_job: int, algorithms: tuple[str, ...], slots: int
+    remaining: float,
+    per_job: int,
+    algorithms: tuple[str, ...],
+    slots: int,
+    problem_type: str | None = None,
 ) -> tuple[tuple[str, ...], float]:
     """Which base models run and the seconds each may train. They share the time left less a
-    reserve for the ensemble and one for layer 2 (`stack_reserve`), in waves of `slots` jobs, each wave paying JOB_OVERHEAD; when a
-    model would get under MIN_TRAINING_SECONDS, the last models in training order are left out
-    (as AutoGluon skips models it has no time for), down to one. Each stays under
-    MaxRuntimePerTrainingJobInSeconds."""
-    models = ensembles.base_models(algorithms)
+    reserve for the ensemble and one for layer 2 (`stack_reserve`), in waves of `slots` jobs,
+    each wave paying JOB_OVERHEAD; the last models in training order are left out (as
+    AutoGluon skips models it has no time for), down to one: a family's model when a model
+    would get under MIN_TRAINING_SECONDS, a variant when it adds a wave and a model would get
+    under MIN_VARIANT_SECONDS (the variants never take time from the family models on short
+    budgets). Each stays under MaxRuntimePerTrainingJobInSeconds."""
+    models = ensembles.base_models(algorithms, problem_type)
     available = (
         remaining
         - max(MIN_ENSEMBLE_SECONDS, ENSEMBLE_RESERVE * remaining)
         - stack_reserve(remaining)
     )
+    slots = max(1, slots)
+    families = sum(1 for m in models if m not in ensembles.VARIANTS)
     count = len(models)
     while True:
-        share = available / math.ceil(count / max(1, slots)) - JOB_OVERHEAD
-        if count == 1 or share >= MIN_TRAINING_SECONDS:
+        waves = math.ceil(count / slots)
+        share = available / waves - JOB_OVERHEAD
+        extra_wave = count > families and waves > math.ceil(families / slots)
+        needed = MIN_VARIANT_SECONDS if extra_wave else MIN_TRAINING_SECONDS
+        if count == 1 or share >= needed:
             break
         count -= 1
     return models[:count], max(1.0, LIMIT_MARGIN * min(float(per_job), share))

@@ -228,6 +228,7 @@ class AutoMLRun(JobRun):
             self.plan.max_runtime_per_training_job,
             self.plan.algorithms,
             self._slots,
+            analysis["problem_type"],
         )
         # A restarted run keeps the jobs its predecessor started, whatever time is left.
         base = {
