@@ -561,8 +561,8 @@ def summarise(
             if early
             else ""
         )
-        + "On binary problems AutoGluon calibrates its decision threshold for F1 at the end of fit "
-        "(its default), while sagebox's candidates answer the most probable class. "
+        + "On binary problems both AutoGluon (calibrate_decision_threshold, its default) and sagebox (on the "
+        "out-of-fold predictions) tune the decision threshold for F1 after fitting. "
         + "sagebox's best candidates: "
         + ", ".join(
             f"{r['dataset']} {r['systems']['sagebox'].get('detail', 'none').split('-', 3)[-1]}"
