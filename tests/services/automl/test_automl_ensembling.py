@@ -405,13 +405,3 @@ def test_layer_two_takes_what_layer_one_left_or_is_skipped_saying_why() -> None:
     none, _, skipped = ensembling.plan_stackers(15, 86_400, stackers, 2)
     assert none == () and skipped is not None
     assert skipped.startswith("Layer 2 (stacking) was skipped: 15 s")
-
-
-def test_training_jobs_leave_the_reports_a_reserve() -> None:
-    from sagebox.services.automl import ensembling
-
-    # A tenth of the budget, at least 20 s (a quarter of a budget too short for that), at most 90 s.
-    assert ensembling.report_reserve(15) == 3.75
-    assert ensembling.report_reserve(120) == 20
-    assert ensembling.report_reserve(300) == 30
-    assert ensembling.report_reserve(3600) == 90

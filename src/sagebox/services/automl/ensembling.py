@@ -8,8 +8,7 @@ weighted ensemble over both layers (greedy selection on the out-of-fold predicti
 its logs and metrics; each is a candidate. Job names are fixed by the AutoML job, so a run
 restarted after a server restart finds the jobs already made.
 
-The time budget: the training jobs leave the reports a reserve (`report_reserve`) at the end
-of MaxAutoMLJobRuntimeInSeconds; the base models share what is left of the rest less a
+The time budget: the base models share what is left of MaxAutoMLJobRuntimeInSeconds less a
 reserve for the ensemble and one for layer 2, in as many waves as the job slots need (fewer
 models when the budget is too short for all); layer 2 takes what is left after layer 1 less
 the ensemble's reserve, and is skipped (the ensemble job's log says so) when that is too
@@ -61,12 +60,6 @@ STACK_RESERVE = 0.2
 """The share of the remaining time layer 1 leaves for layer 2, when that share is long enough."""
 MIN_STACK_SECONDS = JOB_OVERHEAD + MIN_TRAINING_SECONDS
 """Layer 2 runs only when each of its jobs gets at least this much."""
-REPORT_RESERVE = 0.1
-"""The share of MaxAutoMLJobRuntimeInSeconds the training jobs leave for the reports made after
-them (explainability, then model insights: a processing job each), between MIN_REPORT_SECONDS
-(or a quarter of a budget too short for that) and MAX_REPORT_SECONDS."""
-MIN_REPORT_SECONDS = 20.0
-MAX_REPORT_SECONDS = 90.0
 MIN_VARIANT_SECONDS = 20.0
 """A variant base model (ensembles.VARIANTS) that needs a wave of its own runs only when every
 base model still gets this much to train; one that fills an idle slot of the last wave runs
@@ -115,13 +108,6 @@ def layer_one(names: dict[str, str]) -> dict[str, str]:
 
 def layer_two(names: dict[str, str]) -> dict[str, str]:
     return {a.removeprefix(STACKER): n for a, n in names.items() if a.startswith(STACKER)}
-
-
-def report_reserve(max_job_runtime: float) -> float:
-    """The seconds before MaxAutoMLJobRuntimeInSeconds that no training job may use: without
-    them a budget spent in full (layer 1 waves, layer 2, the ensemble) cuts the reports short."""
-    floor = min(MIN_REPORT_SECONDS, 0.25 * max_job_runtime)
-    return min(MAX_REPORT_SECONDS, max(floor, REPORT_RESERVE * max_job_runtime))
 
 
 def stack_reserve(remaining: float) -> float:

@@ -223,10 +223,8 @@ class AutoMLRun(JobRun):
         the stackers' over those that completed when time allows (layer 2), then the weighted
         ensemble's over every model that completed; the jobs' records in that order."""
         names = ensembling.job_names(self.name, self.arn, self.plan.algorithms)
-        # The training jobs end this much before the job's deadline: the reports' time.
-        deadline = self._deadline - ensembling.report_reserve(self.plan.max_job_runtime)
         chosen, limit = ensembling.plan_base_models(
-            deadline - time.time(),
+            self._deadline - time.time(),
             self.plan.max_runtime_per_training_job,
             self.plan.algorithms,
             self._slots,
@@ -275,14 +273,14 @@ class AutoMLRun(JobRun):
         completed = run_wave(base, limit)
         if completed is None:
             return self.stopped_ending(), records()
-        if not completed and self._deadline - time.time() <= 0:
+        remaining = self._deadline - time.time()
+        if not completed and remaining <= 0:
             return Ending(
                 "Failed",
                 f"MaxAutoMLJobRuntimeInSeconds ({self.plan.max_job_runtime} s) was reached before "
                 "any base model finished training.",
             ), records()
         notes = ""
-        remaining = deadline - time.time()
         if completed:
             stack = ensembling.layer_two(names)
             started = {a: n for a, n in stack.items() if self._training.record(n) is not None}
@@ -296,7 +294,7 @@ class AutoMLRun(JobRun):
             if stacked is None:
                 return self.stopped_ending(), records()
             completed += stacked
-        remaining = deadline - time.time()
+        remaining = self._deadline - time.time()
         if completed and remaining > 1 and self._training.record(names[ENSEMBLE]) is None:
             budget = min(float(self.plan.max_runtime_per_training_job), remaining)
             create(
